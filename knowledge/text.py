@@ -1,0 +1,64 @@
+"""Chinese text utilities: jieba tokenisation with the domain dictionary, normalisation.
+
+The tokenizer is an explicit object (not jieba's global one) so loading the dictionary is a
+visible, one-time cost paid by whoever builds it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+USER_DICT = DATA_DIR / "userdict.txt"
+
+_PUNCT = re.compile(r"^[\W_]+$", re.UNICODE)
+
+# Function words that carry no retrieval signal in colloquial questions.
+STOPWORDS = frozenset(
+    """的 了 吗 呢 吧 啊 呀 么 嘛 哦 是 在 和 与 及 或 也 都 就 还 又 很 把 被 给 让 对 从 向 为 以 之 其
+    我 你 他 她 它 我们 你们 他们 咱 咱们 自己 这 那 这个 那个 这些 那些 哪 哪儿 哪里 什么 啥 咋 怎么 怎样
+    如何 多少 几 能 能不能 可以 可不可以 会 要 想 有 没有 没 不 是不是 有没有 请问 一下 一个 现在 已经
+    等 上 下 中 里 个 得 地 着 过 所 按照 依照 根据 应当 有关""".split()
+)
+
+
+def normalize(text: str) -> str:
+    """NFKC-normalise (full-width digits/letters to ASCII) and collapse whitespace."""
+    text = unicodedata.normalize("NFKC", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+class ChineseTokenizer:
+    """jieba tokenizer with the domain dictionary, for BM25 and keyword matching."""
+
+    def __init__(self, user_dict: Path | None = USER_DICT) -> None:
+        import jieba
+
+        logging.getLogger("jieba").setLevel(logging.WARNING)
+        self._jieba = jieba.Tokenizer()
+        if user_dict is not None and user_dict.exists():
+            self._jieba.load_userdict(str(user_dict))
+
+    def words(self, text: str) -> list[str]:
+        """Segment ``text`` into words (precise mode), keeping punctuation out."""
+        return [w for w in self._jieba.lcut(normalize(text)) if w.strip() and not _PUNCT.match(w)]
+
+    def tokens(self, text: str) -> list[str]:
+        """Search-mode tokens without stopwords: long words plus their sub-words."""
+        out = []
+        for w in self._jieba.lcut_for_search(normalize(text).lower()):
+            w = w.strip()
+            if not w or _PUNCT.match(w) or w in STOPWORDS:
+                continue
+            out.append(w)
+        return out
+
+
+@lru_cache(maxsize=1)
+def default_tokenizer() -> ChineseTokenizer:
+    """A process-wide tokenizer with the bundled dictionary (built on first use)."""
+    return ChineseTokenizer()

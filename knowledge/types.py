@@ -1,0 +1,77 @@
+"""Data types shared by ingest, retrieval, answers and every interface (CLI, bot, API).
+
+Chunk metadata keys (stored in Chroma and in the manifest; scalar values only):
+
+``doc_id``      stable id of the source document (slug of its path relative to the ingest root)
+``chunk_id``    ``{doc_id}:{content_hash[:12]}:{index}``
+``title``       document title, e.g. 中华人民共和国退役军人保障法
+``article``     article label, e.g. 第五十三条 ("" when the chunk is not an article)
+``article_no``  article number as int (0 when none)
+``heading``     heading path, e.g. 第五章 优待 > 第一节 ... (" > " separated)
+``path``        source file path as given to ingest
+``region``      "全国" for national documents, else the place name (济南市, 浙江省 ...)
+``scope``       "national" or "local"
+``topics``      "|"-joined topic codes, e.g. "|card|transit|"
+``issuer``, ``doc_number``, ``date_issued``, ``date_effective``, ``source_url``
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+NATIONAL = "全国"
+
+# Topic codes used in front matter, filters and facets; labels are for display.
+TOPICS: dict[str, str] = {
+    "card": "优待证",
+    "transit": "交通出行",
+    "culture_tourism": "文化旅游",
+    "education": "子女教育",
+    "medical": "医疗优待",
+    "employment": "就业创业",
+    "tax": "税收优惠",
+    "pension_subsidy": "抚恤补助",
+    "housing": "住房优待",
+    "honours": "褒扬荣誉",
+    "complaints": "投诉信访",
+    "general": "综合",
+}
+
+
+class Source(BaseModel):
+    """One retrieved passage, as cited by an answer or listed by search."""
+
+    title: str
+    article: str = ""
+    text: str
+    score: float
+    path: str = ""
+    region: str = NATIONAL
+    doc_id: str = ""
+    chunk_id: str = ""
+    heading: str = ""
+    scope: Literal["national", "local"] = "national"
+    topics: list[str] = Field(default_factory=list)
+
+    @property
+    def citation(self) -> str:
+        """The citation string 《title》第N条 (or just 《title》)."""
+        return f"《{self.title}》{self.article}"
+
+
+class Answer(BaseModel):
+    """The JSON contract of ``vetbot ask --json``, ``POST /v1/ask`` and the bot."""
+
+    question: str
+    answer: str
+    refused: bool
+    intent: Literal["question", "complaint"] = "question"
+    theme: str | None = None
+    sources: list[Source] = Field(default_factory=list)
+    latency_ms: float = 0.0
+    confidence: float = 0.0
+    refusal_reason: str | None = None
+    local_rule: bool = False
+    offer_complaint: bool = False

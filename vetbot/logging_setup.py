@@ -1,0 +1,24 @@
+"""Logging configuration shared by every entry point."""
+
+from __future__ import annotations
+
+import logging
+
+from vetbot.privacy import MaskingFilter
+
+# These libraries log full request URLs, and Telegram URLs contain the bot token.
+_NOISY = (
+    "httpx", "httpcore", "telegram.ext.ExtBot", "chromadb.telemetry", "urllib3", "jieba", "alembic",
+)
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Configure root logging with personal-data masking and quiet HTTP clients."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(MaskingFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for name in _NOISY:
+        logging.getLogger(name).setLevel(logging.WARNING)

