@@ -26,6 +26,7 @@ _COMMAND_MODULES = (
     "ingest.cli",
     "knowledge.cli",
     "complaints.cli",
+    "complaints.democli",
     "bot.cli",
     "api.cli",
 )

@@ -74,7 +74,7 @@ def import_all_models() -> None:
             raise
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
     """Apply Alembic migrations up to ``revision``."""
     from alembic import command
     from alembic.config import Config
