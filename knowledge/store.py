@@ -260,7 +260,11 @@ class KnowledgeStore:
             return []
         # Over-fetch: orphaned vectors from an interrupted run may occupy top slots.
         n = min(k + 16, max(1, self.vectorstore._collection.count()))
-        res = self.vectorstore._collection.query(query_embeddings=[vector], n_results=n, include=["distances"])
+        res = self.vectorstore._collection.query(
+            query_embeddings=[vector],  # type: ignore[arg-type]
+            n_results=n,
+            include=["distances"],
+        )
         out = []
         for cid, dist in zip(res["ids"][0], (res.get("distances") or [[]])[0], strict=False):
             if cid in self._chunks:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 
 from langchain_core.embeddings import Embeddings
@@ -23,7 +24,7 @@ class HashingEmbeddings(Embeddings):
     def _embed(self, text: str) -> list[float]:
         vec = [0.0] * self.dim
         chars = [c for c in text if not c.isspace()]
-        grams = [a + b for a, b in zip(chars, chars[1:], strict=False)] or chars
+        grams = [a + b for a, b in itertools.pairwise(chars)] or chars
         for g in grams:
             h = int(hashlib.md5(g.encode()).hexdigest(), 16)
             vec[h % self.dim] += 1.0
