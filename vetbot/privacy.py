@@ -13,8 +13,9 @@ import re
 _ID_CARD = re.compile(r"(?<!\d)(\d{6})(\d{8})(\d{3}[\dXx])(?!\d)|(?<!\d)(\d{6})(\d{6})(\d{3})(?!\d)")
 # Mainland mobile numbers, optionally with +86 / 86 prefix and separators.
 _PHONE = re.compile(r"(?<!\d)((?:\+?86[- ]?)?1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)")
-# Bank / card numbers: 12-19 digits, possibly grouped by spaces or dashes.
-_CARD = re.compile(r"(?<!\d)(\d{4})((?:[ -]?\d){4,11})([ -]?\d{4})(?!\d)")
+# Bank / card numbers: 12-19 digits, possibly grouped by spaces or dashes (not complaint
+# tickets TS-YYYYMMDD-NNNN, which are public case numbers).
+_CARD = re.compile(r"(?<!\d)(?<!TS-)(\d{4})((?:[ -]?\d){4,11})([ -]?\d{4})(?!\d)")
 # Landlines like 0531-12345678.
 _LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})-(\d{3,4})(\d{4})(?!\d)")
 

@@ -1,0 +1,386 @@
+"""Routing of complaints to handlers: who handles which theme in which region.
+
+The table lives in a YAML file (``settings.routing_file``, sample in
+``complaints/data/routing.yaml``) read at startup with ``RoutingTable.load(path)``; changing
+who handles what needs no code change. Format::
+
+    handlers:                      # people who act on cases (ids are used by --as and the web)
+      - id: jn-yfk                 # unique id, also referenced by rules/defaults/fallback
+        name: 王建国
+        unit: 济南市退役军人事务局优抚科
+        region: 济南市
+        telegram_chat_id: 123456   # optional; where new-case notices go
+        group: jn-center           # optional; adds the handler to that group
+    groups:                        # optional; a group shares work among its members
+      - id: jn-center
+        name: 济南市退役军人服务中心
+        unit: 济南市退役军人服务中心   # optional
+        members: [jn-fw1, jn-fw2]  # optional; handlers naming the group are added
+    rules:                         # theme × region -> handler or group (exactly one)
+      - region: 济南市              # "济南" matches too; "*" = any region
+        theme: [card, medical]     # a code, a list of codes, or "*"
+        handler: jn-yfk            # or  group: jn-center
+    defaults:                      # per theme when no rule matches: handler or group id
+      card: prov-yfc
+    fallback: xfk                  # when nothing else matches (handler or group id)
+
+Precedence: the rule with the most specific region wins (exact region, then a region named
+inside the complaint's region such as 金华市 in 浙江省金华市婺城区, then "*"), then the
+rule with a specific theme beats "*", then file order; then ``defaults[theme]``, then
+``fallback``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from vetbot.errors import ConfigurationError, NotFoundError
+
+logger = logging.getLogger(__name__)
+
+WILDCARD = "*"
+UNKNOWN_REGION = "未知地区"
+# Longest first so that 自治区 is stripped before 区 would be considered.
+_REGION_SUFFIXES = ("特别行政区", "自治区", "自治州", "地区", "省", "市")
+
+
+def normalize_region(region: str | None) -> str:
+    """Region name without spaces and a trailing 省/市/自治区 suffix (济南市 -> 济南)."""
+    name = "".join((region or "").split())
+    for suffix in _REGION_SUFFIXES:
+        if name.endswith(suffix) and len(name) - len(suffix) >= 2:
+            return name[: -len(suffix)]
+    return name
+
+
+def regions_match(a: str | None, b: str | None) -> bool:
+    """True when two region names denote the same place (济南 == 济南市)."""
+    na, nb = normalize_region(a), normalize_region(b)
+    return bool(na) and na == nb
+
+
+@dataclass(frozen=True)
+class Handler:
+    """A person (or desk) who acts on complaint cases."""
+
+    id: str
+    name: str
+    unit: str
+    region: str
+    telegram_chat_id: int | None = None
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class Group:
+    """A set of handlers sharing work; new cases go to the least-loaded member."""
+
+    id: str
+    name: str
+    unit: str
+    members: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """theme × region -> handler or group id."""
+
+    themes: tuple[str, ...]  # ("*",) = any theme
+    region: str  # "*" = any region
+    target: str
+
+
+@dataclass(frozen=True)
+class RouteTarget:
+    """Where a case should go: one handler or a group to pick a member from."""
+
+    kind: Literal["handler", "group"]
+    id: str
+    via: Literal["rule", "default", "fallback"]
+
+
+class RoutingTable:
+    """Handlers, groups and the rules that route a (theme, region) to them."""
+
+    def __init__(
+        self,
+        handlers: Iterable[Handler],
+        groups: Iterable[Group],
+        rules: Iterable[Rule],
+        defaults: Mapping[str, str],
+        fallback: str,
+        source: str = "<内存>",
+    ) -> None:
+        self.source = source
+        self.handlers: dict[str, Handler] = {}
+        for h in handlers:
+            if h.id in self.handlers:
+                self._fail(f"办理人编号“{h.id}”重复")
+            self.handlers[h.id] = h
+        self.groups: dict[str, Group] = {}
+        for g in groups:
+            if g.id in self.groups or g.id in self.handlers:
+                self._fail(f"分组编号“{g.id}”重复或与办理人编号相同")
+            self.groups[g.id] = g
+        self.rules: tuple[Rule, ...] = tuple(rules)
+        self.defaults: dict[str, str] = dict(defaults)
+        self.fallback = fallback
+        self._validate()
+
+    # ---------------------------------------------------------------- loading
+    @classmethod
+    def load(cls, path: Path | str) -> RoutingTable:
+        """Read and validate a routing YAML file; problems raise ``ConfigurationError``."""
+        import yaml
+
+        path = Path(path)
+        try:
+            raw = path.read_text(encoding="utf-8")
+        except FileNotFoundError as exc:
+            raise ConfigurationError(
+                f"routing file not found: {path}", user_message=f"投诉分派表文件不存在：{path}"
+            ) from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigurationError(
+                f"cannot read routing file {path}: {exc}", user_message=f"无法读取投诉分派表文件：{path}"
+            ) from exc
+        try:
+            data = yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"第 {mark.line + 1} 行" if mark is not None else ""
+            raise ConfigurationError(
+                f"invalid YAML in {path}: {exc}",
+                user_message=(
+                    f"投诉分派表 {path} 不是有效的 YAML 格式"
+                    f"{('（' + where + '）') if where else ''}，请检查缩进和冒号。"
+                ),
+            ) from exc
+        table = cls.from_dict(data, source=str(path))
+        logger.debug(
+            "routing table %s: %d handlers, %d groups, %d rules",
+            path,
+            len(table.handlers),
+            len(table.groups),
+            len(table.rules),
+        )
+        return table
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "<内存>") -> RoutingTable:
+        """Build a table from the parsed YAML structure (see the module docstring)."""
+
+        def fail(msg: str) -> ConfigurationError:
+            return ConfigurationError(
+                f"routing table {source}: {msg}", user_message=f"投诉分派表 {source} 有误：{msg}。"
+            )
+
+        if not isinstance(data, dict):
+            raise fail("文件内容应为包含 handlers、rules、fallback 的映射")
+        raw_handlers = data.get("handlers")
+        if not isinstance(raw_handlers, list) or not raw_handlers:
+            raise fail("缺少办理人列表 handlers")
+        handlers: list[Handler] = []
+        for i, item in enumerate(raw_handlers, 1):
+            if not isinstance(item, dict):
+                raise fail(f"办理人第 {i} 项格式错误")
+            for key in ("id", "name", "unit"):
+                if not _text(item.get(key)):
+                    raise fail(f"办理人第 {i} 项缺少 {key}")
+            chat = item.get("telegram_chat_id")
+            if chat is not None and (isinstance(chat, bool) or not isinstance(chat, int)):
+                raise fail(f"办理人“{item['id']}”的 telegram_chat_id 必须是整数")
+            handlers.append(
+                Handler(
+                    id=_text(item["id"]),
+                    name=_text(item["name"]),
+                    unit=_text(item["unit"]),
+                    region=_text(item.get("region")) or WILDCARD,
+                    telegram_chat_id=chat,
+                    group=_text(item.get("group")) or None,
+                )
+            )
+        raw_groups = data.get("groups") or []
+        if not isinstance(raw_groups, list):
+            raise fail("groups 应为列表")
+        groups: list[Group] = []
+        for i, item in enumerate(raw_groups, 1):
+            if not isinstance(item, dict) or not _text(item.get("id")):
+                raise fail(f"分组第 {i} 项缺少 id")
+            gid = _text(item["id"])
+            members_raw = item.get("members") or []
+            if not isinstance(members_raw, list):
+                raise fail(f"分组“{gid}”的 members 应为列表")
+            members = [_text(m) for m in members_raw]
+            members += [h.id for h in handlers if h.group == gid and h.id not in members]
+            groups.append(
+                Group(
+                    id=gid,
+                    name=_text(item.get("name")) or gid,
+                    unit=_text(item.get("unit")),
+                    members=tuple(members),
+                )
+            )
+        declared = {g.id for g in groups}
+        for h in handlers:
+            if h.group and h.group not in declared:
+                raise fail(f"办理人“{h.id}”所属分组“{h.group}”未在 groups 中定义")
+        raw_rules = data.get("rules") or []
+        if not isinstance(raw_rules, list):
+            raise fail("rules 应为列表")
+        rules: list[Rule] = []
+        for i, item in enumerate(raw_rules, 1):
+            if not isinstance(item, dict):
+                raise fail(f"规则第 {i} 条格式错误")
+            has_handler, has_group = bool(_text(item.get("handler"))), bool(_text(item.get("group")))
+            if has_handler == has_group:
+                raise fail(f"规则第 {i} 条必须且只能指定 handler 或 group 之一")
+            theme = item.get("theme", WILDCARD)
+            themes = tuple(_text(t) for t in theme) if isinstance(theme, list) else (_text(theme),)
+            if not themes or not all(themes):
+                raise fail(f"规则第 {i} 条的 theme 为空")
+            region = _text(item.get("region")) or WILDCARD
+            target = _text(item.get("handler") or item.get("group"))
+            rules.append(Rule(themes=themes, region=region, target=target))
+        defaults = data.get("defaults") or {}
+        if not isinstance(defaults, dict):
+            raise fail("defaults 应为“主题代码: 办理人或分组编号”的映射")
+        fallback = _text(data.get("fallback"))
+        if not fallback:
+            raise fail("缺少兜底办理人 fallback")
+        return cls(
+            handlers,
+            groups,
+            rules,
+            {_text(k): _text(v) for k, v in defaults.items()},
+            fallback,
+            source=source,
+        )
+
+    def _fail(self, msg: str) -> None:
+        raise ConfigurationError(
+            f"routing table {self.source}: {msg}", user_message=f"投诉分派表 {self.source} 有误：{msg}。"
+        )
+
+    def _validate(self) -> None:
+        from complaints.themes import THEMES
+
+        for g in self.groups.values():
+            if not g.members:
+                self._fail(f"分组“{g.id}”没有成员")
+            for m in g.members:
+                if m not in self.handlers:
+                    self._fail(f"分组“{g.id}”的成员“{m}”不是已定义的办理人")
+        for i, rule in enumerate(self.rules, 1):
+            for theme in rule.themes:
+                if theme != WILDCARD and theme not in THEMES:
+                    self._fail(f"规则第 {i} 条的主题代码“{theme}”未知（可用：{'、'.join(THEMES)}）")
+            if rule.target not in self.handlers and rule.target not in self.groups:
+                self._fail(f"规则第 {i} 条引用了不存在的办理人或分组“{rule.target}”")
+        for theme, target in self.defaults.items():
+            if theme != WILDCARD and theme not in THEMES:
+                self._fail(f"defaults 中的主题代码“{theme}”未知（可用：{'、'.join(THEMES)}）")
+            if target not in self.handlers and target not in self.groups:
+                self._fail(f"defaults 中主题“{theme}”引用了不存在的办理人或分组“{target}”")
+        if self.fallback not in self.handlers and self.fallback not in self.groups:
+            self._fail(f"兜底 fallback 引用了不存在的办理人或分组“{self.fallback}”")
+
+    # ---------------------------------------------------------------- queries
+    def route(self, theme: str, region: str | None) -> RouteTarget:
+        """The handler or group responsible for ``theme`` in ``region``."""
+        best: tuple[tuple[int, int, int, int], Rule] | None = None
+        for order, rule in enumerate(self.rules):
+            match = _region_score(rule.region, region)
+            if match is None:
+                continue
+            if WILDCARD in rule.themes:
+                theme_score = 0
+            elif theme in rule.themes:
+                theme_score = 1
+            else:
+                continue
+            key = (match[0], match[1], theme_score, -order)
+            if best is None or key > best[0]:
+                best = (key, rule)
+        if best is not None:
+            return self._target(best[1].target, "rule")
+        if theme in self.defaults:
+            return self._target(self.defaults[theme], "default")
+        if WILDCARD in self.defaults:
+            return self._target(self.defaults[WILDCARD], "default")
+        return self._target(self.fallback, "fallback")
+
+    def _target(self, target_id: str, via: Literal["rule", "default", "fallback"]) -> RouteTarget:
+        kind: Literal["handler", "group"] = "handler" if target_id in self.handlers else "group"
+        return RouteTarget(kind=kind, id=target_id, via=via)
+
+    def members(self, target: RouteTarget) -> list[Handler]:
+        """Handlers that may take a case routed to ``target`` (in file order)."""
+        if target.kind == "handler":
+            return [self.handlers[target.id]]
+        return [self.handlers[m] for m in self.groups[target.id].members]
+
+    def handler(self, handler_id: str) -> Handler:
+        """The handler with this id; ``NotFoundError`` if the table has none."""
+        try:
+            return self.handlers[handler_id]
+        except KeyError:
+            raise NotFoundError(
+                f"unknown handler {handler_id!r}",
+                user_message=f"投诉分派表中没有编号为“{handler_id}”的办理人。",
+            ) from None
+
+    def handler_for_chat(self, chat_id: int) -> Handler | None:
+        """The handler whose Telegram chat id is ``chat_id`` (the bot maps staff this way)."""
+        for h in self.handlers.values():
+            if h.telegram_chat_id == chat_id:
+                return h
+        return None
+
+    def regions(self) -> list[str]:
+        """Region names the table knows (from rules and handlers), without the wildcard."""
+        seen: dict[str, str] = {}
+        for name in [r.region for r in self.rules] + [h.region for h in self.handlers.values()]:
+            if name != WILDCARD and normalize_region(name) not in seen:
+                seen[normalize_region(name)] = name
+        return list(seen.values())
+
+    def canonical_region(self, region: str | None) -> str:
+        """The table's spelling of ``region`` (济南 -> 济南市; 金华市婺城区 -> 金华市), else as given."""
+        cleaned = "".join((region or "").split())
+        if not cleaned:
+            return UNKNOWN_REGION
+        known = self.regions()
+        for name in known:
+            if regions_match(name, cleaned):
+                return name
+        contained = [n for n in known if len(normalize_region(n)) >= 2 and normalize_region(n) in cleaned]
+        if contained:
+            # the most specific place named inside the address: in Chinese addresses that is the
+            # one written last (浙江省金华市 -> 金华市)
+            return max(contained, key=lambda n: (cleaned.rfind(normalize_region(n)), len(n)))
+        return cleaned
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _region_score(rule_region: str, region: str | None) -> tuple[int, int] | None:
+    """(kind, position): 3 = same place, 2 = named inside the address (later = more specific),
+    0 = wildcard; None = no match."""
+    if rule_region == WILDCARD:
+        return (0, 0)
+    if not region:
+        return None
+    if regions_match(rule_region, region):
+        return (3, 0)
+    norm = normalize_region(rule_region)
+    pos = "".join(region.split()).rfind(norm)
+    if len(norm) >= 2 and pos >= 0:
+        return (2, pos)
+    return None

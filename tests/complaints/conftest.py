@@ -1,0 +1,186 @@
+"""Fixtures of the case-store tests: a fresh database per test on SQLite and on PostgreSQL.
+
+``db_url`` is parametrized over ``sqlite`` (a WAL file in tmp_path) and ``postgres`` (a
+unique schema in the server named by ``VETBOT_TEST_POSTGRES_URL``, dropped afterwards). Without
+that variable the postgres parameters are skipped locally and fail loudly when ``CI=true``.
+Start a local server with ``source .ci/services.sh && start_postgres``.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session
+
+from complaints.routing import RoutingTable
+from complaints.service import Actor, CaseService, Notice
+from vetbot.db import create_db_engine, make_session_factory, upgrade
+
+DATA = Path(__file__).parent / "data"
+ROUTING_FILE = DATA / "routing.yaml"
+CST = timezone(timedelta(hours=8))
+# A Monday morning, China time.
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=CST)
+
+
+def _postgres_base_url() -> str:
+    url = os.environ.get("VETBOT_TEST_POSTGRES_URL")
+    if not url:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(
+                "VETBOT_TEST_POSTGRES_URL is not set but CI=true: the PostgreSQL tests must run "
+                "(source .ci/services.sh && start_postgres)"
+            )
+        pytest.skip("VETBOT_TEST_POSTGRES_URL not set (source .ci/services.sh && start_postgres)")
+    return url
+
+
+def _with_search_path(url: str, schema: str) -> str:
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """URL of a freshly migrated database (``vetbot.db.upgrade``) on each backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'cases.db'}"
+        upgrade(url)
+        yield url
+        return
+    from sqlalchemy import text
+
+    base = _postgres_base_url()
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = create_db_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        url = _with_search_path(base, schema)
+        upgrade(url)
+        yield url
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def session_factory(db_url: str) -> Iterator[Callable[[], Session]]:
+    """Session factory over the migrated test database."""
+    engine = create_db_engine(db_url)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def routing() -> RoutingTable:
+    """The small routing table of tests/complaints/data/routing.yaml."""
+    return RoutingTable.load(ROUTING_FILE)
+
+
+class FakeClock:
+    """A settable clock (aware datetimes)."""
+
+    def __init__(self, now: datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: Any) -> datetime:
+        self.now = self.now + timedelta(**kwargs)
+        return self.now
+
+
+class RecordingNotifier:
+    """Collects notices; optionally records what the database said at notify time."""
+
+    def __init__(self, probe: Callable[[Notice], Any] | None = None) -> None:
+        self.notices: list[Notice] = []
+        self.probes: list[Any] = []
+        self._probe = probe
+
+    def notify(self, notice: Notice) -> None:
+        self.notices.append(notice)
+        if self._probe is not None:
+            self.probes.append(self._probe(notice))
+
+    def to(self, kind: str) -> list[Notice]:
+        return [n for n in self.notices if n.kind == kind]
+
+
+class FailingNotifier:
+    """A notifier whose transport is down."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def notify(self, notice: Notice) -> None:
+        self.calls += 1
+        raise ConnectionError("telegram unreachable")
+
+
+@dataclass(frozen=True)
+class FakeClassification:
+    intent: str
+    theme: str
+    confidence: float = 0.9
+    ambiguous: bool = False
+
+
+class KeywordClassifier:
+    """Deterministic stand-in for ComplaintClassifier (unit tests only)."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def classify(self, text: str) -> FakeClassification:
+        self.calls.append(text)
+        if "优待证" in text:
+            return FakeClassification("complaint", "card")
+        if "公交" in text or "火车" in text:
+            return FakeClassification("complaint", "transit")
+        return FakeClassification("complaint", "other")
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """Clock starting at Monday 2026-03-02 09:00 China time."""
+    return FakeClock()
+
+
+@pytest.fixture
+def notifier() -> RecordingNotifier:
+    """Notifier that records every notice."""
+    return RecordingNotifier()
+
+
+@pytest.fixture
+def service(
+    session_factory: Callable[[], Session],
+    routing: RoutingTable,
+    notifier: RecordingNotifier,
+    clock: FakeClock,
+) -> CaseService:
+    """A CaseService with recording notifier, keyword classifier and the fake clock."""
+    return CaseService(
+        session_factory, routing, notifier=notifier, classifier=KeywordClassifier(), clock=clock
+    )
+
+
+OFFICE = Actor(id="office-1", name="双拥办小刘", role="office")
+ADMIN = Actor(id="admin-1", name="管理员", role="admin")
+
+
+def handler(routing: RoutingTable, handler_id: str) -> Actor:
+    """Actor of a routing-table handler."""
+    h = routing.handler(handler_id)
+    return Actor(id=h.id, name=h.name, role="handler", telegram_chat_id=h.telegram_chat_id)
