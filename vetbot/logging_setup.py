@@ -8,7 +8,7 @@ from vetbot.privacy import MaskingFilter
 
 # These libraries log full request URLs, and Telegram URLs contain the bot token.
 _NOISY = (
-    "httpx", "httpcore", "telegram.ext.ExtBot", "chromadb.telemetry", "urllib3", "jieba", "alembic",
+    "httpx", "httpcore", "telegram.ext.ExtBot", "chromadb.telemetry", "urllib3", "jieba", "alembic", "bm25s",
 )
 
 

@@ -1,0 +1,71 @@
+"""``vetbot ingest``: load documents into a knowledge base directory."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vetbot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``ingest`` subcommand."""
+    parser = sub.add_parser(
+        "ingest",
+        help="导入政策文件到知识库（增量）",
+        description=(
+            "导入 .md .markdown .txt .docx .pdf .html .htm 文件或文件夹到知识库。"
+            "未变化的文件会跳过，变化的文件会替换原有内容。不给路径时导入内置政策要点。"
+        ),
+    )
+    parser.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="文件或文件夹")
+    parser.add_argument("--kb", type=Path, default=None, help="知识库目录（默认 <data_dir>/kb）")
+    parser.add_argument("--prune", action="store_true", help="删除所给文件夹中已不存在的文件对应的文档")
+    parser.add_argument("--rebuild", action="store_true", help="清空知识库后重新导入")
+    parser.add_argument("--no-progress", action="store_true", help="不显示进度条")
+    parser.set_defaults(func=run_ingest)
+
+
+def _set_aside_manifest(kb_dir: Path) -> None:
+    """For --rebuild of a KB built with another embedding model, which cannot even be opened."""
+    manifest = kb_dir / "manifest.json"
+    if manifest.exists():
+        backup = kb_dir / f"manifest.json.{time.strftime('%Y%m%d%H%M%S')}.bak"
+        manifest.replace(backup)
+        logger.warning("rebuild: previous manifest kept as %s", backup)
+
+
+def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    """Handler of ``vetbot ingest``; non-zero only when nothing could be ingested."""
+    import bm25s  # noqa: F401  (its import sets the "bm25s" logger to DEBUG; undo that below)
+
+    from ingest.pipeline import ingest_paths
+    from knowledge.embeddings import build_embeddings
+    from knowledge.store import KnowledgeStore
+    from vetbot.errors import KnowledgeBaseError
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    kb_dir = Path(args.kb) if args.kb else settings.default_kb_dir
+    paths = list(args.paths) or [settings.bundled_knowledge_dir]
+    started = time.perf_counter()
+    embeddings = build_embeddings(settings)
+    try:
+        store = KnowledgeStore.open(kb_dir, settings, embeddings)
+    except KnowledgeBaseError:
+        if not args.rebuild:
+            raise
+        _set_aside_manifest(kb_dir)
+        store = KnowledgeStore.open(kb_dir, settings, embeddings)
+    report = ingest_paths(store, paths, prune=args.prune, rebuild=args.rebuild,
+                          progress=not args.no_progress)
+    elapsed = time.perf_counter() - started
+    print(report.summary())
+    print(f"知识库：{kb_dir}（共 {len(store.documents)} 个文档，{len(store.chunks)} 个片段，"
+          f"用时 {elapsed:.1f} 秒）")
+    return 1 if report.nothing_ingested else 0

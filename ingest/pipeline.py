@@ -1,0 +1,313 @@
+"""Incremental ingest: walk files and folders, load, chunk and stage them into a KnowledgeStore.
+
+Every document is keyed by a stable ``doc_id`` (the slug of its path relative to the root
+given on the command line, or its file name for a single-file argument) and by the SHA-256 of
+its raw bytes. Unchanged documents are skipped, changed ones replaced, and with ``prune`` the
+documents of a walked folder that no longer exist are removed. Writing goes through
+``KnowledgeStore.writer()``, so an interrupted run leaves the previous index untouched.
+
+A file that cannot be read or parsed is reported (with a Chinese reason) and skipped; errors
+of the store or of the embedding backend abort the run without publishing anything.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path, PurePath
+from typing import Any
+
+from ingest.chunking import chunk_text
+from ingest.loaders import METADATA_KEYS, LoadedDocument, is_supported, load_bytes
+from knowledge.store import ChunkRecord, DocumentRecord, KnowledgeStore, content_hash
+from vetbot.errors import IngestError
+
+logger = logging.getLogger(__name__)
+
+# Bump when loaders or chunking change their output: documents ingested by an older version
+# are then re-chunked although their bytes did not change.
+INGEST_VERSION = "1"
+
+# Below this many files a progress bar is just noise.
+_PROGRESS_MIN_FILES = 5
+
+
+@dataclass
+class IngestedDocument:
+    """A document that was added, updated or found unchanged."""
+
+    doc_id: str
+    path: str
+    chunks: int
+
+
+@dataclass
+class FailedFile:
+    """A file that was skipped, with the Chinese reason shown to the user."""
+
+    path: str
+    reason: str
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run did."""
+
+    added: list[IngestedDocument] = field(default_factory=list)
+    updated: list[IngestedDocument] = field(default_factory=list)
+    unchanged: list[IngestedDocument] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[FailedFile] = field(default_factory=list)
+    unsupported: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ingested(self) -> int:
+        """Documents now in the index from this run's files (added + updated + unchanged)."""
+        return len(self.added) + len(self.updated) + len(self.unchanged)
+
+    @property
+    def chunks_written(self) -> int:
+        """Chunks of added and updated documents."""
+        return sum(d.chunks for d in self.added + self.updated)
+
+    @property
+    def nothing_ingested(self) -> bool:
+        """True when no supported file was found or every one of them failed."""
+        return self.ingested == 0
+
+    def summary(self) -> str:
+        """A Chinese multi-line summary for the CLI and the ingest job page."""
+        lines = [
+            f"新增 {len(self.added)}，更新 {len(self.updated)}，未变 {len(self.unchanged)}，"
+            f"删除 {len(self.removed)}，失败 {len(self.failed)}"
+            f"（写入 {self.chunks_written} 个片段）"
+        ]
+        for item in self.failed:
+            lines.append(f"  失败：{item.path}：{item.reason}")
+        if self.unsupported:
+            shown = "，".join(self.unsupported[:10]) + ("……" if len(self.unsupported) > 10 else "")
+            lines.append(f"  已跳过不支持的文件 {len(self.unsupported)} 个：{shown}")
+        for warning in self.warnings:
+            lines.append(f"  提示：{warning}")
+        if self.nothing_ingested and not self.failed:
+            lines.append("  没有找到可导入的文件（支持 .md .markdown .txt .docx .pdf .html .htm）")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (for API ingest jobs)."""
+        return asdict(self)
+
+
+@dataclass
+class _Candidate:
+    file: Path  # where to read it
+    display: str  # the path as given on the command line (joined with the relative path)
+    doc_id: str
+    root: str  # resolved root (folder, or the file itself)
+
+
+def slugify(path: str | PurePath) -> str:
+    """Stable document id from a relative path: CJK kept, separators and spaces become '-'."""
+    text = PurePath(path).as_posix()
+    text = re.sub(r"[^\w.\-]+", "-", text)
+    text = re.sub(r"-{2,}", "-", text).replace("-.", ".").strip("-.")
+    return text or "doc"
+
+
+def _skip_name(name: str) -> bool:
+    # Hidden files, editor backups and Office lock files are never documents.
+    return name.startswith((".", "~$")) or name.endswith("~")
+
+
+def collect(paths: Iterable[Path], report: IngestReport) -> tuple[list[_Candidate], list[str]]:
+    """Expand command-line paths into candidate files; returns (candidates, folder roots)."""
+    candidates: list[_Candidate] = []
+    folder_roots: list[str] = []
+    for given in paths:
+        given = Path(given)
+        if given.is_dir():
+            root = str(given.resolve())
+            folder_roots.append(root)
+            for file in sorted(given.rglob("*")):
+                rel = file.relative_to(given)
+                if any(_skip_name(part) for part in rel.parts) or not file.is_file():
+                    continue
+                if not is_supported(file):
+                    report.unsupported.append(str(file))
+                    continue
+                candidates.append(_Candidate(file, str(file), slugify(rel), root))
+        elif given.is_file():
+            if not is_supported(given):
+                report.unsupported.append(str(given))
+                continue
+            candidates.append(_Candidate(given, str(given), slugify(given.name), str(given.resolve())))
+        else:
+            report.failed.append(FailedFile(str(given), "路径不存在"))
+    return candidates, folder_roots
+
+
+def build_record(doc_id: str, path: str, sha256: str, loaded: LoadedDocument,
+                 extra: dict[str, Any] | None = None) -> DocumentRecord:
+    """Chunk a loaded document into a DocumentRecord with the documented chunk metadata."""
+    meta = loaded.metadata
+    chunks = chunk_text(loaded.text, meta.get("title", ""))
+    records: list[ChunkRecord] = []
+    for i, chunk in enumerate(chunks):
+        chunk_id = f"{doc_id}:{sha256[:12]}:{i}"
+        records.append(ChunkRecord(
+            chunk_id=chunk_id,
+            text=chunk.text,
+            metadata={
+                "doc_id": doc_id,
+                "chunk_id": chunk_id,
+                "title": meta.get("title", ""),
+                "article": chunk.article,
+                "article_no": chunk.article_no,
+                "heading": chunk.heading,
+                "path": path,
+                "region": meta.get("region", ""),
+                "scope": meta.get("scope", "national"),
+                "topics": meta.get("topics", ""),
+                "issuer": meta.get("issuer", ""),
+                "doc_number": meta.get("doc_number", ""),
+                "date_issued": meta.get("date_issued", ""),
+                "date_effective": meta.get("date_effective", ""),
+                "source_url": meta.get("source_url", ""),
+            },
+        ))
+    doc_meta: dict[str, Any] = {key: meta.get(key, "") for key in METADATA_KEYS}
+    doc_meta.update(extra or {})
+    doc_meta["ingest_version"] = INGEST_VERSION
+    doc_meta["chars"] = len(loaded.text)
+    return DocumentRecord(doc_id=doc_id, path=path, sha256=sha256, metadata=doc_meta, chunks=records)
+
+
+def _is_current(doc: DocumentRecord | None, sha256: str) -> bool:
+    return doc is not None and doc.sha256 == sha256 and doc.metadata.get("ingest_version") == INGEST_VERSION
+
+
+def _under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def _prune_targets(
+    documents: dict[str, DocumentRecord], folder_roots: list[str], seen: set[str]
+) -> list[str]:
+    """Documents that came from one of ``folder_roots`` but were not seen in this walk."""
+    out = []
+    for doc_id, doc in documents.items():
+        if doc_id in seen:
+            continue
+        root = str(doc.metadata.get("root", ""))
+        source = str(doc.metadata.get("source", ""))
+        if any(root == r or (source and _under(source, r)) for r in folder_roots):
+            out.append(doc_id)
+    return sorted(out)
+
+
+def _read(candidate: _Candidate) -> bytes:
+    try:
+        return candidate.file.read_bytes()
+    except OSError as exc:
+        raise IngestError(f"cannot read {candidate.file}: {exc}",
+                          user_message="文件无法读取（权限不足或已被删除）") from exc
+
+
+def _work_pending(store: KnowledgeStore, candidates: list[_Candidate], folder_roots: list[str],
+                  prune: bool) -> tuple[bool, set[str]]:
+    """Cheap pre-check (hashes only, no lock): would this run change the index at all?
+
+    Returns (pending, doc ids of unreadable files).
+    """
+    store.reload()
+    seen: set[str] = set()
+    unreadable: set[str] = set()
+    for cand in candidates:
+        if cand.doc_id in seen:
+            return True, unreadable  # duplicates are reported by the full pass
+        seen.add(cand.doc_id)
+        try:
+            data = _read(cand)
+        except IngestError:
+            unreadable.add(cand.doc_id)
+            continue
+        if not _is_current(store.documents.get(cand.doc_id), content_hash(data)):
+            return True, unreadable
+    return prune and bool(_prune_targets(store.documents, folder_roots, seen)), unreadable
+
+
+def _progress(items: list[_Candidate], enabled: bool) -> Iterable[_Candidate]:
+    if not enabled or len(items) < _PROGRESS_MIN_FILES or not sys.stderr.isatty():
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc="导入", unit="个文件", file=sys.stderr, leave=False)
+
+
+def ingest_paths(store: KnowledgeStore, paths: list[Path], *, prune: bool = False, rebuild: bool = False,
+                 progress: bool = True) -> IngestReport:
+    """Ingest files and folders into ``store`` incrementally and report what happened.
+
+    ``prune`` removes documents of the walked folders whose files are gone; ``rebuild`` empties
+    the store first. Unreadable files are reported in ``failed`` and skipped; store and
+    embedding errors propagate and leave the previous index as it was.
+    """
+    report = IngestReport()
+    candidates, folder_roots = collect(paths, report)
+    pending, unreadable = (True, set()) if rebuild else _work_pending(store, candidates, folder_roots, prune)
+    if not pending:
+        # Nothing to write: report without taking the lock or publishing a new generation.
+        for cand in candidates:
+            doc = store.documents.get(cand.doc_id)
+            if doc is None or cand.doc_id in unreadable:
+                report.failed.append(FailedFile(cand.display, "文件无法读取（权限不足或已被删除）"))
+            else:
+                report.unchanged.append(IngestedDocument(cand.doc_id, cand.display, len(doc.chunks)))
+        return report
+
+    with store.writer() as writer:
+        if rebuild:
+            writer.reset()
+        seen: dict[str, str] = {}
+        for cand in _progress(candidates, progress):
+            if cand.doc_id in seen:
+                report.failed.append(FailedFile(
+                    cand.display, f"文档编号 {cand.doc_id} 与 {seen[cand.doc_id]} 重复，请改名后再导入"))
+                continue
+            seen[cand.doc_id] = cand.display
+            try:
+                data = _read(cand)
+                sha = content_hash(data)
+                existing = writer.documents.get(cand.doc_id)
+                if _is_current(existing, sha):
+                    assert existing is not None
+                    report.unchanged.append(IngestedDocument(cand.doc_id, cand.display, len(existing.chunks)))
+                    continue
+                loaded = load_bytes(data, cand.file)
+                record = build_record(cand.doc_id, cand.display, sha, loaded,
+                                      {"root": cand.root, "source": str(cand.file.resolve()),
+                                       "format": cand.file.suffix.lower().lstrip(".")})
+                if not record.chunks:
+                    raise IngestError(f"no chunks in {cand.display}", user_message="文件中没有可索引的内容")
+            except IngestError as exc:
+                logger.info("skipping %s: %s", cand.display, exc)
+                report.failed.append(FailedFile(cand.display, exc.user_message))
+                continue
+            report.warnings.extend(f"{cand.display}：{w}" for w in loaded.warnings)
+            if existing is not None and existing.metadata.get("root") not in (None, cand.root):
+                report.warnings.append(
+                    f"{cand.display}：文档编号 {cand.doc_id} 原来自 {existing.path}，已被替换")
+            writer.stage_document(record)
+            entry = IngestedDocument(cand.doc_id, cand.display, len(record.chunks))
+            (report.updated if existing is not None else report.added).append(entry)
+            logger.debug("staged %s (%d chunks)", cand.doc_id, len(record.chunks))
+        if prune:
+            for doc_id in _prune_targets(writer.documents, folder_roots, set(seen)):
+                writer.stage_removal(doc_id)
+                report.removed.append(doc_id)
+    logger.info("ingest: %s", report.summary().splitlines()[0])
+    return report

