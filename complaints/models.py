@@ -2,9 +2,11 @@
 
 ``complaint_cases`` holds one row per complaint (信访/投诉事项); ``case_events`` is its
 append-only history (every intake, assignment, status change, reply, extension and rating);
-``case_ticket_counters`` hands out the per-day ticket sequence atomically.
+``case_ticket_counters`` hands out the per-day ticket sequence atomically; ``case_notices``
+is the notification outbox (see ``complaints.outbox``).
 
-The schema is created by the Alembic revision ``0002_complaints``; keep both in step.
+The schema is created by the Alembic revisions ``0002_complaints`` and ``0005_notice_outbox``;
+keep both in step.
 """
 
 from __future__ import annotations
@@ -129,6 +131,48 @@ class TicketCounter(Base):
 
     day: Mapped[str] = mapped_column(String(8), primary_key=True)
     n: Mapped[int] = mapped_column(Integer)
+
+
+NOTICE_PENDING = "pending"  # waiting to be sent (maybe backing off after a failed attempt)
+NOTICE_DELIVERED = "delivered"  # sent; delivered_at is set
+NOTICE_FAILED = "failed"  # gave up (too many attempts, or a permanent error); office follows up
+NOTICE_SKIPPED = "skipped"  # nothing to send to (no Telegram chat id, demo data); kept as a record
+NOTICE_STATES = (NOTICE_PENDING, NOTICE_DELIVERED, NOTICE_FAILED, NOTICE_SKIPPED)
+
+
+class CaseNotice(Base):
+    """One notice for a complainant or handler, written in the transaction of the change.
+
+    The outbox of ``complaints.outbox``: a committed status change always has its row, and a
+    dispatcher (the bot process) sends pending rows, so nothing is lost when Telegram is down
+    or the change was made from the CLI / web API. ``delivered_at`` is null until sent.
+    ``claim_token`` / ``claimed_until`` are a dispatcher's lease on the row while it sends.
+    """
+
+    __tablename__ = "case_notices"
+    __table_args__ = (
+        Index("ix_case_notices_state_next_attempt_at", "state", "next_attempt_at"),
+        Index("ix_case_notices_chat_id_state", "chat_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("complaint_cases.id"), index=True)
+    ticket: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))  # complainant / handler
+    handler_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    status: Mapped[str] = mapped_column(String(8))  # case status the notice announces
+    action: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(12), default=NOTICE_PENDING)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Masked (vetbot.privacy.mask_text): errors may echo the message text.
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
+    claim_token: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 @event.listens_for(CaseEvent, "before_update")

@@ -2,8 +2,11 @@
 
 Plain synchronous Python over an injected SQLAlchemy session factory (call it from async code
 with ``asyncio.to_thread``). It knows nothing of Telegram or HTTP: the complainant and the
-handlers are told about changes through the injected ``Notifier`` port, always after the
-database commit, and a failing notifier never loses a change.
+handlers are told about changes through a notification outbox: every notice is written to
+``case_notices`` in the same transaction as the change (``complaints.outbox`` delivers it,
+retrying until Telegram takes it), and after the commit the injected ``Notifier`` port, if
+any, is called with the notice (carrying its ``notice_id``) as a hint to deliver now. A
+failing notifier never loses a change nor its notice.
 
 Privacy: every ``CaseView`` has ID-card, phone and card numbers masked unless the viewer is
 the case's assigned handler; aggregates carry counts only.
@@ -27,7 +30,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from complaints import lifecycle as lc
-from complaints.models import Case, CaseEvent
+from complaints.models import NOTICE_PENDING, NOTICE_SKIPPED, Case, CaseEvent, CaseNotice
 from complaints.routing import Handler, RouteTarget, RoutingTable, normalize_region
 from complaints.tickets import CHINA_TZ, next_ticket, normalize_ticket
 from vetbot.errors import CaseError, InvalidInputError, NotFoundError, PermissionDeniedError
@@ -35,6 +38,7 @@ from vetbot.privacy import mask_phone, mask_text
 
 if TYPE_CHECKING:
     from complaints.classifier import ComplaintClassifier
+    from complaints.outbox import NoticeStats, OutboxEntry
 
 logger = logging.getLogger(__name__)
 
@@ -203,7 +207,10 @@ class TimingStats:
 
 @dataclass(frozen=True)
 class Notice:
-    """A message for the complainant (``kind="complainant"``) or a handler (``"handler"``)."""
+    """A message for the complainant (``kind="complainant"``) or a handler (``"handler"``).
+
+    ``notice_id`` is the ``case_notices`` row of the outbox (None for notices built by hand).
+    """
 
     chat_id: int
     ticket: str
@@ -212,14 +219,33 @@ class Notice:
     kind: Literal["complainant", "handler"] = "complainant"
     action: str = ""
     handler_id: str | None = None
+    notice_id: int | None = None
 
 
 class Notifier(Protocol):
-    """Delivers notices (the bot implements it). Must not block; errors are logged by the caller."""
+    """Told about each new notice right after commit (the bot implements it).
+
+    Must not block; errors are logged by the caller. A notice with a ``notice_id`` is owned by
+    the outbox: the notifier should only wake the outbox dispatcher
+    (``complaints.outbox.OutboxDispatcher.notify``), not send it itself, or the dispatcher
+    would send it a second time.
+    """
 
     def notify(self, notice: Notice) -> None:
-        """Send ``notice``."""
+        """Handle ``notice`` (a hint that the outbox has something to deliver)."""
         ...
+
+
+@dataclass(frozen=True)
+class _NoticeDraft:
+    """A notice to write to the outbox inside the change's transaction."""
+
+    chat_id: int | None
+    kind: Literal["complainant", "handler"]
+    status: str
+    action: str
+    text: str
+    handler_id: str | None = None
 
 
 class ComplaintClassifierLike(Protocol):
@@ -253,6 +279,15 @@ class CaseService:
         self._clock = clock
 
     # ---------------------------------------------------------------- helpers
+    @property
+    def session_factory(self) -> Callable[[], Session]:
+        """The injected session factory (used by ``complaints.outbox``)."""
+        return self._sessions
+
+    def now(self) -> datetime:
+        """The service clock's current time, aware UTC (the outbox schedules retries with it)."""
+        return self._now()
+
     def _now(self) -> datetime:
         now = self._clock()
         return now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
@@ -339,6 +374,21 @@ class CaseService:
                             ),
                         ]
                         session.add_all(events)
+                        notices = self._enqueue(
+                            session,
+                            case,
+                            [
+                                _NoticeDraft(
+                                    chat_id=handler.telegram_chat_id,
+                                    kind="handler",
+                                    status=lc.PENDING,
+                                    action="intake",
+                                    text=self._handler_new_case_text(case),
+                                    handler_id=handler.id,
+                                )
+                            ],
+                            now,
+                        )
                     view = self._view(case, None, events)
                 break
             except IntegrityError as exc:  # ticket collision (counter reset or imported cases)
@@ -356,18 +406,7 @@ class CaseService:
                 user_message="投诉暂时未能登记，请稍后再试，或拨打 12345 政务服务热线。",
             )
         logger.info("case %s filed: theme=%s region=%s handler=%s", ticket, theme, region, handler.id)
-        if handler.telegram_chat_id is not None:
-            self._notify(
-                Notice(
-                    chat_id=handler.telegram_chat_id,
-                    ticket=ticket,
-                    status=lc.PENDING,
-                    text=self._handler_new_case_text(case),
-                    kind="handler",
-                    action="intake",
-                    handler_id=handler.id,
-                )
-            )
+        self._notify_all(notices)
         return view
 
     def _theme_for(self, theme: str | None, text: str) -> str:
@@ -637,21 +676,20 @@ class CaseService:
             old_label = f"{old.name}（{old.unit}）" if old else (previous["id"] or "无")
             return f"由 {old_label} 改派至 {new.name}（{new.unit}）" + (f"：{note_text}" if note_text else "")
 
-        view = self._act(ticket, actor, "reassign", apply, None)
-        if new.telegram_chat_id is not None:
-            self._notify(
-                Notice(
+        def handler_notice(case: Case) -> list[_NoticeDraft]:
+            return [
+                _NoticeDraft(
                     chat_id=new.telegram_chat_id,
-                    ticket=view.ticket,
-                    status=view.status,
-                    text=f"【改派】案件 {view.ticket} 已改派给您承办，当前状态：{view.status}。"
-                    + (f"\n说明：{note_text}" if note_text else ""),
                     kind="handler",
+                    status=case.status,
                     action="reassign",
+                    text=f"【改派】案件 {case.ticket} 已改派给您承办，当前状态：{case.status}。"
+                    + (f"\n说明：{note_text}" if note_text else ""),
                     handler_id=new.id,
                 )
-            )
-        return view
+            ]
+
+        return self._act(ticket, actor, "reassign", apply, None, handler_notice)
 
     def rate(self, ticket: str, chat_id: int, rating: str) -> CaseView:
         """The complainant's satisfaction rating (满意/基本满意/不满意), once, after 已办结."""
@@ -692,8 +730,10 @@ class CaseService:
         action: str,
         apply: Callable[[Case, datetime], str],
         complainant_text: Callable[[Case], str] | None,
+        other_notices: Callable[[Case], list[_NoticeDraft]] | None = None,
     ) -> CaseView:
-        """Check permission and lifecycle, apply, append the event, commit, then notify."""
+        """Check permission and lifecycle, apply, append the event and the outbox notices,
+        commit, then notify."""
         ticket = normalize_ticket(ticket)
         now = self._now()
         with self._sessions() as session:
@@ -708,21 +748,23 @@ class CaseService:
                 session.add(_event(case, actor, action, from_status, to_status, note or None, now))
                 self._flush(session, ticket)
                 events = _events_of(session, case.id)
-                text = complainant_text(case) if complainant_text is not None else None
-                chat_id = case.complainant_chat_id
+                drafts: list[_NoticeDraft] = []
+                if complainant_text is not None:
+                    drafts.append(
+                        _NoticeDraft(
+                            chat_id=case.complainant_chat_id,
+                            kind="complainant",
+                            status=to_status,
+                            action=action,
+                            text=complainant_text(case),
+                        )
+                    )
+                if other_notices is not None:
+                    drafts.extend(other_notices(case))
+                notices = self._enqueue(session, case, drafts, now)
             view = self._view(case, actor, events)
         logger.info("case %s: %s by %s (%s -> %s)", ticket, action, actor.id, from_status, to_status)
-        if text is not None and chat_id is not None:
-            self._notify(
-                Notice(
-                    chat_id=chat_id,
-                    ticket=ticket,
-                    status=to_status,
-                    text=text,
-                    kind="complainant",
-                    action=action,
-                )
-            )
+        self._notify_all(notices)
         return view
 
     @staticmethod
@@ -734,14 +776,83 @@ class CaseService:
                 f"{ticket} changed concurrently", user_message="该案件刚被其他人更新，请刷新后重试。"
             ) from exc
 
+    @staticmethod
+    def _enqueue(session: Session, case: Case, drafts: Sequence[_NoticeDraft], now: datetime) -> list[Notice]:
+        """Write ``drafts`` to the outbox in the caller's transaction; return those to send.
+
+        A notice with no Telegram chat id (web, phone or letter complainant; a handler without
+        Telegram) or of a demo case is stored as ``skipped``: the row records that the person
+        must be told some other way, and nothing will ever try to send it.
+        """
+        from complaints.analytics import DEMO_CHANNEL
+
+        rows: list[CaseNotice] = []
+        for d in drafts:
+            sendable = d.chat_id is not None and case.channel != DEMO_CHANNEL
+            row = CaseNotice(
+                case_id=case.id,
+                ticket=case.ticket,
+                kind=d.kind,
+                handler_id=d.handler_id,
+                chat_id=d.chat_id,
+                status=d.status,
+                action=d.action,
+                text=d.text,
+                state=NOTICE_PENDING if sendable else NOTICE_SKIPPED,
+                created_at=now,
+                attempts=0,
+                next_attempt_at=now,
+            )
+            session.add(row)
+            rows.append(row)
+        session.flush()  # assigns the ids handed to the notifier
+        return [
+            Notice(
+                chat_id=r.chat_id,
+                ticket=r.ticket,
+                status=r.status,
+                text=r.text,
+                kind="handler" if r.kind == "handler" else "complainant",
+                action=r.action,
+                handler_id=r.handler_id,
+                notice_id=r.id,
+            )
+            for r in rows
+            if r.state == NOTICE_PENDING and r.chat_id is not None
+        ]
+
+    def _notify_all(self, notices: Sequence[Notice]) -> None:
+        for notice in notices:
+            self._notify(notice)
+
     def _notify(self, notice: Notice) -> None:
-        """Deliver a notice after commit; a failure is logged and never undoes the change."""
+        """Hint the notifier after commit; a failure is logged and never undoes the change
+        (the notice stays in the outbox and is delivered later)."""
         if self.notifier is None:
             return
         try:
             self.notifier.notify(notice)
         except Exception:
             logger.exception("notifier failed for %s (%s, %s)", notice.ticket, notice.kind, notice.action)
+
+    # ---------------------------------------------------------------- notification outbox
+    def pending_notices(self, limit: int = 100) -> list[OutboxEntry]:
+        """Undelivered notices (pending and failed), oldest first, text masked (for the office)."""
+        from complaints.outbox import list_undelivered
+
+        return list_undelivered(self._sessions, limit=limit)
+
+    def notice_stats(self) -> NoticeStats:
+        """Counts of outbox notices per state, how many are due now, and the oldest pending."""
+        from complaints.outbox import outbox_stats
+
+        return outbox_stats(self._sessions, now=self._now())
+
+    def retry_notice(self, notice_id: int) -> None:
+        """Put a failed notice back in the queue (e.g. after the complainant unblocked the bot)."""
+        from complaints.outbox import requeue
+
+        requeue(self._sessions, notice_id, now=self._now())
 
     @staticmethod
     def _load(session: Session, ticket: str, for_update: bool = False) -> Case:
