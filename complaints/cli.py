@@ -4,8 +4,8 @@ The acting person is chosen with ``--as``: a handler id from the routing table, 
 / ``admin`` for the office (双拥办) and administrators. Without ``--as`` the environment variable
 ``VETBOT_CASES_ACTOR`` is used; read-only commands (``list``, ``show``) then fall back to the
 office's masked view, while actions refuse to run so that every history entry names a person.
-The CLI sends no Telegram notices (it has no bot); complainants are told through the bot when
-it acts, so prefer the bot or the web pages for day-to-day handling.
+Every action writes its notice to the case outbox (``complaints.outbox``) in the same
+transaction; the running Telegram bot delivers it to the complainant.
 """
 
 from __future__ import annotations
