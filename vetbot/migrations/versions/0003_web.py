@@ -28,7 +28,7 @@ def upgrade() -> None:
         sa.Column("region", sa.String(32), nullable=True),
         sa.Column("telegram_chat_id", sa.BigInteger(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("tokens_valid_after", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("token_version", sa.Integer(), nullable=False),
         sa.Column("last_login_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_web_users"),
     )

@@ -1,0 +1,298 @@
+"""The FastAPI application factory: JSON API under ``/v1``, staff pages, ops endpoints.
+
+``create_app(settings)`` wires everything; services can be injected (tests, the bench) and
+are otherwise built by the lifespan in a background thread (``/readyz`` is 503 until then).
+
+Extension point for the office dashboard: if a module ``api.dashboard`` exists, its
+``register(app)`` is called after the core routes are in place. It may include routers
+(pages and ``/v1/...`` endpoints), add its template folder with :func:`add_template_dir`
+(templates extend ``base.html``: blocks ``title``, ``head``, ``content``, ``scripts``; render
+with ``api.pages.render(request, name, **values)``), reuse the ``api.deps`` dependencies
+(``require(api.users.PERM_THEMES)`` for JSON, ``page_require(PERM_THEMES)`` for pages), use
+``app.state.runtime`` (``.cases``, ``.session_factory``, ``.users.audit``) and set
+``app.state.dashboard_url = "/dashboard"`` to show its link in the navigation for office/admin
+(``app.state.extra_nav`` takes more ``{"href", "label", "permission"}`` items).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, HTTPException
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import install_error_handlers
+from api.jobs import MAX_FILES_PER_UPLOAD, JobRunner
+from api.metrics import Metrics, MetricsMiddleware
+from api.runtime import Runtime
+from api.throttle import LoginThrottle
+from vetbot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+API_DIR = Path(__file__).resolve().parent
+TEMPLATES_DIR = API_DIR / "templates"
+STATIC_DIR = API_DIR / "static"
+API_PREFIX = "/v1"
+DEFAULT_MAX_BODY = 1 << 20  # JSON and form bodies; uploads have their own, larger limit
+
+_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+class SecurityHeadersMiddleware:
+    """Conservative headers on every response; the CSP is skipped for /docs (Swagger UI)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        docs = path.startswith("/docs") or path == "/openapi.json"
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"x-content-type-options", b"nosniff"))
+                headers.append((b"referrer-policy", b"same-origin"))
+                if not docs:
+                    headers.append((b"x-frame-options", b"DENY"))
+                    headers.append((b"content-security-policy", _CSP.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)
+
+
+class BodyLimitMiddleware:
+    """Bounds request bodies: ``default`` bytes, or a per-(method, path) limit (uploads).
+
+    A declared Content-Length over the limit is refused before the app runs; a chunked body
+    is counted while read and refused with an HTTPException (so the Chinese 413 handler runs).
+    """
+
+    def __init__(self, app: ASGIApp, default: int, limits: dict[tuple[str, str], int]) -> None:
+        self.app = app
+        self.default = default
+        self.limits = limits
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        limit = self.limits.get((scope.get("method", ""), scope.get("path", "")), self.default)
+        declared = next((v for k, v in scope.get("headers", []) if k == b"content-length"), None)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            response = JSONResponse({"detail": f"请求内容过大（上限 {_fmt_size(limit)}）。"}, status_code=413)
+            await response(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise HTTPException(status_code=413, detail=f"请求内容过大（上限 {_fmt_size(limit)}）。")
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+
+def _fmt_size(n: int) -> str:
+    return f"{n / (1 << 20):.0f} MB" if n >= (1 << 20) else f"{n // 1024} KB"
+
+
+def _make_templates() -> Any:
+    import jinja2
+    from fastapi.templating import Jinja2Templates
+
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(TEMPLATES_DIR))]),
+        autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
+    )
+    env.filters["datetime"] = _fmt_datetime
+    return Jinja2Templates(env=env)
+
+
+def _fmt_datetime(value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    if isinstance(value, datetime):
+        china = timezone(timedelta(hours=8))
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(china).strftime("%Y-%m-%d %H:%M")
+    return str(value)
+
+
+def telegram_mode(settings: Settings) -> str | None:
+    """ "webhook" / "polling" / None, from the Telegram settings."""
+    if settings.telegram_token is None or not settings.telegram_token.get_secret_value():
+        return None
+    return "webhook" if settings.telegram_webhook_url else "polling"
+
+
+def create_app(
+    settings: Settings,
+    *,
+    knowledge: Any = None,
+    cases: Any = None,
+    session_factory: Any = None,
+    telegram_application: Any = None,
+) -> FastAPI:
+    """Build the app. Injected services are used as is; missing ones load in the lifespan.
+
+    ``telegram_application`` (a python-telegram-bot ``Application``) runs alongside: in
+    webhook mode when ``settings.telegram_webhook_url`` is set (updates arrive on this app),
+    otherwise by long polling.
+    """
+    runtime = Runtime(settings, knowledge=knowledge, cases=cases, session_factory=session_factory)
+    secret = settings.secret_key.get_secret_value()
+    if secret == "change-me-in-production" or len(secret) < 32:
+        logger.warning(
+            "VETBOT_SECRET_KEY is the default or shorter than 32 characters: "
+            "set a long random value before exposing the web app"
+        )
+    metrics = Metrics()
+    jobs = JobRunner(
+        runtime.session_factory,
+        settings.data_dir / "uploads",
+        lambda: runtime.knowledge.store,
+        runtime.kb_lock,
+        audit=runtime.users.audit,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(jobs.start)
+        if runtime.needs_loading:
+            # A thread, not the event loop: /healthz and /readyz answer while models load.
+            threading.Thread(target=runtime.load, name="vetbot-load", daemon=True).start()
+        async with AsyncExitStack() as stack:
+            if telegram_application is not None:
+                await stack.enter_async_context(telegram_running(telegram_application, settings))
+            try:
+                yield
+            finally:
+                await asyncio.to_thread(jobs.shutdown)
+
+    app = FastAPI(
+        title="退役军人服务与优待政策助手 API",
+        description=(
+            "政策问答（带条文引用）、条文检索、政策文件管理与投诉办理。\n\n"
+            "认证：`Authorization: Bearer <令牌>`（`POST /v1/auth/token` 获取）、"
+            "`X-API-Key: <密钥>`（系统客户端），或网页登录后的会话 Cookie。"
+        ),
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    app.state.metrics = metrics
+    app.state.jobs = jobs
+    app.state.login_throttle = LoginThrottle()
+    app.state.templates = _make_templates()
+    app.state.dashboard_url = None
+    app.state.extra_nav = []
+    app.state.telegram_application = telegram_application
+
+    install_error_handlers(app)
+    app.add_middleware(SecurityHeadersMiddleware)
+    upload_limit = settings.max_upload_mb * (1 << 20) * MAX_FILES_PER_UPLOAD + (1 << 20)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        default=DEFAULT_MAX_BODY,
+        limits={("POST", f"{API_PREFIX}/documents"): upload_limit},
+    )
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+
+    from api import pages
+    from api.routers import auth, complaints, health, uploads
+    from api.routers import knowledge as knowledge_routes
+
+    api = APIRouter(prefix=API_PREFIX)
+    api.include_router(auth.router)
+    api.include_router(knowledge_routes.router)
+    api.include_router(complaints.router)
+    api.include_router(uploads.router)
+    app.include_router(health.router)
+    app.include_router(api)
+    app.include_router(pages.router)
+
+    if telegram_application is not None and telegram_mode(settings) == "webhook":
+        _include_webhook(app, telegram_application, settings)
+    _include_dashboard(app)
+    return app
+
+
+def add_template_dir(app: FastAPI, directory: Path) -> None:
+    """Let another page module (the dashboard) render its own templates, which may extend base.html."""
+    import jinja2
+
+    loader = app.state.templates.env.loader
+    assert isinstance(loader, jinja2.ChoiceLoader)
+    loader.loaders = [*loader.loaders, jinja2.FileSystemLoader(str(directory))]
+
+
+def _include_dashboard(app: FastAPI) -> None:
+    """Let ``api.dashboard.register(app)`` add the office dashboard, when that module exists."""
+    try:
+        module = importlib.import_module("api.dashboard")
+    except ModuleNotFoundError as exc:
+        if exc.name == "api.dashboard":
+            return
+        raise
+    register = getattr(module, "register", None)
+    if register is None:
+        logger.warning("api.dashboard has no register(app); dashboard not installed")
+        return
+    register(app)
+
+
+def _include_webhook(app: FastAPI, application: Any, settings: Settings) -> None:
+    from bot.webhook import make_webhook_router
+
+    secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
+    app.include_router(make_webhook_router(application, secret))
+
+
+@asynccontextmanager
+async def telegram_running(application: Any, settings: Settings) -> AsyncIterator[None]:
+    """Run the bot for the app's lifetime: webhook registration, or long polling alongside."""
+    from telegram import Update
+
+    from bot.webhook import telegram_lifespan
+
+    mode = telegram_mode(settings)
+    secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
+    webhook_url = settings.telegram_webhook_url if mode == "webhook" else None
+    async with telegram_lifespan(application, webhook_url=webhook_url, secret_token=secret):
+        polling = mode == "polling" and application.updater is not None
+        if polling:
+            await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        logger.info("telegram bot running in %s mode", mode)
+        try:
+            yield
+        finally:
+            if polling and application.updater.running:
+                await application.updater.stop()

@@ -1,0 +1,1 @@
+"""JSON API routers (mounted under ``/v1``) and the operational endpoints."""

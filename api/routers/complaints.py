@@ -1,0 +1,230 @@
+"""Complaint endpoints: intake, status, handler/office lists and handler actions.
+
+Every change goes through ``CaseService`` and so lands in the case's append-only event log;
+intake is also written to the audit log because the event names the complainant, not the
+staff member who typed the complaint in.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field, field_validator
+
+from api.deps import RuntimeDep, require
+from api.errors import field_error
+from api.routers.auth import client_ip
+from api.schemas import clean_question
+from api.users import PERM_CASES_ALL, PERM_CASES_FILE, PERM_CASES_OWN, PERM_CASES_VIEW, Principal
+from complaints.service import CaseView
+
+if TYPE_CHECKING:
+    from complaints.service import Actor
+
+router = APIRouter(tags=["投诉办理"])
+
+MAX_COMPLAINT_CHARS = 5000
+ActionName = Literal["accept", "reject", "transfer", "start", "reply", "conclude", "extend", "reassign"]
+STATUS_HELP = "待受理/已受理/办理中/已办结/不予受理/已转办"
+
+
+class ComplaintIn(BaseModel):
+    """``POST /v1/complaints``: a complaint received at a service station or by phone/letter."""
+
+    text: str = Field(description="投诉内容（1–5000 字）")
+    channel: Literal["web", "phone", "visit", "letter"] = Field("web", description="受理渠道")
+    region: str | None = Field(None, max_length=32, description="地区，如 济南市")
+    theme: str | None = Field(None, max_length=32, description="主题代码；不填由系统自动分类")
+    complainant_name: str | None = Field(None, max_length=64)
+    complainant_phone: str | None = Field(None, max_length=32)
+
+    @field_validator("text", mode="before")
+    @classmethod
+    def _text(cls, value: object) -> str:
+        return clean_question(value, MAX_COMPLAINT_CHARS, "投诉内容")
+
+
+class ActionIn(BaseModel):
+    """``POST /v1/complaints/{ticket}/actions``."""
+
+    action: ActionName = Field(
+        description="accept 受理 / reject 不予受理 / transfer 转办 / start 开始办理 / reply 答复 / "
+        "conclude 办结 / extend 延期 / reassign 改派（双拥办）"
+    )
+    note: str | None = Field(None, max_length=2000, description="说明；reject/reply/conclude/extend 必填")
+    to: str | None = Field(None, max_length=128, description="transfer：转办的有权处理机关")
+    days: int | None = Field(None, ge=1, le=30, description="extend：延期天数（1–30）")
+    handler_id: str | None = Field(None, max_length=64, description="reassign：新的承办人编号")
+
+
+class CaseList(BaseModel):
+    """``GET /v1/complaints``."""
+
+    total: int
+    cases: list[CaseView]
+
+
+def case_actor(principal: Principal) -> Actor | None:
+    """The case-store actor of a caller; None for plain staff (who only see masked views)."""
+    from complaints.service import Actor
+
+    if principal.role == "handler":
+        return Actor(
+            id=principal.actor_id or principal.name,
+            name=principal.display_name or principal.name,
+            role="handler",
+        )
+    if principal.role == "office":
+        return Actor(
+            id=principal.actor_id or principal.name,
+            name=principal.display_name or principal.name,
+            role="office",
+        )
+    if principal.role == "admin":
+        return Actor(
+            id=principal.actor_id or principal.name,
+            name=principal.display_name or principal.name,
+            role="admin",
+        )
+    return None
+
+
+@router.post("/complaints", response_model=CaseView, status_code=201, summary="登记投诉")
+async def file_complaint(
+    body: ComplaintIn,
+    request: Request,
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(require(PERM_CASES_FILE))],
+) -> CaseView:
+    """Register a complaint; it is routed to a handler and the ticket returned (masked view)."""
+    from complaints.service import ComplaintIntake
+
+    intake = ComplaintIntake(
+        text=body.text,
+        channel=body.channel,
+        region=body.region,
+        theme=body.theme,
+        complainant_name=body.complainant_name,
+        complainant_phone=body.complainant_phone,
+    )
+
+    def work() -> CaseView:
+        view = runtime.cases.intake(intake)
+        runtime.users.audit(
+            principal.audit_name,
+            "complaint.intake",
+            f"case:{view.ticket}",
+            {"channel": body.channel, "theme": view.theme, "region": view.region},
+            ip=client_ip(request),
+        )
+        return view
+
+    view = await run_in_threadpool(work)
+    request.app.state.metrics.complaints.labels(channel=body.channel).inc()
+    return view
+
+
+@router.get("/complaints/{ticket}", response_model=CaseView, summary="查询投诉办理状态")
+def get_complaint(
+    ticket: str,
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(require(PERM_CASES_VIEW))],
+) -> CaseView:
+    """Status and history; personal data masked unless the caller is the assigned handler."""
+    return runtime.cases.get(ticket, case_actor(principal))
+
+
+@router.get("/complaints", response_model=CaseList, summary="案件列表（承办人：本人；双拥办：全部）")
+def list_complaints(
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(require(PERM_CASES_OWN))],
+    status: Annotated[str | None, Query(max_length=8, description=STATUS_HELP)] = None,
+    theme: Annotated[str | None, Query(max_length=32)] = None,
+    region: Annotated[str | None, Query(max_length=32)] = None,
+    handler: Annotated[str | None, Query(max_length=64, description="承办人编号（双拥办）")] = None,
+    overdue: bool = False,
+    due_soon: bool = False,
+    created_from: date | None = None,
+    created_to: date | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> CaseList:
+    """Handlers get their own cases; office and admin all cases, with filters."""
+    from complaints.service import CaseFilter
+
+    actor = case_actor(principal)
+    if actor is None:  # an API key with a role outside the case store
+        raise field_error(["query"], "该身份不能查看案件列表。")
+    if not principal.can(PERM_CASES_ALL) and handler and handler != actor.id:
+        from vetbot.errors import PermissionDeniedError
+
+        raise PermissionDeniedError("handler listing others", user_message="承办人只能查看分派给自己的案件。")
+    filters = CaseFilter(
+        status=status or None,
+        theme=theme or None,
+        region=region or None,
+        handler_id=handler or None,
+        overdue=overdue,
+        due_soon=due_soon,
+        created_from=created_from,
+        created_to=created_to,
+        limit=limit,
+        offset=offset,
+    )
+    cases = runtime.cases.list_cases(filters, actor)
+    return CaseList(total=len(cases), cases=cases)
+
+
+@router.post("/complaints/{ticket}/actions", response_model=CaseView, summary="办理操作")
+def act_on_complaint(
+    ticket: str,
+    body: ActionIn,
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(require(PERM_CASES_OWN))],
+) -> CaseView:
+    """accept / reject / transfer / start / reply / conclude / extend / reassign, with a note.
+
+    Only the assigned handler (or office/admin) may act; the lifecycle decides what is
+    allowed in the current status (409 otherwise).
+    """
+    actor = case_actor(principal)
+    if actor is None:
+        from vetbot.errors import PermissionDeniedError
+
+        raise PermissionDeniedError("no case actor", user_message="该身份不能办理案件。")
+    cases = runtime.cases
+    note = (body.note or "").strip() or None
+    action = body.action
+    if action == "accept":
+        return cases.accept(ticket, actor, note)
+    if action == "start":
+        return cases.start(ticket, actor, note)
+    if action == "reject":
+        return cases.reject(ticket, actor, _need(note, "note", "请填写不予受理的理由，理由将告知信访人。"))
+    if action == "reply":
+        return cases.reply(ticket, actor, _need(note, "note", "回复内容不能为空。"))
+    if action == "conclude":
+        return cases.conclude(ticket, actor, _need(note, "note", "请填写办理结果，结果将答复信访人。"))
+    if action == "transfer":
+        return cases.transfer(ticket, actor, _need(body.to, "to", "请填写转办的有权处理机关或单位。"), note)
+    if action == "extend":
+        if body.days is None:
+            raise field_error(["body", "days"], "延期必须填写延期天数（1–30 天）。")
+        reason = _need(note, "note", "延期必须填写延期理由，并将告知信访人。")
+        return cases.extend(ticket, actor, body.days, reason)
+    # reassign: office and admin only (a handler may not hand work to someone else)
+    if not principal.can(PERM_CASES_ALL):
+        from vetbot.errors import PermissionDeniedError
+
+        raise PermissionDeniedError("handler reassigning", user_message="只有双拥办或管理员可以改派案件。")
+    return cases.reassign(ticket, actor, _need(body.handler_id, "handler_id", "请填写新的承办人编号。"), note)
+
+
+def _need(value: str | None, field: str, message: str) -> str:
+    cleaned = (value or "").strip()
+    if not cleaned:
+        raise field_error(["body", field], message)
+    return cleaned

@@ -1,0 +1,254 @@
+"""Request and response bodies of the JSON API (validation messages are Chinese)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from knowledge.types import Answer, Source
+
+MAX_QUESTION_CHARS = 500
+MAX_QUERY_CHARS = 200
+MAX_SEARCH_K = 50
+
+
+def clean_question(value: Any, max_chars: int = MAX_QUESTION_CHARS, label: str = "问题") -> str:
+    """Strip ``value``; PydanticCustomError (Chinese) when empty or too long."""
+    if not isinstance(value, str):
+        raise PydanticCustomError("string_type", f"{label}必须是文本。")
+    text = value.strip()
+    if not text:
+        raise PydanticCustomError("question_empty", f"{label}不能为空，请输入您要咨询的内容。")
+    if len(text) > max_chars:
+        raise PydanticCustomError(
+            "question_too_long", f"{label}太长了（{len(text)} 字），请控制在 {max_chars} 字以内。"
+        )
+    return text
+
+
+def _optional_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise PydanticCustomError("string_type", "必须是文本。")
+    return value.strip() or None
+
+
+class AskRequest(BaseModel):
+    """``POST /v1/ask``."""
+
+    question: str = Field(description="问题（1–500 字）", examples=["优待证丢了怎么补办？"])
+    region: str | None = Field(None, max_length=32, description="所在地区，如 济南市；不填按全国政策回答")
+
+    @field_validator("question", mode="before")
+    @classmethod
+    def _question(cls, value: Any) -> str:
+        return clean_question(value)
+
+    @field_validator("region", mode="before")
+    @classmethod
+    def _region(cls, value: Any) -> str | None:
+        return _optional_text(value)
+
+
+class AskResponse(Answer):
+    """The answer (same JSON as ``vetbot ask --json``) plus the id to rate it with."""
+
+    log_id: int | None = Field(None, description="问答记录编号，用于 POST /v1/ask/{id}/rating")
+
+
+class RatingRequest(BaseModel):
+    """``POST /v1/ask/{id}/rating``."""
+
+    rating: Literal["up", "down"] = Field(description="up = 有用 👍，down = 没用 👎")
+
+
+class RatingResponse(BaseModel):
+    """Confirmation of a rating."""
+
+    log_id: int
+    rating: str
+
+
+class SearchHit(Source):
+    """One ranked passage with a highlighted snippet."""
+
+    rank: int
+    snippet_html: str = Field(description="HTML：查询词用 <mark> 标出，其余已转义")
+    anchor: str = Field(description="文件页面中该条文的锚点，如 chunk-…")
+    document_url: str = Field(description="文件页面地址（含锚点）")
+
+
+class SearchResponse(BaseModel):
+    """``GET /v1/search``."""
+
+    query: str
+    terms: list[str]
+    total: int
+    results: list[SearchHit]
+
+
+class ChunkOut(BaseModel):
+    """One chunk (article) of a document."""
+
+    chunk_id: str
+    anchor: str
+    article: str = ""
+    heading: str = ""
+    text: str
+
+
+class DocumentSummary(BaseModel):
+    """Metadata of an ingested document."""
+
+    doc_id: str
+    title: str
+    region: str
+    scope: str
+    topics: list[str]
+    issuer: str = ""
+    doc_number: str = ""
+    date_issued: str = ""
+    date_effective: str = ""
+    source_url: str = ""
+    path: str = ""
+    chunk_count: int
+    ingested_at: str = ""
+
+
+class DocumentDetail(DocumentSummary):
+    """Metadata and all chunks of a document."""
+
+    chunks: list[ChunkOut]
+
+
+class DocumentList(BaseModel):
+    """``GET /v1/documents``."""
+
+    total: int
+    documents: list[DocumentSummary]
+
+
+class JobFile(BaseModel):
+    """Progress of one uploaded file."""
+
+    name: str
+    size: int = 0
+    status: str = "queued"
+    error: str | None = None
+    doc_id: str | None = None
+    chunks: int | None = None
+
+
+class JobOut(BaseModel):
+    """``GET /v1/jobs/{id}``."""
+
+    id: str
+    status: Literal["queued", "running", "done", "failed"]
+    total: int
+    processed: int
+    files: list[JobFile]
+    error: str | None = None
+    created_by: str = ""
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class JobAccepted(BaseModel):
+    """``POST /v1/documents`` response."""
+
+    job_id: str
+    status: str
+    files: list[str]
+    status_url: str
+
+
+class TokenResponse(BaseModel):
+    """``POST /v1/auth/token``."""
+
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    role: str
+
+
+class MeResponse(BaseModel):
+    """``GET /v1/auth/me``."""
+
+    kind: str
+    name: str
+    display_name: str
+    role: str
+    permissions: list[str]
+
+
+_USERNAME = re.compile(r"^[\w.@-]{1,64}$")
+
+
+class UserCreate(BaseModel):
+    """``POST /v1/users`` (admin)."""
+
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=8, max_length=128)
+    role: Literal["staff", "handler", "office", "admin"]
+    display_name: str = Field("", max_length=64)
+    handler_id: str | None = Field(None, max_length=64)
+    region: str | None = Field(None, max_length=32)
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, value: str) -> str:
+        if not _USERNAME.match(value):
+            raise PydanticCustomError(
+                "username", "用户名只能包含字母、数字、汉字和 . _ @ -，最长 64 个字符。"
+            )
+        return value
+
+
+class UserUpdate(BaseModel):
+    """``PATCH /v1/users/{username}`` (admin)."""
+
+    role: Literal["staff", "handler", "office", "admin"] | None = None
+    active: bool | None = None
+    password: str | None = Field(None, min_length=8, max_length=128)
+    display_name: str | None = Field(None, max_length=64)
+    handler_id: str | None = Field(None, max_length=64)
+    region: str | None = Field(None, max_length=32)
+
+
+class UserOut(BaseModel):
+    """A user as shown to admins (never the hash)."""
+
+    username: str
+    display_name: str
+    role: str
+    active: bool
+    handler_id: str | None = None
+    region: str | None = None
+    created_at: datetime | None = None
+    last_login_at: datetime | None = None
+
+
+class ApiKeyCreate(BaseModel):
+    """``POST /v1/api-keys`` (admin)."""
+
+    name: str = Field(min_length=1, max_length=64)
+    role: Literal["staff", "handler", "office", "admin"]
+
+
+class ApiKeyOut(BaseModel):
+    """An API key's metadata; ``key`` only in the creation response."""
+
+    name: str
+    role: str
+    prefix: str
+    created_at: datetime | None = None
+    created_by: str = ""
+    last_used_at: datetime | None = None
+    revoked: bool = False
+    key: str | None = Field(None, description="仅在创建时返回一次，请妥善保存")

@@ -1,0 +1,192 @@
+"""Shared logic of the API routes and the staff pages (HTTP-agnostic)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from api.errors import field_error
+from api.highlight import snippet
+from api.schemas import MAX_QUERY_CHARS, MAX_SEARCH_K, ChunkOut, DocumentDetail, DocumentSummary, SearchHit
+from knowledge.types import NATIONAL, TOPICS, Answer
+from vetbot.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from api.metrics import Metrics
+    from api.runtime import Runtime
+    from knowledge.service import KnowledgeService
+    from knowledge.store import ChunkRecord, DocumentRecord
+
+logger = logging.getLogger(__name__)
+
+_ANCHOR_UNSAFE = re.compile(r"[^\w-]+")
+
+
+def anchor_for(chunk_id: str) -> str:
+    """The HTML id of a chunk on its document page (``chunk-<doc>-<hash>-<i>``)."""
+    return "chunk-" + _ANCHOR_UNSAFE.sub("-", chunk_id).strip("-")
+
+
+def document_url(doc_id: str, chunk_id: str | None = None) -> str:
+    """Path of a document page, optionally anchored at one chunk."""
+    url = f"/documents/{quote(doc_id, safe='')}"
+    return f"{url}#{anchor_for(chunk_id)}" if chunk_id else url
+
+
+def _topics(meta: dict[str, Any]) -> list[str]:
+    raw = meta.get("topics", "")
+    if isinstance(raw, list):
+        return [str(t) for t in raw if t]
+    return [t for t in str(raw).split("|") if t]
+
+
+def document_summary(doc: DocumentRecord) -> DocumentSummary:
+    """Metadata of a document record."""
+    meta = doc.metadata
+    first = doc.chunks[0].metadata if doc.chunks else {}
+
+    def pick(key: str, default: str = "") -> str:
+        return str(meta.get(key) or first.get(key) or default)
+
+    region = pick("region", NATIONAL)
+    return DocumentSummary(
+        doc_id=doc.doc_id,
+        title=pick("title", doc.doc_id),
+        region=region,
+        scope=pick("scope", "national" if region == NATIONAL else "local"),
+        topics=_topics(meta) or _topics(first),
+        issuer=pick("issuer"),
+        doc_number=pick("doc_number"),
+        date_issued=pick("date_issued"),
+        date_effective=pick("date_effective"),
+        source_url=pick("source_url"),
+        path=doc.path,
+        chunk_count=len(doc.chunks),
+        ingested_at=doc.ingested_at,
+    )
+
+
+def chunk_out(chunk: ChunkRecord) -> ChunkOut:
+    """One chunk for display."""
+    meta = chunk.metadata
+    return ChunkOut(
+        chunk_id=chunk.chunk_id,
+        anchor=anchor_for(chunk.chunk_id),
+        article=str(meta.get("article") or ""),
+        heading=str(meta.get("heading") or ""),
+        text=chunk.text,
+    )
+
+
+def list_documents(knowledge: KnowledgeService) -> list[DocumentSummary]:
+    """All documents: national first, then by region and title."""
+    docs = [document_summary(d) for d in knowledge.store.documents.values()]
+    docs.sort(key=lambda d: (d.region != NATIONAL, d.region, d.title))
+    return docs
+
+
+def get_document(knowledge: KnowledgeService, doc_id: str) -> DocumentDetail:
+    """A document with all its chunks in order; NotFoundError if unknown."""
+    doc = knowledge.store.documents.get(doc_id)
+    if doc is None:
+        raise NotFoundError(f"document {doc_id}", user_message="未找到该政策文件，可能已被删除或更新。")
+    summary = document_summary(doc)
+    return DocumentDetail(**summary.model_dump(), chunks=[chunk_out(c) for c in doc.chunks])
+
+
+def validate_filters(
+    knowledge: KnowledgeService,
+    *,
+    topic: str | None,
+    region: str | None,
+    document: str | None,
+    query_loc: str,
+) -> tuple[str | None, str | None, str | None]:
+    """Normalise empty filters to None; 422 (Chinese) for unknown topic, region or document."""
+    topic = (topic or "").strip() or None
+    region = (region or "").strip() or None
+    document = (document or "").strip() or None
+    if topic is not None and topic not in TOPICS:
+        choices = "、".join(f"{code}（{label}）" for code, label in TOPICS.items())
+        raise field_error([query_loc, "topic"], f"未知的主题“{topic}”，可选：{choices}。")
+    if region is not None:
+        known = set(knowledge.regions()) | {NATIONAL}
+        if region not in known:
+            raise field_error(
+                [query_loc, "region"], f"未知的地区“{region}”，可选：{'、'.join(sorted(known))}。"
+            )
+    if document is not None and document not in knowledge.store.documents:
+        raise field_error([query_loc, "document"], f"未知的文件“{document}”。")
+    return topic, region, document
+
+
+def search_hits(
+    knowledge: KnowledgeService,
+    query: str,
+    *,
+    k: int = 10,
+    topic: str | None = None,
+    region: str | None = None,
+    document: str | None = None,
+) -> tuple[list[str], list[SearchHit]]:
+    """Ranked passages with highlighted snippets, plus the query terms used to highlight."""
+    k = max(1, min(k, MAX_SEARCH_K))
+    sources = knowledge.search(query[:MAX_QUERY_CHARS], k=k, topic=topic, region=region, document=document)
+    terms = knowledge.query_terms(query)
+    hits = []
+    for rank, src in enumerate(sources, 1):
+        hits.append(
+            SearchHit(
+                **src.model_dump(),
+                rank=rank,
+                snippet_html=str(snippet(src.text, terms)),
+                anchor=anchor_for(src.chunk_id),
+                document_url=document_url(src.doc_id, src.chunk_id),
+            )
+        )
+    return terms, hits
+
+
+def answer_and_log(
+    runtime: Runtime,
+    metrics: Metrics,
+    question: str,
+    region: str | None,
+    *,
+    channel: str,
+    user_ref: str | None,
+) -> tuple[Answer, int | None]:
+    """Ask the knowledge service and log the question; a logging failure never loses the answer."""
+    from vetbot.qalog import record_question
+
+    with runtime.kb_lock.read():
+        answer = runtime.knowledge.ask(question, region=region)
+    metrics.observe_answer(answer, channel)
+    log_id: int | None = None
+    try:
+        with runtime.session_factory() as session:
+            row = record_question(session, answer, channel=channel, user_ref=user_ref, region=region)
+            session.commit()
+            log_id = row.id
+    except Exception:  # the question log is secondary; the asker still gets the answer
+        logger.exception("could not record question in qa_log")
+    return answer, log_id
+
+
+def rate_logged_answer(runtime: Runtime, log_id: int, rating: str, user_ref: str | None) -> None:
+    """Rate a logged answer; only its asker may rate it (anonymous answers by anyone allowed to ask)."""
+    from vetbot.errors import PermissionDeniedError
+    from vetbot.qalog import QuestionLog, rate_question
+
+    with runtime.session_factory() as session:
+        row = session.get(QuestionLog, log_id)
+        if row is None:
+            raise NotFoundError(f"qa_log {log_id}", user_message="未找到这条问答记录。")
+        if row.user_ref and row.user_ref != user_ref:
+            raise PermissionDeniedError(
+                f"{user_ref} rating {row.user_ref}'s answer", user_message="只能评价自己提出的问题。"
+            )
+        rate_question(session, log_id, rating)
+        session.commit()

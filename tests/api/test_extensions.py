@@ -1,0 +1,157 @@
+"""The Telegram bot running inside the app (webhook / polling) and the dashboard hook."""
+
+from __future__ import annotations
+
+import sys
+import types
+from pathlib import Path
+from typing import Annotated, Any
+
+import pytest
+from fastapi import APIRouter, Depends, Request
+from fastapi.testclient import TestClient
+
+from api.app import add_template_dir, create_app
+from api.deps import page_require, require
+from api.pages import render
+from api.users import PERM_THEMES
+from tests.api.conftest import PASSWORD, make_settings
+from tests.api.support import FakeKnowledge, Users
+
+
+class _Updater:
+    def __init__(self, calls: list[str]) -> None:
+        self.calls, self.running = calls, False
+
+    async def start_polling(self, **_: Any) -> None:
+        self.calls.append("start_polling")
+        self.running = True
+
+    async def stop(self) -> None:
+        self.calls.append("stop_polling")
+        self.running = False
+
+
+class _Bot:
+    def __init__(self, calls: list[str]) -> None:
+        self.calls = calls
+        self.webhook: dict[str, Any] = {}
+
+    async def set_webhook(self, **kwargs: Any) -> None:
+        self.calls.append("set_webhook")
+        self.webhook = kwargs
+
+
+class FakeTelegramApplication:
+    """The parts of a python-telegram-bot Application that the app lifecycle touches."""
+
+    def __init__(self) -> None:
+        import asyncio
+
+        self.calls: list[str] = []
+        self.bot = _Bot(self.calls)
+        self.updater = _Updater(self.calls)
+        self.update_queue: asyncio.Queue[Any] = asyncio.Queue()
+        self.running = False
+
+    async def initialize(self) -> None:
+        self.calls.append("initialize")
+
+    async def start(self) -> None:
+        self.calls.append("start")
+        self.running = True
+
+    async def stop(self) -> None:
+        self.calls.append("stop")
+        self.running = False
+
+    async def shutdown(self) -> None:
+        self.calls.append("shutdown")
+
+
+def test_webhook_mode_registers_and_receives_updates(tmp_path, session_factory: Any) -> None:
+    settings = make_settings(
+        tmp_path,
+        telegram_token="123:abc",
+        telegram_webhook_url="https://bot.example/telegram/webhook",
+        telegram_webhook_secret="s3cret-token",
+    )
+    tg = FakeTelegramApplication()
+    app = create_app(
+        settings, knowledge=FakeKnowledge(), session_factory=session_factory, telegram_application=tg
+    )
+    with TestClient(app) as c:
+        assert tg.calls[:3] == ["initialize", "set_webhook", "start"]
+        assert tg.bot.webhook["url"] == "https://bot.example/telegram/webhook"
+        assert tg.bot.webhook["secret_token"] == "s3cret-token"
+        update = {
+            "update_id": 1,
+            "message": {"message_id": 1, "date": 0, "chat": {"id": 5, "type": "private"}, "text": "你好"},
+        }
+        assert c.post("/telegram/webhook", json=update).status_code == 403
+        r = c.post(
+            "/telegram/webhook", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}
+        )
+        assert r.status_code == 200
+        assert tg.update_queue.qsize() == 1
+    assert tg.calls[-2:] == ["stop", "shutdown"]
+    assert "start_polling" not in tg.calls
+
+
+def test_polling_mode_runs_alongside(tmp_path, session_factory: Any) -> None:
+    settings = make_settings(tmp_path, telegram_token="123:abc")
+    tg = FakeTelegramApplication()
+    app = create_app(
+        settings, knowledge=FakeKnowledge(), session_factory=session_factory, telegram_application=tg
+    )
+    with TestClient(app) as c:
+        assert "start_polling" in tg.calls and "set_webhook" not in tg.calls
+        assert c.post("/telegram/webhook", json={}).status_code == 404  # no webhook route in polling mode
+    assert tg.calls[-3:] == ["stop_polling", "stop", "shutdown"]
+
+
+def test_dashboard_module_is_registered_when_present(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    settings,
+    fake_knowledge,
+    case_service,
+    session_factory,
+    users: Users,
+) -> None:
+    module = types.ModuleType("api.dashboard")
+
+    def register(app: Any) -> None:
+        router = APIRouter()
+
+        @router.get("/v1/dashboard/ping")
+        def ping(_p: Annotated[Any, Depends(require(PERM_THEMES))]) -> dict[str, str]:
+            return {"ok": "yes"}
+
+        @router.get("/dashboard")
+        def page(request: Request, _p: Annotated[Any, Depends(page_require(PERM_THEMES))]) -> Any:
+            return render(request, "dash.html", title="投诉看板")
+
+        (tmp_path / "tpl").mkdir()
+        (tmp_path / "tpl" / "dash.html").write_text(
+            '{% extends "base.html" %}{% block content %}<p id="dash">看板内容</p>{% endblock %}',
+            encoding="utf-8",
+        )
+        add_template_dir(app, tmp_path / "tpl")
+        app.include_router(router)
+        app.state.dashboard_url = "/dashboard"
+
+    module.register = register  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "api.dashboard", module)
+    app = create_app(settings, knowledge=fake_knowledge, cases=case_service, session_factory=session_factory)
+    with TestClient(app) as c:
+        assert c.get("/v1/dashboard/ping", headers=users.headers("office")).json() == {"ok": "yes"}
+        assert c.get("/v1/dashboard/ping", headers=users.headers("staff")).status_code == 403
+        c.post("/login", data={"username": "office", "password": PASSWORD})
+        assert 'href="/dashboard"' in c.get("/search").text
+        page = c.get("/dashboard").text
+        assert '<p id="dash">看板内容</p>' in page and 'href="/dashboard" aria-current="page"' in page
+        c.post("/logout")
+        c.post("/login", data={"username": "staff", "password": PASSWORD})
+        assert 'href="/dashboard"' not in c.get("/search").text
+        assert c.get("/dashboard").status_code == 403

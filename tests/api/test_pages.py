@@ -1,0 +1,158 @@
+"""Server-rendered staff pages (no JavaScript needed)."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import PASSWORD
+from tests.api.support import Users
+from vetbot.qalog import QuestionLog
+
+
+def _login(client: TestClient, username: str = "staff", next_url: str = "/search") -> None:
+    r = client.post(
+        "/login", data={"username": username, "password": PASSWORD, "next": next_url}, follow_redirects=False
+    )
+    assert r.status_code == 303, r.text
+
+
+def test_pages_require_login_and_redirect_back(client: TestClient) -> None:
+    r = client.get("/search?q=优待证", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login?next=/search")
+    assert client.get("/", follow_redirects=False).headers["location"] == "/login"
+    page = client.get("/login")
+    assert page.status_code == 200 and "工作人员登录" in page.text
+    assert 'name="viewport"' in page.text and "/static/style.css" in page.text
+
+
+def test_login_sets_an_httponly_lax_cookie(client: TestClient) -> None:
+    r = client.post(
+        "/login",
+        data={"username": "staff", "password": PASSWORD, "next": "/documents"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/documents"
+    cookie = r.headers["set-cookie"].lower()
+    assert "vetbot_session=" in cookie and "httponly" in cookie and "samesite=lax" in cookie
+    assert client.get("/documents").status_code == 200
+
+
+def test_login_failure_and_open_redirects(client: TestClient) -> None:
+    r = client.post("/login", data={"username": "staff", "password": "wrong-one", "next": "/search"})
+    assert r.status_code == 401 and "用户名或密码错误" in r.text
+    r = client.post("/login", data={"username": "", "password": ""})
+    assert r.status_code == 422 and "请输入用户名和密码" in r.text
+    for evil in ("//evil.example/x", "https://evil.example", "/\\evil.example"):
+        r = client.post(
+            "/login", data={"username": "staff", "password": PASSWORD, "next": evil}, follow_redirects=False
+        )
+        assert r.headers["location"] == "/search", evil
+
+
+def test_search_page_shows_highlighted_results_with_badges_and_anchors(client: TestClient) -> None:
+    _login(client)
+    r = client.get("/search", params={"q": "优待证 补办"})
+    assert r.status_code == 200
+    html = r.text
+    assert "<mark>补办</mark>" in html
+    assert 'badge badge-national">全国<' in html and "地方·济南市" in html
+    links = re.findall(r'class="result-title" href="([^"]+)"', html)
+    assert links and links[0].startswith("/documents/card-rules?hl=") and "#chunk-card-rules-" in links[0]
+    assert "《测试优待证管理办法》第十条" in html
+    # filters are selects with every topic and the KB's regions; the user's region is not forced
+    assert '<option value="card">优待证</option>' in html and '<option value="济南市">济南市</option>' in html
+
+
+def test_search_page_region_filter_and_bad_filter(client: TestClient) -> None:
+    _login(client)
+    r = client.get("/search", params={"q": "优待证", "region": "济南市", "topic": "transit"})
+    assert "测试济南市乘车优待办法" in r.text and "测试优待证管理办法" not in r.text
+    assert '<option value="济南市" selected>' in r.text
+    bad = client.get("/search", params={"q": "优待证", "topic": "weather"})
+    assert bad.status_code == 422 and "未知的主题“weather”" in bad.text
+    none = client.get("/search", params={"q": "火箭"})
+    assert "没有找到相关条文" in none.text
+
+
+def test_document_page_has_anchors_metadata_and_highlight(client: TestClient) -> None:
+    _login(client)
+    r = client.get("/documents/card-rules", params={"hl": "补办"})
+    assert r.status_code == 200
+    assert (
+        'id="chunk-card-rules-abcdef012345-0"' in r.text and 'id="chunk-card-rules-abcdef012345-1"' in r.text
+    )
+    assert "<mark>补办</mark>" in r.text
+    assert "&lt;script&gt;" in r.text and "<script>alert" not in r.text
+    assert "发布机关" in r.text and "测试机关" in r.text
+    assert client.get("/documents/nope", headers={"Accept": "text/html"}).status_code == 404
+
+
+def test_ask_page_answers_with_citations_and_rating(client: TestClient, session_factory) -> None:
+    _login(client)
+    form = client.get("/ask")
+    assert form.status_code == 200 and "<textarea" in form.text
+    r = client.post("/ask", data={"question": "优待证丢了怎么补办？", "region": "济南市"})
+    assert r.status_code == 200
+    assert 'id="citations"' in r.text and "《测试优待证管理办法》第十条" in r.text
+    assert 'href="/documents/card-rules#chunk-card-rules-abcdef012345-0"' in r.text
+    log_id = int(re.search(r'action="/ask/(\d+)/rate"', r.text).group(1))
+    with session_factory() as s:
+        assert s.get(QuestionLog, log_id).channel == "web"
+    rated = client.post(f"/ask/{log_id}/rate", data={"rating": "up"}, follow_redirects=False)
+    assert rated.status_code == 303 and rated.headers["location"] == "/ask?rated=up"
+    assert "感谢您的评价" in client.get(rated.headers["location"]).text
+    with session_factory() as s:
+        assert s.get(QuestionLog, log_id).rating == "up"
+    empty = client.post("/ask", data={"question": "  "})
+    assert empty.status_code == 422 and "问题不能为空" in empty.text
+    long = client.post("/ask", data={"question": "问" * 501})
+    assert long.status_code == 422 and "500 字以内" in long.text
+
+
+def test_ask_page_for_anonymous_only_when_enabled(client: TestClient, anon_client: TestClient) -> None:
+    assert client.get("/ask", follow_redirects=False).status_code == 303
+    r = anon_client.post("/ask", data={"question": "优待证怎么补办"})
+    assert r.status_code == 200 and 'id="citations"' in r.text
+    assert anon_client.get("/search", follow_redirects=False).status_code == 303
+
+
+def test_navigation_and_logout(client: TestClient) -> None:
+    _login(client)
+    html = client.get("/search").text
+    assert 'href="/search" aria-current="page"' in html and 'href="/ask"' in html
+    assert "staff-显示名" in html
+    r = client.post("/logout", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login"
+    assert 'vetbot_session=""' in r.headers["set-cookie"] or "max-age=0" in r.headers["set-cookie"].lower()
+    assert client.get("/search", follow_redirects=False).status_code == 303
+
+
+def test_static_assets_are_served_locally(client: TestClient) -> None:
+    css = client.get("/static/style.css")
+    assert css.status_code == 200 and ":target" in css.text
+    assert client.get("/static/app.js").status_code == 200
+    _login(client)
+    html = client.get("/search").text
+    assert "http://" not in html.split("<footer")[0] and "https://" not in html
+
+
+def test_cookie_session_works_for_the_json_api_too(client: TestClient, users: Users) -> None:
+    _login(client)
+    assert client.get("/v1/search", params={"q": "优待证"}).status_code == 200
+    assert client.get("/v1/complaints").status_code == 403  # staff
+
+
+def test_cross_site_form_posts_with_the_cookie_are_refused(client: TestClient) -> None:
+    _login(client)
+    r = client.post("/ask", data={"question": "优待证怎么补办"}, headers={"Origin": "https://evil.example"})
+    assert r.status_code == 403 and "跨站请求" in r.text
+    ok = client.post("/ask", data={"question": "优待证怎么补办"}, headers={"Origin": "http://testserver"})
+    assert ok.status_code == 200
+
+
+def test_search_form_preselects_the_users_region(client: TestClient) -> None:
+    _login(client)  # staff's region is 济南市
+    assert '<option value="济南市" selected>' in client.get("/search").text
+    assert '<option value="济南市" selected>' not in client.get("/search", params={"q": "优待证"}).text
