@@ -203,7 +203,7 @@ def create_app(
         ),
         version="0.1.0",
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served below from local assets: no CDN
         redoc_url=None,
     )
     app.state.runtime = runtime
@@ -225,6 +225,7 @@ def create_app(
     )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    _include_offline_docs(app)
 
     from api import pages
     from api.routers import auth, complaints, health, uploads
@@ -243,6 +244,25 @@ def create_app(
         _include_webhook(app, telegram_application, settings)
     _include_dashboard(app)
     return app
+
+
+def _include_offline_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs with its JS/CSS from the swagger-ui-bundle package, not a CDN."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/docs/assets", StaticFiles(directory=str(swagger_ui_path)), name="swagger-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} - 接口文档",
+            swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/docs/assets/favicon-32x32.png",
+        )
 
 
 def add_template_dir(app: FastAPI, directory: Path) -> None:

@@ -81,7 +81,11 @@ def test_metrics_use_route_templates_not_raw_paths(client: TestClient, users: Us
 
 
 def test_openapi_docs_are_served(client: TestClient) -> None:
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200
+    # Swagger UI is served from local assets, never from a CDN (the app runs offline).
+    assert "/docs/assets/swagger-ui-bundle.js" in docs.text and "cdn" not in docs.text.lower()
+    assert client.get("/docs/assets/swagger-ui-bundle.js").status_code == 200
     spec = client.get("/openapi.json").json()
     for path in (
         "/v1/ask",
