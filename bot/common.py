@@ -1,0 +1,150 @@
+"""Shared pieces of the bot's handlers: injected dependencies, keyboards, sending helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardMarkup,
+    Update,
+)
+from telegram.constants import ChatAction, ParseMode
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes, filters
+
+from bot import texts
+from bot.formatting import split_message
+from bot.ratelimit import SlidingWindowLimiter
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from bot.notifier import TelegramNotifier
+    from complaints.service import CaseService
+    from knowledge.service import KnowledgeService
+    from vetbot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+Context = ContextTypes.DEFAULT_TYPE
+
+# Plain text messages (not commands, not edits).
+TEXT = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
+# Menu buttons that must never be taken as free text inside a conversation step.
+MENU_TEXT = filters.UpdateType.MESSAGE & filters.Text(sorted(texts.MENU_LABELS))
+# Menu buttons handled by their own global handlers even in the middle of a conversation.
+PASS_THROUGH_TEXT = filters.Text([texts.BTN_STATUS, texts.BTN_HELP])
+
+
+@dataclass
+class BotDeps:
+    """Everything the handlers use, injected by ``bot.app.build_application``."""
+
+    settings: Settings
+    knowledge: KnowledgeService
+    cases: CaseService
+    session_factory: Callable[[], Session]
+    limiter: SlidingWindowLimiter
+    notifier: TelegramNotifier | None = None
+
+    @property
+    def admin_ids(self) -> frozenset[int]:
+        """Telegram user ids allowed to act on any case."""
+        return frozenset(self.settings.telegram_admin_ids)
+
+
+def user_data(context: Context) -> dict[str, Any]:
+    """``context.user_data`` (always present for updates from a user)."""
+    data = context.user_data
+    if data is None:  # channel posts and the like; handlers never see those
+        raise RuntimeError("update without user data")
+    return data
+
+
+def menu_markup() -> ReplyKeyboardMarkup:
+    """The persistent reply keyboard of common topics."""
+    return ReplyKeyboardMarkup(texts.MENU_ROWS, resize_keyboard=True, is_persistent=True)
+
+
+def inline(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
+    """An inline keyboard from rows of (label, callback_data)."""
+    for row in rows:
+        for _, data in row:
+            # Telegram rejects callback_data over 64 bytes; callers only build short keys.
+            if len(data.encode()) > 64:
+                raise ValueError(f"callback_data too long: {data!r}")
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+    )
+
+
+async def send_html(bot: Bot, chat_id: int, text: str, reply_markup: Any = None) -> list[Message]:
+    """Send HTML ``text`` split under Telegram's limit; the markup goes on the last part."""
+    parts = split_message(text)
+    sent: list[Message] = []
+    for i, part in enumerate(parts):
+        markup = reply_markup if i == len(parts) - 1 else None
+        sent.append(await bot.send_message(chat_id, part, parse_mode=ParseMode.HTML, reply_markup=markup))
+    return sent
+
+
+async def reply_html(update: Update, context: Context, text: str, reply_markup: Any = None) -> list[Message]:
+    """Reply in the update's chat with HTML ``text`` (split when long)."""
+    chat = update.effective_chat
+    if chat is None:
+        return []
+    return await send_html(context.bot, chat.id, text, reply_markup)
+
+
+@contextlib.asynccontextmanager
+async def typing(bot: Bot, chat_id: int) -> AsyncIterator[None]:
+    """Show "typing…" while the body runs (Telegram clears it after ~5 s, so it is renewed)."""
+
+    async def renew() -> None:
+        while True:
+            await asyncio.sleep(4.5)
+            with contextlib.suppress(TelegramError):
+                await bot.send_chat_action(chat_id, ChatAction.TYPING)
+
+    try:
+        await bot.send_chat_action(chat_id, ChatAction.TYPING)
+    except TelegramError:
+        logger.debug("send_chat_action failed", exc_info=True)
+    task = asyncio.create_task(renew())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def answer_callback(update: Update, text: str | None = None, alert: bool = False) -> None:
+    """Acknowledge a button press (so the client stops its spinner); errors are ignored."""
+    query = update.callback_query
+    if query is None:
+        return
+    try:
+        await query.answer(text[:190] if text else None, show_alert=alert)
+    except TelegramError:
+        logger.debug("answer_callback_query failed", exc_info=True)
+
+
+async def drop_buttons(update: Update) -> None:
+    """Remove the inline keyboard of the message whose button was pressed."""
+    query = update.callback_query
+    if query is None or query.message is None:
+        return
+    try:
+        await query.edit_message_reply_markup(reply_markup=None)
+    except TelegramError:
+        logger.debug("edit_message_reply_markup failed", exc_info=True)

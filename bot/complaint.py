@@ -1,0 +1,532 @@
+"""Complaint filing (a persistent ConversationHandler), /status and the satisfaction rating.
+
+Steps: theme (inline buttons, preselected by the classifier) → region → details (text, photos
+kept as attachment metadata) → contact phone (optional) → summary with 确认提交 / 修改 / 取消.
+The draft lives in ``user_data["complaint"]`` (JSON only), so with the database persistence a
+restart resumes at the same step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from telegram import Update
+from telegram.ext import ConversationHandler
+
+from bot import texts
+from bot.common import (
+    BotDeps,
+    Context,
+    answer_callback,
+    drop_buttons,
+    inline,
+    menu_markup,
+    reply_html,
+    user_data,
+)
+from bot.formatting import esc, format_dt, normalise_phone
+from vetbot.errors import VetbotError
+from vetbot.privacy import mask_phone
+
+if TYPE_CHECKING:
+    from complaints.service import CaseEventView, CaseView
+
+logger = logging.getLogger(__name__)
+
+THEME, REGION, DETAILS, PHONE, CONFIRM = "c_theme", "c_region", "c_details", "c_phone", "c_confirm"
+STATES = (THEME, REGION, DETAILS, PHONE, CONFIRM)
+
+MIN_DETAILS_CHARS = 10
+MAX_DETAILS_CHARS = 2000
+MAX_PHOTOS = 10
+NO_MORE = {"无", "无补充", "没有", "没有了", "无需补充", "不用了"}
+RATINGS = ("满意", "基本满意", "不满意")
+STATUS_LIMIT = 5
+# Events the complainant is shown with their note (others only by name).
+_PUBLIC_NOTES = {"accept", "reject", "transfer", "conclude", "reply", "extend", "rate"}
+
+
+def _themes() -> dict[str, str]:
+    from complaints.themes import THEMES
+
+    return THEMES
+
+
+class ComplaintFlow:
+    """Handlers of the complaint conversation and of /status."""
+
+    def __init__(self, deps: BotDeps) -> None:
+        self.deps = deps
+
+    # ---------------------------------------------------------------- helpers
+    @staticmethod
+    def _draft(context: Context) -> dict[str, Any] | None:
+        draft = user_data(context).get("complaint")
+        return draft if isinstance(draft, dict) else None
+
+    async def _lost(self, update: Update, context: Context) -> int:
+        await answer_callback(update)
+        await reply_html(update, context, texts.SESSION_LOST, menu_markup())
+        return ConversationHandler.END
+
+    def _region_options(self, context: Context) -> list[str]:
+        options: list[str] = []
+        own = user_data(context).get("region")
+        if own:
+            options.append(own)
+        for region in self.deps.knowledge.regions():
+            if region != "全国" and region not in options:
+                options.append(region)
+        return options
+
+    # ---------------------------------------------------------------- entry
+    async def begin(
+        self,
+        update: Update,
+        context: Context,
+        *,
+        text: str = "",
+        theme: str | None = None,
+        detected: bool = False,
+    ) -> str:
+        """Start a new draft and ask for the theme (used by every entry point)."""
+        themes = _themes()
+        suggested = theme if theme in themes else None
+        user_data(context)["complaint"] = {
+            "text": text.strip(),
+            "details": "",
+            "notes": [],
+            "theme": suggested,
+            "suggested": suggested,
+            "region": None,
+            "phone": None,
+            "attachments": [],
+            "editing": False,
+        }
+        intro = texts.COMPLAINT_DETECTED if detected else texts.COMPLAINT_START
+        await reply_html(update, context, intro)
+        await self._ask_theme(update, context)
+        return THEME
+
+    async def cmd_complain(self, update: Update, context: Context) -> str:
+        """/complain or the 我要投诉 button (also restarts a draft in progress)."""
+        return await self.begin(update, context)
+
+    async def cb_complain(self, update: Update, context: Context) -> str:
+        """The 「我要投诉」 button under an answer: prefill with that question when known."""
+        query = update.callback_query
+        assert query is not None and query.data
+        await answer_callback(update)
+        log_id = query.data.split(":", 1)[1]
+        last = user_data(context).get("last_question") or {}
+        if str(last.get("id")) == log_id and log_id != "0":
+            return await self.begin(update, context, text=last.get("text", ""), theme=last.get("theme"))
+        return await self.begin(update, context)
+
+    # ---------------------------------------------------------------- theme
+    async def _ask_theme(self, update: Update, context: Context) -> None:
+        draft = self._draft(context) or {}
+        themes = _themes()
+        chosen = draft.get("theme")
+        buttons = [
+            (("✅ " if code == chosen else "") + label, f"th:{code}") for code, label in themes.items()
+        ]
+        rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+        rows.append([("取消投诉", "cf:cancel")])
+        hint = texts.ASK_THEME_HINT.format(label=esc(themes[chosen])) if chosen in themes else ""
+        await reply_html(update, context, texts.ASK_THEME.format(hint=hint), inline(rows))
+
+    async def on_theme(self, update: Update, context: Context) -> str | int:
+        """A theme button."""
+        query = update.callback_query
+        assert query is not None and query.data
+        draft = self._draft(context)
+        if draft is None:
+            return await self._lost(update, context)
+        code = query.data.split(":", 1)[1]
+        if code not in _themes():
+            await answer_callback(update, "未知的类别，请重新选择。")
+            return THEME
+        draft["theme"] = code
+        await answer_callback(update, f"已选择：{_themes()[code]}")
+        await drop_buttons(update)
+        return await self._next(update, context, after=THEME)
+
+    # ---------------------------------------------------------------- region
+    async def _ask_region(self, update: Update, context: Context) -> None:
+        options = await asyncio.to_thread(self._region_options, context)
+        draft = self._draft(context) or {}
+        draft["region_options"] = options
+        buttons = [
+            (("📍 " if i == 0 and user_data(context).get("region") else "") + r, f"rg:{i}")
+            for i, r in enumerate(options)
+        ]
+        rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
+        await reply_html(update, context, texts.ASK_REGION, inline(rows) if rows else None)
+
+    async def on_region_button(self, update: Update, context: Context) -> str | int:
+        """A region button."""
+        query = update.callback_query
+        assert query is not None and query.data
+        draft = self._draft(context)
+        if draft is None:
+            return await self._lost(update, context)
+        options = draft.get("region_options") or []
+        index = int(query.data.split(":", 1)[1])
+        if not 0 <= index < len(options):
+            await answer_callback(update, "请重新选择地区。")
+            return REGION
+        draft["region"] = options[index]
+        await answer_callback(update, f"地区：{options[index]}")
+        await drop_buttons(update)
+        return await self._next(update, context, after=REGION)
+
+    async def on_region_text(self, update: Update, context: Context) -> str | int:
+        """A typed region name."""
+        message = update.effective_message
+        assert message is not None and message.text
+        draft = self._draft(context)
+        if draft is None:
+            return await self._lost(update, context)
+        text = "".join(message.text.split())
+        if not 2 <= len(text) <= 20:
+            await reply_html(update, context, texts.REGION_BAD)
+            return REGION
+        draft["region"] = text
+        return await self._next(update, context, after=REGION)
+
+    # ---------------------------------------------------------------- details
+    async def _ask_details(self, update: Update, context: Context) -> None:
+        draft = self._draft(context) or {}
+        prompt = texts.ASK_DETAILS
+        if draft.get("text") and not draft.get("editing"):
+            prompt += texts.ASK_DETAILS_HAVE_TEXT.format(text=esc(draft["text"]))
+        await reply_html(update, context, prompt)
+
+    async def on_details(self, update: Update, context: Context) -> str | int:
+        """The complaint's details (the initial message is kept; "无补充" accepts it as is)."""
+        message = update.effective_message
+        assert message is not None and message.text
+        draft = self._draft(context)
+        if draft is None:
+            return await self._lost(update, context)
+        text = message.text.strip()
+        if draft.get("editing"):
+            draft["text"], draft["details"] = "", ""
+        if text in NO_MORE and draft.get("text"):
+            text = ""
+        combined = "\n".join(p for p in (draft.get("text"), text, *draft.get("notes", [])) if p)
+        if len(combined) < MIN_DETAILS_CHARS:
+            await reply_html(update, context, texts.DETAILS_TOO_SHORT)
+            return DETAILS
+        if len(combined) > MAX_DETAILS_CHARS:
+            await reply_html(update, context, texts.DETAILS_TOO_LONG)
+            return DETAILS
+        draft["details"] = text
+        return await self._next(update, context, after=DETAILS)
+
+    async def on_photo(self, update: Update, context: Context) -> None:
+        """A photo during filing: keep its file_id (the bytes stay on Telegram)."""
+        message = update.effective_message
+        draft = self._draft(context)
+        if message is None or not message.photo or draft is None:
+            return None
+        attachments: list[dict[str, Any]] = draft.setdefault("attachments", [])
+        if len(attachments) >= MAX_PHOTOS:
+            await reply_html(update, context, texts.TOO_MANY_PHOTOS)
+            return None
+        best = message.photo[-1]  # Telegram lists sizes ascending
+        attachments.append(
+            {
+                "file_id": best.file_id,
+                "kind": "photo",
+                "mime": "image/jpeg",
+                "size": best.file_size,
+                "name": None,
+            }
+        )
+        if message.caption:
+            draft.setdefault("notes", []).append(message.caption.strip()[:500])
+        await reply_html(update, context, texts.PHOTO_SAVED.format(n=len(attachments)))
+        return None  # stay in the current step
+
+    # ---------------------------------------------------------------- phone
+    async def _ask_phone(self, update: Update, context: Context) -> None:
+        await reply_html(update, context, texts.ASK_PHONE, inline([[("跳过", "ph:skip")]]))
+
+    async def on_phone(self, update: Update, context: Context) -> str | int:
+        """A typed phone number (validated as a mainland mobile)."""
+        message = update.effective_message
+        assert message is not None and message.text
+        draft = self._draft(context)
+        if draft is None:
+            return await self._lost(update, context)
+        if message.text.strip() == "跳过":
+            draft["phone"] = None
+            return await self._next(update, context, after=PHONE)
+        phone = normalise_phone(message.text)
+        if phone is None:
+            await reply_html(update, context, texts.PHONE_BAD, inline([[("跳过", "ph:skip")]]))
+            return PHONE
+        draft["phone"] = phone
+        return await self._next(update, context, after=PHONE)
+
+    async def on_phone_skip(self, update: Update, context: Context) -> str | int:
+        """「跳过」 the phone number."""
+        draft = self._draft(context)
+        if draft is None:
+            return await self._lost(update, context)
+        draft["phone"] = None
+        await answer_callback(update)
+        await drop_buttons(update)
+        return await self._next(update, context, after=PHONE)
+
+    # ---------------------------------------------------------------- flow control
+    async def _next(self, update: Update, context: Context, *, after: str) -> str:
+        """Ask for the step after ``after`` (or go back to the summary when editing)."""
+        draft = self._draft(context) or {}
+        if draft.get("editing") or after == PHONE:
+            draft["editing"] = False
+            await self._show_summary(update, context)
+            return CONFIRM
+        if after == THEME:
+            await self._ask_region(update, context)
+            return REGION
+        if after == REGION:
+            await self._ask_details(update, context)
+            return DETAILS
+        await self._ask_phone(update, context)
+        return PHONE
+
+    @staticmethod
+    def _full_text(draft: dict[str, Any]) -> str:
+        parts = [draft.get("text") or ""]
+        if draft.get("details"):
+            parts.append(("补充说明：" if draft.get("text") else "") + draft["details"])
+        for note in draft.get("notes", []):
+            parts.append(f"照片说明：{note}")
+        return "\n".join(p for p in parts if p).strip()
+
+    async def _show_summary(self, update: Update, context: Context) -> None:
+        draft = self._draft(context) or {}
+        themes = _themes()
+        phone = mask_phone(draft.get("phone")) if draft.get("phone") else "未留"
+        photos = len(draft.get("attachments", []))
+        lines = [
+            texts.CONFIRM_HEADER,
+            f"类别：{esc(themes.get(draft.get('theme') or 'other', '其他'))}",
+            f"地区：{esc(draft.get('region') or '未填写')}",
+            f"联系电话：{esc(phone)}",
+            f"照片：{photos} 张" if photos else "照片：无",
+            "内容：",
+            f"<i>{esc(self._full_text(draft))}</i>",
+            "",
+            texts.CONFIRM_FOOTER,
+        ]
+        rows = [[("✅ 确认提交", "cf:ok")], [("✏️ 修改", "cf:edit"), ("✖️ 取消", "cf:cancel")]]
+        await reply_html(update, context, "\n".join(lines), inline(rows))
+
+    async def on_confirm(self, update: Update, context: Context) -> str | int:
+        """确认提交 / 修改 / 取消 on the summary (取消 also works from the theme step)."""
+        query = update.callback_query
+        assert query is not None and query.data
+        action = query.data.split(":", 1)[1]
+        draft = self._draft(context)
+        if action == "cancel":
+            await answer_callback(update)
+            await drop_buttons(update)
+            return await self.cancel(update, context)
+        if draft is None:
+            return await self._lost(update, context)
+        if action == "edit":
+            await answer_callback(update)
+            await drop_buttons(update)
+            rows = [
+                [("类别", "ed:theme"), ("地区", "ed:region")],
+                [("内容", "ed:details"), ("电话", "ed:phone")],
+                [("返回核对", "ed:back")],
+            ]
+            await reply_html(update, context, texts.EDIT_WHICH, inline(rows))
+            return CONFIRM
+        if action != "ok":
+            await answer_callback(update)
+            return CONFIRM
+        await answer_callback(update, "正在提交…")
+        await drop_buttons(update)
+        return await self._submit(update, context, draft)
+
+    async def on_edit(self, update: Update, context: Context) -> str | int:
+        """Which part of the draft to change."""
+        query = update.callback_query
+        assert query is not None and query.data
+        draft = self._draft(context)
+        if draft is None:
+            return await self._lost(update, context)
+        part = query.data.split(":", 1)[1]
+        await answer_callback(update)
+        await drop_buttons(update)
+        if part == "back":
+            await self._show_summary(update, context)
+            return CONFIRM
+        draft["editing"] = True
+        if part == "theme":
+            await self._ask_theme(update, context)
+            return THEME
+        if part == "region":
+            await self._ask_region(update, context)
+            return REGION
+        if part == "details":
+            await self._ask_details(update, context)
+            return DETAILS
+        await self._ask_phone(update, context)
+        return PHONE
+
+    async def _submit(self, update: Update, context: Context, draft: dict[str, Any]) -> str | int:
+        from complaints.service import ComplaintIntake
+
+        user = update.effective_user
+        chat = update.effective_chat
+        assert user is not None and chat is not None
+        intake = ComplaintIntake(
+            text=self._full_text(draft),
+            channel="telegram",
+            complainant_chat_id=chat.id,
+            complainant_name=(user.full_name or "")[:64] or None,
+            complainant_phone=draft.get("phone"),
+            region=draft.get("region"),
+            theme=draft.get("theme"),
+            attachments=list(draft.get("attachments", [])),
+        )
+        try:
+            view = await asyncio.to_thread(self.deps.cases.intake, intake)
+        except VetbotError as exc:
+            logger.warning("complaint intake failed: %s", exc)
+            rows = [[("✅ 重新提交", "cf:ok")], [("✏️ 修改", "cf:edit"), ("✖️ 取消", "cf:cancel")]]
+            await reply_html(update, context, esc(exc.user_message), inline(rows))
+            return CONFIRM
+        user_data(context).pop("complaint", None)
+        await reply_html(
+            update,
+            context,
+            texts.SUBMITTED.format(
+                ticket=esc(view.ticket),
+                unit=esc(view.assigned_unit or "待分派"),
+                due=esc(format_dt(view.accept_due)),
+            ),
+            menu_markup(),
+        )
+        return ConversationHandler.END
+
+    # ---------------------------------------------------------------- exits
+    async def cancel(self, update: Update, context: Context) -> int:
+        """/cancel (or 取消) at any step."""
+        user_data(context).pop("complaint", None)
+        await reply_html(update, context, texts.CANCELLED, menu_markup())
+        return ConversationHandler.END
+
+    async def use_buttons(self, update: Update, context: Context) -> None:
+        """Text where a button press is expected."""
+        await reply_html(update, context, texts.USE_BUTTONS)
+        return None
+
+    async def menu_during_filing(self, update: Update, context: Context) -> None:
+        """A topic/region menu button while filing: finish or cancel first."""
+        await reply_html(update, context, "您正在提交投诉，请先完成当前步骤，或发送 /cancel 取消后再操作。")
+        return None
+
+    # ---------------------------------------------------------------- status and rating
+    async def status(self, update: Update, context: Context) -> None:
+        """/status [ticket] (and 查询进度): the user's cases and their progress."""
+        chat = update.effective_chat
+        assert chat is not None
+        args = context.args or []
+        try:
+            if args:
+                view = await asyncio.to_thread(self.deps.cases.get_for_complainant, args[0], chat.id)
+                await self._send_case(update, context, view, full=True)
+                return
+            views = await asyncio.to_thread(self.deps.cases.list_for_complainant, chat.id)
+        except VetbotError as exc:
+            await reply_html(update, context, esc(exc.user_message))
+            return
+        if not views:
+            await reply_html(update, context, texts.NO_CASES, menu_markup())
+            return
+        shown = views[:STATUS_LIMIT]
+        more = (
+            f"（共 {len(views)} 件，显示最近 {len(shown)} 件；发送 /status 受理编号 查看某一件）"
+            if len(views) > len(shown)
+            else ""
+        )
+        await reply_html(update, context, f"<b>您的投诉办理进度</b>{esc(more)}")
+        for item in shown:
+            try:
+                full = await asyncio.to_thread(self.deps.cases.get_for_complainant, item.ticket, chat.id)
+            except VetbotError:
+                full = item
+            await self._send_case(update, context, full, full=False)
+
+    async def _send_case(self, update: Update, context: Context, view: CaseView, *, full: bool) -> None:
+        lines = [
+            f"<b>{esc(view.ticket)}</b>｜{esc(view.theme_label)}",
+            f"状态：<b>{esc(view.status)}</b>" + ("（已超期）" if view.overdue else ""),
+            f"承办单位：{esc(view.assigned_unit or '待分派')}",
+            f"提交时间：{esc(format_dt(view.created_at))}",
+        ]
+        if view.status == "待受理":
+            lines.append(f"受理期限：{esc(format_dt(view.accept_due))}（15 日内决定是否受理）")
+        elif view.conclude_due is not None and view.status in ("已受理", "办理中"):
+            lines.append(
+                f"办结期限：{esc(format_dt(view.conclude_due))}" + ("（已延期）" if view.extended else "")
+            )
+        if view.transferred_to:
+            lines.append(f"转办单位：{esc(view.transferred_to)}")
+        if view.result and view.status in ("已办结", "不予受理", "已转办"):
+            lines.append(f"办理结果：{esc(view.result)}")
+        if view.rating:
+            lines.append(f"您的评价：{esc(view.rating)}")
+        events = view.events if full else view.events[-1:]
+        if events:
+            lines.append("办理记录：" if full else "最新进展：")
+            lines.extend(self._event_line(e) for e in (events[-10:] if full else events))
+        markup = None
+        if view.status == "已办结" and not view.rating:
+            markup = rating_markup(view.ticket)
+            lines.append(texts.RATE_PROMPT)
+        await reply_html(update, context, "\n".join(lines), markup)
+
+    @staticmethod
+    def _event_line(event: CaseEventView) -> str:
+        line = f"· {format_dt(event.at)} {event.action_label}"
+        if event.to_status and event.to_status != event.from_status:
+            line += f"（{event.to_status}）"
+        if event.note and event.action in _PUBLIC_NOTES:
+            note = event.note if len(event.note) <= 120 else event.note[:120] + "…"
+            line += f"：{note}"
+        return esc(line)
+
+    async def on_rate(self, update: Update, context: Context) -> None:
+        """满意 / 基本满意 / 不满意 after a case is concluded."""
+        query = update.callback_query
+        chat = update.effective_chat
+        assert query is not None and query.data and chat is not None
+        _, ticket, index_s = query.data.split(":", 2)
+        rating = RATINGS[int(index_s)] if index_s.isdigit() and int(index_s) < len(RATINGS) else ""
+        try:
+            await asyncio.to_thread(self.deps.cases.rate, ticket, chat.id, rating)
+        except VetbotError as exc:
+            await answer_callback(update, exc.user_message, alert=True)
+            await drop_buttons(update)
+            return
+        await answer_callback(update, texts.RATE_THANKS.format(rating=rating))
+        await drop_buttons(update)
+        await reply_html(
+            update, context, esc(texts.RATE_THANKS.format(rating=rating)) + "我们会持续改进工作。"
+        )
+
+
+def rating_markup(ticket: str) -> Any:
+    """Inline buttons 满意 / 基本满意 / 不满意 for ``ticket``."""
+    return inline([[(label, f"rt:{ticket}:{i}") for i, label in enumerate(RATINGS)]])

@@ -1,0 +1,295 @@
+"""Policy questions: /start, /help, /region, free-text answers, 「查看原文」 and 👍/👎 feedback."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import ConversationHandler
+
+from bot import texts
+from bot.common import (
+    BotDeps,
+    Context,
+    answer_callback,
+    inline,
+    menu_markup,
+    reply_html,
+    send_html,
+    typing,
+    user_data,
+)
+from bot.formatting import esc, format_answer, format_source_text, source_label
+from vetbot.errors import InvalidInputError, KnowledgeBaseError, NotFoundError, VetbotError
+from vetbot.privacy import mask_text
+
+if TYPE_CHECKING:
+    from bot.complaint import ComplaintFlow
+    from knowledge.types import Answer
+
+logger = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 500
+MAX_SOURCE_BUTTONS = 5  # the qa log keeps the first five sources
+REGION_STATE = "region"
+NATIONAL = "全国"
+
+
+class QAHandlers:
+    """Handlers for asking questions and choosing a region."""
+
+    def __init__(self, deps: BotDeps, complaint: ComplaintFlow) -> None:
+        self.deps = deps
+        self.complaint = complaint
+
+    # ---------------------------------------------------------------- basics
+    async def start(self, update: Update, context: Context) -> int:
+        """/start: welcome, what the bot can and cannot do, privacy note, topic keyboard."""
+        data = user_data(context)
+        data.pop("complaint", None)
+        await reply_html(update, context, texts.WELCOME, menu_markup())
+        return ConversationHandler.END
+
+    async def help(self, update: Update, context: Context) -> None:
+        """/help and the 使用帮助 button."""
+        region = user_data(context).get("region")
+        extra = (
+            f"\n\n当前地区：<b>{esc(region)}</b>" if region else "\n\n当前未设置地区（发送 /region 设置）。"
+        )
+        await reply_html(update, context, texts.HELP + extra, menu_markup())
+
+    async def nothing_to_cancel(self, update: Update, context: Context) -> None:
+        """/cancel outside any conversation."""
+        await reply_html(update, context, texts.NOTHING_TO_CANCEL, menu_markup())
+
+    # ---------------------------------------------------------------- questions
+    async def on_text(self, update: Update, context: Context) -> object:
+        """Free text (or a topic button): answer it, or enter the complaint conversation.
+
+        This is an entry point of the complaint ConversationHandler; it returns the
+        conversation's first state when the text is a complaint, else END.
+        """
+        message = update.effective_message
+        user = update.effective_user
+        if message is None or user is None or not message.text:
+            return ConversationHandler.END
+        text = message.text.strip()
+        text = texts.TOPIC_QUESTIONS.get(text, text)
+        if len(text) > MAX_QUESTION_CHARS:
+            await reply_html(update, context, texts.TOO_LONG)
+            return ConversationHandler.END
+        region = user_data(context).get("region")
+        answer = await self._ask(update, context, text, region)
+        if answer is None:
+            return ConversationHandler.END
+        log_id = await self._log(answer, user.id, region)
+        if answer.intent == "complaint":
+            return await self.complaint.begin(update, context, text=text, theme=answer.theme, detected=True)
+        # Kept for the 「我要投诉」 button's prefill; masked like the qa log (user data is stored).
+        user_data(context)["last_question"] = {"id": log_id, "text": mask_text(text), "theme": answer.theme}
+        await self._send_answer(update, context, answer, log_id)
+        return ConversationHandler.END
+
+    async def _ask(self, update: Update, context: Context, text: str, region: str | None) -> Answer | None:
+        chat = update.effective_chat
+        assert chat is not None
+        try:
+            async with typing(context.bot, chat.id):
+                return await asyncio.to_thread(self.deps.knowledge.ask, text, region)
+        except (InvalidInputError, KnowledgeBaseError) as exc:
+            await reply_html(update, context, esc(exc.user_message))
+            return None
+
+    async def _log(self, answer: Answer, user_id: int, region: str | None) -> int | None:
+        """Store the question in the qa log; a failing log never loses the answer."""
+        from vetbot.qalog import record_question
+
+        def work() -> int:
+            with self.deps.session_factory() as session:
+                row = record_question(
+                    session, answer, channel="telegram", user_ref=f"tg:{user_id}", region=region
+                )
+                session.commit()
+                return row.id
+
+        try:
+            return await asyncio.to_thread(work)
+        except Exception:
+            logger.exception("could not record the question in the qa log")
+            return None
+
+    async def _send_answer(
+        self, update: Update, context: Context, answer: Answer, log_id: int | None
+    ) -> None:
+        body = format_answer(answer)
+        if answer.offer_complaint:
+            body += "\n\n" + esc(texts.OFFER_COMPLAINT)
+        rows: list[list[tuple[str, str]]] = []
+        if log_id is not None:
+            for i, src in enumerate(answer.sources[:MAX_SOURCE_BUTTONS]):
+                label = f"📄 查看原文 {i + 1}：{source_label(src)}"
+                rows.append([(label if len(label) <= 40 else label[:39] + "…", f"src:{log_id}:{i}")])
+            rows.append([("👍 有用", f"fb:{log_id}:up"), ("👎 没用", f"fb:{log_id}:down")])
+        if answer.offer_complaint:
+            rows.append([("📝 我要投诉", f"cpl:{log_id or 0}")])
+        await reply_html(update, context, body, inline(rows) if rows else None)
+
+    # ---------------------------------------------------------------- buttons under answers
+    async def on_feedback(self, update: Update, context: Context) -> None:
+        """👍/👎: store the rating with the logged question (only the asker may rate)."""
+        from vetbot.qalog import QuestionLog, rate_question
+
+        query = update.callback_query
+        user = update.effective_user
+        assert query is not None and query.data and user is not None
+        _, log_id_s, rating = query.data.split(":", 2)
+        log_id = int(log_id_s)
+
+        def work() -> str:
+            with self.deps.session_factory() as session:
+                row = session.get(QuestionLog, log_id)
+                if row is None:
+                    raise NotFoundError(f"qa_log {log_id}", user_message="未找到这条问答记录。")
+                if row.user_ref != f"tg:{user.id}":
+                    return "not_yours"
+                rate_question(session, log_id, rating)
+                session.commit()
+                return "ok"
+
+        try:
+            outcome = await asyncio.to_thread(work)
+        except VetbotError as exc:
+            await answer_callback(update, exc.user_message, alert=True)
+            return
+        if outcome == "not_yours":
+            await answer_callback(update, texts.FEEDBACK_NOT_YOURS, alert=True)
+            return
+        await answer_callback(update, texts.FEEDBACK_THANKS)
+        # Keep the 「查看原文」 buttons, replace the feedback row by the recorded choice.
+        message = query.message
+        markup = getattr(message, "reply_markup", None)
+        if markup is not None:
+            rows = []
+            for row in markup.inline_keyboard:
+                if any((b.callback_data or "").startswith("fb:") for b in row):
+                    rows.append([("已评价：👍 有用" if rating == "up" else "已评价：👎 没用", "noop")])
+                else:
+                    rows.append([(b.text, str(b.callback_data)) for b in row])
+            try:
+                await query.edit_message_reply_markup(reply_markup=inline(rows))
+            except TelegramError:
+                logger.debug("could not update feedback buttons", exc_info=True)
+
+    async def on_source(self, update: Update, context: Context) -> None:
+        """「查看原文」: send the full text of the cited passage (looked up via the qa log)."""
+        from vetbot.qalog import QuestionLog
+
+        query = update.callback_query
+        chat = update.effective_chat
+        assert query is not None and query.data and chat is not None
+        _, log_id_s, index_s = query.data.split(":", 2)
+        log_id, index = int(log_id_s), int(index_s)
+
+        def load() -> dict[str, Any] | None:
+            with self.deps.session_factory() as session:
+                row = session.get(QuestionLog, log_id)
+                if row is None or index >= len(row.sources or []):
+                    return None
+                return dict(row.sources[index])
+
+        cited = await asyncio.to_thread(load)
+        chunk = self.deps.knowledge.store.chunks.get(cited.get("chunk_id", "")) if cited else None
+        if cited is None or chunk is None:
+            await answer_callback(update, texts.SOURCE_GONE, alert=True)
+            return
+        meta = chunk.metadata
+        title, article = (
+            meta.get("title") or cited.get("title", ""),
+            meta.get("article") or cited.get("article", ""),
+        )
+        region = meta.get("region") or NATIONAL
+        label = f"《{title}》{article}"
+        await answer_callback(update)
+        await send_html(
+            context.bot,
+            chat.id,
+            format_source_text(
+                {
+                    "label": label,
+                    "text": chunk.text,
+                    "heading": meta.get("heading", ""),
+                    "region": region if region != NATIONAL else "全国",
+                }
+            ),
+        )
+
+    async def on_stale_button(self, update: Update, context: Context) -> None:
+        """A button whose conversation or purpose has ended."""
+        data = update.callback_query.data if update.callback_query else ""
+        if data == "noop":
+            await answer_callback(update)
+            return
+        await answer_callback(update, "该按钮已失效，请重新操作。", alert=False)
+
+    # ---------------------------------------------------------------- region
+    async def region_start(self, update: Update, context: Context) -> str:
+        """/region or 设置地区: offer the KB's regions; free text is accepted too."""
+        current = user_data(context).get("region")
+        regions = [r for r in await asyncio.to_thread(self.deps.knowledge.regions) if r != NATIONAL]
+        pairs = [(r, f"reg:{r}") for r in regions if len(f"reg:{r}".encode()) <= 64]
+        grid = [pairs[i : i + 3] for i in range(0, len(pairs), 3)]
+        grid.append([(texts.REGION_NATIONAL, "reg:*")])
+        head = f"当前地区：<b>{esc(current)}</b>\n" if current else ""
+        await reply_html(update, context, head + texts.REGION_PROMPT, inline(grid))
+        return REGION_STATE
+
+    async def region_pick(self, update: Update, context: Context) -> int:
+        """A region button."""
+        query = update.callback_query
+        assert query is not None and query.data
+        value = query.data.split(":", 1)[1]
+        await answer_callback(update)
+        await self._set_region(update, context, None if value == "*" else value)
+        return ConversationHandler.END
+
+    async def region_text(self, update: Update, context: Context) -> object:
+        """A typed region name (济南 → 济南市 when the KB knows it)."""
+        message = update.effective_message
+        assert message is not None and message.text
+        text = "".join(message.text.split())
+        if not 2 <= len(text) <= 20:
+            await reply_html(update, context, texts.REGION_BAD)
+            return REGION_STATE
+        await self._set_region(update, context, await asyncio.to_thread(self._canonical_region, text))
+        return ConversationHandler.END
+
+    async def region_menu(self, update: Update, context: Context) -> int:
+        """A menu button pressed while a region was expected: leave region selection."""
+        await reply_html(update, context, texts.REGION_ABORTED + "请重新点击您需要的按钮。", menu_markup())
+        return ConversationHandler.END
+
+    async def region_cancel(self, update: Update, context: Context) -> int:
+        """/cancel during region selection."""
+        await reply_html(update, context, texts.REGION_ABORTED, menu_markup())
+        return ConversationHandler.END
+
+    def _canonical_region(self, text: str) -> str:
+        from complaints.routing import regions_match
+
+        for known in self.deps.knowledge.regions():
+            if known != NATIONAL and (regions_match(known, text) or known in text):
+                return known
+        return text
+
+    async def _set_region(self, update: Update, context: Context, region: str | None) -> None:
+        data = user_data(context)
+        if region is None or region == NATIONAL:
+            data.pop("region", None)
+            await reply_html(update, context, texts.REGION_CLEARED, menu_markup())
+            return
+        data["region"] = region
+        logger.info("user set region %s", mask_text(region))
+        await reply_html(update, context, texts.REGION_SET.format(region=esc(region)), menu_markup())
