@@ -1,0 +1,537 @@
+"""What each dashboard page shows, computed from the database (no HTTP here).
+
+The numbers come from ``complaints.analytics``; this module only selects the records for the
+filters, arranges them for the templates and builds the charts. Every case text that reaches
+a page has gone through ``analytics.mask_record`` (drill-down) or ``mask_text`` (examples).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from markupsafe import Markup
+
+from api.dashboard.charts import Series, color, hbar_chart, line_chart, stacked_bar_chart
+from api.dashboard.filters import Filters, add_months, china_midnight
+from complaints import analytics as an
+
+if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
+    from sqlalchemy.orm import Session
+
+    from knowledge.text import ChineseTokenizer
+
+logger = logging.getLogger(__name__)
+
+# Lines drawn in the theme trend chart; the remaining themes are summed into one line.
+MAX_LINES = 6
+DRILL_LIMIT = 200
+EXCERPT_CHARS = 80
+DUE_SOON_DAYS = 3
+OTHERS_LABEL = "其余主题"
+
+
+def excerpt(masked_text: str, limit: int = EXCERPT_CHARS) -> str:
+    """Shorten an already masked text (mask first: a cut number would escape the patterns)."""
+    text = " ".join(masked_text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def themes() -> dict[str, str]:
+    """Theme code → Chinese label."""
+    from complaints.themes import THEMES
+
+    return dict(THEMES)
+
+
+def known_regions(session: Session) -> list[str]:
+    """Regions that occur in the case store, sorted."""
+    from sqlalchemy import select
+
+    from complaints.models import Case
+
+    return sorted(r for r in session.scalars(select(Case.region).distinct()) if r)
+
+
+def count_cases(
+    session: Session, start: datetime, end: datetime, region: str | None, theme: str | None
+) -> int:
+    """Number of cases with intake in ``[start, end)``."""
+    from sqlalchemy import func, select
+
+    from complaints.models import Case
+
+    stmt = select(func.count()).select_from(Case).where(Case.created_at >= start, Case.created_at < end)
+    if region:
+        stmt = stmt.where(Case.region == region)
+    if theme:
+        stmt = stmt.where(Case.theme == theme)
+    return int(session.scalar(stmt) or 0)
+
+
+def open_records(
+    session: Session, *, region: str | None = None, theme: str | None = None, as_of: datetime | None = None
+) -> list[an.CaseRecord]:
+    """Cases on which a deadline runs, whatever their intake date (deadlines do not wait).
+
+    With ``as_of`` the cases are reconstructed as they stood then: steps taken later
+    (acceptance, conclusion, refusal, transfer) are undone. An extension granted after
+    ``as_of`` is not (its time is only in the event log), so such a case counts with the
+    extended deadline.
+    """
+    from sqlalchemy import or_, select
+
+    from complaints.lifecycle import OPEN_STATUSES
+    from complaints.models import Case
+
+    stmt = select(Case)
+    if as_of is None:
+        stmt = stmt.where(Case.status.in_(OPEN_STATUSES))
+    else:
+        stmt = stmt.where(
+            Case.created_at < as_of,
+            or_(Case.concluded_at.is_(None), Case.concluded_at >= as_of),
+            or_(Case.closed_at.is_(None), Case.closed_at >= as_of),
+        )
+    if region:
+        stmt = stmt.where(Case.region == region)
+    if theme:
+        stmt = stmt.where(Case.theme == theme)
+    out = []
+    for case in session.scalars(stmt):
+        record = an.record_from_case(case)
+        if as_of is not None:
+            record = _as_of(record, as_of)
+        if record.is_open:
+            out.append(record)
+    return out
+
+
+def _as_of(record: an.CaseRecord, at: datetime) -> an.CaseRecord:
+    changes: dict[str, Any] = {}
+    if record.accepted_at is not None and record.accepted_at >= at:
+        changes.update(accepted_at=None, conclude_due=None, extended=False)
+    if record.concluded_at is not None and record.concluded_at >= at:
+        changes["concluded_at"] = None
+    if record.closed:
+        changes["closed"] = False  # the query kept it only because it closed after ``at``
+    return replace(record, **changes) if changes else record
+
+
+def handler_names(runtime: Any) -> dict[str, str]:
+    """Handler id → name from the routing table (empty when the case service is unavailable)."""
+    try:
+        routing = runtime.cases.routing
+    except Exception:  # the names are a nicety; the report works without them
+        logger.warning("routing table unavailable for handler names", exc_info=True)
+        return {}
+    return {h.id: h.name for h in routing.handlers.values()}
+
+
+# --------------------------------------------------------------------------------------------
+# overview (/dashboard)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ThemeRow:
+    """One line of the theme table."""
+
+    code: str
+    label: str
+    total: int
+    share: float
+    series: list[int]
+    last: int
+    previous: int
+    by_region: dict[str, int]
+    color: str
+
+    @property
+    def change(self) -> int:
+        """Last period minus the one before."""
+        return self.last - self.previous
+
+
+@dataclass
+class Overview:
+    """Everything /dashboard shows."""
+
+    filters: Filters
+    total: int
+    previous_total: int
+    periods: list[str]
+    theme_rows: list[ThemeRow]
+    regions: list[str]
+    region_totals: dict[str, int]
+    status_counts: dict[str, int]
+    theme_chart: Markup
+    region_chart: Markup
+    region_series: list[tuple[str, str, list[int]]]  # (region, colour, counts per period)
+    theme_legend: list[tuple[str, str]]  # (label, colour)
+    deadlines: list[an.UnitDeadlines]
+    overdue_count: int
+    due_soon_count: int
+    times: an.TimeStats
+    times_by_unit: dict[str, an.TimeStats]
+    satisfaction: an.Satisfaction
+    satisfaction_chart: Markup
+    aggregates: list[an.AggregateRow] = field(default_factory=list)
+
+
+def theme_rows(trend: an.TrendSeries, records: Sequence[an.CaseRecord]) -> list[ThemeRow]:
+    """Theme table rows (largest first) from a theme trend."""
+    total = sum(trend.totals.values())
+    by_region: dict[str, Counter[str]] = {}
+    for r in records:
+        by_region.setdefault(r.theme, Counter())[r.region] += 1
+    rows = []
+    for i, (code, values) in enumerate(trend.series.items()):
+        n = sum(values)
+        rows.append(
+            ThemeRow(
+                code=code,
+                label=trend.labels.get(code, code),
+                total=n,
+                share=n / total if total else 0.0,
+                series=list(values),
+                last=values[-1] if values else 0,
+                previous=values[-2] if len(values) > 1 else 0,
+                by_region=dict(by_region.get(code, Counter()).most_common()),
+                color=color(i) if i < MAX_LINES else "#8a94a3",
+            )
+        )
+    return rows
+
+
+def _theme_lines(rows: Sequence[ThemeRow], n_periods: int) -> list[Series]:
+    lines = [Series(r.label, r.series, r.color) for r in rows[:MAX_LINES]]
+    rest = rows[MAX_LINES:]
+    if rest:
+        summed = [sum(r.series[i] for r in rest) for i in range(n_periods)]
+        lines.append(Series(OTHERS_LABEL, summed, "#8a94a3"))
+    return lines
+
+
+def satisfaction_chart(sat: an.Satisfaction) -> Markup:
+    """Horizontal bars of the rating distribution."""
+    colors = ["#1d7a3e", "#0b5cad", "#b42318", "#8a94a3"]
+    return hbar_chart(list(sat.counts.items()), label="满意度评价分布", colors=colors)
+
+
+def overview(session: Session, filters: Filters, now: datetime, names: Mapping[str, str]) -> Overview:
+    """Counts, trends, deadlines, handling times and satisfaction for the filters."""
+    records = an.load_case_records(
+        session, start=filters.start_dt, end=filters.end_dt, region=filters.region, theme=filters.theme
+    )
+    span = filters.end_dt - filters.start_dt
+    previous_total = count_cases(
+        session, filters.start_dt - span, filters.start_dt, filters.region, filters.theme
+    )
+    trend = an.trend_series(records, filters.period, filters.start_dt, filters.end_dt, group_by="theme")
+    by_region = an.trend_series(records, filters.period, filters.start_dt, filters.end_dt, group_by="region")
+    rows = theme_rows(trend, records)
+    lines = _theme_lines(rows, len(trend.periods))
+    region_series = [(g, color(i), list(v)) for i, (g, v) in enumerate(by_region.series.items())]
+    open_now = open_records(session, region=filters.region, theme=filters.theme)
+    deadlines = an.deadline_report(open_now, now, due_soon_days=DUE_SOON_DAYS, handler_names=names)
+    sat = an.satisfaction(records)
+    return Overview(
+        filters=filters,
+        total=len(records),
+        previous_total=previous_total,
+        periods=trend.periods,
+        theme_rows=rows,
+        regions=list(by_region.series),
+        region_totals=by_region.totals,
+        status_counts=dict(Counter(r.status for r in records).most_common()),
+        theme_chart=line_chart(trend.periods, lines, label="各主题投诉件数趋势"),
+        region_chart=stacked_bar_chart(
+            trend.periods,
+            [Series(g, v, c) for g, c, v in region_series],
+            label="各地区投诉件数（按周期堆叠）",
+        ),
+        region_series=region_series,
+        theme_legend=[(s.label, s.color) for s in lines],
+        deadlines=[u for u in deadlines if u.overdue or u.due_soon],
+        overdue_count=sum(len(u.overdue) for u in deadlines),
+        due_soon_count=sum(len(u.due_soon) for u in deadlines),
+        times=an.average_times(records),
+        times_by_unit=an.average_times_by_unit(records),
+        satisfaction=sat,
+        satisfaction_chart=satisfaction_chart(sat),
+        aggregates=an.theme_counts(records, filters.period),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# drill-down (/dashboard/themes/{code}) and case exports
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CaseFilter:
+    """Drill-down narrowing inside the main filters."""
+
+    status: str | None = None
+    unit: str | None = None
+    in_period: str | None = None  # a period key of ``filters.period`` (2026-03 / 2026-W10)
+
+    def params(self) -> dict[str, str]:
+        """Non-empty query parameters."""
+        return {
+            k: v
+            for k, v in (("status", self.status), ("unit", self.unit), ("in_period", self.in_period))
+            if v
+        }
+
+
+def case_rows(
+    session: Session, filters: Filters, extra: CaseFilter, *, limit: int | None = None
+) -> list[an.CaseRow]:
+    """The masked cases behind the filters (newest first)."""
+    records = an.load_case_records(
+        session, start=filters.start_dt, end=filters.end_dt, region=filters.region, theme=filters.theme
+    )
+    return an.drill_down(
+        records,
+        status=extra.status,
+        unit=extra.unit,
+        period=extra.in_period,
+        period_kind=filters.period,
+        limit=limit,
+    )
+
+
+@dataclass
+class ThemeDetail:
+    """Everything /dashboard/themes/{code} shows."""
+
+    code: str
+    label: str
+    total: int
+    rows: list[an.CaseRow]
+    shown: int
+    periods: list[str]
+    region_chart: Markup
+    region_legend: list[tuple[str, str]]
+    status_counts: dict[str, int]
+    unit_counts: dict[str, int]
+    period_counts: list[tuple[str, int]]
+
+
+def theme_detail(session: Session, filters: Filters, extra: CaseFilter) -> ThemeDetail:
+    """One theme: its trend by region, status and unit breakdown, and its masked cases."""
+    assert filters.theme is not None
+    records = an.load_case_records(
+        session, start=filters.start_dt, end=filters.end_dt, region=filters.region, theme=filters.theme
+    )
+    rows = an.drill_down(
+        records,
+        status=extra.status,
+        unit=extra.unit,
+        period=extra.in_period,
+        period_kind=filters.period,
+        limit=None,
+    )
+    trend = an.trend_series(records, filters.period, filters.start_dt, filters.end_dt, group_by="region")
+    series = [Series(g, v, color(i)) for i, (g, v) in enumerate(trend.series.items())]
+    per_period = [sum(v[i] for v in trend.series.values()) for i in range(len(trend.periods))]
+    return ThemeDetail(
+        code=filters.theme,
+        label=an.theme_label(filters.theme),
+        total=len(rows),
+        rows=rows[:DRILL_LIMIT],
+        shown=min(len(rows), DRILL_LIMIT),
+        periods=trend.periods,
+        region_chart=stacked_bar_chart(
+            trend.periods, series, label=f"{an.theme_label(filters.theme)}：各地区件数", height=220
+        ),
+        region_legend=[(s.label, s.color) for s in series],
+        status_counts=dict(Counter(r.status for r in rows).most_common()),
+        unit_counts=dict(Counter(r.unit or "未分派" for r in rows).most_common()),
+        period_counts=list(zip(trend.periods, per_period, strict=True)),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# emerging themes and knowledge gaps (clustering: cached by the caller)
+# --------------------------------------------------------------------------------------------
+
+
+def emerging(
+    session: Session,
+    embeddings: Embeddings,
+    tokenizer: ChineseTokenizer,
+    now: datetime,
+    *,
+    window_days: int,
+    region: str | None,
+    theme: str | None,
+) -> list[an.EmergingCluster]:
+    """Clusters of the last two windows of complaints, growing ones first."""
+    records = an.load_case_records(
+        session, start=now - timedelta(days=2 * window_days), end=now, region=region, theme=theme
+    )
+    return an.emerging_themes(records, embeddings, now, window_days=window_days, tokenizer=tokenizer)
+
+
+def gap_clusters(
+    session: Session, embeddings: Embeddings, tokenizer: ChineseTokenizer, since: datetime
+) -> list[an.GapCluster]:
+    """Refused / low-confidence / 👎 questions since ``since``, grouped."""
+    items = an.load_knowledge_gaps(session, since=since)
+    return an.knowledge_gap_clusters(items, embeddings, tokenizer=tokenizer)
+
+
+def source_link(source: Mapping[str, Any], known_docs: set[str] | None) -> str | None:
+    """Link to the retrieved passage on its document page, or None when the document is gone.
+
+    Old log rows may lack ``doc_id``; chunk ids are ``{doc_id}:{sha256[:12]}:{i}``.
+    ``known_docs`` None means the knowledge base is not loaded: link optimistically.
+    """
+    from api.views import document_url
+
+    chunk_id = str(source.get("chunk_id") or "")
+    doc_id = str(source.get("doc_id") or "") or (
+        chunk_id.rsplit(":", 2)[0] if chunk_id.count(":") >= 2 else ""
+    )
+    if not doc_id or (known_docs is not None and doc_id not in known_docs):
+        return None
+    return document_url(doc_id, chunk_id or None)
+
+
+# --------------------------------------------------------------------------------------------
+# monthly summary (/dashboard/monthly)
+# --------------------------------------------------------------------------------------------
+
+TREND_MONTHS = 6
+TOP_THEMES = 5
+MONTHLY_OVERDUE_ROWS = 15
+
+
+@dataclass
+class OverdueLine:
+    """One overdue case on the monthly sheet."""
+
+    ticket: str
+    unit: str
+    handler: str
+    stage: str
+    days_over: float
+    theme: str
+    region: str
+
+
+@dataclass
+class MonthSheet:
+    """One printed page of the monthly summary."""
+
+    month: date
+    cutoff: datetime
+    partial: bool  # the month is not over yet
+    total: int
+    previous: int
+    accepted: int
+    concluded: int
+    satisfaction: an.Satisfaction
+    top_themes: list[tuple[str, str, int, int]]  # (code, label, count, previous month's count)
+    regions: list[tuple[str, int]]
+    overdue: list[OverdueLine]
+    overdue_total: int
+    trend_chart: Markup
+    trend_legend: list[tuple[str, str]]
+    themes_chart: Markup
+
+    @property
+    def title(self) -> str:
+        """2026年3月."""
+        return f"{self.month.year}年{self.month.month}月"
+
+
+def _count_between(
+    session: Session, column: Any, start: datetime, end: datetime, region: str | None
+) -> list[Any]:
+    from sqlalchemy import select
+
+    from complaints.models import Case
+
+    stmt = select(Case).where(column >= start, column < end)
+    if region:
+        stmt = stmt.where(Case.region == region)
+    return [an.record_from_case(c) for c in session.scalars(stmt)]
+
+
+def month_sheet(
+    session: Session, month: date, region: str | None, now: datetime, names: Mapping[str, str]
+) -> MonthSheet:
+    """Totals, top themes, regions, overdue cases (at month end) and a six-month trend."""
+    from complaints.models import Case
+
+    m_start, m_end = china_midnight(month), china_midnight(add_months(month, 1))
+    cutoff = min(m_end, now)
+    first = add_months(month, -(TREND_MONTHS - 1))
+    records = an.load_case_records(session, start=china_midnight(first), end=m_end, region=region)
+    in_month = [r for r in records if m_start <= r.created_at < m_end]
+    prev_start = china_midnight(add_months(month, -1))
+    in_prev = [r for r in records if prev_start <= r.created_at < m_start]
+    counts, prev_counts = Counter(r.theme for r in in_month), Counter(r.theme for r in in_prev)
+    top = [
+        (code, an.theme_label(code), n, prev_counts.get(code, 0))
+        for code, n in counts.most_common(TOP_THEMES)
+    ]
+    trend = an.trend_series(records, "month", china_midnight(first), m_end, group_by="theme")
+    top_codes = [code for code, *_ in top] or list(trend.series)[:TOP_THEMES]
+    series = [
+        Series(trend.labels[c], trend.series[c], color(i))
+        for i, c in enumerate(top_codes)
+        if c in trend.series
+    ]
+    rest = [v for c, v in trend.series.items() if c not in top_codes]
+    if rest:
+        series.append(Series(OTHERS_LABEL, [sum(col) for col in zip(*rest, strict=True)], "#8a94a3"))
+    concluded = _count_between(session, Case.concluded_at, m_start, m_end, region)
+    accepted = _count_between(session, Case.accepted_at, m_start, m_end, region)
+    report = an.deadline_report(
+        open_records(session, region=region, as_of=cutoff), cutoff, handler_names=names
+    )
+    overdue = sorted(
+        (
+            OverdueLine(
+                ticket=i.ticket,
+                unit=u.unit,
+                handler=u.handler_name or u.handler_id or "",
+                stage=i.stage_label,
+                days_over=round(-i.days_left, 1),
+                theme=an.theme_label(i.theme),
+                region=i.region,
+            )
+            for u in report
+            for i in u.overdue
+        ),
+        key=lambda line: -line.days_over,
+    )
+    return MonthSheet(
+        month=month,
+        cutoff=cutoff,
+        partial=now < m_end,
+        total=len(in_month),
+        previous=len(in_prev),
+        accepted=len(accepted),
+        concluded=len(concluded),
+        satisfaction=an.satisfaction(concluded),
+        top_themes=top,
+        regions=Counter(r.region for r in in_month).most_common(),
+        overdue=overdue[:MONTHLY_OVERDUE_ROWS],
+        overdue_total=len(overdue),
+        trend_chart=stacked_bar_chart(
+            trend.periods, series, label="近六个月投诉件数（按主题堆叠）", height=220
+        ),
+        trend_legend=[(s.label, s.color) for s in series],
+        themes_chart=hbar_chart([(label, n) for _, label, n, _ in top], label="本月主要投诉主题"),
+    )
