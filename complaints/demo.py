@@ -153,23 +153,24 @@ _HOMETOWNS = ("山东", "江苏扬州", "河北", "安徽", "河南", "湖北", 
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董潘袁蔡蒋余于杜叶程魏苏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"  # noqa: E501
 _GIVEN = "建国军伟强磊勇杰涛斌超明刚平辉鹏华飞鑫波宁凯东亮林峰海志永红梅芳丽静敏燕霞兰英"
 
-# Demo questions the bot could not answer (refused / 👎), for the knowledge-gap page.
+# Demo questions the bot could not answer (refused / 👎), for the knowledge-gap page. Sources
+# name bundled documents by doc_id so the page links to real passages on a fresh install.
 _GAP_QUESTIONS: list[tuple[str, str, float, str | None, list[dict[str, Any]]]] = [
     # (question, kind, confidence, refusal_reason, sources)
     ("外地优待证在金华的景区能不能免门票？", "down", 0.42, None,
-     [{"title": "金华市退役军人优待办法", "article": "文化旅游优待", "chunk_id": "jinhua-youdai:demo:3"}]),
+     [{"title": "金华市退役军人免费乘坐城市公交", "article": "", "doc_id": "local-jinhua.md"}]),
     ("青岚山景区不认外地优待证怎么办？", "refused", 0.18, "no_evidence", []),
     ("外地退役军人在金华景区游玩有优待吗？", "low", 0.31, None,
-     [{"title": "中华人民共和国退役军人保障法", "article": "第五十三条", "chunk_id": "tyjrbzf:demo:53"}]),
+     [{"title": "中华人民共和国退役军人保障法", "article": "第五十三条", "doc_id": "vpl.md"}]),
     ("优待证能不能在高铁上优先进站？", "refused", 0.22, "no_evidence", []),
     ("高铁站有没有退役军人优先通道？", "down", 0.45, None,
-     [{"title": "中华人民共和国退役军人保障法", "article": "第五十二条", "chunk_id": "tyjrbzf:demo:52"}]),
+     [{"title": "铁路旅客运输规程", "article": "", "doc_id": "rail.md"}]),
     ("退役军人加油有没有优惠？", "refused", 0.12, "no_evidence", []),
     ("优待证可以打折买加油卡吗？", "refused", 0.15, "no_evidence", []),
     ("深圳的退役军人子女中考加分多少分？", "low", 0.33, None,
-     [{"title": "军人抚恤优待条例", "article": "第四十五条", "chunk_id": "jrfyydtl:demo:45"}]),
+     [{"title": "军人抚恤优待条例", "article": "第四十三条", "doc_id": "reg.md"}]),
     ("子女中考有加分政策吗？深圳怎么规定的？", "down", 0.47, None,
-     [{"title": "军人抚恤优待条例", "article": "第四十五条", "chunk_id": "jrfyydtl:demo:45"}]),
+     [{"title": "军人抚恤优待条例", "article": "第四十三条", "doc_id": "reg.md"}]),
 ]
 
 

@@ -80,7 +80,7 @@ def test_seed_files_through_the_service_and_walks_the_lifecycle(session_factory,
     # Demo qa_log rows feed the knowledge-gap page.
     assert len(qa) == report.qa_rows > 0
     assert {g.reason for g in gaps} >= {"refused", "rated_down"}
-    assert any(g.sources and g.sources[0]["chunk_id"] for g in gaps)
+    assert any(g.sources and g.sources[0]["doc_id"] for g in gaps)
 
 
 def load_case_records_from(session_factory):
