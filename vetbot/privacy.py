@@ -31,9 +31,10 @@ def mask_text(text: str) -> str:
     if not text:
         return text
     text = _ID_CARD.sub(_mask_id, text)
+    # Landlines first: "0531-88886666" would otherwise look like a grouped card number.
+    text = _LANDLINE.sub(lambda m: f"{m.group(1)}-****{m.group(3)}", text)
     text = _PHONE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
     text = _CARD.sub(lambda m: f"{m.group(1)} **** **** {m.group(3).strip(' -')}", text)
-    text = _LANDLINE.sub(lambda m: f"{m.group(1)}-****{m.group(3)}", text)
     return text
 
 
