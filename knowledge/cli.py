@@ -1,0 +1,164 @@
+"""``vetbot ask``, ``vetbot eval`` and ``vetbot bench``.
+
+Without ``--kb`` the default knowledge base (``settings.default_kb_dir``) is used, and built
+from the bundled policy summaries on first use. A ``--kb`` directory that does not exist yet
+starts empty (every question is then refused with ``no_evidence``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from vetbot.errors import InvalidInputError, VetbotError
+
+if TYPE_CHECKING:
+    from knowledge.service import KnowledgeService
+    from knowledge.types import Answer
+    from vetbot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+BUNDLED_QUESTIONS = Path(__file__).resolve().parent.parent / "tests" / "eval" / "bundled-questions.jsonl"
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ask / eval / bench subcommands."""
+    p = sub.add_parser("ask", help="提问：引用条文的回答（--json 输出 JSON）")
+    p.add_argument("question", nargs="?", help="问题")
+    p.add_argument("--kb", type=Path, default=None, help="知识库目录（默认：内置知识库）")
+    p.add_argument("--region", default=None, help="提问人所在地区，如 济南市")
+    p.add_argument("--json", action="store_true", help="输出 JSON")
+    p.add_argument("--batch", type=Path, default=None, help="每行一个问题的文件；每行输出一个 JSON")
+    p.add_argument("--fusion", choices=("rrf", "weighted"), default=None, help="融合方式（默认取配置）")
+    p.set_defaults(func=cmd_ask)
+
+    e = sub.add_parser("eval", help="用 JSONL 评测集评测问答、拒答与投诉识别")
+    e.add_argument("file", type=Path, help="评测集 JSONL")
+    e.add_argument("--kb", type=Path, default=None, help="知识库目录（默认：内置知识库）")
+    e.add_argument("--region", default=None, help="默认的提问人地区")
+    e.add_argument("--verbose", "-v", action="store_true", help="列出未通过的题目")
+    e.add_argument(
+        "--fusion", choices=("rrf", "weighted", "both"), default=None, help="融合方式；both 分别评测两种"
+    )
+    e.set_defaults(func=cmd_eval)
+
+    b = sub.add_parser("bench", help="问答延迟基准（p50/p95），并比较 rrf 与 weighted")
+    b.add_argument("--kb", type=Path, default=None, help="知识库目录（默认：内置知识库）")
+    b.add_argument("--n", type=int, default=200, help="计时的提问次数")
+    b.add_argument("--questions", type=Path, default=None, help="问题文件（JSONL 的 q 字段或每行一个）")
+    b.set_defaults(func=cmd_bench)
+
+
+# ---------------------------------------------------------------------------- service setup
+def open_service(settings: Settings, kb_dir: Path | None) -> KnowledgeService:
+    """Build the service for ``kb_dir``; the default KB is built from the bundled files if missing."""
+    from knowledge.service import KnowledgeService, needs_default_kb
+
+    if kb_dir is None and needs_default_kb(settings):
+        print(
+            f"提示：默认知识库 {settings.default_kb_dir} 尚未建立，"
+            f"正在从 {settings.bundled_knowledge_dir} 导入内置政策……",
+            file=sys.stderr,
+        )
+    return KnowledgeService.from_settings(settings, kb_dir=kb_dir)
+
+
+def _dump(answer: Answer) -> str:
+    # pydantic writes UTF-8 (no \\u escapes), so Chinese stays readable.
+    return answer.model_dump_json()
+
+
+def _print_human(answer: Answer) -> None:
+    print(answer.answer)
+    if answer.intent == "complaint":
+        print(f"\n[已识别为投诉，主题：{answer.theme or '未分类'}。可通过机器人或服务站正式提交投诉。]")
+    elif answer.offer_complaint:
+        print("\n[如您对此有不满，可以提交投诉。]")
+    if answer.sources and not answer.refused:
+        print("\n来源：")
+        for i, s in enumerate(answer.sources, 1):
+            where = "" if s.region == "全国" else f"［{s.region}］"
+            print(f"  {i}. 《{s.title}》{s.article or s.heading}{where}  相关度 {s.score:.4f}  {s.path}")
+    print(f"\n（用时 {answer.latency_ms:.0f} ms）")
+
+
+# ---------------------------------------------------------------------------- commands
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    """Answer one question, or a batch file with one JSON line per question."""
+    if args.batch is None and not args.question:
+        raise InvalidInputError("no question given", user_message="请提供问题，或使用 --batch 指定问题文件。")
+    if args.batch is not None:
+        try:
+            questions = [ln.strip() for ln in args.batch.read_text(encoding="utf-8").splitlines()]
+        except OSError as exc:
+            raise InvalidInputError(str(exc), user_message=f"无法读取问题文件：{args.batch}") from exc
+        questions = [q for q in questions if q]
+    service = open_service(settings, args.kb)
+    if args.batch is None:
+        answer = service.ask(args.question, region=args.region, fusion=args.fusion)
+        if args.json:
+            print(_dump(answer))
+        else:
+            _print_human(answer)
+        return 0
+    for q in questions:
+        try:
+            line = _dump(service.ask(q, region=args.region, fusion=args.fusion))
+        except VetbotError as exc:  # one bad line must not stop the batch
+            line = json.dumps({"question": q, "error": exc.user_message}, ensure_ascii=False)
+        print(line, flush=True)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    """Run an eval set and print pass rates, complaint and retrieval metrics."""
+    from knowledge.evaluation import evaluate, format_report, load_items
+
+    items = load_items(args.file)
+    service = open_service(settings, args.kb)
+    service.warm_up()
+    methods = ["rrf", "weighted"] if args.fusion == "both" else [args.fusion or service.retriever.fusion]
+    for method in methods:
+
+        def ask(q: str, region: str | None, _m: str = method) -> Any:
+            return service.ask(q, region=region, fusion=_m)
+
+        report = evaluate(ask, items, region=args.region)
+        print(format_report(report, verbose=args.verbose, label=f"fusion={method}"))
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    """Latency p50/p95/mean of ``ask`` for both fusion methods (warm-up excluded)."""
+    from knowledge.evaluation import SAMPLE_QUESTIONS, benchmark, questions_from_file
+
+    if args.n < 1:
+        raise InvalidInputError("--n must be positive", user_message="--n 必须大于 0。")
+    path = args.questions or (BUNDLED_QUESTIONS if BUNDLED_QUESTIONS.exists() else None)
+    questions = questions_from_file(path) if path else list(SAMPLE_QUESTIONS)
+    service = open_service(settings, args.kb)
+    service.warm_up()
+    summaries = {}
+    for method in ("rrf", "weighted"):
+        for q in questions:  # warm-up pass, not timed
+            service.ask(q, fusion=method)
+        def ask(q: str, _m: str = method) -> Answer:
+            return service.ask(q, fusion=_m)
+
+        result = benchmark(ask, questions, args.n, label=method)
+        summaries[method] = result.summary()
+    print(f"问答延迟（{args.n} 次，{len(questions)} 个问题，来源 {path or '内置示例'}，已预热）：")
+    for method, s in summaries.items():
+        default = "（默认）" if method == service.retriever.fusion else ""
+        print(
+            f"  {method}{default}: p50 {s['p50']:.1f} ms  p95 {s['p95']:.1f} ms  "
+            f"mean {s['mean']:.1f} ms  max {s['max']:.1f} ms"
+        )
+    ratio = summaries["rrf"]["p50"] / summaries["weighted"]["p50"] if summaries["weighted"]["p50"] else 0.0
+    print(f"  p50 之比 rrf/weighted = {ratio:.2f}")
+    return 0

@@ -1,0 +1,232 @@
+"""``KnowledgeService``: the question-answering facade used by the CLI, the bot and the API.
+
+It owns one retriever over one knowledge base, the refusal policy and (optionally) the
+complaint classifier; models are loaded once, in :meth:`KnowledgeService.from_settings`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from knowledge.answer import (
+    REFUSALS,
+    RefusalPolicy,
+    assess_evidence,
+    compose_answer,
+    domain_vocabulary,
+    is_injection,
+    load_userdict_words,
+    refusal_reason,
+)
+from knowledge.retrieval import FUSION_METHODS, HybridRetriever, canonical_region, region_key
+from knowledge.synonyms import SynonymTable
+from knowledge.text import normalize
+from knowledge.types import NATIONAL, Answer, Source
+from vetbot.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
+
+    from complaints.classifier import ComplaintClassifier
+    from knowledge.store import KnowledgeStore
+    from vetbot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 500
+
+
+class KnowledgeService:
+    """Answers questions from one knowledge base (see docs/ARCHITECTURE.md)."""
+
+    def __init__(
+        self,
+        store: KnowledgeStore,
+        settings: Settings,
+        classifier: ComplaintClassifier | None = None,
+        *,
+        synonyms: SynonymTable | None = None,
+        policy: RefusalPolicy | None = None,
+        fusion: str | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.classifier = classifier
+        self.synonyms = synonyms if synonyms is not None else SynonymTable.load()
+        self.policy = policy or RefusalPolicy(min_confidence=settings.refusal_threshold)
+        self.retriever = HybridRetriever(
+            store, self.synonyms, fusion=fusion or settings.fusion, k=max(1, settings.top_k)
+        )
+        self.vocabulary = domain_vocabulary(self.synonyms, load_userdict_words())
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, kb_dir: Path | None = None, embeddings: Embeddings | None = None
+    ) -> KnowledgeService:
+        """Build the embeddings, the store and the classifier that ``settings`` select.
+
+        Without ``kb_dir`` the default KB is used, built from the bundled policy summaries the
+        first time (see :func:`needs_default_kb`); an explicit ``kb_dir`` is opened as it is.
+        """
+        from knowledge.embeddings import build_embeddings
+        from knowledge.store import KnowledgeStore
+
+        embeddings = embeddings or build_embeddings(settings)
+        store = KnowledgeStore.open(Path(kb_dir or settings.default_kb_dir), settings, embeddings)
+        if kb_dir is None and needs_default_kb(settings):
+            build_default_kb(store, settings)
+        return cls(store, settings, classifier=load_classifier(embeddings))
+
+    # ------------------------------------------------------------------ queries
+    def regions(self) -> list[str]:
+        """Regions present in the KB (``全国`` first)."""
+        return self.retriever.regions()
+
+    def query_terms(self, query: str) -> list[str]:
+        """The query's own words plus their synonym expansions, for highlighting."""
+        return self.retriever.analyze(query).terms
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 10,
+        topic: str | None = None,
+        region: str | None = None,
+        document: str | None = None,
+    ) -> list[Source]:
+        """Ranked passages for staff lookup; InvalidInputError on an empty query or unknown topic."""
+        query = self._validate(query)
+        return self.retriever.search(query, k, topic=topic, region=region, document=document)
+
+    def warm_up(self) -> None:
+        """Load lazy parts (tokenizer, corpus statistics, Chroma) before timing or serving."""
+        self.retriever.stats()
+        self.ask("优待证去哪里办理？")
+
+    def ask(self, question: str, region: str | None = None, *, fusion: str | None = None) -> Answer:
+        """Answer ``question`` with citations, or refuse politely (``refused=True``)."""
+        question = self._validate(question)
+        start = time.perf_counter()
+        intent, theme, offer = self._classify(question)
+        if fusion is not None and fusion not in FUSION_METHODS:
+            raise InvalidInputError(f"unknown fusion {fusion!r}", user_message=f"未知的融合方式：{fusion}")
+        asker = self._asker_region(question, region)
+
+        def done(answer: Answer) -> Answer:
+            answer.latency_ms = round((time.perf_counter() - start) * 1000.0, 2)
+            return answer
+
+        base: dict[str, Any] = {
+            "question": question, "intent": intent, "theme": theme, "offer_complaint": offer,
+        }
+        if is_injection(question):
+            return done(self._refusal(base, "injection"))
+        k = max(3, self.settings.top_k)
+        result = self.retriever.retrieve(question, k, prefer_region=asker, fusion=fusion)
+        if not result.analysis.tokens:
+            return done(self._refusal(base, "empty"))
+        evidence = assess_evidence(result, self.retriever, self.policy, self.vocabulary)
+        reason = refusal_reason(question, evidence, self.policy, complaint=intent == "complaint")
+        logger.debug(
+            "ask coverage=%.2f margin=%.3f dense=%.3f bm25=%.2f conf=%.2f domain=%s reason=%s",
+            evidence.coverage, evidence.dense_margin, evidence.dense_top, evidence.bm25_top,
+            evidence.confidence, evidence.domain, reason,
+        )
+        if reason is not None:
+            return done(self._refusal(base, reason, evidence.confidence))
+        composed = compose_answer(result, self.retriever, k=self.settings.top_k, region=asker)
+        return done(
+            Answer(
+                **base,
+                answer=composed.text,
+                refused=False,
+                sources=composed.sources,
+                confidence=round(evidence.confidence, 4),
+                local_rule=composed.local_rule,
+            )
+        )
+
+    # ------------------------------------------------------------------ helpers
+    @staticmethod
+    def _validate(text: str) -> str:
+        # The question is echoed as typed (trimmed); tokenizers normalise their own input.
+        text = (text or "").strip()
+        if not normalize(text):
+            raise InvalidInputError("empty question", user_message="问题不能为空")
+        if len(text) > MAX_QUESTION_CHARS:
+            raise InvalidInputError(
+                f"question too long ({len(text)} chars)",
+                user_message=f"问题太长了，请控制在 {MAX_QUESTION_CHARS} 字以内。",
+            )
+        return text
+
+    @staticmethod
+    def _refusal(base: dict[str, Any], reason: str, confidence: float = 0.0) -> Answer:
+        return Answer(
+            **base,
+            answer=REFUSALS[reason],
+            refused=True,
+            refusal_reason=reason,
+            confidence=round(confidence, 4),
+        )
+
+    def _asker_region(self, question: str, region: str | None) -> str | None:
+        """The asker's region: a KB place named in the question wins over the given one."""
+        known = [r for r in self.regions() if r != NATIONAL]
+        text = normalize(question)
+        # Longest names first, so that 金华市 is preferred to 浙江省 when both appear.
+        for place in sorted(known, key=lambda r: -len(region_key(r))):
+            key = region_key(place)
+            if key and key in text:
+                return place
+        return canonical_region(region, known) if region else None
+
+    def _classify(self, question: str) -> tuple[str, str | None, bool]:
+        """(intent, theme, offer_complaint) from the classifier; a question when it is absent."""
+        if self.classifier is None:
+            return "question", None, False
+        try:
+            c = self.classifier.classify(question)
+        except Exception:  # a broken classifier must not stop answers
+            logger.warning("complaint classifier failed", exc_info=True)
+            return "question", None, False
+        intent = "complaint" if c.intent == "complaint" else "question"
+        theme = c.theme if c.theme else None
+        return intent, theme, bool(c.ambiguous) and intent == "question"
+
+
+def needs_default_kb(settings: Settings) -> bool:
+    """True when the default KB has never been built."""
+    from knowledge.store import MANIFEST
+
+    return not (settings.default_kb_dir / MANIFEST).exists()
+
+
+def build_default_kb(store: KnowledgeStore, settings: Settings) -> None:
+    """Ingest the bundled policy summaries into ``store`` (the default KB's first start)."""
+    from ingest.pipeline import ingest_paths
+
+    logger.warning(
+        "default knowledge base %s not found; building it from %s",
+        settings.default_kb_dir, settings.bundled_knowledge_dir,
+    )
+    ingest_paths(store, [settings.bundled_knowledge_dir], progress=False)
+    store.reload()
+
+
+def load_classifier(embeddings: Embeddings | None = None) -> ComplaintClassifier | None:
+    """The complaint classifier, or None when the ``complaints`` package is not available."""
+    try:
+        from complaints.classifier import ComplaintClassifier
+    except ImportError:
+        logger.info("complaints.classifier not available; every message is treated as a question")
+        return None
+    try:
+        return ComplaintClassifier(embeddings=embeddings)
+    except Exception:
+        logger.warning("could not build the complaint classifier", exc_info=True)
+        return None

@@ -1,0 +1,102 @@
+"""Synonym groups for query expansion (colloquial words -> the wording of the rules).
+
+``knowledge/data/synonyms.yaml`` holds ``groups: [[term, term, ...], ...]``. A query that
+contains any member of a group (as a jieba token, or — for terms of two or more characters —
+as a substring of the raw question) is expanded with the other members, so that 老兵 finds
+退役军人 and 坐地铁 finds 城市轨道交通. Retrieval gives expansion terms a lower weight than the
+words the user actually typed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from knowledge.text import DATA_DIR, normalize
+from vetbot.errors import ConfigurationError
+
+logger = logging.getLogger(__name__)
+
+SYNONYMS_FILE = DATA_DIR / "synonyms.yaml"
+
+
+class SynonymTable:
+    """Groups of interchangeable terms; see the module docstring."""
+
+    def __init__(self, groups: Iterable[Sequence[str]] = ()) -> None:
+        self.groups: list[tuple[str, ...]] = []
+        self._index: dict[str, list[int]] = {}
+        for group in groups:
+            terms = tuple(dict.fromkeys(normalize(str(t)).lower() for t in group if str(t).strip()))
+            if len(terms) < 2:
+                continue
+            gid = len(self.groups)
+            self.groups.append(terms)
+            for term in terms:
+                self._index.setdefault(term, []).append(gid)
+        # Longest first, so that substring scans see 退役军人 before 军人.
+        self._substring_terms = sorted((t for t in self._index if len(t) >= 2), key=len, reverse=True)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> SynonymTable:
+        """Read a synonyms YAML file; a missing file gives an empty table (logged)."""
+        import yaml
+
+        path = path or SYNONYMS_FILE
+        if not path.exists():
+            logger.warning("synonym file %s not found; query expansion disabled", path)
+            return cls()
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigurationError(f"cannot read synonyms {path}: {exc}") from exc
+        groups = data.get("groups", []) if isinstance(data, dict) else data
+        if not isinstance(groups, list) or not all(isinstance(g, list) for g in groups):
+            raise ConfigurationError(f"{path}: 'groups' must be a list of lists of terms")
+        return cls(groups)
+
+    @property
+    def terms(self) -> frozenset[str]:
+        """Every term of every group (the domain vocabulary contributed by this table)."""
+        return frozenset(self._index)
+
+    def matched_groups(self, tokens: Sequence[str], query: str = "") -> list[int]:
+        """Ids of the groups that a token, or a substring of ``query``, belongs to."""
+        found: dict[int, None] = {}
+        for tok in tokens:
+            for gid in self._index.get(tok.lower(), ()):
+                found[gid] = None
+        if query:
+            text = normalize(query).lower()
+            for term in self._substring_terms:
+                if term in text:
+                    for gid in self._index[term]:
+                        found[gid] = None
+        return list(found)
+
+    def expansions(self, tokens: Sequence[str], query: str = "") -> list[str]:
+        """Only the added terms: members of matched groups that the query does not already say.
+
+        A member containing one of the query's own words (退役军人优待证 for a query with
+        优待证) adds only its other, broader words, so it is left out.
+        """
+        present = {t.lower() for t in tokens}
+        own = [t for t in present if len(t) >= 2]
+        text = normalize(query).lower() if query else ""
+        out: dict[str, None] = {}
+        for gid in self.matched_groups(tokens, query):
+            for term in self.groups[gid]:
+                if term in present or (text and term in text):
+                    continue
+                if any(t in term for t in own):
+                    continue
+                out[term] = None
+        return list(out)
+
+    def expand(self, tokens: Sequence[str], query: str = "") -> list[str]:
+        """``tokens`` followed by the expansion terms (each once, original order kept)."""
+        return list(dict.fromkeys([*tokens, *self.expansions(tokens, query)]))
+
+    def __len__(self) -> int:
+        return len(self.groups)
