@@ -312,9 +312,13 @@ def _ranked_sentences(source: Source, analysis: QueryAnalysis) -> list[tuple[flo
     return ranked
 
 
+# A sentence lifted out of its passage must not open with a link to the sentence before it.
+_LEADING_CONNECTIVE = re.compile(r"^(?:因此|所以|因而|同时|另外|此外|而且|并且|但是|不过|但)[，,、]\s*")
+
+
 def _fact_line(fact: Fact, with_region: bool = True) -> str:
     prefix = f"{fact.source.region}：" if with_region and fact.source.region != NATIONAL else ""
-    return f"{prefix}{citation(fact.source)}：{fact.sentence}"
+    return f"{prefix}{citation(fact.source)}：{_LEADING_CONNECTIVE.sub('', fact.sentence)}"
 
 
 def _in_region(source: Source, region: str | None) -> bool:

@@ -78,7 +78,8 @@ class KnowledgeService:
         store = KnowledgeStore.open(Path(kb_dir or settings.default_kb_dir), settings, embeddings)
         if kb_dir is None and needs_default_kb(settings):
             build_default_kb(store, settings)
-        return cls(store, settings, classifier=load_classifier(embeddings))
+        classifier = load_classifier(embeddings, cache_dir=settings.data_dir / "cache")
+        return cls(store, settings, classifier=classifier)
 
     # ------------------------------------------------------------------ queries
     def regions(self) -> list[str]:
@@ -218,15 +219,17 @@ def build_default_kb(store: KnowledgeStore, settings: Settings) -> None:
     store.reload()
 
 
-def load_classifier(embeddings: Embeddings | None = None) -> ComplaintClassifier | None:
-    """The complaint classifier, or None when the ``complaints`` package is not available."""
+def load_classifier(
+    embeddings: Embeddings | None = None, cache_dir: Path | None = None
+) -> ComplaintClassifier | None:
+    """The complaint classifier, or None when the ``complaints`` package is not installed.
+
+    A broken examples file is a configuration error and is raised: silently treating every
+    complaint as a question would lose complaints.
+    """
     try:
         from complaints.classifier import ComplaintClassifier
     except ImportError:
         logger.info("complaints.classifier not available; every message is treated as a question")
         return None
-    try:
-        return ComplaintClassifier(embeddings=embeddings)
-    except Exception:
-        logger.warning("could not build the complaint classifier", exc_info=True)
-        return None
+    return ComplaintClassifier(embeddings=embeddings, cache_dir=cache_dir)

@@ -232,3 +232,12 @@ def test_service_helpers(service: KnowledgeService) -> None:
     with pytest.raises(InvalidInputError):
         service.search("优待证", topic="nope")
     assert service.search("优待证", k=2, region="金华")[0].region in {"全国", "金华市"}
+
+
+def test_a_lifted_sentence_loses_its_leading_connective() -> None:
+    from knowledge.answer import Fact, _fact_line
+    from knowledge.types import Source
+
+    source = Source(title="中华人民共和国退役军人保障法", article="第五十三条", text="…", score=1.0)
+    line = _fact_line(Fact("因此，普通退役军人乘车优待属于地方政策。", source, 1.0))
+    assert line == "《中华人民共和国退役军人保障法》第五十三条：普通退役军人乘车优待属于地方政策。"
