@@ -129,7 +129,9 @@ class QAHandlers:
             body += "\n\n" + esc(texts.OFFER_COMPLAINT)
         rows: list[list[tuple[str, str]]] = []
         if log_id is not None:
-            for i, src in enumerate(answer.sources[:MAX_SOURCE_BUTTONS]):
+            # A refusal's retrieved passages are for the office's gap report, not for the user.
+            shown = [] if answer.refused else answer.sources[:MAX_SOURCE_BUTTONS]
+            for i, src in enumerate(shown):
                 label = f"📄 查看原文 {i + 1}：{source_label(src)}"
                 rows.append([(label if len(label) <= 40 else label[:39] + "…", f"src:{log_id}:{i}")])
             rows.append([("👍 有用", f"fb:{log_id}:up"), ("👎 没用", f"fb:{log_id}:down")])

@@ -138,7 +138,12 @@ class KnowledgeService:
             evidence.confidence, evidence.domain, reason,
         )
         if reason is not None:
-            return done(self._refusal(base, reason, evidence.confidence))
+            refusal = self._refusal(base, reason, evidence.confidence)
+            if reason == "no_evidence":
+                # Not an answer, but what was found: staff see it on the ask page and the
+                # office's knowledge-gap report links to it, showing what policy is missing.
+                refusal.sources = [self.retriever.to_source(h) for h in result.hits[: self.settings.top_k]]
+            return done(refusal)
         composed = compose_answer(result, self.retriever, k=self.settings.top_k, region=asker)
         return done(
             Answer(

@@ -241,3 +241,11 @@ def test_a_lifted_sentence_loses_its_leading_connective() -> None:
     source = Source(title="中华人民共和国退役军人保障法", article="第五十三条", text="…", score=1.0)
     line = _fact_line(Fact("因此，普通退役军人乘车优待属于地方政策。", source, 1.0))
     assert line == "《中华人民共和国退役军人保障法》第五十三条：普通退役军人乘车优待属于地方政策。"
+
+
+def test_a_no_evidence_refusal_keeps_what_it_retrieved(service: KnowledgeService) -> None:
+    answer = service.ask("退役军人的住房公积金贷款利率是多少")
+    assert answer.refused and answer.refusal_reason == "no_evidence"
+    # Kept for the knowledge-gap report; never presented as the basis of an answer.
+    assert answer.sources and all(s.chunk_id for s in answer.sources)
+    assert all(s.citation not in answer.answer for s in answer.sources)
