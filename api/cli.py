@@ -210,6 +210,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         mode or "", ""
     )
     print(f"服务地址：http://{host}:{port}/ （API 文档：/docs{bot_note}）")
+    if not _user_service(settings).list_users():
+        # A fresh install has no accounts; say how to make the first one instead of a bare login page.
+        print("提示：还没有网页账号。请另开终端运行 "
+              ".venv/bin/vetbot users add admin --role admin 创建管理员。")
     uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=False)
     return 0
 
