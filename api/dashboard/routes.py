@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -372,6 +373,25 @@ def _strict_filters(request: Request, **raw: str) -> Filters:
     return filters
 
 
+def _export(
+    request: Request,
+    runtime: Runtime,
+    principal: Principal,
+    kind: str,
+    fmt: str,
+    raw: dict[str, str],
+    build: Callable[[Filters], tuple[bytes, str, dict[str, Any]]],
+) -> Response:
+    """Parse ``raw`` strictly, build the file, record the export, then hand it out.
+
+    ``build`` returns the body, its media type and the audit detail (without the filters).
+    """
+    filters = _strict_filters(request, **raw)
+    body, mime, detail = build(filters)
+    _audit(request, runtime, principal, f"{kind}.{fmt}", detail)
+    return _download(body, mime, export_names(kind, filters, fmt))
+
+
 def _export_cases(
     request: Request,
     runtime: Runtime,
@@ -380,62 +400,69 @@ def _export_cases(
     raw: dict[str, str],
     extra: data.CaseFilter,
 ) -> Response:
-    filters = _strict_filters(request, **raw)
-    with runtime.session_factory() as session:
-        rows = data.case_rows(session, filters, extra, limit=MAX_EXPORT_ROWS)
-    described = filters.describe(theme_label)
-    for key, value in (("状态", extra.status), ("承办单位", extra.unit), ("周期", extra.in_period)):
-        if value:
-            described[key] = value
-    if fmt == "csv":
-        body, mime = exports.cases_csv(rows), exports.CSV_MIME
-    else:
-        body, mime = exports.cases_xlsx(rows, filters=described), exports.XLSX_MIME
-    _audit(
-        request,
-        runtime,
-        principal,
-        f"cases.{fmt}",
-        {"filters": filters.params(**extra.params()), "rows": len(rows)},
-    )
-    return _download(body, mime, export_names("cases", filters, fmt))
+    def build(filters: Filters) -> tuple[bytes, str, dict[str, Any]]:
+        with runtime.session_factory() as session:
+            rows = data.case_rows(session, filters, extra, limit=MAX_EXPORT_ROWS)
+        described = filters.describe(theme_label)
+        for key, value in (("状态", extra.status), ("承办单位", extra.unit), ("周期", extra.in_period)):
+            if value:
+                described[key] = value
+        if fmt == "csv":
+            body, mime = exports.cases_csv(rows), exports.CSV_MIME
+        else:
+            body, mime = exports.cases_xlsx(rows, filters=described), exports.XLSX_MIME
+        return body, mime, {"filters": filters.params(**extra.params()), "rows": len(rows)}
+
+    return _export(request, runtime, principal, "cases", fmt, raw, build)
 
 
 def _export_aggregates(
     request: Request, runtime: Runtime, principal: Principal, fmt: str, raw: dict[str, str]
 ) -> Response:
-    filters = _strict_filters(request, **raw)
-    names = data.handler_names(runtime)
-    with runtime.session_factory() as session:
-        view = data.overview(session, filters, _state(request).now(), names)
-    if fmt == "csv":
-        body, mime = exports.aggregates_csv(view.aggregates), exports.CSV_MIME
-    else:
-        from complaints.analytics import TrendSeries
+    def build(filters: Filters) -> tuple[bytes, str, dict[str, Any]]:
+        names = data.handler_names(runtime)
+        with runtime.session_factory() as session:
+            view = data.overview(session, filters, _state(request).now(), names)
+        if fmt == "csv":
+            body, mime = exports.aggregates_csv(view.aggregates), exports.CSV_MIME
+        else:
+            from complaints.analytics import TrendSeries
 
-        trend = TrendSeries(
-            period=filters.period,
-            periods=view.periods,
-            series={r.code: r.series for r in view.theme_rows},
-            labels={r.code: r.label for r in view.theme_rows},
-        )
-        body = exports.aggregates_xlsx(
-            view.aggregates,
-            trend=trend,
-            deadlines=view.deadlines,
-            times=view.times,
-            satisfaction=view.satisfaction,
-            filters=filters.describe(theme_label),
-        )
-        mime = exports.XLSX_MIME
-    _audit(
-        request,
-        runtime,
-        principal,
-        f"aggregates.{fmt}",
-        {"filters": filters.params(), "rows": len(view.aggregates)},
-    )
-    return _download(body, mime, export_names("aggregates", filters, fmt))
+            trend = TrendSeries(
+                period=filters.period,
+                periods=view.periods,
+                series={r.code: r.series for r in view.theme_rows},
+                labels={r.code: r.label for r in view.theme_rows},
+            )
+            body = exports.aggregates_xlsx(
+                view.aggregates,
+                trend=trend,
+                deadlines=view.deadlines,
+                times=view.times,
+                satisfaction=view.satisfaction,
+                filters=filters.describe(theme_label),
+            )
+            mime = exports.XLSX_MIME
+        return body, mime, {"filters": filters.params(), "rows": len(view.aggregates)}
+
+    return _export(request, runtime, principal, "aggregates", fmt, raw, build)
+
+
+def _filter_params(
+    period: str = "", start: str = "", end: str = "", region: str = "", theme: str = ""
+) -> dict[str, str]:
+    """The dashboard filter query parameters as given (each export parses them strictly)."""
+    return {"period": period, "start": start, "end": end, "region": region, "theme": theme}
+
+
+RawFilters = Annotated[dict[str, str], Depends(_filter_params)]
+
+
+def _named(route: Any, name: str, doc: str) -> Any:
+    # Each format gets its own route function, so names and docs must differ per format.
+    route.__name__ = name
+    route.__doc__ = doc
+    return route
 
 
 def _case_route(fmt: str) -> Any:
@@ -443,11 +470,7 @@ def _case_route(fmt: str) -> Any:
         request: Request,
         runtime: RuntimeDep,
         principal: PageUser,
-        period: str = "",
-        start: str = "",
-        end: str = "",
-        region: str = "",
-        theme: str = "",
+        raw: RawFilters,
         status: str = "",
         unit: str = "",
         in_period: str = "",
@@ -457,31 +480,24 @@ def _case_route(fmt: str) -> Any:
             unit=unit.strip()[:128] or None,
             in_period=in_period.strip()[:16] or None,
         )
-        raw = {"period": period, "start": start, "end": end, "region": region, "theme": theme}
         return _export_cases(request, runtime, principal, fmt, raw, extra)
 
-    export_cases.__doc__ = f"The filtered, masked case list as {fmt.upper()} (audited)."
-    export_cases.__name__ = f"export_cases_{fmt}"
-    return export_cases
+    return _named(
+        export_cases, f"export_cases_{fmt}", f"The filtered, masked case list as {fmt.upper()} (audited)."
+    )
 
 
 def _aggregate_route(fmt: str) -> Any:
     def export_aggregates(
-        request: Request,
-        runtime: RuntimeDep,
-        principal: PageUser,
-        period: str = "",
-        start: str = "",
-        end: str = "",
-        region: str = "",
-        theme: str = "",
+        request: Request, runtime: RuntimeDep, principal: PageUser, raw: RawFilters
     ) -> Response:
-        raw = {"period": period, "start": start, "end": end, "region": region, "theme": theme}
         return _export_aggregates(request, runtime, principal, fmt, raw)
 
-    export_aggregates.__doc__ = f"Theme × period × region counts as {fmt.upper()} (audited)."
-    export_aggregates.__name__ = f"export_aggregates_{fmt}"
-    return export_aggregates
+    return _named(
+        export_aggregates,
+        f"export_aggregates_{fmt}",
+        f"Theme × period × region counts as {fmt.upper()} (audited).",
+    )
 
 
 for _fmt in ("csv", "xlsx"):

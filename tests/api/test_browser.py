@@ -7,11 +7,7 @@ search results goes to test-artifacts/search-results.png.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,67 +15,27 @@ import pytest
 from api.app import create_app
 from tests.api.conftest import PASSWORD
 from tests.api.support import Users
-from vetbot.settings import PROJECT_ROOT, Settings
+from tests.browser_support import ARTIFACTS, chromium_page, serve
+from vetbot.settings import Settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = PROJECT_ROOT / "test-artifacts"
-
 
 @pytest.fixture
 def live_server(
     settings: Settings, knowledge_service: Any, case_service: Any, session_factory: Any, users: Users
 ) -> Iterator[str]:
     """The app under uvicorn on a free loopback port, in a background thread."""
-    import uvicorn
-
     app = create_app(
         settings, knowledge=knowledge_service, cases=case_service, session_factory=session_factory
     )
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        sock.close()
+    with serve(app) as url:
+        yield url
 
 
 @pytest.fixture
 def page(live_server: str) -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM} (install the Debian package 'chromium')")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="zh-CN")
-        pg = context.new_page()
-        pg.set_default_timeout(20_000)
-        try:
-            yield pg
-        finally:
-            context.close()
-            browser.close()
+    with chromium_page(viewport={"width": 1100, "height": 900}) as pg:
+        yield pg
 
 
 def test_staff_lookup_flow(page: Any, live_server: str) -> None:

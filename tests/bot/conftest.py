@@ -4,8 +4,6 @@ temporary SQLite database, and a harness driving ``Application.process_update``.
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +11,6 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Update
 from telegram.ext import Application, ExtBot
@@ -25,7 +22,8 @@ from complaints.service import CaseService
 from knowledge.store import ChunkRecord
 from knowledge.types import Answer, Source
 from tests.bot.fake_telegram import FakeBotAPI, FakeRequest
-from vetbot.db import create_db_engine, make_session_factory, upgrade
+from tests.db_support import DB_BACKENDS, migrated_sqlite_url, postgres_schema
+from vetbot.db import create_db_engine, make_session_factory
 from vetbot.errors import InvalidInputError
 from vetbot.settings import Settings
 
@@ -168,9 +166,7 @@ ROUTING = {
 
 def migrated_session_factory(path: Path) -> sessionmaker[Session]:
     """A session factory on a fresh SQLite file migrated with the project's Alembic scripts."""
-    url = f"sqlite:///{path}"
-    upgrade(url)
-    return make_session_factory(create_db_engine(url))
+    return make_session_factory(create_db_engine(migrated_sqlite_url(path)))
 
 
 @pytest.fixture(scope="session")
@@ -190,33 +186,16 @@ def session_factory(template_db: Path, tmp_path: Path) -> sessionmaker[Session]:
     return make_session_factory(create_db_engine(f"sqlite:///{path}"))
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=DB_BACKENDS)
 def db_url(request: pytest.FixtureRequest, template_db: Path, tmp_path: Path) -> Iterator[str]:
-    """URL of a freshly migrated database on SQLite and on PostgreSQL (a unique schema in the
-    server named by ``VETBOT_TEST_POSTGRES_URL``; skipped without it, failing when CI=true)."""
+    """URL of a freshly migrated database on SQLite and on PostgreSQL (see ``tests.db_support``)."""
     if request.param == "sqlite":
         path = tmp_path / "vetbot.db"
         path.write_bytes(template_db.read_bytes())
         yield f"sqlite:///{path}"
         return
-    base = os.environ.get("VETBOT_TEST_POSTGRES_URL")
-    if not base:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("VETBOT_TEST_POSTGRES_URL is not set but CI=true")
-        pytest.skip("VETBOT_TEST_POSTGRES_URL not set (source .ci/services.sh && start_postgres)")
-    schema = f"bot_{uuid.uuid4().hex[:16]}"
-    admin = create_db_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        sep = "&" if "?" in base else "?"
-        url = f"{base}{sep}options=-csearch_path%3D{schema}"
-        upgrade(url)
+    with postgres_schema("bot") as url:
         yield url
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:

@@ -8,9 +8,7 @@ Start a local server with ``source .ci/services.sh && start_postgres``.
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -21,63 +19,13 @@ from sqlalchemy.orm import Session
 
 from complaints.routing import RoutingTable
 from complaints.service import Actor, CaseService, Notice
-from vetbot.db import create_db_engine, make_session_factory, upgrade
+from tests.db_support import db_url, session_factory  # noqa: F401  (shared fixtures)
 
 DATA = Path(__file__).parent / "data"
 ROUTING_FILE = DATA / "routing.yaml"
 CST = timezone(timedelta(hours=8))
 # A Monday morning, China time.
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=CST)
-
-
-def _postgres_base_url() -> str:
-    url = os.environ.get("VETBOT_TEST_POSTGRES_URL")
-    if not url:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(
-                "VETBOT_TEST_POSTGRES_URL is not set but CI=true: the PostgreSQL tests must run "
-                "(source .ci/services.sh && start_postgres)"
-            )
-        pytest.skip("VETBOT_TEST_POSTGRES_URL not set (source .ci/services.sh && start_postgres)")
-    return url
-
-
-def _with_search_path(url: str, schema: str) -> str:
-    sep = "&" if "?" in url else "?"
-    return f"{url}{sep}options=-csearch_path%3D{schema}"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """URL of a freshly migrated database (``vetbot.db.upgrade``) on each backend."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'cases.db'}"
-        upgrade(url)
-        yield url
-        return
-    from sqlalchemy import text
-
-    base = _postgres_base_url()
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    admin = create_db_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        url = _with_search_path(base, schema)
-        upgrade(url)
-        yield url
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
-
-
-@pytest.fixture
-def session_factory(db_url: str) -> Iterator[Callable[[], Session]]:
-    """Session factory over the migrated test database."""
-    engine = create_db_engine(db_url)
-    yield make_session_factory(engine)
-    engine.dispose()
 
 
 @pytest.fixture
@@ -165,7 +113,7 @@ def notifier() -> RecordingNotifier:
 
 @pytest.fixture
 def service(
-    session_factory: Callable[[], Session],
+    session_factory: Callable[[], Session],  # noqa: F811  (the shared fixture)
     routing: RoutingTable,
     notifier: RecordingNotifier,
     clock: FakeClock,

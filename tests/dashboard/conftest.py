@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,8 +12,8 @@ from sqlalchemy.orm import Session
 from complaints.routing import RoutingTable
 from complaints.service import CaseService
 from knowledge.text import ChineseTokenizer
+from tests.db_support import db_url, session_factory  # noqa: F401  (shared fixtures)
 from tests.fakes import HashingEmbeddings
-from vetbot.db import create_db_engine, make_session_factory, upgrade
 
 CST = timezone(timedelta(hours=8))
 
@@ -64,49 +61,6 @@ def routing() -> RoutingTable:
     return RoutingTable.from_dict(ROUTING)
 
 
-def _postgres_base_url() -> str:
-    url = os.environ.get("VETBOT_TEST_POSTGRES_URL")
-    if not url:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("VETBOT_TEST_POSTGRES_URL is not set but CI=true")
-        pytest.skip("VETBOT_TEST_POSTGRES_URL not set (source .ci/services.sh && start_postgres)")
-    return url
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A freshly migrated database on SQLite and (when available) PostgreSQL."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'dash.db'}"
-        upgrade(url)
-        yield url
-        return
-    from sqlalchemy import text
-
-    base = _postgres_base_url()
-    schema = f"d_{uuid.uuid4().hex[:16]}"
-    admin = create_db_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        sep = "&" if "?" in base else "?"
-        url = f"{base}{sep}options=-csearch_path%3D{schema}"
-        upgrade(url)
-        yield url
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
-
-
-@pytest.fixture
-def session_factory(db_url: str) -> Iterator[Callable[[], Session]]:
-    """Session factory over the migrated database."""
-    engine = create_db_engine(db_url)
-    yield make_session_factory(engine)
-    engine.dispose()
-
-
 @pytest.fixture
 def clock() -> Clock:
     """Starts on Monday 2026-03-02 09:00 China time."""
@@ -114,6 +68,10 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def service(session_factory: Callable[[], Session], routing: RoutingTable, clock: Clock) -> CaseService:
+def service(
+    session_factory: Callable[[], Session],  # noqa: F811  (the shared fixture)
+    routing: RoutingTable,
+    clock: Clock,
+) -> CaseService:
     """The real case service on the test database with the settable clock."""
     return CaseService(session_factory, routing, clock=clock)

@@ -11,9 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,9 +24,10 @@ from complaints.routing import RoutingTable
 from complaints.service import CaseService
 from tests.api.conftest import PASSWORD, _cheap_argon2, make_settings  # noqa: F401
 from tests.api.support import FakeKnowledge
-from tests.api.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from tests.browser_support import ARTIFACTS, chromium_page, serve
+from tests.db_support import migrated_sqlite_url
 from tests.fakes import HashingEmbeddings
-from vetbot.db import create_db_engine, make_session_factory, upgrade
+from vetbot.db import create_db_engine, make_session_factory
 
 pytestmark = [pytest.mark.browser]
 
@@ -40,11 +38,7 @@ RAW_NUMBER = re.compile(r"(?<![\d*])(1[3-9]\d{9}|\d{17}[\dXx]|\d{16,19})(?![\d*]
 @pytest.fixture
 def live_dashboard(tmp_path: Path, routing: RoutingTable) -> Iterator[str]:
     """The app with ~150 demo cases under uvicorn on a free loopback port."""
-    import uvicorn
-
-    url = f"sqlite:///{tmp_path / 'browser.db'}"
-    upgrade(url)
-    engine = create_db_engine(url)
+    engine = create_db_engine(migrated_sqlite_url(tmp_path / "browser.db"))
     sessions = make_session_factory(engine)
     report = seed_demo_data(
         sessions, lambda clock: CaseService(sessions, routing, clock=clock), count=150, months=4
@@ -58,44 +52,17 @@ def live_dashboard(tmp_path: Path, routing: RoutingTable) -> Iterator[str]:
         session_factory=sessions,
     )
     app.state.dashboard.embeddings = HashingEmbeddings(dim=512)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        with serve(app) as base:
+            yield base
     finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        sock.close()
         engine.dispose()
 
 
 @pytest.fixture
 def page(live_dashboard: str) -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM} (install the Debian package 'chromium')")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(
-            viewport={"width": 1200, "height": 900}, locale="zh-CN", accept_downloads=True
-        )
-        pg = context.new_page()
-        pg.set_default_timeout(20_000)
-        try:
-            yield pg
-        finally:
-            context.close()
-            browser.close()
+    with chromium_page(viewport={"width": 1200, "height": 900}, accept_downloads=True) as pg:
+        yield pg
 
 
 def _kpi_total(page: Any) -> int:
