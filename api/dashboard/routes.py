@@ -74,6 +74,28 @@ def _filters(request: Request, **raw: str) -> tuple[Filters, list[str]]:
     return parse_filters(today=today, themes=data.themes(), **raw)
 
 
+def _filter_params(
+    period: str = "", start: str = "", end: str = "", region: str = "", theme: str = ""
+) -> dict[str, str]:
+    """The dashboard filter query parameters as given (each export parses them strictly)."""
+    return {"period": period, "start": start, "end": end, "region": region, "theme": theme}
+
+
+RawFilters = Annotated[dict[str, str], Depends(_filter_params)]
+
+
+def _case_filter(status: str = "", unit: str = "", in_period: str = "") -> data.CaseFilter:
+    """The drill-down's extra narrowing (status / handler unit / one period), length-capped."""
+    return data.CaseFilter(
+        status=status.strip()[:16] or None,
+        unit=unit.strip()[:128] or None,
+        in_period=in_period.strip()[:16] or None,
+    )
+
+
+CaseFilterDep = Annotated[data.CaseFilter, Depends(_case_filter)]
+
+
 def _page(request: Request, name: str, status_code: int = 200, **values: Any) -> HTMLResponse:
     return render(request, name, status_code, subnav=SUBNAV, **values)
 
@@ -97,14 +119,10 @@ def dashboard_page(
     request: Request,
     runtime: RuntimeDep,
     _user: PageUser,
-    period: str = "",
-    start: str = "",
-    end: str = "",
-    region: str = "",
-    theme: str = "",
+    raw: RawFilters,
 ) -> HTMLResponse:
     """Counts by theme × period × region, trends, deadlines, handling times, satisfaction."""
-    filters, errors = _filters(request, period=period, start=start, end=end, region=region, theme=theme)
+    filters, errors = _filters(request, **raw)
     state = _state(request)
     names = data.handler_names(runtime)
     with runtime.session_factory() as session:
@@ -130,23 +148,16 @@ def theme_page(
     code: str,
     runtime: RuntimeDep,
     _user: PageUser,
+    extra: CaseFilterDep,
     period: str = "",
     start: str = "",
     end: str = "",
     region: str = "",
-    status: str = "",
-    unit: str = "",
-    in_period: str = "",
 ) -> HTMLResponse:
     """The masked cases of one theme, narrowed by the filters (and status / unit / period)."""
     if code not in data.themes():
         raise HTTPException(status_code=404, detail="未找到该投诉主题。")
     filters, errors = _filters(request, period=period, start=start, end=end, region=region, theme=code)
-    extra = data.CaseFilter(
-        status=status.strip()[:16] or None,
-        unit=unit.strip()[:128] or None,
-        in_period=in_period.strip()[:16] or None,
-    )
     with runtime.session_factory() as session:
         detail = data.theme_detail(session, filters, extra)
         regions = data.known_regions(session)
@@ -448,16 +459,6 @@ def _export_aggregates(
     return _export(request, runtime, principal, "aggregates", fmt, raw, build)
 
 
-def _filter_params(
-    period: str = "", start: str = "", end: str = "", region: str = "", theme: str = ""
-) -> dict[str, str]:
-    """The dashboard filter query parameters as given (each export parses them strictly)."""
-    return {"period": period, "start": start, "end": end, "region": region, "theme": theme}
-
-
-RawFilters = Annotated[dict[str, str], Depends(_filter_params)]
-
-
 def _named(route: Any, name: str, doc: str) -> Any:
     # Each format gets its own route function, so names and docs must differ per format.
     route.__name__ = name
@@ -471,15 +472,8 @@ def _case_route(fmt: str) -> Any:
         runtime: RuntimeDep,
         principal: PageUser,
         raw: RawFilters,
-        status: str = "",
-        unit: str = "",
-        in_period: str = "",
+        extra: CaseFilterDep,
     ) -> Response:
-        extra = data.CaseFilter(
-            status=status.strip()[:16] or None,
-            unit=unit.strip()[:128] or None,
-            in_period=in_period.strip()[:16] or None,
-        )
         return _export_cases(request, runtime, principal, fmt, raw, extra)
 
     return _named(
