@@ -229,21 +229,8 @@ def _claim(sessions: SessionFactory, now: datetime, limit: int, lease: timedelta
         rows = session.scalars(
             select(CaseNotice).where(CaseNotice.claim_token == token).order_by(CaseNotice.id)
         ).all()
-        notices = [_to_notice(r) for r in rows]
+        notices = [Notice.from_row(r) for r in rows]
     return token, notices
-
-
-def _to_notice(row: CaseNotice) -> Notice:
-    return Notice(
-        chat_id=int(row.chat_id or 0),
-        ticket=row.ticket,
-        status=row.status,
-        text=row.text,
-        kind="handler" if row.kind == "handler" else "complainant",
-        action=row.action,
-        handler_id=row.handler_id,
-        notice_id=row.id,
-    )
 
 
 def _mark_delivered(sessions: SessionFactory, notice_id: int, token: str, now: datetime) -> bool:

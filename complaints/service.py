@@ -221,6 +221,20 @@ class Notice:
     handler_id: str | None = None
     notice_id: int | None = None
 
+    @classmethod
+    def from_row(cls, row: CaseNotice) -> Notice:
+        """The notice an outbox row stands for."""
+        return cls(
+            chat_id=int(row.chat_id or 0),
+            ticket=row.ticket,
+            status=row.status,
+            text=row.text,
+            kind="handler" if row.kind == "handler" else "complainant",
+            action=row.action,
+            handler_id=row.handler_id,
+            notice_id=row.id,
+        )
+
 
 class Notifier(Protocol):
     """Told about each new notice right after commit (the bot implements it).
@@ -806,20 +820,7 @@ class CaseService:
             session.add(row)
             rows.append(row)
         session.flush()  # assigns the ids handed to the notifier
-        return [
-            Notice(
-                chat_id=r.chat_id,
-                ticket=r.ticket,
-                status=r.status,
-                text=r.text,
-                kind="handler" if r.kind == "handler" else "complainant",
-                action=r.action,
-                handler_id=r.handler_id,
-                notice_id=r.id,
-            )
-            for r in rows
-            if r.state == NOTICE_PENDING and r.chat_id is not None
-        ]
+        return [Notice.from_row(r) for r in rows if r.state == NOTICE_PENDING and r.chat_id is not None]
 
     def _notify_all(self, notices: Sequence[Notice]) -> None:
         for notice in notices:
