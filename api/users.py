@@ -152,16 +152,9 @@ class UserService:
             handler_id=handler_id or None,
             region=region or None,
         )
-        with self._session_factory() as session:
-            session.add(user)
-            try:
-                session.flush()
-            except IntegrityError as exc:
-                raise InvalidInputError(
-                    f"user {username} exists", user_message=f"用户名 {username} 已存在。"
-                ) from exc
-            self._audit(session, actor, "user.create", f"user:{username}", {"role": role})
-            session.commit()
+        self._insert_audited(
+            user, f"用户名 {username} 已存在。", actor, "user.create", f"user:{username}", {"role": role}
+        )
         logger.info("user %s created with role %s", username, role)
         return user
 
@@ -248,16 +241,9 @@ class UserService:
         check_role(role)
         new: NewApiKey = generate_api_key()
         row = ApiKey(name=name, role=role, prefix=new.prefix, key_hash=new.key_hash, created_by=actor)
-        with self._session_factory() as session:
-            session.add(row)
-            try:
-                session.flush()
-            except IntegrityError as exc:
-                raise InvalidInputError(
-                    f"api key {name} exists", user_message=f"API 密钥名称 {name} 已存在。"
-                ) from exc
-            self._audit(session, actor, "apikey.create", f"apikey:{name}", {"role": role})
-            session.commit()
+        self._insert_audited(
+            row, f"API 密钥名称 {name} 已存在。", actor, "apikey.create", f"apikey:{name}", {"role": role}
+        )
         return row, new.key
 
     def list_api_keys(self) -> list[ApiKey]:
@@ -318,6 +304,19 @@ class UserService:
             stmt = stmt.where(AuditLog.action == action)
         with self._session_factory() as session:
             return list(session.scalars(stmt))
+
+    def _insert_audited(
+        self, row: Any, duplicate_message: str, actor: str, action: str, target: str, detail: dict[str, Any]
+    ) -> None:
+        """Insert ``row`` and its audit entry in one transaction; a duplicate name is a 422."""
+        with self._session_factory() as session:
+            session.add(row)
+            try:
+                session.flush()
+            except IntegrityError as exc:
+                raise InvalidInputError(f"{target} exists", user_message=duplicate_message) from exc
+            self._audit(session, actor, action, target, detail)
+            session.commit()
 
     @staticmethod
     def _audit(
