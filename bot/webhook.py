@@ -59,13 +59,13 @@ def make_webhook_router(
         given = request.headers.get(SECRET_HEADER, "")
         if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
             logger.warning("telegram webhook call with a missing or wrong secret token")
-            raise HTTPException(status_code=403, detail="forbidden")
+            raise HTTPException(status_code=403, detail="密钥校验失败，拒绝访问。")
         try:
             payload = await request.json()
         except ValueError:
-            raise HTTPException(status_code=400, detail="invalid JSON") from None
+            raise HTTPException(status_code=400, detail="请求体不是有效的 JSON。") from None
         if not isinstance(payload, dict) or "update_id" not in payload:
-            raise HTTPException(status_code=400, detail="not a Telegram update")
+            raise HTTPException(status_code=400, detail="请求体不是有效的 Telegram 更新。")
         update = Update.de_json(payload, application.bot)
         await application.update_queue.put(update)
         return Response(status_code=200)
