@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from knowledge.types import Answer, Source
+from knowledge.types import Answer, Passage
 
 MAX_QUESTION_CHARS = 500
 MAX_QUERY_CHARS = 200
@@ -74,7 +74,7 @@ class RatingResponse(BaseModel):
     rating: str
 
 
-class SearchHit(Source):
+class SearchHit(Passage):
     """One ranked passage with a highlighted snippet."""
 
     rank: int

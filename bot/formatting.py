@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
-    from knowledge.types import Answer, Source
+    from knowledge.types import Answer, Passage
 
 # Telegram rejects messages over 4096 characters (counted after entity parsing); keep a
 # margin because the limit is applied to UTF-16 code units.
@@ -34,7 +34,7 @@ def esc(value: object) -> str:
     return html.escape("" if value is None else str(value), quote=False)
 
 
-def source_label(source: Source) -> str:
+def source_label(source: Passage) -> str:
     """Citation of a source with its region when local, e.g. 《…》第五条（济南市）."""
     label = source.citation
     if source.heading and not source.article:

@@ -81,7 +81,7 @@ from vetbot.privacy import mask_text
 logger = logging.getLogger(__name__)
 
 SessionFactory = Callable[[], Session]
-Source = CaseService | SessionFactory
+CaseSource = CaseService | SessionFactory
 SyncSend = Callable[[Notice], object]  # returns None; checked at run time against coroutines
 AsyncSend = Callable[[Notice], Awaitable[None]] | Callable[[Notice], None]
 
@@ -176,7 +176,7 @@ class NoticeStats:
 
 
 def _resolve(
-    source: Source, clock: Callable[[], datetime] | None
+    source: CaseSource, clock: Callable[[], datetime] | None
 ) -> tuple[SessionFactory, Callable[[], datetime]]:
     if isinstance(source, CaseService):
         return source.session_factory, clock or source.now
@@ -351,7 +351,7 @@ def _check_limit(limit: int) -> int:
 
 
 def deliver_pending(
-    source: Source,
+    source: CaseSource,
     send: SyncSend,
     limit: int = 100,
     *,
@@ -412,7 +412,7 @@ def _settle(
 
 
 async def adeliver_pending(
-    source: Source,
+    source: CaseSource,
     send: AsyncSend,
     limit: int = 100,
     *,
@@ -481,7 +481,7 @@ class OutboxDispatcher:
 
     def __init__(
         self,
-        source: Source,
+        source: CaseSource,
         send: AsyncSend,
         *,
         interval: float = 10.0,

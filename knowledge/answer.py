@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from knowledge.retrieval import CROSS_REFERENCE
 from knowledge.text import USER_DICT, normalize
-from knowledge.types import NATIONAL, Source
+from knowledge.types import NATIONAL, Passage
 
 if TYPE_CHECKING:
     from knowledge.retrieval import HybridRetriever, QueryAnalysis, RetrievalResult
@@ -137,7 +137,7 @@ def is_delegating(text: str) -> bool:
     return bool(_DELEGATION.search(text))
 
 
-def citation(source: Source) -> str:
+def citation(source: Passage) -> str:
     """《title》第N条, or 《title》heading for sections that are not articles."""
     title = _TITLE_SUFFIX.sub("", source.title.strip())
     if source.article:
@@ -269,7 +269,7 @@ class Fact:
     """One sentence taken verbatim from a passage, with the passage it came from."""
 
     sentence: str
-    source: Source
+    source: Passage
     score: float
 
 
@@ -278,7 +278,7 @@ class Composed:
     """The composed answer text, its sources (cited first) and whether a local rule is involved."""
 
     text: str
-    sources: list[Source]
+    sources: list[Passage]
     local_rule: bool
     facts: list[Fact]
 
@@ -295,7 +295,7 @@ def _covered_concepts(sentence: str, analysis: QueryAnalysis) -> set[str]:
     return {c.label for c in analysis.concepts if c.coverage(text) > 0}
 
 
-def _ranked_sentences(source: Source, analysis: QueryAnalysis) -> list[tuple[float, int, str]]:
+def _ranked_sentences(source: Passage, analysis: QueryAnalysis) -> list[tuple[float, int, str]]:
     """The passage's sentences, best first (ties: earlier first)."""
     ranked = []
     label = source.article
@@ -321,7 +321,7 @@ def _fact_line(fact: Fact, with_region: bool = True) -> str:
     return f"{prefix}{citation(fact.source)}：{_LEADING_CONNECTIVE.sub('', fact.sentence)}"
 
 
-def _in_region(source: Source, region: str | None) -> bool:
+def _in_region(source: Passage, region: str | None) -> bool:
     """True when ``source`` is national or a local rule of ``region`` (or its province)."""
     from knowledge.retrieval import province_of, region_key
 

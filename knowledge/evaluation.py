@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from knowledge.types import Answer, Source
+from knowledge.types import Answer, Passage
 from vetbot.errors import InvalidInputError
 
 KINDS = ("answer", "refuse", "complaint")
@@ -175,7 +175,7 @@ def groups_satisfied(groups: Sequence[Sequence[str]], texts: Iterable[str]) -> l
     return [i for i, g in enumerate(groups) if not any(term in joined for term in g)]
 
 
-def source_matches(source: Source, spec: dict[str, str]) -> bool:
+def source_matches(source: Passage, spec: dict[str, str]) -> bool:
     """True when ``source`` is the passage an ``expect_source`` spec names."""
     title = spec.get("title_contains")
     article = spec.get("article")

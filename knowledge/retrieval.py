@@ -36,7 +36,7 @@ from pydantic import ConfigDict, PrivateAttr
 
 from knowledge.synonyms import SynonymTable
 from knowledge.text import STOPWORDS, normalize
-from knowledge.types import NATIONAL, TOPICS, Source
+from knowledge.types import NATIONAL, TOPICS, Passage
 from vetbot.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -316,7 +316,7 @@ class CorpusStats:
 class HybridRetriever(BaseRetriever):
     """Dense + BM25 retrieval over a :class:`KnowledgeStore`, fused by RRF or a weighted sum.
 
-    ``search()`` returning :class:`Source` objects is the main entry; as a LangChain retriever
+    ``search()`` returning :class:`Passage` objects is the main entry; as a LangChain retriever
     it returns Documents whose metadata carries ``score``.
     """
 
@@ -549,8 +549,8 @@ class HybridRetriever(BaseRetriever):
         hits.sort(key=lambda h: (h.tier, -h.score, h.chunk_id))
         return RetrievalResult(analysis=analysis, hits=hits, dense=dense, sparse=sparse, region=asker)
 
-    def to_source(self, hit: Hit) -> Source:
-        """The :class:`Source` view of a hit."""
+    def to_source(self, hit: Hit) -> Passage:
+        """The :class:`Passage` view of a hit."""
         chunk = self.store.chunks[hit.chunk_id]
         return source_from_chunk(chunk, hit.score)
 
@@ -564,8 +564,8 @@ class HybridRetriever(BaseRetriever):
         document: str | None = None,
         strict: bool = False,
         prefer_region: str | None = None,
-    ) -> list[Source]:
-        """Top-``k`` passages for ``query`` as :class:`Source` objects, best first."""
+    ) -> list[Passage]:
+        """Top-``k`` passages for ``query`` as :class:`Passage` objects, best first."""
         k = k or self.k
         result = self.retrieve(
             query, k, topic=topic, region=region, document=document, strict=strict,
@@ -585,12 +585,12 @@ class HybridRetriever(BaseRetriever):
         return docs
 
 
-def source_from_chunk(chunk: ChunkRecord, score: float) -> Source:
-    """Build a :class:`Source` from a stored chunk."""
+def source_from_chunk(chunk: ChunkRecord, score: float) -> Passage:
+    """Build a :class:`Passage` from a stored chunk."""
     meta = chunk.metadata
     region = str(meta.get("region") or NATIONAL)
     scope = "local" if meta.get("scope") == "local" or region != NATIONAL else "national"
-    return Source(
+    return Passage(
         title=str(meta.get("title", "")),
         article=str(meta.get("article", "") or ""),
         text=chunk.text,

@@ -24,7 +24,7 @@ from knowledge.answer import (
 from knowledge.retrieval import FUSION_METHODS, HybridRetriever, canonical_region, region_key
 from knowledge.synonyms import SynonymTable
 from knowledge.text import normalize
-from knowledge.types import NATIONAL, Answer, Source
+from knowledge.types import NATIONAL, Answer, Passage
 from vetbot.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -98,7 +98,7 @@ class KnowledgeService:
         topic: str | None = None,
         region: str | None = None,
         document: str | None = None,
-    ) -> list[Source]:
+    ) -> list[Passage]:
         """Ranked passages for staff lookup; InvalidInputError on an empty query or unknown topic."""
         query = self._validate(query)
         return self.retriever.search(query, k, topic=topic, region=region, document=document)

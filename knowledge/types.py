@@ -40,7 +40,7 @@ TOPICS: dict[str, str] = {
 }
 
 
-class Source(BaseModel):
+class Passage(BaseModel):
     """One retrieved passage, as cited by an answer or listed by search."""
 
     title: str
@@ -69,7 +69,7 @@ class Answer(BaseModel):
     refused: bool
     intent: Literal["question", "complaint"] = "question"
     theme: str | None = None
-    sources: list[Source] = Field(default_factory=list)
+    sources: list[Passage] = Field(default_factory=list)
     latency_ms: float = 0.0
     confidence: float = 0.0
     refusal_reason: str | None = None

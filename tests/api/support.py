@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from knowledge.store import ChunkRecord, DocumentRecord
-from knowledge.types import NATIONAL, TOPICS, Answer, Source
+from knowledge.types import NATIONAL, TOPICS, Answer, Passage
 from vetbot.errors import InvalidInputError
 
 
@@ -119,7 +119,7 @@ class FakeKnowledge:
         topic: str | None = None,
         region: str | None = None,
         document: str | None = None,
-    ) -> list[Source]:
+    ) -> list[Passage]:
         query = self._check(query)
         if topic is not None and topic not in TOPICS:
             raise InvalidInputError("topic", user_message="未知的主题")
@@ -136,7 +136,7 @@ class FakeKnowledge:
                 score = sum(c.text.count(t) for t in self.query_terms(query))
                 if score:
                     out.append(
-                        Source(
+                        Passage(
                             title=m["title"],
                             article=m["article"],
                             text=c.text,

@@ -20,7 +20,7 @@ from bot.notifier import TelegramNotifier
 from complaints.routing import RoutingTable
 from complaints.service import CaseService
 from knowledge.store import ChunkRecord
-from knowledge.types import Answer, Source
+from knowledge.types import Answer, Passage
 from tests.bot.fake_telegram import FakeBotAPI, FakeRequest
 from tests.db_support import DB_BACKENDS, migrated_sqlite_url, postgres_schema
 from vetbot.db import create_db_engine, make_session_factory
@@ -43,8 +43,8 @@ class FakeStore:
     chunks: dict[str, ChunkRecord] = field(default_factory=dict)
 
 
-def _source(chunk_id: str, title: str, article: str, text: str, region: str = "全国") -> Source:
-    return Source(
+def _source(chunk_id: str, title: str, article: str, text: str, region: str = "全国") -> Passage:
+    return Passage(
         title=title,
         article=article,
         text=text,

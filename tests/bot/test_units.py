@@ -12,7 +12,7 @@ from bot.formatting import esc, format_answer, normalise_phone, split_message
 from bot.notifier import TelegramNotifier, render_notice
 from bot.ratelimit import SlidingWindowLimiter
 from complaints.service import Notice
-from knowledge.types import Answer, Source
+from knowledge.types import Answer, Passage
 
 
 def test_split_prefers_paragraphs_and_never_breaks_entities() -> None:
@@ -29,7 +29,7 @@ def test_split_prefers_paragraphs_and_never_breaks_entities() -> None:
 
 
 def test_format_answer_escapes_everything_and_lists_citations() -> None:
-    src = Source(
+    src = Passage(
         title="某办法<script>", article="第一条", text="x", score=1.0, region="济南市", scope="local"
     )
     answer = Answer(question="q", answer="可以 <b>免费</b> & 优先", refused=False, sources=[src])

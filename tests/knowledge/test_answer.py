@@ -12,7 +12,7 @@ from knowledge.answer import REFUSALS, citation, is_delegating, is_injection, sp
 from knowledge.service import KnowledgeService
 from knowledge.store import KnowledgeStore, make_chroma_client
 from knowledge.synonyms import SynonymTable
-from knowledge.types import Source
+from knowledge.types import Passage
 from tests.fakes import HashingEmbeddings
 from vetbot.errors import InvalidInputError
 from vetbot.settings import Settings
@@ -112,8 +112,8 @@ def test_input_validation(service: KnowledgeService) -> None:
 
 
 def test_citation_formats() -> None:
-    art = Source(title="中华人民共和国退役军人保障法（要点）", article="第五十三条", text="…", score=1)
-    sec = Source(title="优待证管理办法（要点）", heading="挂失和补办", text="…", score=1)
+    art = Passage(title="中华人民共和国退役军人保障法（要点）", article="第五十三条", text="…", score=1)
+    sec = Passage(title="优待证管理办法（要点）", heading="挂失和补办", text="…", score=1)
     assert citation(art) == "《中华人民共和国退役军人保障法》第五十三条"
     assert citation(sec) == "《优待证管理办法》“挂失和补办”"
 
@@ -236,9 +236,9 @@ def test_service_helpers(service: KnowledgeService) -> None:
 
 def test_a_lifted_sentence_loses_its_leading_connective() -> None:
     from knowledge.answer import Fact, _fact_line
-    from knowledge.types import Source
+    from knowledge.types import Passage
 
-    source = Source(title="中华人民共和国退役军人保障法", article="第五十三条", text="…", score=1.0)
+    source = Passage(title="中华人民共和国退役军人保障法", article="第五十三条", text="…", score=1.0)
     line = _fact_line(Fact("因此，普通退役军人乘车优待属于地方政策。", source, 1.0))
     assert line == "《中华人民共和国退役军人保障法》第五十三条：普通退役军人乘车优待属于地方政策。"
 

@@ -10,7 +10,7 @@ import pytest
 
 from knowledge import evaluation
 from knowledge.evaluation import EvalItem, EvalReport, load_items, score_item
-from knowledge.types import Answer, Source
+from knowledge.types import Answer, Passage
 from tests.fakes import HashingEmbeddings
 from vetbot.cli import main
 
@@ -152,7 +152,7 @@ def _answer(text: str, sources: list[str], *, refused: bool = False, intent: str
             theme: str | None = None) -> Answer:
     return Answer(
         question="q", answer=text, refused=refused, intent=intent,  # type: ignore[arg-type]
-        theme=theme, sources=[Source(title=t, article=a, text=x, score=1.0) for t, a, x in
+        theme=theme, sources=[Passage(title=t, article=a, text=x, score=1.0) for t, a, x in
                               (s.split("|") for s in sources)],
     )
 

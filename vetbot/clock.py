@@ -1,0 +1,23 @@
+"""China Standard Time, the one time zone every date the users see is expressed in.
+
+China has observed UTC+8 without daylight saving since 1991, so a fixed offset is exact for
+every date the project handles and needs no tz database on the host.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+CHINA_TZ = timezone(timedelta(hours=8), "CST")
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC (the storage convention)."""
+    return datetime.now(UTC)
+
+
+def to_china(moment: datetime) -> datetime:
+    """``moment`` in China Standard Time; a naive value is taken to be UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(CHINA_TZ)
