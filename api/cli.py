@@ -192,10 +192,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         # The bot needs the services up front: load models now and share them with the web app,
         # so case notices from web actions also reach complainants on Telegram.
         from bot.app import create_bot_application
-        from knowledge.service import KnowledgeService
+        from complaints.classifier import ComplaintClassifier
+        from ingest.bootstrap import open_knowledge_service
 
         print("正在加载模型和知识库……")
-        knowledge = KnowledgeService.from_settings(settings)
+        knowledge = open_knowledge_service(settings, classifier_factory=ComplaintClassifier)
         knowledge.warm_up()
         application = create_bot_application(settings, knowledge=knowledge, session_factory=session_factory)
         cases = application.vetbot.cases  # type: ignore[attr-defined]

@@ -70,12 +70,13 @@ class Runtime:
         try:
             with self._lock:
                 if self._knowledge is None:
-                    from knowledge.service import KnowledgeService
+                    from complaints.classifier import ComplaintClassifier
+                    from ingest.bootstrap import open_knowledge_service
 
                     logger.info(
                         "loading embedding model and knowledge base from %s", self.settings.default_kb_dir
                     )
-                    knowledge = KnowledgeService.from_settings(self.settings)
+                    knowledge = open_knowledge_service(self.settings, classifier_factory=ComplaintClassifier)
                     # The first query would otherwise pay for the tokenizer and corpus statistics.
                     knowledge.warm_up()
                     self._knowledge = knowledge

@@ -10,6 +10,7 @@ from urllib.parse import quote
 from api.errors import field_error
 from api.highlight import snippet
 from api.schemas import MAX_QUERY_CHARS, MAX_SEARCH_K, ChunkOut, DocumentDetail, DocumentSummary, SearchHit
+from knowledge.questionlog import QuestionLogService
 from knowledge.types import NATIONAL, TOPICS, Answer
 from vetbot.errors import NotFoundError
 
@@ -159,34 +160,19 @@ def answer_and_log(
     user_ref: str | None,
 ) -> tuple[Answer, int | None]:
     """Ask the knowledge service and log the question; a logging failure never loses the answer."""
-    from vetbot.qalog import record_question
 
-    with runtime.kb_lock.read():
-        answer = runtime.knowledge.ask(question, region=region)
-    metrics.observe_answer(answer, channel)
-    log_id: int | None = None
-    try:
-        with runtime.session_factory() as session:
-            row = record_question(session, answer, channel=channel, user_ref=user_ref, region=region)
-            session.commit()
-            log_id = row.id
-    except Exception:  # the question log is secondary; the asker still gets the answer
-        logger.exception("could not record question in qa_log")
-    return answer, log_id
+    def ask(q: str, r: str | None) -> Answer:
+        with runtime.kb_lock.read():
+            answer = runtime.knowledge.ask(q, region=r)
+        metrics.observe_answer(answer, channel)
+        return answer
+
+    logged = QuestionLogService(runtime.session_factory).ask_and_record(
+        ask, question, region, channel=channel, user_ref=user_ref
+    )
+    return logged.answer, logged.log_id
 
 
 def rate_logged_answer(runtime: Runtime, log_id: int, rating: str, user_ref: str | None) -> None:
     """Rate a logged answer; only its asker may rate it (anonymous answers by anyone allowed to ask)."""
-    from vetbot.errors import PermissionDeniedError
-    from vetbot.qalog import QuestionLog, rate_question
-
-    with runtime.session_factory() as session:
-        row = session.get(QuestionLog, log_id)
-        if row is None:
-            raise NotFoundError(f"qa_log {log_id}", user_message="未找到这条问答记录。")
-        if row.user_ref and row.user_ref != user_ref:
-            raise PermissionDeniedError(
-                f"{user_ref} rating {row.user_ref}'s answer", user_message="只能评价自己提出的问题。"
-            )
-        rate_question(session, log_id, rating)
-        session.commit()
+    QuestionLogService(runtime.session_factory).rate(log_id, rating, rater=user_ref)

@@ -350,15 +350,16 @@ def create_bot_application(
     have been built with ``notifier=TelegramNotifier()``; it is attached to this bot.
     The database must be migrated (``vetbot db upgrade``).
     """
+    from complaints.classifier import ComplaintClassifier
     from complaints.routing import RoutingTable
     from complaints.service import CaseService
-    from knowledge.service import KnowledgeService
+    from ingest.bootstrap import open_knowledge_service
     from vetbot.db import create_db_engine, make_session_factory
 
     if session_factory is None:
         session_factory = make_session_factory(create_db_engine(settings.sqlalchemy_url))
     if knowledge is None:
-        knowledge = KnowledgeService.from_settings(settings)
+        knowledge = open_knowledge_service(settings, classifier_factory=ComplaintClassifier)
     if cases is None:
         notifier: TelegramNotifier | None = TelegramNotifier()
         routing = RoutingTable.load(settings.routing_file)

@@ -37,10 +37,6 @@ def esc(value: object) -> str:
 def source_label(source: Passage) -> str:
     """Citation of a source with its region when local, e.g. 《…》第五条（济南市）."""
     label = source.citation
-    if source.heading and not source.article:
-        tail = source.heading.split(" > ")[-1].strip()
-        if tail and tail not in source.title:
-            label = f"{label}·{tail}"
     if source.scope == "local" or (source.region and source.region != "全国"):
         label = f"{label}（{source.region}地方规定）"
     return label

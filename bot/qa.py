@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from telegram import Update
 from telegram.error import TelegramError
@@ -23,7 +23,9 @@ from bot.common import (
     user_data,
 )
 from bot.formatting import esc, format_answer, format_source_text, source_label
-from vetbot.errors import InvalidInputError, KnowledgeBaseError, NotFoundError, VetbotError
+from knowledge.questionlog import QuestionLogService
+from knowledge.retrieval import passage_from_chunk
+from vetbot.errors import InvalidInputError, KnowledgeBaseError, PermissionDeniedError, VetbotError
 from vetbot.privacy import mask_text
 
 if TYPE_CHECKING:
@@ -44,6 +46,7 @@ class QAHandlers:
     def __init__(self, deps: BotDeps, complaint: ComplaintFlow) -> None:
         self.deps = deps
         self.complaint = complaint
+        self.questions = QuestionLogService(deps.session_factory)
 
     # ---------------------------------------------------------------- basics
     async def start(self, update: Update, context: Context) -> int:
@@ -105,21 +108,9 @@ class QAHandlers:
 
     async def _log(self, answer: Answer, user_id: int, region: str | None) -> int | None:
         """Store the question in the qa log; a failing log never loses the answer."""
-        from vetbot.qalog import record_question
-
-        def work() -> int:
-            with self.deps.session_factory() as session:
-                row = record_question(
-                    session, answer, channel="telegram", user_ref=f"tg:{user_id}", region=region
-                )
-                session.commit()
-                return row.id
-
-        try:
-            return await asyncio.to_thread(work)
-        except Exception:
-            logger.exception("could not record the question in the qa log")
-            return None
+        return await asyncio.to_thread(
+            self.questions.try_record, answer, channel="telegram", user_ref=f"tg:{user_id}", region=region
+        )
 
     async def _send_answer(
         self, update: Update, context: Context, answer: Answer, log_id: int | None
@@ -142,27 +133,17 @@ class QAHandlers:
     # ---------------------------------------------------------------- buttons under answers
     async def on_feedback(self, update: Update, context: Context) -> None:
         """👍/👎: store the rating with the logged question (only the asker may rate)."""
-        from vetbot.qalog import QuestionLog, rate_question
-
         query = update.callback_query
         user = update.effective_user
         assert query is not None and query.data and user is not None
         _, log_id_s, rating = query.data.split(":", 2)
         log_id = int(log_id_s)
 
-        def work() -> str:
-            with self.deps.session_factory() as session:
-                row = session.get(QuestionLog, log_id)
-                if row is None:
-                    raise NotFoundError(f"qa_log {log_id}", user_message="未找到这条问答记录。")
-                if row.user_ref != f"tg:{user.id}":
-                    return "not_yours"
-                rate_question(session, log_id, rating)
-                session.commit()
-                return "ok"
-
         try:
-            outcome = await asyncio.to_thread(work)
+            await asyncio.to_thread(self.questions.rate, log_id, rating, rater=f"tg:{user.id}")
+            outcome = "ok"
+        except PermissionDeniedError:
+            outcome = "not_yours"
         except VetbotError as exc:
             await answer_callback(update, exc.user_message, alert=True)
             return
@@ -187,44 +168,25 @@ class QAHandlers:
 
     async def on_source(self, update: Update, context: Context) -> None:
         """「查看原文」: send the full text of the cited passage (looked up via the qa log)."""
-        from vetbot.qalog import QuestionLog
-
         query = update.callback_query
         chat = update.effective_chat
         assert query is not None and query.data and chat is not None
         _, log_id_s, index_s = query.data.split(":", 2)
         log_id, index = int(log_id_s), int(index_s)
 
-        def load() -> dict[str, Any] | None:
-            with self.deps.session_factory() as session:
-                row = session.get(QuestionLog, log_id)
-                if row is None or index >= len(row.sources or []):
-                    return None
-                return dict(row.sources[index])
-
-        cited = await asyncio.to_thread(load)
+        cited = await asyncio.to_thread(self.questions.cited_passage, log_id, index)
         chunk = self.deps.knowledge.store.chunks.get(cited.get("chunk_id", "")) if cited else None
         if cited is None or chunk is None:
             await answer_callback(update, texts.SOURCE_GONE, alert=True)
             return
-        meta = chunk.metadata
-        title, article = (
-            meta.get("title") or cited.get("title", ""),
-            meta.get("article") or cited.get("article", ""),
-        )
-        region = meta.get("region") or NATIONAL
-        label = f"《{title}》{article}"
+        passage = passage_from_chunk(chunk, float(cited.get("score") or 0.0))
         await answer_callback(update)
         await send_html(
             context.bot,
             chat.id,
             format_source_text(
-                {
-                    "label": label,
-                    "text": chunk.text,
-                    "heading": meta.get("heading", ""),
-                    "region": region if region != NATIONAL else "全国",
-                }
+                {"label": passage.citation, "text": chunk.text, "heading": passage.heading,
+                 "region": passage.region}
             ),
         )
 

@@ -1048,7 +1048,7 @@ class GapCluster:
 
 
 def gap_item(row: Any) -> GapItem:
-    """Turn a ``vetbot.qalog.QuestionLog`` row into a ``GapItem``."""
+    """Turn a ``knowledge.questionlog.QuestionLog`` row into a ``GapItem``."""
     reason: Literal["refused", "low_confidence", "rated_down"]
     if row.rating == "down":
         reason = "rated_down"
@@ -1078,7 +1078,7 @@ def load_knowledge_gaps(
     session: Session, *, since: datetime | None = None, low_confidence: float = 0.5, limit: int = 500
 ) -> list[GapItem]:
     """Refused, low-confidence and 👎 questions from the question log (newest first)."""
-    from vetbot.qalog import knowledge_gaps
+    from knowledge.questionlog import knowledge_gaps
 
     rows = knowledge_gaps(session, since=since, low_confidence=low_confidence, limit=limit)
     return [gap_item(r) for r in rows]

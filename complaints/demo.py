@@ -465,7 +465,7 @@ def _conclusion(c: DemoComplaint) -> str:
 
 
 def _seed_qa_log(session: Session, now: datetime, rng: random.Random) -> int:
-    from vetbot.qalog import QuestionLog
+    from knowledge.questionlog import QuestionLog
 
     n = 0
     for question, kind, confidence, reason, sources in _GAP_QUESTIONS:

@@ -8,6 +8,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ingest.pipeline import ingest_paths
+from knowledge.embeddings import build_embeddings
+from knowledge.store import KnowledgeStore
+from vetbot.errors import KnowledgeBaseError
+
 if TYPE_CHECKING:
     from vetbot.settings import Settings
 
@@ -44,11 +49,6 @@ def _set_aside_manifest(kb_dir: Path) -> None:
 def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
     """Handler of ``vetbot ingest``; non-zero only when nothing could be ingested."""
     import bm25s  # noqa: F401  (its import sets the "bm25s" logger to DEBUG; undo that below)
-
-    from ingest.pipeline import ingest_paths
-    from knowledge.embeddings import build_embeddings
-    from knowledge.store import KnowledgeStore
-    from vetbot.errors import KnowledgeBaseError
 
     logging.getLogger("bm25s").setLevel(logging.WARNING)
     kb_dir = Path(args.kb) if args.kb else settings.default_kb_dir

@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from knowledge.retrieval import CROSS_REFERENCE
+from knowledge.retrieval.corpus import CROSS_REFERENCE
+from knowledge.retrieval.regions import asker_region_keys, region_key
 from knowledge.text import USER_DICT, normalize
 from knowledge.types import NATIONAL, Passage
 
@@ -97,7 +98,6 @@ _DELEGATION = re.compile(
 
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|\n+")
 _BULLET = re.compile(r"^\s*(?:[-*•·]\s*|\d+[.、)）]\s*)")
-_TITLE_SUFFIX = re.compile(r"[（(][^（）()]{0,8}(要点|摘要|节选|摘编|解读)[)）]$")
 
 
 def is_injection(question: str) -> bool:
@@ -135,17 +135,6 @@ def has_domain_vocabulary(question: str, vocabulary: Iterable[str]) -> bool:
 def is_delegating(text: str) -> bool:
     """True when a passage hands the details of a rule to provinces or local governments."""
     return bool(_DELEGATION.search(text))
-
-
-def citation(source: Passage) -> str:
-    """《title》第N条, or 《title》heading for sections that are not articles."""
-    title = _TITLE_SUFFIX.sub("", source.title.strip())
-    if source.article:
-        return f"《{title}》{source.article}"
-    heading = source.heading.split(" > ")[-1].strip() if source.heading else ""
-    if heading and heading != source.title and heading not in title:
-        return f"《{title}》“{heading}”"
-    return f"《{title}》"
 
 
 def split_sentences(text: str) -> list[str]:
@@ -318,19 +307,16 @@ _LEADING_CONNECTIVE = re.compile(r"^(?:因此|所以|因而|同时|另外|此外
 
 def _fact_line(fact: Fact, with_region: bool = True) -> str:
     prefix = f"{fact.source.region}：" if with_region and fact.source.region != NATIONAL else ""
-    return f"{prefix}{citation(fact.source)}：{_LEADING_CONNECTIVE.sub('', fact.sentence)}"
+    return f"{prefix}{fact.source.citation}：{_LEADING_CONNECTIVE.sub('', fact.sentence)}"
 
 
 def _in_region(source: Passage, region: str | None) -> bool:
     """True when ``source`` is national or a local rule of ``region`` (or its province)."""
-    from knowledge.retrieval import province_of, region_key
-
     if source.scope != "local":
         return True
     if not region or region == NATIONAL:
         return False
-    keys = {region_key(region), region_key(province_of(region))} - {""}
-    return region_key(source.region) in keys
+    return region_key(source.region) in asker_region_keys(region)
 
 
 def compose_answer(
@@ -348,11 +334,11 @@ def compose_answer(
     """
     analysis = result.analysis
     hits = result.hits
-    sources = [retriever.to_source(h) for h in hits[: max(k, 3)]]
+    sources = [retriever.to_passage(h) for h in hits[: max(k, 3)]]
     facts: list[Fact] = []
     budget = MAX_CHARS
 
-    applicable = [(h, retriever.to_source(h)) for h in hits[:8]]
+    applicable = [(h, retriever.to_passage(h)) for h in hits[:8]]
     applicable = [(h, s) for h, s in applicable if _in_region(s, region)][:3]
     top_score = applicable[0][0].score if applicable else 0.0
     top_coverage = max((h.coverage for h, _ in applicable), default=0.0)
@@ -371,7 +357,7 @@ def compose_answer(
                 continue  # weaker than the lead fact, or says nothing the answer does not say yet
             if any(sent == f.sentence for f in facts):
                 continue
-            line_len = len(sent) + len(citation(source)) + 8
+            line_len = len(sent) + len(source.citation) + 8
             if facts and line_len > budget:
                 continue
             facts.append(Fact(sent, source, score))
@@ -426,7 +412,7 @@ def _own_region_fact(
     for hit in result.hits[:20]:
         if hit.chunk_id in used or hit.coverage < 0.5 * top_cov:
             continue
-        source = retriever.to_source(hit)
+        source = retriever.to_passage(hit)
         if source.scope != "local" or not _in_region(source, region):
             continue
         ranked = _ranked_sentences(source, result.analysis)

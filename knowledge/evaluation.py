@@ -21,13 +21,14 @@ Optional per item: ``region`` (the asker's region) and ``expect_source``
 from __future__ import annotations
 
 import json
-import math
 import statistics
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from knowledge.types import Answer, Passage
 from vetbot.errors import InvalidInputError
@@ -95,13 +96,23 @@ class EvalReport:
         return out
 
     def complaint_metrics(self) -> dict[str, float]:
-        """Precision, recall, F1 of complaint detection and theme accuracy on complaint items."""
-        tp = sum(1 for r in self.results if r.item.kind == "complaint" and r.answer.intent == "complaint")
-        fp = sum(1 for r in self.results if r.item.kind != "complaint" and r.answer.intent == "complaint")
-        fn = sum(1 for r in self.results if r.item.kind == "complaint" and r.answer.intent != "complaint")
-        precision = tp / (tp + fp) if tp + fp else 0.0
-        recall = tp / (tp + fn) if tp + fn else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        """Complaint detection over every item (complaint items positive), all figures 0..1.
+
+        Keys: ``precision``, ``recall``, ``f1`` (0 where undefined), ``theme_accuracy`` on the
+        complaint items, ``n`` = number of complaint items.
+        """
+        # sklearn.metrics is imported here, not at module level: it is slow to load and only
+        # `vetbot eval` needs it (the CLI imports this module for every command).
+        from sklearn.metrics import precision_recall_fscore_support
+
+        truth = [r.item.kind == "complaint" for r in self.results]
+        predicted = [r.answer.intent == "complaint" for r in self.results]
+        precision, recall, f1 = 0.0, 0.0, 0.0
+        if self.results:
+            scores = precision_recall_fscore_support(
+                truth, predicted, average="binary", pos_label=True, zero_division=0.0
+            )
+            precision, recall, f1 = (float(x) for x in scores[:3])
         gold = [r for r in self.results if r.item.kind == "complaint"]
         theme_ok = sum(1 for r in gold if r.answer.theme == r.item.theme)
         return {
@@ -265,12 +276,10 @@ def format_report(report: EvalReport, *, verbose: bool = False, label: str = "")
 
 
 def percentile(values: Sequence[float], pct: float) -> float:
-    """Nearest-rank percentile (0 for no values)."""
+    """Nearest-rank ``pct``-th percentile (0-100) of ``values``, in their unit; 0 for no values."""
     if not values:
         return 0.0
-    ordered = sorted(values)
-    idx = max(0, min(len(ordered) - 1, math.ceil(pct / 100.0 * len(ordered)) - 1))
-    return ordered[idx]
+    return float(np.percentile(values, pct, method="inverted_cdf"))
 
 
 @dataclass

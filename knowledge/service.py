@@ -1,15 +1,18 @@
 """``KnowledgeService``: the question-answering facade used by the CLI, the bot and the API.
 
-It owns one retriever over one knowledge base, the refusal policy and (optionally) the
-complaint classifier; models are loaded once, in :meth:`KnowledgeService.from_settings`.
+It owns one retriever over one knowledge base, the refusal policy and (optionally) an intent
+classifier, injected by the layer above (``complaints.classifier.ComplaintClassifier``); models
+are loaded once, in :meth:`KnowledgeService.from_settings`. Building the default knowledge base
+on first use is ``ingest.bootstrap``'s job.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from knowledge.answer import (
     REFUSALS,
@@ -21,7 +24,10 @@ from knowledge.answer import (
     load_userdict_words,
     refusal_reason,
 )
-from knowledge.retrieval import FUSION_METHODS, HybridRetriever, canonical_region, region_key
+from knowledge.embeddings import build_embeddings
+from knowledge.retrieval import FUSION_METHODS, HybridRetriever
+from knowledge.retrieval.regions import canonical_region, region_key
+from knowledge.store import KnowledgeStore
 from knowledge.synonyms import SynonymTable
 from knowledge.text import normalize
 from knowledge.types import NATIONAL, Answer, Passage
@@ -30,13 +36,43 @@ from vetbot.errors import InvalidInputError
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
 
-    from complaints.classifier import ComplaintClassifier
-    from knowledge.store import KnowledgeStore
     from vetbot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 500
+
+
+class Classification(Protocol):
+    """What the service reads from a classifier's verdict."""
+
+    @property
+    def intent(self) -> str:
+        """``"question"`` or ``"complaint"``."""
+
+    @property
+    def theme(self) -> str | None:
+        """Theme code (``complaints.themes.THEMES``), or None."""
+
+    @property
+    def ambiguous(self) -> bool:
+        """A grievance-like question: answer it and offer to file a complaint."""
+
+
+class IntentClassifier(Protocol):
+    """Tells complaints from questions (``complaints.classifier.ComplaintClassifier`` implements it)."""
+
+    def classify(self, text: str) -> Classification:
+        """The verdict for one message; may raise anything (the service then treats it as a question)."""
+
+
+# Builds the classifier from the service's embeddings: ``factory(embeddings=..., cache_dir=...)``,
+# ``cache_dir`` being where it may cache example embeddings. ``ComplaintClassifier`` is one.
+ClassifierFactory = Callable[..., IntentClassifier | None]
+
+# Called with the freshly opened store before the service is built (ingest.bootstrap uses it
+# to build the default knowledge base on first use).
+StorePreparer = Callable[[KnowledgeStore], None]
 
 
 class KnowledgeService:
@@ -46,7 +82,7 @@ class KnowledgeService:
         self,
         store: KnowledgeStore,
         settings: Settings,
-        classifier: ComplaintClassifier | None = None,
+        classifier: IntentClassifier | None = None,
         *,
         synonyms: SynonymTable | None = None,
         policy: RefusalPolicy | None = None,
@@ -64,21 +100,28 @@ class KnowledgeService:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, kb_dir: Path | None = None, embeddings: Embeddings | None = None
+        cls,
+        settings: Settings,
+        kb_dir: Path | None = None,
+        embeddings: Embeddings | None = None,
+        *,
+        classifier_factory: ClassifierFactory | None = None,
+        prepare_store: StorePreparer | None = None,
     ) -> KnowledgeService:
-        """Build the embeddings, the store and the classifier that ``settings`` select.
+        """Build the embeddings and open the store that ``settings`` select, then the service.
 
-        Without ``kb_dir`` the default KB is used, built from the bundled policy summaries the
-        first time (see :func:`needs_default_kb`); an explicit ``kb_dir`` is opened as it is.
+        ``kb_dir`` defaults to ``settings.default_kb_dir`` and is opened as it is (a missing one
+        starts empty); ``prepare_store`` runs on the opened store first. The classifier, if a
+        factory is given, gets the same embeddings and ``<data_dir>/cache``. Raises
+        KnowledgeBaseError (store) and ConfigurationError (embedding backend) from the parts.
         """
-        from knowledge.embeddings import build_embeddings
-        from knowledge.store import KnowledgeStore
-
         embeddings = embeddings or build_embeddings(settings)
         store = KnowledgeStore.open(Path(kb_dir or settings.default_kb_dir), settings, embeddings)
-        if kb_dir is None and needs_default_kb(settings):
-            build_default_kb(store, settings)
-        classifier = load_classifier(embeddings, cache_dir=settings.data_dir / "cache")
+        if prepare_store is not None:
+            prepare_store(store)
+        classifier = None
+        if classifier_factory is not None:
+            classifier = classifier_factory(embeddings=embeddings, cache_dir=settings.data_dir / "cache")
         return cls(store, settings, classifier=classifier)
 
     # ------------------------------------------------------------------ queries
@@ -142,7 +185,7 @@ class KnowledgeService:
             if reason == "no_evidence":
                 # Not an answer, but what was found: staff see it on the ask page and the
                 # office's knowledge-gap report links to it, showing what policy is missing.
-                refusal.sources = [self.retriever.to_source(h) for h in result.hits[: self.settings.top_k]]
+                refusal.sources = [self.retriever.to_passage(h) for h in result.hits[: self.settings.top_k]]
             return done(refusal)
         composed = compose_answer(result, self.retriever, k=self.settings.top_k, region=asker)
         return done(
@@ -203,38 +246,3 @@ class KnowledgeService:
         intent = "complaint" if c.intent == "complaint" else "question"
         theme = c.theme if c.theme else None
         return intent, theme, bool(c.ambiguous) and intent == "question"
-
-
-def needs_default_kb(settings: Settings) -> bool:
-    """True when the default KB has never been built."""
-    from knowledge.store import MANIFEST
-
-    return not (settings.default_kb_dir / MANIFEST).exists()
-
-
-def build_default_kb(store: KnowledgeStore, settings: Settings) -> None:
-    """Ingest the bundled policy summaries into ``store`` (the default KB's first start)."""
-    from ingest.pipeline import ingest_paths
-
-    logger.warning(
-        "default knowledge base %s not found; building it from %s",
-        settings.default_kb_dir, settings.bundled_knowledge_dir,
-    )
-    ingest_paths(store, [settings.bundled_knowledge_dir], progress=False)
-    store.reload()
-
-
-def load_classifier(
-    embeddings: Embeddings | None = None, cache_dir: Path | None = None
-) -> ComplaintClassifier | None:
-    """The complaint classifier, or None when the ``complaints`` package is not installed.
-
-    A broken examples file is a configuration error and is raised: silently treating every
-    complaint as a question would lose complaints.
-    """
-    try:
-        from complaints.classifier import ComplaintClassifier
-    except ImportError:
-        logger.info("complaints.classifier not available; every message is treated as a question")
-        return None
-    return ComplaintClassifier(embeddings=embeddings, cache_dir=cache_dir)

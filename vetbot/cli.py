@@ -1,56 +1,62 @@
-"""The ``vetbot`` command: one entry point, subcommands registered by each package.
+"""The ``vetbot`` command: one entry point, subcommands contributed by each package.
 
-Each package exposes ``register(subparsers)`` in its own ``cli`` module; a subcommand sets
-``func(args, settings) -> int`` as its handler. Modules are imported here, but they import
-their heavy dependencies (models, databases) only inside the handlers.
+Each package exposes ``register(subparsers)`` in its own ``cli`` module and lists it in the
+``vetbot.commands`` entry-point group of ``pyproject.toml``; a subcommand sets
+``func(args, settings) -> int`` as its handler. The dispatcher reads that group, so this
+bottom layer never imports the packages above it.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from importlib.metadata import entry_points
+from typing import Any
 
-from vetbot.errors import VetbotError
+from vetbot.errors import ConfigurationError, VetbotError
 from vetbot.logging_setup import configure_logging
 from vetbot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-# Packages contributing subcommands, in help order. A missing one is skipped so that the
-# CLI keeps working while a package is being built.
-_COMMAND_MODULES = (
-    "vetbot.dbcli",
-    "ingest.cli",
-    "knowledge.cli",
-    "complaints.cli",
-    "complaints.democli",
-    "bot.cli",
-    "api.cli",
-)
+COMMANDS_GROUP = "vetbot.commands"
+
+Register = Callable[[Any], None]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the top-level argument parser with every package's subcommands."""
+def registered_commands() -> list[Register]:
+    """The ``register`` functions of the ``vetbot.commands`` entry points, sorted by name.
+
+    Raises ConfigurationError when none is registered (the package metadata is stale or the
+    package is not installed: ``pip install -e .``).
+    """
+    found = [ep.load() for ep in entry_points(group=COMMANDS_GROUP)]
+    if not found:
+        raise ConfigurationError(
+            f"no {COMMANDS_GROUP} entry points", user_message="未找到任何子命令，请重新安装：pip install -e ."
+        )
+    return found
+
+
+def build_parser(commands: Iterable[Register] | None = None) -> argparse.ArgumentParser:
+    """The top-level parser with the given subcommand registrars (default: the registered ones)."""
     parser = argparse.ArgumentParser(prog="vetbot", description="退役军人服务与优待政策助手")
     parser.add_argument("--log-level", default=None, help="日志级别（默认读取 VETBOT_LOG_LEVEL）")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in _COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name and name.startswith(exc.name):
-                continue
-            raise
-        module.register(sub)
+    for register in registered_commands() if commands is None else commands:
+        register(sub)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse arguments, build Settings once and run the chosen subcommand."""
-    parser = build_parser()
+def main(argv: Sequence[str] | None = None, commands: Iterable[Register] | None = None) -> int:
+    """Parse arguments, build Settings once and run the chosen subcommand; returns the exit code."""
+    try:
+        parser = build_parser(commands)
+    except ConfigurationError as exc:
+        print(f"错误：{exc.user_message}", file=sys.stderr)
+        return 1
     args = parser.parse_args(argv)
     settings = Settings()
     configure_logging(args.log_level or settings.log_level)

@@ -8,6 +8,7 @@ revision in ``vetbot/migrations/versions``.
 from __future__ import annotations
 
 import logging
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 logger = logging.getLogger(__name__)
 
+MODELS_GROUP = "vetbot.models"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 # Stable constraint names so Alembic migrations work the same on SQLite and PostgreSQL.
@@ -62,16 +64,13 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 def import_all_models() -> None:
-    """Import every package's models so ``Base.metadata`` is complete."""
-    import importlib
+    """Import every package's models so ``Base.metadata`` is complete.
 
-    for name in ("vetbot.qalog", "complaints.models", "api.models", "bot.models"):
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name and name.startswith(exc.name):
-                continue
-            raise
+    The model modules are listed in the ``vetbot.models`` entry-point group of
+    ``pyproject.toml``, so this bottom layer does not name the packages above it.
+    """
+    for ep in entry_points(group=MODELS_GROUP):
+        ep.load()
 
 
 def upgrade(url: str, revision: str = "heads") -> None:

@@ -40,7 +40,7 @@ def make_session_factory_for(settings: Settings) -> sessionmaker[Session]:
     """Engine + tables for the web app, the question log and the complaint store."""
     import api.models  # noqa: F401
     import complaints.models  # noqa: F401
-    import vetbot.qalog  # noqa: F401
+    import knowledge.questionlog  # noqa: F401
 
     engine = create_db_engine(settings.sqlalchemy_url)
     Base.metadata.create_all(engine)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from knowledge.questionlog import QuestionLog
 from knowledge.types import Answer
 from tests.api.support import FakeKnowledge, Users
-from vetbot.qalog import QuestionLog
 
 
 def _msgs(r) -> str:

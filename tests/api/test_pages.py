@@ -6,9 +6,9 @@ import re
 
 from fastapi.testclient import TestClient
 
+from knowledge.questionlog import QuestionLog
 from tests.api.conftest import PASSWORD
 from tests.api.support import Users
-from vetbot.qalog import QuestionLog
 
 
 def _login(client: TestClient, username: str = "staff", next_url: str = "/search") -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from knowledge.questionlog import QuestionLog
 from tests.bot.conftest import (
     VETERAN,
     BotHarness,
@@ -14,7 +15,6 @@ from tests.bot.conftest import (
     start_harness,
     stop_harness,
 )
-from vetbot.qalog import QuestionLog
 
 
 def _buttons(message: dict) -> list[tuple[str, str]]:

@@ -20,9 +20,9 @@ from complaints.demo import (
 )
 from complaints.models import Case, CaseEvent
 from complaints.service import CaseService, ComplaintIntake
+from knowledge.questionlog import QuestionLog
 from vetbot.cli import main
 from vetbot.errors import CaseError, InvalidInputError
-from vetbot.qalog import QuestionLog
 
 NOW = datetime(2026, 6, 1, 4, 0, tzinfo=UTC)
 

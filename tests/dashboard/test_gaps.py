@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from complaints.analytics import knowledge_gap_clusters, load_knowledge_gaps
-from vetbot.qalog import QuestionLog
+from knowledge.questionlog import QuestionLog
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 SRC_52 = {"title": "中华人民共和国退役军人保障法", "article": "第五十二条", "chunk_id": "tyjrbzf:abc123:52",

@@ -27,10 +27,10 @@ from api.dashboard.state import TTLCache
 from api.security import create_token
 from api.users import UserService
 from complaints.service import CaseService, ComplaintIntake
+from knowledge.questionlog import QuestionLog
 from tests.api.conftest import PASSWORD, SECRET, _cheap_argon2, make_settings  # noqa: F401
 from tests.api.support import FakeKnowledge
 from tests.fakes import HashingEmbeddings
-from vetbot.qalog import QuestionLog
 
 from .complaint_texts import BUS, CARD, HOMETOWNS, NOISE, SCENIC
 from .conftest import CST, Clock

@@ -26,7 +26,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def fake_embeddings(monkeypatch: pytest.MonkeyPatch) -> None:
     """Exit-code tests need no real model."""
-    monkeypatch.setattr("knowledge.embeddings.build_embeddings", lambda settings: HashingEmbeddings())
+    monkeypatch.setattr("ingest.cli.build_embeddings", lambda settings: HashingEmbeddings())
 
 
 @pytest.mark.usefixtures("fake_embeddings")
@@ -100,9 +100,9 @@ def test_rebuild_recovers_from_another_embedding_model(
 
     src = tmp_path / "a.md"
     src.write_text("第一条 甲。\n", encoding="utf-8")
-    monkeypatch.setattr("knowledge.embeddings.build_embeddings", lambda settings: HashingEmbeddings())
+    monkeypatch.setattr("ingest.cli.build_embeddings", lambda settings: HashingEmbeddings())
     assert main(["ingest", str(src)]) == 0
-    monkeypatch.setattr("knowledge.embeddings.build_embeddings", lambda settings: OtherModel(dim=64))
+    monkeypatch.setattr("ingest.cli.build_embeddings", lambda settings: OtherModel(dim=64))
     assert main(["ingest", str(src)]) == 1
     assert "--rebuild" in capsys.readouterr().err
     assert main(["ingest", "--rebuild", str(src)]) == 0

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.answer import REFUSALS, citation, is_delegating, is_injection, split_sentences
+from knowledge.answer import REFUSALS, is_delegating, is_injection, split_sentences
 from knowledge.service import KnowledgeService
 from knowledge.store import KnowledgeStore, make_chroma_client
 from knowledge.synonyms import SynonymTable
-from knowledge.types import Passage
+from knowledge.types import Passage, citation
 from tests.fakes import HashingEmbeddings
 from vetbot.errors import InvalidInputError
 from vetbot.settings import Settings

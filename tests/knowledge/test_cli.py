@@ -35,8 +35,8 @@ topics: [card]
 @pytest.fixture(autouse=True)
 def _fake_models(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Use the hashing embedding and no classifier; keep all data under tmp_path."""
-    monkeypatch.setattr("knowledge.embeddings.build_embeddings", lambda settings: HashingEmbeddings())
-    monkeypatch.setattr("knowledge.service.load_classifier", lambda embeddings=None, cache_dir=None: None)
+    monkeypatch.setattr("knowledge.service.build_embeddings", lambda settings: HashingEmbeddings())
+    monkeypatch.setattr("api.askcli.ComplaintClassifier", lambda embeddings=None, cache_dir=None: None)
     monkeypatch.setenv("VETBOT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("VETBOT_KB_DIR", raising=False)
     monkeypatch.delenv("VETBOT_CHROMA_URL", raising=False)

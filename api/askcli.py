@@ -1,4 +1,8 @@
-"""``vetbot ask``, ``vetbot eval`` and ``vetbot bench``.
+"""``vetbot ask``, ``vetbot eval`` and ``vetbot bench``: the assistant on the command line.
+
+They sit in the top layer because they assemble the whole assistant, like the bot and the web
+app: the knowledge service (``knowledge``), the default-KB bootstrap (``ingest.bootstrap``) and
+the complaint classifier (``complaints``), whose detection ``vetbot eval`` scores.
 
 Without ``--kb`` the default knowledge base (``settings.default_kb_dir``) is used, and built
 from the bundled policy summaries on first use. A ``--kb`` directory that does not exist yet
@@ -14,6 +18,17 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from complaints.classifier import ComplaintClassifier
+from ingest.bootstrap import needs_default_kb, open_knowledge_service
+from knowledge.evaluation import (
+    SAMPLE_QUESTIONS,
+    benchmark,
+    evaluate,
+    format_report,
+    load_items,
+    questions_from_file,
+)
+from knowledge.types import NATIONAL
 from vetbot.errors import InvalidInputError, VetbotError
 
 if TYPE_CHECKING:
@@ -57,15 +72,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 # ---------------------------------------------------------------------------- service setup
 def open_service(settings: Settings, kb_dir: Path | None) -> KnowledgeService:
     """Build the service for ``kb_dir``; the default KB is built from the bundled files if missing."""
-    from knowledge.service import KnowledgeService, needs_default_kb
-
     if kb_dir is None and needs_default_kb(settings):
         print(
             f"提示：默认知识库 {settings.default_kb_dir} 尚未建立，"
             f"正在从 {settings.bundled_knowledge_dir} 导入内置政策……",
             file=sys.stderr,
         )
-    return KnowledgeService.from_settings(settings, kb_dir=kb_dir)
+    return open_knowledge_service(settings, kb_dir, classifier_factory=ComplaintClassifier)
 
 
 def _dump(answer: Answer) -> str:
@@ -82,8 +95,8 @@ def _print_human(answer: Answer) -> None:
     if answer.sources and not answer.refused:
         print("\n来源：")
         for i, s in enumerate(answer.sources, 1):
-            where = "" if s.region == "全国" else f"［{s.region}］"
-            print(f"  {i}. 《{s.title}》{s.article or s.heading}{where}  相关度 {s.score:.4f}  {s.path}")
+            where = "" if s.region == NATIONAL else f"［{s.region}］"
+            print(f"  {i}. {s.citation}{where}  相关度 {s.score:.4f}  {s.path}")
     print(f"\n（用时 {answer.latency_ms:.0f} ms）")
 
 
@@ -117,8 +130,6 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     """Run an eval set and print pass rates, complaint and retrieval metrics."""
-    from knowledge.evaluation import evaluate, format_report, load_items
-
     items = load_items(args.file)
     service = open_service(settings, args.kb)
     service.warm_up()
@@ -135,8 +146,6 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     """Latency p50/p95/mean of ``ask`` for both fusion methods (warm-up excluded)."""
-    from knowledge.evaluation import SAMPLE_QUESTIONS, benchmark, questions_from_file
-
     if args.n < 1:
         raise InvalidInputError("--n must be positive", user_message="--n 必须大于 0。")
     path = args.questions or (BUNDLED_QUESTIONS if BUNDLED_QUESTIONS.exists() else None)

@@ -1,0 +1,195 @@
+"""Query analysis: a question's tokens, synonym expansions and the concepts it asks about.
+
+A *concept* is one thing the question asks about: a content word (with its synonyms and
+sub-words) or an answer type (a duration, a time of day, a share, an amount). The coverage
+reranker (:mod:`knowledge.retrieval.reranker`) scores passages by the concepts they state.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from knowledge.retrieval.corpus import CorpusStats
+from knowledge.retrieval.regions import PLACE_NAMES, region_key
+from knowledge.text import STOPWORDS, normalize
+
+if TYPE_CHECKING:
+    from knowledge.synonyms import SynonymTable
+    from knowledge.text import ChineseTokenizer
+
+# Credit for a concept matched through a synonym instead of the question's own word.
+SYNONYM_CREDIT = 0.8
+
+# First characters that make an out-of-vocabulary two-character "word" a fused function word
+# (我爸, 我能, 能领, 两张) rather than a topic.
+_FUNCTION_PREFIX = frozenset("我你他她咱您能会要想可两几每这那哪该就都还")
+
+# Interrogatives and fillers that say what kind of answer is wanted, not what it is about.
+QUESTION_WORDS = frozenset(
+    "哪些 需要 怎么办 怎么样 能否 是否 可否 多少 请问 谁 哪个 哪家 哪种 为啥 为什么 应该 什么样 "
+    "还能 还要 吗 呢 啊 不".split()
+)
+
+# Answer types: a question asking "how long" / "how much money" is only answered by a passage
+# that states a duration / an amount. Each entry: (question pattern, label, answer pattern).
+ANSWER_TYPES: tuple[tuple[re.Pattern[str], str, re.Pattern[str]], ...] = (
+    (
+        re.compile(r"多久|多长时间|多少天|几天|几个月|多少日|时限|期限|几个工作日"),
+        "时限",
+        # A span of time, not a calendar date: 30个工作日, 15日内, 5至15天 but not 2021年12月14日.
+        re.compile(
+            r"(?<![0-9年月])(?:[0-9]+|[一二三四五六七八九十百]+)\s*(?:个)?(?:工作日|日|天|个月|周|年)"
+            r"(?![0-9一二三四五六七八九十]+[月日])"
+        ),
+    ),
+    (
+        re.compile(r"几点|几时|什么时间(开|关|营业)|营业时间|开放时间"),
+        "时刻",
+        re.compile(r"[0-9]{1,2}\s*[:：点时]|[一二三四五六七八九十]+点"),
+    ),
+    (
+        re.compile(r"多少比例|百分之多少|几成|几折|打折"),
+        "比例",
+        re.compile(r"[0-9]+(\.[0-9]+)?\s*%|百分之[0-9一二三四五六七八九十]+|[一二三四五六七八九]成|[0-9一二三四五六七八九]折|半价|减半"),
+    ),
+    (
+        re.compile(r"多少钱|多少元|几块钱|金额|标准是多少|发多少|给多少|能拿多少|领多少"),
+        "金额",
+        re.compile(r"[0-9一二三四五六七八九十百千万]+(\.[0-9]+)?\s*(万)?元"),
+    ),
+)
+
+
+@dataclass
+class Concept:
+    """One thing the question asks about: a word, its synonyms, or an answer type."""
+
+    label: str
+    weight: float  # IDF of the word (or a stand-in for unseen words and answer types)
+    alternates: tuple[str, ...]  # any of these in a passage covers the concept
+    partial: tuple[str, ...] = ()  # sub-words: half credit
+    pattern: re.Pattern[str] | None = None  # answer-type pattern (durations, amounts)
+
+    def coverage(self, text: str) -> float:
+        """1 when ``text`` (normalised, lower case) has the word itself, 0.8 a synonym, 0.5 a part."""
+        if self.label in text:
+            return 1.0
+        if self.pattern is not None and self.pattern.search(text):
+            return 1.0
+        # The user's own word is stronger evidence than a synonym from the table.
+        if any(a in text for a in self.alternates):
+            return SYNONYM_CREDIT
+        if any(p in text for p in self.partial):
+            return 0.5
+        return 0.0
+
+
+@dataclass
+class QueryAnalysis:
+    """How a question was turned into search terms."""
+
+    query: str
+    tokens: list[str]  # the question's own search tokens, in order, without duplicates
+    expansions: list[str]  # synonym terms added by the synonym table
+    expansion_tokens: list[str]  # their words not already among ``tokens``
+    concepts: list[Concept] = field(default_factory=list)
+
+    def coverage(self, text: str, title: str = "") -> float:
+        """IDF-weighted share (0..1) of the question's concepts that ``text`` covers.
+
+        A concept found only in the document ``title`` gets half credit: the title says what
+        the whole document is about, not what this passage says.
+        """
+        total = sum(c.weight for c in self.concepts)
+        if total <= 0:
+            return 0.0
+        scores = [
+            (c, max(c.coverage(text), 0.5 if title and c.coverage(title) else 0.0)) for c in self.concepts
+        ]
+        # An amount or a duration only answers the question next to what it is about.
+        on_topic = any(v > 0 for c, v in scores if c.pattern is None or c.alternates)
+        return sum(c.weight * v for c, v in scores if on_topic or c.pattern is None) / total
+
+    @property
+    def terms(self) -> list[str]:
+        """Original tokens followed by expansion terms (for highlighting)."""
+        return list(dict.fromkeys([*self.tokens, *self.expansions]))
+
+
+@dataclass(frozen=True)
+class QueryAnalyzer:
+    """Turns a question into a :class:`QueryAnalysis` against one corpus.
+
+    ``unseen_weight``: weight of a word absent from the corpus, relative to the maximum IDF.
+    """
+
+    tokenizer: ChineseTokenizer
+    synonyms: SynonymTable
+    unseen_weight: float = 0.6
+
+    def analyze(self, query: str, stats: CorpusStats) -> QueryAnalysis:
+        """Tokenise ``query``, find its synonym expansions and its concepts."""
+        tok = self.tokenizer
+        tokens = list(dict.fromkeys(tok.tokens(query)))
+        expansions = self.synonyms.expansions(tokens, query)
+        present = set(tokens)
+        exp_tokens: list[str] = []
+        for term in expansions:
+            # Precise-mode words only: the sub-words of search mode (军人 in 退役军人) would
+            # turn a specific synonym into a generic match.
+            words = [w.lower() for w in tok.words(term) if w.lower() not in STOPWORDS]
+            if len(words) > 1:
+                words = [w for w in words if len(w) > 1]
+            for t in words:
+                if t not in present:
+                    present.add(t)
+                    exp_tokens.append(t)
+        concepts = self.concepts(query, tokens, stats)
+        return QueryAnalysis(
+            query=query, tokens=tokens, expansions=expansions, expansion_tokens=exp_tokens, concepts=concepts
+        )
+
+    def concepts(self, query: str, tokens: list[str], stats: CorpusStats) -> list[Concept]:
+        """The question's content words with their synonyms, plus its answer type."""
+        tok = self.tokenizer
+        text = normalize(query).lower()
+        # Synonym terms as written in the question (substring) or as one of its tokens.
+        written = [t for t in self.synonyms.terms if (len(t) >= 2 and t in text) or t in tokens]
+        concepts: list[Concept] = []
+        seen: set[str] = set()
+        synonym_terms = self.synonyms.terms
+        for word in tok.words(query):
+            word = word.lower()
+            if word in seen or word in STOPWORDS or word in QUESTION_WORDS:
+                continue
+            if len(word) < 2 and not word.isdigit():
+                continue
+            seen.add(word)
+            if region_key(word) in PLACE_NAMES:
+                continue
+            unseen = stats.df.get(word, 0) == 0 and word not in synonym_terms
+            if unseen and len(word) == 2 and word[0] in _FUNCTION_PREFIX:
+                continue
+            alternates = {word}
+            for term in written:
+                if word in term or term in word:
+                    for gid in self.synonyms.matched_groups([term]):
+                        alternates.update(self.synonyms.groups[gid])
+            partial = tuple(t for t in tok.tokens(word) if t != word and len(t) >= 2 and t not in alternates)
+            pattern = None
+            for ask, _label, answer in ANSWER_TYPES:
+                if ask.search(word):
+                    pattern = answer
+            weight = self.unseen_weight * stats.max_idf if unseen else stats.idf(word)
+            concepts.append(Concept(word, weight, tuple(sorted(alternates)), partial, pattern))
+        # An answer type weighs like an average content word: it must be there, but it must not
+        # let any passage that happens to state some amount outrank the passages on the topic.
+        typed_weight = self.unseen_weight * stats.max_idf
+        if concepts:
+            typed_weight = sum(c.weight for c in concepts) / len(concepts)
+        for ask, label, answer in ANSWER_TYPES:
+            if ask.search(text) and not any(c.pattern is answer for c in concepts):
+                concepts.append(Concept(label, typed_weight, (), (), answer))
+        return concepts

@@ -1,0 +1,256 @@
+"""The hybrid retriever: dense (Chroma, e5) + sparse (BM25 over jieba tokens), fused and reranked.
+
+Pipeline of :meth:`HybridRetriever.retrieve`:
+
+1. query analysis (:mod:`~knowledge.retrieval.query`): tokens, synonym expansions, concepts;
+2. candidate filters (:mod:`~knowledge.retrieval.filters`): topic, region, document;
+3. ``fetch_k`` candidates from each of dense search and BM25 (BM25 queries repeat the user's
+   own tokens so that synonym expansions, added once, weigh half);
+4. fusion (:mod:`~knowledge.retrieval.fusion`): RRF (default) or a weighted sum;
+5. the coverage reranker (:mod:`~knowledge.retrieval.reranker`);
+6. region preference (:mod:`~knowledge.retrieval.regions`): the asker's local rules boosted,
+   other places' local rules ranked below every national rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict, Field, PrivateAttr
+
+from knowledge.retrieval.corpus import CorpusStats
+from knowledge.retrieval.filters import filter_chunk_ids
+from knowledge.retrieval.fusion import FUSION_METHODS, rrf_fuse, weighted_fuse
+from knowledge.retrieval.query import QueryAnalysis, QueryAnalyzer
+from knowledge.retrieval.regions import RegionPreference, canonical_region
+from knowledge.retrieval.reranker import CoverageReranker
+from knowledge.synonyms import SynonymTable
+from knowledge.types import NATIONAL, Passage
+from vetbot.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from knowledge.store import ChunkRecord, KnowledgeStore
+
+
+@dataclass
+class Hit:
+    """One ranked chunk with the evidence behind its rank.
+
+    ``score`` is the reranked score (0..1) times the region factor (so up to 1.5 for the
+    asker's own local rule); ``fused`` the raw fusion score (RRF sums are ~0.01-0.03, weighted
+    sums 0..1); ``dense`` a cosine similarity, ``bm25`` a raw BM25 score; ranks start at 1.
+    """
+
+    chunk_id: str
+    score: float
+    fused: float
+    dense: float | None = None
+    bm25: float | None = None
+    dense_rank: int | None = None
+    bm25_rank: int | None = None
+    coverage: float = 0.0  # share (0..1) of the question's concepts the passage covers
+    tier: int = 0  # 0: national or the asker's own region; 1: another place's local rule
+
+
+@dataclass
+class RetrievalResult:
+    """Ranked hits plus the raw signals used by the refusal decision.
+
+    ``dense`` / ``sparse``: the ``(chunk_id, score)`` candidate lists, best first, after filters;
+    ``region``: the asker's region in the KB's spelling (None when unknown).
+    """
+
+    analysis: QueryAnalysis
+    hits: list[Hit]
+    dense: list[tuple[str, float]] = field(default_factory=list)
+    sparse: list[tuple[str, float]] = field(default_factory=list)
+    region: str | None = None
+
+
+def _check_fusion(fusion: str) -> None:
+    if fusion not in FUSION_METHODS:
+        raise InvalidInputError(f"unknown fusion {fusion!r}", user_message=f"未知的融合方式：{fusion}")
+
+
+class HybridRetriever(BaseRetriever):
+    """Dense + BM25 retrieval over a :class:`KnowledgeStore`, fused by RRF or a weighted sum.
+
+    ``search()`` returning :class:`Passage` objects is the main entry; as a LangChain retriever
+    it returns Documents whose metadata carries ``score``. InvalidInputError for an unknown
+    fusion method or topic.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    store: Any
+    synonyms: Any = None
+    fusion: str = "rrf"
+    k: int = 5
+    # Tuned on the eval sets (see `vetbot eval`): dense weight of the weighted sum.
+    alpha: float = 0.5
+    rrf_k0: float = 60.0
+    rrf_weights: tuple[float, float] = (0.7, 1.0)  # dense, bm25: e5 ranks are noisier
+    fetch_k: int = 40  # candidates taken from each of dense search and BM25 (at least 4 * k)
+    reranker: CoverageReranker = Field(default_factory=CoverageReranker)
+    unseen_weight: float = 0.6  # weight of a word absent from the corpus, relative to max IDF
+    region_preference: RegionPreference = Field(default_factory=RegionPreference)
+    expand_dense: bool = False
+
+    _stats: CorpusStats | None = PrivateAttr(default=None)
+    _stats_source: Any = PrivateAttr(default=None)
+
+    def __init__(
+        self,
+        store: KnowledgeStore,
+        synonyms: SynonymTable | None = None,
+        fusion: str = "rrf",
+        **kwargs: Any,
+    ) -> None:
+        _check_fusion(fusion)
+        super().__init__(store=store, synonyms=synonyms or SynonymTable(), fusion=fusion, **kwargs)
+
+    # ------------------------------------------------------------------ analysis
+    def analyze(self, query: str) -> QueryAnalysis:
+        """Tokenise ``query``, find its synonym expansions and the concepts it asks about."""
+        analyzer = QueryAnalyzer(self.store.tokenizer, self.synonyms, self.unseen_weight)
+        return analyzer.analyze(query, self.stats())
+
+    def stats(self) -> CorpusStats:
+        """Corpus statistics of the store's current generation (rebuilt after a reload)."""
+        chunks = self.store.chunks
+        # Identity of the live chunk dict: the store swaps in a new one on every reload. The
+        # reference is kept, so a new dict can never reuse the old one's address.
+        if self._stats is None or self._stats_source is not chunks:
+            self._stats = CorpusStats(chunks, self.store.tokenizer.tokens)
+            self._stats_source = chunks
+        return self._stats
+
+    def regions(self) -> list[str]:
+        """Regions present in the KB, national first."""
+        return list(self.stats().regions)
+
+    # ------------------------------------------------------------------ ranking
+    def retrieve(
+        self,
+        query: str,
+        k: int | None = None,
+        *,
+        topic: str | None = None,
+        region: str | None = None,
+        document: str | None = None,
+        strict: bool = False,
+        prefer_region: str | None = None,
+        fusion: str | None = None,
+    ) -> RetrievalResult:
+        """Rank chunks for ``query``; returns every candidate as a hit, best first.
+
+        ``topic``/``region``/``document`` filter (see :func:`filter_chunk_ids`);
+        ``prefer_region`` is the asker's region for the region preference. Raises
+        InvalidInputError for an unknown fusion method or topic.
+        """
+        k = k or self.k
+        fusion = fusion or self.fusion
+        _check_fusion(fusion)
+        analysis = self.analyze(query)
+        live = self.store.chunks
+        allowed = filter_chunk_ids(live, topic=topic, region=region, document=document, strict=strict)
+        if not live or (allowed is not None and not allowed):
+            return RetrievalResult(analysis=analysis, hits=[], region=prefer_region)
+        valid = allowed if allowed is not None else set(live)
+        # Filtered searches look at every chunk: policy corpora are small, and a tight filter
+        # would otherwise leave the top-N candidates empty.
+        depth = len(live) if allowed is not None else min(len(live), max(self.fetch_k, 4 * k))
+
+        dense_query = query
+        if self.expand_dense and analysis.expansions:
+            dense_query = f"{query} {' '.join(analysis.expansions)}"
+        dense = [(c, s) for c, s in self.store.dense_search(dense_query, depth) if c in valid]
+        bm25_tokens = [*analysis.tokens, *analysis.tokens, *analysis.expansion_tokens]
+        sparse = [(c, s) for c, s in self.store.bm25_search(bm25_tokens, depth) if c in valid]
+
+        if fusion == "rrf":
+            fused = rrf_fuse([dense, sparse], weights=self.rrf_weights, k0=self.rrf_k0, valid_ids=valid)
+        else:
+            fused = weighted_fuse(dense, sparse, alpha=self.alpha, valid_ids=valid)
+        reranked = self.reranker.rerank(fused, analysis, self.stats())
+
+        dense_pos = {c: (i + 1, s) for i, (c, s) in enumerate(dense)}
+        sparse_pos = {c: (i + 1, s) for i, (c, s) in enumerate(sparse)}
+        asker = canonical_region(prefer_region, self.regions()) if prefer_region else None
+        hits: list[Hit] = []
+        for cid, score in reranked.scores.items():
+            adjusted, tier = self.region_preference.adjust(score, live[cid].metadata, asker)
+            d, b = dense_pos.get(cid), sparse_pos.get(cid)
+            hits.append(
+                Hit(
+                    chunk_id=cid,
+                    score=adjusted,
+                    fused=fused[cid],
+                    dense=d[1] if d else None,
+                    bm25=b[1] if b else None,
+                    dense_rank=d[0] if d else None,
+                    bm25_rank=b[0] if b else None,
+                    coverage=reranked.coverage[cid],
+                    tier=tier,
+                )
+            )
+        hits.sort(key=lambda h: (h.tier, -h.score, h.chunk_id))
+        return RetrievalResult(analysis=analysis, hits=hits, dense=dense, sparse=sparse, region=asker)
+
+    def to_passage(self, hit: Hit) -> Passage:
+        """The :class:`Passage` view of a hit (its ``score`` is the hit's score)."""
+        return passage_from_chunk(self.store.chunks[hit.chunk_id], hit.score)
+
+    def search(
+        self,
+        query: str,
+        k: int | None = None,
+        *,
+        topic: str | None = None,
+        region: str | None = None,
+        document: str | None = None,
+        strict: bool = False,
+        prefer_region: str | None = None,
+    ) -> list[Passage]:
+        """Top-``k`` passages for ``query``, best first; raises as :meth:`retrieve`."""
+        k = k or self.k
+        result = self.retrieve(
+            query, k, topic=topic, region=region, document=document, strict=strict,
+            prefer_region=prefer_region,
+        )
+        return [self.to_passage(h) for h in result.hits[:k]]
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
+        result = self.retrieve(query, self.k)
+        docs = []
+        for hit in result.hits[: self.k]:
+            doc = self.store.chunks[hit.chunk_id].to_document()
+            doc.metadata["score"] = hit.score
+            docs.append(doc)
+        return docs
+
+
+def passage_from_chunk(chunk: ChunkRecord, score: float) -> Passage:
+    """Build a :class:`Passage` from a stored chunk; ``score`` is rounded to 6 decimals."""
+    meta = chunk.metadata
+    region = str(meta.get("region") or NATIONAL)
+    scope = "local" if meta.get("scope") == "local" or region != NATIONAL else "national"
+    return Passage(
+        title=str(meta.get("title", "")),
+        article=str(meta.get("article", "") or ""),
+        text=chunk.text,
+        score=round(float(score), 6),
+        path=str(meta.get("path", "")),
+        region=region,
+        doc_id=str(meta.get("doc_id", "")),
+        chunk_id=chunk.chunk_id,
+        heading=str(meta.get("heading", "") or ""),
+        scope=scope,
+        topics=[t for t in str(meta.get("topics", "")).split("|") if t],
+    )
