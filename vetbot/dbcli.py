@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from vetbot.db import upgrade
 from vetbot.settings import Settings
 
 
@@ -16,8 +17,6 @@ def register(sub: Any) -> None:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from vetbot.db import upgrade
-
     upgrade(settings.sqlalchemy_url)
     print("数据库已是最新结构。")
     return 0

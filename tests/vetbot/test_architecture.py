@@ -1,0 +1,84 @@
+"""Architecture rules: one-way layers, no import cycles, no hidden imports, small modules.
+
+The import contracts live in ``pyproject.toml`` (``[tool.importlinter]``) and are checked with
+import-linter; the other rules are read from the source with ``ast``.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from importlinter.cli import lint_imports
+
+from vetbot.settings import PROJECT_ROOT
+
+PACKAGES = ("vetbot", "knowledge", "ingest", "complaints", "bot", "api")
+CONTRACTS = ("layers", *(f"acyclic-{p}" for p in PACKAGES))
+MAX_MODULE_LINES = 500
+
+
+def _modules(package: str) -> list[Path]:
+    return sorted(p for p in (PROJECT_ROOT / package).rglob("*.py") if "migrations" not in p.parts)
+
+
+@pytest.mark.parametrize("contract", CONTRACTS)
+def test_import_contract_is_kept(contract: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code = lint_imports(
+        config_filename=str(PROJECT_ROOT / "pyproject.toml"),
+        limit_to_contracts=(contract,),
+        no_cache=True,
+        no_logo=True,
+    )
+    assert code == 0, capsys.readouterr().out
+
+
+def _imports_in_functions(path: Path, root: Path = PROJECT_ROOT) -> list[str]:
+    """``module:line imported`` for every project import inside a function body."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for func in ast.walk(tree):
+        if not isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for node in ast.walk(func):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.ImportFrom):
+                names = ["." * node.level + (node.module or "")]  # relative: always the project
+            else:
+                continue
+            for name in names:
+                if name.startswith(".") or name.split(".")[0] in PACKAGES:
+                    found.append(f"{path.relative_to(root)}:{node.lineno} {name}")
+    return sorted(set(found))
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_no_project_imports_inside_functions(package: str) -> None:
+    """In-function imports are kept for heavy optional third-party modules only (torch, chromadb...)."""
+    hidden = [hit for path in _modules(package) for hit in _imports_in_functions(path)]
+    assert not hidden, "project imports inside functions:\n" + "\n".join(hidden)
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_modules_stay_small(package: str) -> None:
+    big = {
+        str(p.relative_to(PROJECT_ROOT)): n
+        for p in _modules(package)
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert not big, f"modules over {MAX_MODULE_LINES} lines: {big}"
+
+
+def test_the_detector_sees_hidden_imports(tmp_path: Path) -> None:
+    source = tmp_path / "m.py"
+    source.write_text(
+        "import os\n"
+        "def f():\n    import torch\n    from knowledge.store import KnowledgeStore\n"
+        "async def g():\n    from . import sibling\n",
+        encoding="utf-8",
+    )
+    assert _imports_in_functions(source, tmp_path) == ["m.py:4 knowledge.store", "m.py:6 ."]
