@@ -76,7 +76,11 @@ StorePreparer = Callable[[KnowledgeStore], None]
 
 
 class KnowledgeService:
-    """Answers questions from one knowledge base (see docs/ARCHITECTURE.md)."""
+    """Answers questions from one knowledge base (see docs/ARCHITECTURE.md).
+
+    ``classifier`` tells complaints from questions; without one every message is a question,
+    and a classifier that raises is logged and ignored for that message.
+    """
 
     def __init__(
         self,
@@ -142,7 +146,10 @@ class KnowledgeService:
         region: str | None = None,
         document: str | None = None,
     ) -> list[Passage]:
-        """Ranked passages for staff lookup; InvalidInputError on an empty query or unknown topic."""
+        """Top-``k`` passages for staff lookup, best first (``Passage.score``: reranked score, ~0..1.5).
+
+        Raises InvalidInputError on an empty or over-long query or an unknown topic.
+        """
         query = self._validate(query)
         return self.retriever.search(query, k, topic=topic, region=region, document=document)
 
@@ -152,7 +159,13 @@ class KnowledgeService:
         self.ask("优待证去哪里办理？")
 
     def ask(self, question: str, region: str | None = None, *, fusion: str | None = None) -> Answer:
-        """Answer ``question`` with citations, or refuse politely (``refused=True``)."""
+        """Answer ``question`` with citations, or refuse politely (``refused=True``).
+
+        ``region`` is the asker's region (a KB place named in the question wins); ``fusion``
+        overrides ``settings.fusion``. ``Answer.confidence`` is the evidence confidence (0..1),
+        ``Answer.latency_ms`` the wall time. Raises InvalidInputError for an empty question, one
+        over 500 characters or an unknown fusion method; KnowledgeBaseError from the store.
+        """
         question = self._validate(question)
         start = time.perf_counter()
         intent, theme, offer = self._classify(question)
