@@ -248,7 +248,7 @@ class KnowledgeStore:
         return doc is not None and doc.sha256 == sha256
 
     def dense_search(self, query: str, k: int) -> list[tuple[str, float]]:
-        """Top-``k`` live chunk ids by cosine similarity (1 - cosine distance)."""
+        """Top-``k`` live ``(chunk_id, cosine similarity -1..1)`` pairs, best first."""
         if not self._chunks:
             return []
         vector = self.embeddings.embed_query(query)
@@ -272,7 +272,7 @@ class KnowledgeStore:
         return out[:k]
 
     def bm25_search(self, tokens: list[str], k: int) -> list[tuple[str, float]]:
-        """Top-``k`` live chunk ids by BM25 over jieba tokens (scores > 0 only)."""
+        """Top-``k`` live ``(chunk_id, BM25 score > 0)`` pairs over jieba tokens, best first."""
         if self._bm25 is None or not tokens:
             return []
         k = min(k, len(self._bm25_ids))

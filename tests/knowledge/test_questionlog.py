@@ -1,0 +1,64 @@
+"""The question log service: masked records, ratings by the asker only, knowledge gaps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from knowledge.questionlog import QuestionLog, QuestionLogService
+from knowledge.types import Answer, Passage
+from vetbot.db import create_db_engine, make_session_factory, upgrade
+from vetbot.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+
+
+@pytest.fixture
+def session_factory(tmp_path: Path) -> sessionmaker[Session]:
+    url = f"sqlite:///{tmp_path / 'log.db'}"
+    upgrade(url)  # the qa_log table comes from the Alembic revision, as in production
+    return make_session_factory(create_db_engine(url))
+
+
+def _answer(question: str = "我的身份证号110101199003077777，优待证怎么办？") -> Answer:
+    passages = [Passage(title=f"办法{i}", article="第一条", text="……", score=0.5, chunk_id=f"d:{i}")
+                for i in range(7)]
+    return Answer(question=question, answer="到服务站办理。", refused=False, sources=passages, confidence=0.9)
+
+
+def test_record_masks_and_keeps_five_passages(session_factory: sessionmaker[Session]) -> None:
+    log = QuestionLogService(session_factory)
+    log_id = log.record(_answer(), channel="web", user_ref="alice")
+    row = log.get(log_id)
+    assert "110101199003077777" not in row.question
+    assert len(row.sources) == 5 and row.sources[0]["chunk_id"] == "d:0"
+    assert log.cited_passage(log_id, 4) == row.sources[4]
+    assert log.cited_passage(log_id, 5) is None and log.cited_passage(log_id + 1, 0) is None
+
+
+def test_only_the_asker_rates(session_factory: sessionmaker[Session]) -> None:
+    log = QuestionLogService(session_factory)
+    mine = log.record(_answer(), channel="telegram", user_ref="tg:1")
+    anonymous = log.record(_answer(), channel="api", user_ref=None)
+    with pytest.raises(PermissionDeniedError):
+        log.rate(mine, "up", rater="tg:2")
+    with pytest.raises(InvalidInputError):
+        log.rate(mine, "meh", rater="tg:1")
+    with pytest.raises(NotFoundError):
+        log.rate(anonymous + 1, "up", rater="tg:1")
+    log.rate(mine, "down", rater="tg:1")
+    log.rate(anonymous, "up", rater=None)
+    assert log.get(mine).rating == "down" and log.get(anonymous).rating == "up"
+    assert [r.id for r in log.knowledge_gaps()] == [mine]
+
+
+def test_a_broken_log_never_loses_the_answer(session_factory: sessionmaker[Session]) -> None:
+    def broken() -> Session:
+        raise RuntimeError("database down")
+
+    logged = QuestionLogService(broken).ask_and_record(
+        lambda q, r: _answer(q), "优待证怎么办？", "济南市", channel="web", user_ref=None
+    )
+    assert logged.answer.question == "优待证怎么办？" and logged.log_id is None
+    with session_factory() as s:
+        assert s.query(QuestionLog).count() == 0
