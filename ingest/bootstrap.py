@@ -60,5 +60,9 @@ def open_knowledge_service(
     if kb_dir is None and needs_default_kb(settings):
         prepare = partial(build_default_kb, settings=settings)
     return KnowledgeService.from_settings(
-        settings, kb_dir, embeddings, classifier_factory=classifier_factory, prepare_store=prepare
+        settings,
+        kb_dir=kb_dir,
+        embeddings=embeddings,
+        classifier_factory=classifier_factory,
+        prepare_store=prepare,
     )
