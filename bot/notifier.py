@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from telegram.ext import Application
 
     from complaints.outbox import OutboxDispatcher
-    from complaints.service import CaseService, Notice
+    from complaints.notices import Notice
+    from complaints.service import CaseService
 
 logger = logging.getLogger(__name__)
 

@@ -17,8 +17,10 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
+from complaints.notices import Notice
 from complaints.routing import RoutingTable
-from complaints.service import Actor, CaseService, Notice
+from complaints.service import CaseService
+from complaints.types import Actor
 from tests.db_support import db_url, session_factory  # noqa: F401  (shared fixtures)
 
 DATA = Path(__file__).parent / "data"
