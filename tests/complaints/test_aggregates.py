@@ -13,25 +13,10 @@ from complaints.aggregates import AggregateRow, case_summary, theme_counts
 from complaints.queries import lower_bound, upper_bound
 from complaints.records import load_case_records
 from complaints.service import CaseService
-from complaints.types import ComplaintIntake
 from vetbot.errors import InvalidInputError
 
 from .conftest import OFFICE, T0, FakeClock
-
-PHONE = "13812345678"
-
-
-def _intake(service: CaseService, text: str = "我的优待证三个月没办下来。", **kw: object) -> str:
-    fields: dict[str, object] = {
-        "channel": "telegram",
-        "complainant_chat_id": 555,
-        "complainant_name": "赵老兵",
-        "complainant_phone": PHONE,
-        "region": "济南",
-        "theme": "card",
-    }
-    fields.update(kw)
-    return service.intake(ComplaintIntake(text=text, **fields)).ticket  # type: ignore[arg-type]
+from .conftest import file_case as _intake
 
 
 def test_theme_aggregates_count_per_period_region_theme(

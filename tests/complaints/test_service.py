@@ -27,7 +27,11 @@ from vetbot.errors import (
 
 from .conftest import (
     ADMIN,
+    CARD,
+    ID_CARD,
     OFFICE,
+    PHONE,
+    SENSITIVE,
     T0,
     FailingNotifier,
     FakeClock,
@@ -35,25 +39,9 @@ from .conftest import (
     RecordingNotifier,
     handler,
 )
+from .conftest import file_case as _intake
 
 TICKET_RE = re.compile(r"^TS-\d{8}-\d{4}$")
-PHONE = "13812345678"
-ID_CARD = "370102199001011234"
-CARD = "6222021234567890"
-SENSITIVE = f"我的优待证三个月没办下来，电话{PHONE}，身份证{ID_CARD}，补贴卡号{CARD}。"
-
-
-def _intake(service: CaseService, text: str = SENSITIVE, **kw: object) -> str:
-    fields: dict[str, object] = {
-        "channel": "telegram",
-        "complainant_chat_id": 555,
-        "complainant_name": "赵老兵",
-        "complainant_phone": PHONE,
-        "region": "济南",
-        "theme": "card",
-    }
-    fields.update(kw)
-    return service.intake(ComplaintIntake(text=text, **fields)).ticket  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------------------------ intake
