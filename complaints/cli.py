@@ -130,7 +130,7 @@ def _actor(args: argparse.Namespace, service: CaseService, *, required: bool) ->
     if not raw:
         if required:
             raise PermissionDeniedError(
-                "no acting handler",
+                "no acting caseworker",
                 user_message=f"请用 --as 指定办理人编号（或 office/admin），或设置环境变量 {ACTOR_ENV}。",
             )
         return Actor(id="cli-office", name=_STAFF["office"][0], role="office")

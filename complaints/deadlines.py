@@ -64,7 +64,7 @@ def deadline_report(
     due_soon_days: int = 3,
     handler_names: Mapping[str, str] | None = None,
 ) -> list[UnitDeadlines]:
-    """Overdue and due-within-``due_soon_days`` open cases grouped by (unit, handler).
+    """Overdue and due-within-``due_soon_days`` open cases grouped by (unit, caseworker).
 
     Units with the most overdue cases come first; within a unit the most urgent case first.
     ``handler_names`` (caseworker id → name, e.g. from the routing table) fills ``handler_name``.

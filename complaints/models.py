@@ -142,7 +142,7 @@ NOTICE_STATES = (NOTICE_PENDING, NOTICE_DELIVERED, NOTICE_FAILED, NOTICE_SKIPPED
 
 
 class CaseNotice(Base):
-    """One notice for a complainant or handler, written in the transaction of the change.
+    """One notice for a complainant or caseworker, written in the transaction of the change.
 
     The outbox of ``complaints.outbox``: a committed status change always has its row, and a
     dispatcher (the bot process) sends pending rows, so nothing is lost when Telegram is down
