@@ -48,7 +48,8 @@ class UnitDeadlines:
 
 
 def running_deadline(record: CaseRecord) -> tuple[Literal["accept", "conclude"], datetime] | None:
-    """The stage and deadline currently running on a case, or None when it is finished."""
+    """``(stage, due)`` of the deadline running on a case (stage ``"accept"`` or ``"conclude"``,
+    ``due`` aware UTC), or None when the case is finished."""
     if not record.is_open:
         return None
     if record.accepted_at is None:
