@@ -28,8 +28,8 @@ from bot.formatting import esc, split_message
 if TYPE_CHECKING:
     from telegram.ext import Application
 
-    from complaints.outbox import OutboxDispatcher
     from complaints.notices import Notice
+    from complaints.outbox import OutboxDispatcher
     from complaints.service import CaseService
 
 logger = logging.getLogger(__name__)
