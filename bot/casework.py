@@ -23,7 +23,7 @@ from bot.formatting import esc, format_dt
 from vetbot.errors import InvalidInputError, PermissionDeniedError, VetbotError
 
 if TYPE_CHECKING:
-    from complaints.service import Actor, CaseView
+    from complaints.types import Actor, CaseView
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class CaseworkHandlers:
 
     def _actor(self, user_id: int, full_name: str, view: CaseView) -> Actor:
         """The Actor for this Telegram user on this case; PermissionDeniedError for others."""
-        from complaints.service import Actor
+        from complaints.types import Actor
 
         handler = self.deps.cases.routing.handler_for_chat(user_id)
         if handler is not None and handler.id == view.assigned_handler_id:

@@ -31,7 +31,7 @@ from vetbot.errors import VetbotError
 from vetbot.privacy import mask_phone
 
 if TYPE_CHECKING:
-    from complaints.service import CaseEventView, CaseView
+    from complaints.types import CaseEventView, CaseView
 
 logger = logging.getLogger(__name__)
 
@@ -384,7 +384,7 @@ class ComplaintFlow:
         return PHONE
 
     async def _submit(self, update: Update, context: Context, draft: dict[str, Any]) -> str | int:
-        from complaints.service import ComplaintIntake
+        from complaints.types import ComplaintIntake
 
         user = update.effective_user
         chat = update.effective_chat

@@ -28,8 +28,9 @@ from bot.formatting import esc, split_message
 if TYPE_CHECKING:
     from telegram.ext import Application
 
+    from complaints.notices import Notice
     from complaints.outbox import OutboxDispatcher
-    from complaints.service import CaseService, Notice
+    from complaints.service import CaseService
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """``vetbot cases``: list, show and act on complaint cases from the command line.
 
-The acting person is chosen with ``--as``: a handler id from the routing table, or ``office``
+The acting person is chosen with ``--as``: a caseworker (承办人) id from the routing table, or ``office``
 / ``admin`` for the office (双拥办) and administrators. Without ``--as`` the environment variable
 ``VETBOT_CASES_ACTOR`` is used; read-only commands (``list``, ``show``) then fall back to the
 office's masked view, while actions refuse to run so that every history entry names a person.
@@ -13,13 +13,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from complaints.routing import RoutingTable
+from complaints.service import CaseService
+from complaints.types import Actor, CaseFilter, CaseView
+from vetbot.clock import to_china
+from vetbot.db import create_db_engine, make_session_factory
 from vetbot.errors import InvalidInputError, PermissionDeniedError
 from vetbot.settings import Settings
-
-if TYPE_CHECKING:
-    from complaints.service import Actor, CaseService, CaseView
 
 ACTOR_ENV = "VETBOT_CASES_ACTOR"
 _STAFF = {"office": ("双拥办（命令行）", "office"), "admin": ("管理员（命令行）", "admin")}
@@ -118,35 +120,27 @@ def _help(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _service(settings: Settings) -> CaseService:
-    from complaints.routing import RoutingTable
-    from complaints.service import CaseService
-    from vetbot.db import create_db_engine, make_session_factory
-
     routing = RoutingTable.load(settings.routing_file)
     engine = create_db_engine(settings.sqlalchemy_url)
     return CaseService(make_session_factory(engine), routing)
 
 
 def _actor(args: argparse.Namespace, service: CaseService, *, required: bool) -> Actor:
-    from complaints.service import Actor
-
     raw = (args.actor or args.actor_top or os.environ.get(ACTOR_ENV) or "").strip()
     if not raw:
         if required:
             raise PermissionDeniedError(
-                "no acting handler",
+                "no acting caseworker",
                 user_message=f"请用 --as 指定办理人编号（或 office/admin），或设置环境变量 {ACTOR_ENV}。",
             )
         return Actor(id="cli-office", name=_STAFF["office"][0], role="office")
     if raw.lower() in _STAFF:
         name, role = _STAFF[raw.lower()]
         return Actor(id=f"cli-{role}", name=name, role=role)  # type: ignore[arg-type]
-    return service.handler_actor(raw)
+    return service.caseworker_actor(raw)
 
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
-    from complaints.service import CaseFilter
-
     service = _service(settings)
     actor = _actor(args, service, required=False)
     if args.limit < 1:
@@ -170,9 +164,9 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
         due = _day(v.due_at) + ("（超期）" if v.overdue else "") if v.due_at else "—"
         excerpt = v.text.replace("\n", " ")
         excerpt = excerpt if len(excerpt) <= 30 else excerpt[:30] + "…"
-        handler = v.assigned_handler_name or v.assigned_handler_id or "—"
+        caseworker = v.assigned_handler_name or v.assigned_handler_id or "—"
         print(
-            f"{v.ticket:<18}{v.status:<6}{v.theme_label[:8]:<10}{v.region:<8}{handler:<10}{due:<12}{excerpt}"
+            f"{v.ticket:<18}{v.status:<6}{v.theme_label[:8]:<10}{v.region:<8}{caseworker:<10}{due:<12}{excerpt}"
         )
     print(f"共 {len(views)} 件。")
     return 0
@@ -260,12 +254,8 @@ def _print_case(v: CaseView) -> None:
 
 
 def _day(dt: Any) -> str:
-    from complaints.tickets import CHINA_TZ
-
-    return dt.astimezone(CHINA_TZ).strftime("%Y-%m-%d") if dt else "—"
+    return to_china(dt).strftime("%Y-%m-%d") if dt else "—"
 
 
 def _time(dt: Any) -> str:
-    from complaints.tickets import CHINA_TZ
-
-    return dt.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M") if dt else "—"
+    return to_china(dt).strftime("%Y-%m-%d %H:%M") if dt else "—"

@@ -16,15 +16,19 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from complaints.analytics import DEMO_CHANNEL
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from complaints.deadlines import deadline_report
+from complaints.models import DEMO_CHANNEL, Case
+from complaints.records import load_case_records
+from complaints.types import Actor, ComplaintIntake
 from vetbot.errors import CaseError, InvalidInputError
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session, sessionmaker
+from knowledge.questionlog import QuestionLog
 
 logger = logging.getLogger(__name__)
 
@@ -269,8 +273,6 @@ def _plan(c: DemoComplaint, now: datetime, rng: random.Random) -> DemoComplaint:
 
 
 def _replace(c: DemoComplaint, **kw: Any) -> DemoComplaint:
-    from dataclasses import replace
-
     return replace(c, **kw)
 
 
@@ -341,20 +343,12 @@ class _Clock:
 
 def count_real_cases(session: Session) -> int:
     """Number of cases not filed by ``vetbot demo-data``."""
-    from sqlalchemy import func, select
-
-    from complaints.models import Case
-
     stmt = select(func.count()).select_from(Case).where(Case.channel != DEMO_CHANNEL)
     return int(session.scalar(stmt) or 0)
 
 
 def count_demo_cases(session: Session) -> int:
     """Number of cases filed by ``vetbot demo-data``."""
-    from sqlalchemy import func, select
-
-    from complaints.models import Case
-
     stmt = select(func.count()).select_from(Case).where(Case.channel == DEMO_CHANNEL)
     return int(session.scalar(stmt) or 0)
 
@@ -395,8 +389,6 @@ def seed_demo_data(
         with session_factory() as session:
             report.qa_rows = _seed_qa_log(session, now, random.Random(seed))
             session.commit()
-    from complaints.analytics import deadline_report, load_case_records
-
     with session_factory() as session:
         records = load_case_records(session)
     report.overdue = sum(len(u.overdue) for u in deadline_report(records, now))
@@ -405,8 +397,6 @@ def seed_demo_data(
 
 
 def _file_one(service: Any, clock: _Clock, c: DemoComplaint, now: datetime, report: DemoReport) -> None:
-    from complaints.service import Actor, ComplaintIntake
-
     clock.now = c.at
     view = service.intake(ComplaintIntake(
         text=c.text, channel=DEMO_CHANNEL, complainant_chat_id=c.chat_id, complainant_name=c.name,
@@ -417,9 +407,9 @@ def _file_one(service: Any, clock: _Clock, c: DemoComplaint, now: datetime, repo
     report.planted += c.planted
     report.by_region[c.region] = report.by_region.get(c.region, 0) + 1
     report.by_theme[c.theme] = report.by_theme.get(c.theme, 0) + 1
-    # Actions are taken by the assigned handler, as in real use (the history names them).
+    # Actions are taken by the assigned caseworker, as in real use (the history names them).
     actor = (
-        service.handler_actor(view.assigned_handler_id)
+        service.caseworker_actor(view.assigned_handler_id)
         if view.assigned_handler_id
         else Actor(id="demo-office", name="演示数据", role="office")
     )
@@ -465,8 +455,6 @@ def _conclusion(c: DemoComplaint) -> str:
 
 
 def _seed_qa_log(session: Session, now: datetime, rng: random.Random) -> int:
-    from knowledge.questionlog import QuestionLog
-
     n = 0
     for question, kind, confidence, reason, sources in _GAP_QUESTIONS:
         created = now - timedelta(days=rng.uniform(0.5, 20))

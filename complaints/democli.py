@@ -7,6 +7,11 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from complaints.demo import count_demo_cases, count_real_cases, seed_demo_data
+from complaints.routing import RoutingTable
+from complaints.service import CaseService
+from vetbot.db import create_db_engine, make_session_factory, upgrade
+from vetbot.errors import CaseError
 from vetbot.settings import Settings
 
 
@@ -30,12 +35,6 @@ def register(sub: Any) -> None:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from complaints.demo import count_demo_cases, count_real_cases, seed_demo_data
-    from complaints.routing import RoutingTable
-    from complaints.service import CaseService
-    from vetbot.db import create_db_engine, make_session_factory, upgrade
-    from vetbot.errors import CaseError
-
     # One line per filed case would drown the summary.
     logging.getLogger("complaints.service").setLevel(logging.WARNING)
     url = settings.sqlalchemy_url

@@ -20,19 +20,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from complaints.analytics import (
-    CHINA_TZ,
-    CaseRecord,
-    CaseRow,
-    as_utc,
-    mask_name,
-    mask_record,
-    theme_label,
-)
+from complaints.records import CaseRecord, CaseRow, mask_name, mask_record
+from complaints.themes import theme_label
+from vetbot.clock import CHINA_TZ, as_utc
 from vetbot.privacy import mask_phone, mask_text
 
 if TYPE_CHECKING:
-    from complaints.analytics import Satisfaction, TimeStats, TrendSeries, UnitDeadlines
+    from complaints.aggregates import AggregateRow, Satisfaction, TimeStats, TrendSeries
+    from complaints.deadlines import UnitDeadlines
 
 CSV_MIME = "text/csv; charset=utf-8"
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -80,7 +75,7 @@ def to_case_row(item: Any) -> CaseRow:
     return CaseRow(
         ticket=item.ticket,
         theme=theme,
-        theme_label=getattr(item, "theme_label", None) or theme_label(theme),
+        theme_label=getattr(item, "theme_label", None) or theme_label(theme, default=theme),
         region=getattr(item, "region", ""),
         status=getattr(item, "status", ""),
         channel=getattr(item, "channel", ""),
@@ -161,16 +156,12 @@ DEADLINE_HEADER = (
 )
 
 
-def _aggregate_rows(rows: Iterable[Any]) -> list[list[Any]]:
-    # Works for analytics.AggregateRow and the service's ThemeAggregate alike.
-    return [
-        [r.period, r.region, r.theme, getattr(r, "theme_label", None) or theme_label(r.theme), r.count]
-        for r in rows
-    ]
+def _aggregate_rows(rows: Iterable[AggregateRow]) -> list[list[Any]]:
+    return [[r.period, r.region, r.theme, r.theme_label, r.count] for r in rows]
 
 
-def aggregates_csv(rows: Iterable[Any]) -> bytes:
-    """CSV of theme × period × region counts (``AggregateRow`` or ``ThemeAggregate``)."""
+def aggregates_csv(rows: Iterable[AggregateRow]) -> bytes:
+    """CSV of theme × period × region counts (``complaints.aggregates.AggregateRow``)."""
     return _csv_bytes(AGGREGATE_HEADER, _aggregate_rows(rows))
 
 
@@ -183,7 +174,7 @@ def trend_csv(trend: TrendSeries) -> bytes:
 
 
 def aggregates_xlsx(
-    rows: Iterable[Any],
+    rows: Iterable[AggregateRow],
     *,
     trend: TrendSeries | None = None,
     deadlines: Sequence[UnitDeadlines] | None = None,

@@ -36,6 +36,7 @@ RATINGS: Final = ("满意", "基本满意", "不满意")
 ACCEPT_DAYS: Final = 15
 CONCLUDE_DAYS: Final = 60
 MAX_EXTENSION_DAYS: Final = 30
+MAX_EXTENSION: Final = timedelta(days=MAX_EXTENSION_DAYS)
 
 LEGAL_BASIS: Final = {
     "accept": "《信访工作条例》第二十三条",

@@ -30,8 +30,13 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from vetbot.clock import as_utc
 from vetbot.db import Base
 from vetbot.errors import CaseError
+
+# Channel of cases filed by ``vetbot demo-data``; dashboards can hide them, the outbox never
+# sends their notices.
+DEMO_CHANNEL = "demo"
 
 
 def _now() -> datetime:
@@ -50,15 +55,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         """Convert to UTC (naive values are taken as UTC already)."""
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return None if value is None else as_utc(value)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         """Return an aware UTC datetime."""
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return None if value is None else as_utc(value)
 
 
 class Case(Base):
@@ -141,7 +142,7 @@ NOTICE_STATES = (NOTICE_PENDING, NOTICE_DELIVERED, NOTICE_FAILED, NOTICE_SKIPPED
 
 
 class CaseNotice(Base):
-    """One notice for a complainant or handler, written in the transaction of the change.
+    """One notice for a complainant or caseworker, written in the transaction of the change.
 
     The outbox of ``complaints.outbox``: a committed status change always has its row, and a
     dispatcher (the bot process) sends pending rows, so nothing is lost when Telegram is down
@@ -158,7 +159,8 @@ class CaseNotice(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("complaint_cases.id"), index=True)
     ticket: Mapped[str] = mapped_column(String(32))
-    kind: Mapped[str] = mapped_column(String(16))  # complainant / handler
+    # complainant / handler ("handler" = the caseworker; stored value, kept)
+    kind: Mapped[str] = mapped_column(String(16))
     handler_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     chat_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     status: Mapped[str] = mapped_column(String(8))  # case status the notice announces

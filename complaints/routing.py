@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from complaints.themes import THEMES
 from vetbot.errors import ConfigurationError, NotFoundError
 
 logger = logging.getLogger(__name__)
@@ -267,8 +268,6 @@ class RoutingTable:
         )
 
     def _validate(self) -> None:
-        from complaints.themes import THEMES
-
         for g in self.groups.values():
             if not g.members:
                 self._fail(f"分组“{g.id}”没有成员")

@@ -20,6 +20,10 @@ THEMES: dict[str, str] = {
 }
 
 
-def theme_label(code: str) -> str:
-    """Return the Chinese label of theme ``code``; unknown codes get the label of ``other``."""
-    return THEMES.get(code, THEMES["other"])
+def theme_label(code: str, default: str | None = None) -> str:
+    """Return the Chinese label of theme ``code``.
+
+    An unknown code gets ``default``, or the label of ``other`` when no default is given
+    (analytics pass the code itself, so that an unexpected stored value stays visible).
+    """
+    return THEMES.get(code, THEMES["other"] if default is None else default)

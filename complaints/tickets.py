@@ -10,26 +10,26 @@ the last line of defence; the service retries on a collision.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from complaints.models import TicketCounter
+from vetbot.clock import to_china
 from vetbot.errors import InvalidInputError
 
-# China has a single time zone without DST; a complaint filed at 07:00 local time on the 2nd
-# gets a ticket of the 2nd even though it is still the 1st in UTC.
-CHINA_TZ = timezone(timedelta(hours=8), "CST")
 TICKET_RE = re.compile(r"^TS-(\d{8})-(\d{4,})$")
 
 
 def ticket_day(at: datetime) -> str:
     """``YYYYMMDD`` of ``at`` in China time (naive datetimes are taken as UTC)."""
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
-    return at.astimezone(CHINA_TZ).strftime("%Y%m%d")
+    # A complaint filed at 07:00 China time on the 2nd gets a ticket of the 2nd although it
+    # is still the 1st in UTC.
+    return to_china(at).strftime("%Y%m%d")
 
 
 def format_ticket(day: str, n: int) -> str:
@@ -58,9 +58,6 @@ def next_ticket(session: Session, at: datetime) -> str:
     day = ticket_day(at)
     dialect = session.get_bind().dialect.name
     if dialect in ("postgresql", "sqlite"):
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
         stmt: Any
         if dialect == "postgresql":
             base = pg_insert(TicketCounter).values(day=day, n=1)

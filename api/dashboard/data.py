@@ -1,8 +1,9 @@
 """What each dashboard page shows, computed from the database (no HTTP here).
 
-The numbers come from ``complaints.analytics``; this module only selects the records for the
+The numbers come from ``complaints.aggregates`` / ``deadlines`` / ``emerging`` and
+``knowledge.gaps``; this module only selects the records for the
 filters, arranges them for the templates and builds the charts. Every case text that reaches
-a page has gone through ``analytics.mask_record`` (drill-down) or ``mask_text`` (examples).
+a page has gone through ``complaints.records.mask_record`` (drill-down) or ``mask_text`` (examples).
 """
 
 from __future__ import annotations
@@ -15,10 +16,29 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
+from sqlalchemy import func, or_, select
 
 from api.dashboard.charts import Series, color, hbar_chart, line_chart, stacked_bar_chart
 from api.dashboard.filters import Filters, add_months, china_midnight
-from complaints import analytics as an
+from complaints.aggregates import (
+    AggregateRow,
+    Satisfaction,
+    TimeStats,
+    TrendSeries,
+    average_times,
+    average_times_by_unit,
+    drill_down,
+    satisfaction,
+    theme_counts,
+    trend_series,
+)
+from complaints.deadlines import UnitDeadlines, deadline_report
+from complaints.emerging import EmergingCluster, emerging_themes
+from complaints.lifecycle import OPEN_STATUSES
+from complaints.models import Case
+from complaints.records import CaseRecord, CaseRow, load_case_records, record_from_case
+from complaints.themes import THEMES, theme_label
+from knowledge.gaps import GapCluster, knowledge_gap_clusters, load_knowledge_gaps
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
@@ -44,17 +64,11 @@ def excerpt(masked_text: str, limit: int = EXCERPT_CHARS) -> str:
 
 def themes() -> dict[str, str]:
     """Theme code → Chinese label."""
-    from complaints.themes import THEMES
-
     return dict(THEMES)
 
 
 def known_regions(session: Session) -> list[str]:
     """Regions that occur in the case store, sorted."""
-    from sqlalchemy import select
-
-    from complaints.models import Case
-
     return sorted(r for r in session.scalars(select(Case.region).distinct()) if r)
 
 
@@ -62,10 +76,6 @@ def count_cases(
     session: Session, start: datetime, end: datetime, region: str | None, theme: str | None
 ) -> int:
     """Number of cases with intake in ``[start, end)``."""
-    from sqlalchemy import func, select
-
-    from complaints.models import Case
-
     stmt = select(func.count()).select_from(Case).where(Case.created_at >= start, Case.created_at < end)
     if region:
         stmt = stmt.where(Case.region == region)
@@ -76,7 +86,7 @@ def count_cases(
 
 def open_records(
     session: Session, *, region: str | None = None, theme: str | None = None, as_of: datetime | None = None
-) -> list[an.CaseRecord]:
+) -> list[CaseRecord]:
     """Cases on which a deadline runs, whatever their intake date (deadlines do not wait).
 
     With ``as_of`` the cases are reconstructed as they stood then: steps taken later
@@ -84,11 +94,6 @@ def open_records(
     ``as_of`` is not (its time is only in the event log), so such a case counts with the
     extended deadline.
     """
-    from sqlalchemy import or_, select
-
-    from complaints.lifecycle import OPEN_STATUSES
-    from complaints.models import Case
-
     stmt = select(Case)
     if as_of is None:
         stmt = stmt.where(Case.status.in_(OPEN_STATUSES))
@@ -104,7 +109,7 @@ def open_records(
         stmt = stmt.where(Case.theme == theme)
     out = []
     for case in session.scalars(stmt):
-        record = an.record_from_case(case)
+        record = record_from_case(case)
         if as_of is not None:
             record = _as_of(record, as_of)
         if record.is_open:
@@ -112,7 +117,7 @@ def open_records(
     return out
 
 
-def _as_of(record: an.CaseRecord, at: datetime) -> an.CaseRecord:
+def _as_of(record: CaseRecord, at: datetime) -> CaseRecord:
     changes: dict[str, Any] = {}
     if record.accepted_at is not None and record.accepted_at >= at:
         changes.update(accepted_at=None, conclude_due=None, extended=False)
@@ -141,7 +146,6 @@ def handler_names(runtime: Any) -> dict[str, str]:
 @dataclass
 class ThemeRow:
     """One line of the theme table."""
-
     code: str
     label: str
     total: int
@@ -161,7 +165,6 @@ class ThemeRow:
 @dataclass
 class Overview:
     """Everything /dashboard shows."""
-
     filters: Filters
     total: int
     previous_total: int
@@ -174,17 +177,17 @@ class Overview:
     region_chart: Markup
     region_series: list[tuple[str, str, list[int]]]  # (region, colour, counts per period)
     theme_legend: list[tuple[str, str]]  # (label, colour)
-    deadlines: list[an.UnitDeadlines]
+    deadlines: list[UnitDeadlines]
     overdue_count: int
     due_soon_count: int
-    times: an.TimeStats
-    times_by_unit: dict[str, an.TimeStats]
-    satisfaction: an.Satisfaction
+    times: TimeStats
+    times_by_unit: dict[str, TimeStats]
+    satisfaction: Satisfaction
     satisfaction_chart: Markup
-    aggregates: list[an.AggregateRow] = field(default_factory=list)
+    aggregates: list[AggregateRow] = field(default_factory=list)
 
 
-def theme_rows(trend: an.TrendSeries, records: Sequence[an.CaseRecord]) -> list[ThemeRow]:
+def theme_rows(trend: TrendSeries, records: Sequence[CaseRecord]) -> list[ThemeRow]:
     """Theme table rows (largest first) from a theme trend."""
     total = sum(trend.totals.values())
     by_region: dict[str, Counter[str]] = {}
@@ -218,7 +221,7 @@ def _theme_lines(rows: Sequence[ThemeRow], n_periods: int) -> list[Series]:
     return lines
 
 
-def satisfaction_chart(sat: an.Satisfaction) -> Markup:
+def satisfaction_chart(sat: Satisfaction) -> Markup:
     """Horizontal bars of the rating distribution."""
     colors = ["#1d7a3e", "#0b5cad", "#b42318", "#8a94a3"]
     return hbar_chart(list(sat.counts.items()), label="满意度评价分布", colors=colors)
@@ -226,21 +229,21 @@ def satisfaction_chart(sat: an.Satisfaction) -> Markup:
 
 def overview(session: Session, filters: Filters, now: datetime, names: Mapping[str, str]) -> Overview:
     """Counts, trends, deadlines, handling times and satisfaction for the filters."""
-    records = an.load_case_records(
+    records = load_case_records(
         session, start=filters.start_dt, end=filters.end_dt, region=filters.region, theme=filters.theme
     )
     span = filters.end_dt - filters.start_dt
     previous_total = count_cases(
         session, filters.start_dt - span, filters.start_dt, filters.region, filters.theme
     )
-    trend = an.trend_series(records, filters.period, filters.start_dt, filters.end_dt, group_by="theme")
-    by_region = an.trend_series(records, filters.period, filters.start_dt, filters.end_dt, group_by="region")
+    trend = trend_series(records, filters.period, filters.start_dt, filters.end_dt, group_by="theme")
+    by_region = trend_series(records, filters.period, filters.start_dt, filters.end_dt, group_by="region")
     rows = theme_rows(trend, records)
     lines = _theme_lines(rows, len(trend.periods))
     region_series = [(g, color(i), list(v)) for i, (g, v) in enumerate(by_region.series.items())]
     open_now = open_records(session, region=filters.region, theme=filters.theme)
-    deadlines = an.deadline_report(open_now, now, due_soon_days=DUE_SOON_DAYS, handler_names=names)
-    sat = an.satisfaction(records)
+    deadlines = deadline_report(open_now, now, due_soon_days=DUE_SOON_DAYS, handler_names=names)
+    sat = satisfaction(records)
     return Overview(
         filters=filters,
         total=len(records),
@@ -261,11 +264,11 @@ def overview(session: Session, filters: Filters, now: datetime, names: Mapping[s
         deadlines=[u for u in deadlines if u.overdue or u.due_soon],
         overdue_count=sum(len(u.overdue) for u in deadlines),
         due_soon_count=sum(len(u.due_soon) for u in deadlines),
-        times=an.average_times(records),
-        times_by_unit=an.average_times_by_unit(records),
+        times=average_times(records),
+        times_by_unit=average_times_by_unit(records),
         satisfaction=sat,
         satisfaction_chart=satisfaction_chart(sat),
-        aggregates=an.theme_counts(records, filters.period),
+        aggregates=theme_counts(records, filters.period),
     )
 
 
@@ -277,7 +280,6 @@ def overview(session: Session, filters: Filters, now: datetime, names: Mapping[s
 @dataclass
 class CaseFilter:
     """Drill-down narrowing inside the main filters."""
-
     status: str | None = None
     unit: str | None = None
     in_period: str | None = None  # a period key of ``filters.period`` (2026-03 / 2026-W10)
@@ -293,12 +295,12 @@ class CaseFilter:
 
 def case_rows(
     session: Session, filters: Filters, extra: CaseFilter, *, limit: int | None = None
-) -> list[an.CaseRow]:
+) -> list[CaseRow]:
     """The masked cases behind the filters (newest first)."""
-    records = an.load_case_records(
+    records = load_case_records(
         session, start=filters.start_dt, end=filters.end_dt, region=filters.region, theme=filters.theme
     )
-    return an.drill_down(
+    return drill_down(
         records,
         status=extra.status,
         unit=extra.unit,
@@ -311,11 +313,10 @@ def case_rows(
 @dataclass
 class ThemeDetail:
     """Everything /dashboard/themes/{code} shows."""
-
     code: str
     label: str
     total: int
-    rows: list[an.CaseRow]
+    rows: list[CaseRow]
     shown: int
     periods: list[str]
     region_chart: Markup
@@ -328,10 +329,10 @@ class ThemeDetail:
 def theme_detail(session: Session, filters: Filters, extra: CaseFilter) -> ThemeDetail:
     """One theme: its trend by region, status and unit breakdown, and its masked cases."""
     assert filters.theme is not None
-    records = an.load_case_records(
+    records = load_case_records(
         session, start=filters.start_dt, end=filters.end_dt, region=filters.region, theme=filters.theme
     )
-    rows = an.drill_down(
+    rows = drill_down(
         records,
         status=extra.status,
         unit=extra.unit,
@@ -339,18 +340,18 @@ def theme_detail(session: Session, filters: Filters, extra: CaseFilter) -> Theme
         period_kind=filters.period,
         limit=None,
     )
-    trend = an.trend_series(records, filters.period, filters.start_dt, filters.end_dt, group_by="region")
+    trend = trend_series(records, filters.period, filters.start_dt, filters.end_dt, group_by="region")
     series = [Series(g, v, color(i)) for i, (g, v) in enumerate(trend.series.items())]
     per_period = [sum(v[i] for v in trend.series.values()) for i in range(len(trend.periods))]
     return ThemeDetail(
         code=filters.theme,
-        label=an.theme_label(filters.theme),
+        label=theme_label(filters.theme),
         total=len(rows),
         rows=rows[:DRILL_LIMIT],
         shown=min(len(rows), DRILL_LIMIT),
         periods=trend.periods,
         region_chart=stacked_bar_chart(
-            trend.periods, series, label=f"{an.theme_label(filters.theme)}：各地区件数", height=220
+            trend.periods, series, label=f"{theme_label(filters.theme)}：各地区件数", height=220
         ),
         region_legend=[(s.label, s.color) for s in series],
         status_counts=dict(Counter(r.status for r in rows).most_common()),
@@ -373,20 +374,20 @@ def emerging(
     window_days: int,
     region: str | None,
     theme: str | None,
-) -> list[an.EmergingCluster]:
+) -> list[EmergingCluster]:
     """Clusters of the last two windows of complaints, growing ones first."""
-    records = an.load_case_records(
+    records = load_case_records(
         session, start=now - timedelta(days=2 * window_days), end=now, region=region, theme=theme
     )
-    return an.emerging_themes(records, embeddings, now, window_days=window_days, tokenizer=tokenizer)
+    return emerging_themes(records, embeddings, now, window_days=window_days, tokenizer=tokenizer)
 
 
 def gap_clusters(
     session: Session, embeddings: Embeddings, tokenizer: ChineseTokenizer, since: datetime
-) -> list[an.GapCluster]:
+) -> list[GapCluster]:
     """Refused / low-confidence / 👎 questions since ``since``, grouped."""
-    items = an.load_knowledge_gaps(session, since=since)
-    return an.knowledge_gap_clusters(items, embeddings, tokenizer=tokenizer)
+    items = load_knowledge_gaps(session, since=since)
+    return knowledge_gap_clusters(items, embeddings, tokenizer=tokenizer)
 
 
 def source_link(source: Mapping[str, Any], known_docs: set[str] | None) -> str | None:
@@ -418,7 +419,6 @@ MONTHLY_OVERDUE_ROWS = 15
 @dataclass
 class OverdueLine:
     """One overdue case on the monthly sheet."""
-
     ticket: str
     unit: str
     handler: str
@@ -431,7 +431,6 @@ class OverdueLine:
 @dataclass
 class MonthSheet:
     """One printed page of the monthly summary."""
-
     month: date
     cutoff: datetime
     partial: bool  # the month is not over yet
@@ -439,7 +438,7 @@ class MonthSheet:
     previous: int
     accepted: int
     concluded: int
-    satisfaction: an.Satisfaction
+    satisfaction: Satisfaction
     top_themes: list[tuple[str, str, int, int]]  # (code, label, count, previous month's count)
     regions: list[tuple[str, int]]
     overdue: list[OverdueLine]
@@ -457,35 +456,31 @@ class MonthSheet:
 def _count_between(
     session: Session, column: Any, start: datetime, end: datetime, region: str | None
 ) -> list[Any]:
-    from sqlalchemy import select
 
-    from complaints.models import Case
 
     stmt = select(Case).where(column >= start, column < end)
     if region:
         stmt = stmt.where(Case.region == region)
-    return [an.record_from_case(c) for c in session.scalars(stmt)]
+    return [record_from_case(c) for c in session.scalars(stmt)]
 
 
 def month_sheet(
     session: Session, month: date, region: str | None, now: datetime, names: Mapping[str, str]
 ) -> MonthSheet:
     """Totals, top themes, regions, overdue cases (at month end) and a six-month trend."""
-    from complaints.models import Case
-
     m_start, m_end = china_midnight(month), china_midnight(add_months(month, 1))
     cutoff = min(m_end, now)
     first = add_months(month, -(TREND_MONTHS - 1))
-    records = an.load_case_records(session, start=china_midnight(first), end=m_end, region=region)
+    records = load_case_records(session, start=china_midnight(first), end=m_end, region=region)
     in_month = [r for r in records if m_start <= r.created_at < m_end]
     prev_start = china_midnight(add_months(month, -1))
     in_prev = [r for r in records if prev_start <= r.created_at < m_start]
     counts, prev_counts = Counter(r.theme for r in in_month), Counter(r.theme for r in in_prev)
     top = [
-        (code, an.theme_label(code), n, prev_counts.get(code, 0))
+        (code, theme_label(code), n, prev_counts.get(code, 0))
         for code, n in counts.most_common(TOP_THEMES)
     ]
-    trend = an.trend_series(records, "month", china_midnight(first), m_end, group_by="theme")
+    trend = trend_series(records, "month", china_midnight(first), m_end, group_by="theme")
     top_codes = [code for code, *_ in top] or list(trend.series)[:TOP_THEMES]
     series = [
         Series(trend.labels[c], trend.series[c], color(i))
@@ -497,7 +492,7 @@ def month_sheet(
         series.append(Series(OTHERS_LABEL, [sum(col) for col in zip(*rest, strict=True)], "#8a94a3"))
     concluded = _count_between(session, Case.concluded_at, m_start, m_end, region)
     accepted = _count_between(session, Case.accepted_at, m_start, m_end, region)
-    report = an.deadline_report(
+    report = deadline_report(
         open_records(session, region=region, as_of=cutoff), cutoff, handler_names=names
     )
     overdue = sorted(
@@ -508,7 +503,7 @@ def month_sheet(
                 handler=u.handler_name or u.handler_id or "",
                 stage=i.stage_label,
                 days_over=round(-i.days_left, 1),
-                theme=an.theme_label(i.theme),
+                theme=theme_label(i.theme),
                 region=i.region,
             )
             for u in report
@@ -524,7 +519,7 @@ def month_sheet(
         previous=len(in_prev),
         accepted=len(accepted),
         concluded=len(concluded),
-        satisfaction=an.satisfaction(concluded),
+        satisfaction=satisfaction(concluded),
         top_themes=top,
         regions=Counter(r.region for r in in_month).most_common(),
         overdue=overdue[:MONTHLY_OVERDUE_ROWS],

@@ -34,7 +34,9 @@ from api.routers.auth import client_ip
 from api.runtime import Runtime
 from api.users import PERM_THEMES, Principal
 from complaints import exports
-from complaints.analytics import CHINA_TZ, theme_label
+from complaints.aggregates import TrendSeries
+from complaints.themes import theme_label
+from vetbot.clock import CHINA_TZ
 from vetbot.errors import InvalidInputError
 
 logger = logging.getLogger(__name__)
@@ -437,8 +439,6 @@ def _export_aggregates(
         if fmt == "csv":
             body, mime = exports.aggregates_csv(view.aggregates), exports.CSV_MIME
         else:
-            from complaints.analytics import TrendSeries
-
             trend = TrendSeries(
                 period=filters.period,
                 periods=view.periods,

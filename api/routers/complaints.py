@@ -19,10 +19,10 @@ from api.errors import field_error
 from api.routers.auth import client_ip
 from api.schemas import clean_question
 from api.users import PERM_CASES_ALL, PERM_CASES_FILE, PERM_CASES_OWN, PERM_CASES_VIEW, Principal
-from complaints.service import CaseView
+from complaints.types import CaseView
 
 if TYPE_CHECKING:
-    from complaints.service import Actor
+    from complaints.types import Actor
 
 router = APIRouter(tags=["投诉办理"])
 
@@ -69,7 +69,7 @@ class CaseList(BaseModel):
 
 def case_actor(principal: Principal) -> Actor | None:
     """The case-store actor of a caller; None for plain staff (who only see masked views)."""
-    from complaints.service import Actor
+    from complaints.types import Actor
 
     if principal.role == "handler":
         return Actor(
@@ -100,7 +100,7 @@ async def file_complaint(
     principal: Annotated[Principal, Depends(require(PERM_CASES_FILE))],
 ) -> CaseView:
     """Register a complaint; it is routed to a handler and the ticket returned (masked view)."""
-    from complaints.service import ComplaintIntake
+    from complaints.types import ComplaintIntake
 
     intake = ComplaintIntake(
         text=body.text,
@@ -153,7 +153,7 @@ def list_complaints(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> CaseList:
     """Handlers get their own cases; office and admin all cases, with filters."""
-    from complaints.service import CaseFilter
+    from complaints.types import CaseFilter
 
     actor = case_actor(principal)
     if actor is None:  # an API key with a role outside the case store

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from complaints.service import CaseFilter
+from complaints.types import CaseFilter
 from tests.bot.conftest import ADMIN, HANDLER, OTHER_HANDLER, STRANGER, VETERAN, BotHarness
 
 

@@ -17,8 +17,10 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
+from complaints.notices import Notice
 from complaints.routing import RoutingTable
-from complaints.service import Actor, CaseService, Notice
+from complaints.service import CaseService
+from complaints.types import Actor, ComplaintIntake
 from tests.db_support import db_url, session_factory  # noqa: F401  (shared fixtures)
 
 DATA = Path(__file__).parent / "data"
@@ -132,3 +134,23 @@ def handler(routing: RoutingTable, handler_id: str) -> Actor:
     """Actor of a routing-table handler."""
     h = routing.handler(handler_id)
     return Actor(id=h.id, name=h.name, role="handler", telegram_chat_id=h.telegram_chat_id)
+
+
+PHONE = "13812345678"
+ID_CARD = "370102199001011234"
+CARD = "6222021234567890"
+SENSITIVE = f"我的优待证三个月没办下来，电话{PHONE}，身份证{ID_CARD}，补贴卡号{CARD}。"
+
+
+def file_case(service: CaseService, text: str = SENSITIVE, **kw: object) -> str:
+    """File a complaint from 济南 about the card (theme), with ``kw`` overriding fields; return its ticket."""
+    fields: dict[str, object] = {
+        "channel": "telegram",
+        "complainant_chat_id": 555,
+        "complainant_name": "赵老兵",
+        "complainant_phone": PHONE,
+        "region": "济南",
+        "theme": "card",
+    }
+    fields.update(kw)
+    return service.intake(ComplaintIntake(text=text, **fields)).ticket  # type: ignore[arg-type]

@@ -15,13 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from complaints.classifier import (
-    Classification,
-    ComplaintClassifier,
-    evaluate_classifier,
-    load_examples,
-    rule_signals,
-)
+from complaints.classifier import Classification, ComplaintClassifier
+from complaints.classifier_eval import evaluate_classifier
+from complaints.examples import load_examples
+from complaints.rules import rule_signals
 from complaints.themes import THEMES, theme_label
 from tests.fakes import HashingEmbeddings
 from vetbot.errors import ConfigurationError

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from complaints import lifecycle as lc
 from complaints.routing import RoutingTable
-from complaints.service import CaseService, ComplaintIntake
+from complaints.service import CaseService
+from complaints.types import ComplaintIntake
 from vetbot.cli import main
 
 from .conftest import OFFICE, ROUTING_FILE, T0, FakeClock

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from complaints import lifecycle as lc
 from complaints.models import Case, CaseEvent
 from complaints.routing import RoutingTable
-from complaints.service import CaseFilter, CaseService, ComplaintIntake
+from complaints.service import CaseService
+from complaints.types import CaseFilter, ComplaintIntake
 from vetbot.settings import PROJECT_ROOT
 
 from .conftest import OFFICE, ROUTING_FILE, FakeClock
@@ -30,7 +31,8 @@ CHILD = textwrap.dedent(
     """
     import os, signal, sys
     from complaints.routing import RoutingTable
-    from complaints.service import CaseFilter, CaseService, ComplaintIntake
+    from complaints.service import CaseService
+    from complaints.types import CaseFilter, ComplaintIntake
     from vetbot.db import create_db_engine, make_session_factory
 
     url, routing_file = sys.argv[1], sys.argv[2]

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from complaints import lifecycle as lc
+from complaints import service as service_module
 from complaints.models import (
     NOTICE_DELIVERED,
     NOTICE_FAILED,
@@ -31,17 +32,18 @@ from complaints.models import (
     Case,
     CaseNotice,
 )
+from complaints.notices import Notice
 from complaints.outbox import (
     OutboxDispatcher,
     PermanentDeliveryError,
     RetryPolicy,
-    _claim,
     adeliver_pending,
     deliver_pending,
-    purge_delivered,
 )
+from complaints.outbox_store import claim, purge_delivered
 from complaints.routing import RoutingTable
-from complaints.service import CaseService, ComplaintIntake, Notice
+from complaints.service import CaseService
+from complaints.types import ComplaintIntake
 from vetbot.cli import main
 from vetbot.db import create_db_engine, make_session_factory
 from vetbot.errors import NotFoundError
@@ -118,13 +120,13 @@ def test_a_rolled_back_change_leaves_no_notice(
 ) -> None:
     ticket = _file(service)
     before = len(_rows(session_factory))
-    real = CaseService._enqueue
+    real = service_module.enqueue_notices
 
     def enqueue_then_fail(*args: Any, **kwargs: Any) -> list[Notice]:
         real(*args, **kwargs)  # the rows are flushed...
         raise RuntimeError("crash before commit")  # ...and the transaction then aborts
 
-    monkeypatch.setattr(CaseService, "_enqueue", staticmethod(enqueue_then_fail))
+    monkeypatch.setattr(service_module, "enqueue_notices", enqueue_then_fail)
     with pytest.raises(RuntimeError):
         service.accept(ticket, OFFICE)
     with pytest.raises(RuntimeError):
@@ -298,7 +300,7 @@ def test_a_crashed_dispatchers_claim_expires(
 ) -> None:
     _file(service)
     lease = RetryPolicy().lease
-    _, claimed = _claim(session_factory, clock.now, 10, lease)  # then "dies" without sending
+    _, claimed = claim(session_factory, clock.now, 10, lease)  # then "dies" without sending
     assert len(claimed) == 1
     send = Recorder()
     assert deliver_pending(service, send).attempted == 0  # still leased to the dead dispatcher

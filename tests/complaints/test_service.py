@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import re
 from collections.abc import Callable
@@ -14,16 +13,10 @@ from sqlalchemy.orm import Session
 
 from complaints import lifecycle as lc
 from complaints.models import Case, CaseEvent, TicketCounter
+from complaints.notices import Notice
 from complaints.routing import RoutingTable
-from complaints.service import (
-    Actor,
-    Attachment,
-    CaseFilter,
-    CaseService,
-    ComplaintIntake,
-    Notice,
-    ThemeAggregate,
-)
+from complaints.service import CaseService
+from complaints.types import Actor, Attachment, CaseFilter, ComplaintIntake
 from vetbot.errors import (
     CaseError,
     InvalidInputError,
@@ -34,7 +27,11 @@ from vetbot.errors import (
 
 from .conftest import (
     ADMIN,
+    CARD,
+    ID_CARD,
     OFFICE,
+    PHONE,
+    SENSITIVE,
     T0,
     FailingNotifier,
     FakeClock,
@@ -42,25 +39,9 @@ from .conftest import (
     RecordingNotifier,
     handler,
 )
+from .conftest import file_case as _intake
 
 TICKET_RE = re.compile(r"^TS-\d{8}-\d{4}$")
-PHONE = "13812345678"
-ID_CARD = "370102199001011234"
-CARD = "6222021234567890"
-SENSITIVE = f"我的优待证三个月没办下来，电话{PHONE}，身份证{ID_CARD}，补贴卡号{CARD}。"
-
-
-def _intake(service: CaseService, text: str = SENSITIVE, **kw: object) -> str:
-    fields: dict[str, object] = {
-        "channel": "telegram",
-        "complainant_chat_id": 555,
-        "complainant_name": "赵老兵",
-        "complainant_phone": PHONE,
-        "region": "济南",
-        "theme": "card",
-    }
-    fields.update(kw)
-    return service.intake(ComplaintIntake(text=text, **fields)).ticket  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------------------------ intake
@@ -464,54 +445,6 @@ def test_list_filters(service: CaseService, routing: RoutingTable, clock: FakeCl
     with pytest.raises(InvalidInputError) as err:
         service.list_cases(CaseFilter(status="完成"), OFFICE)
     assert "待受理" in err.value.user_message
-
-
-def test_theme_aggregates_count_per_period_region_theme(service: CaseService, clock: FakeClock) -> None:
-    _intake(service, "1")
-    _intake(service, "2")
-    _intake(service, "3", region="扬州市", theme="transit")
-    clock.advance(days=7)  # next ISO week, same month
-    _intake(service, "4")
-    clock.advance(days=28)  # April
-    _intake(service, "5", region="扬州", theme="transit")
-
-    weekly = service.theme_aggregates("week", date(2026, 3, 1), date(2026, 4, 30))
-    assert [(a.period, a.region, a.theme, a.count) for a in weekly] == [
-        ("2026-W10", "扬州市", "transit", 1),
-        ("2026-W10", "济南市", "card", 2),
-        ("2026-W11", "济南市", "card", 1),
-        ("2026-W15", "扬州市", "transit", 1),
-    ]
-    assert weekly[0].period_start == date(2026, 3, 2)
-    monthly = service.theme_aggregates("month", date(2026, 3, 1), date(2026, 4, 30), region="济南")
-    assert [(a.period, a.theme, a.count) for a in monthly] == [("2026-03", "card", 3)]
-    only_transit = service.theme_aggregates("month", None, None, theme="transit")
-    assert [(a.period, a.count) for a in only_transit] == [("2026-03", 1), ("2026-04", 1)]
-    assert service.theme_aggregates("month", date(2026, 3, 3), date(2026, 3, 8)) == []
-    fields = {f.name for f in dataclasses.fields(ThemeAggregate)}
-    assert fields == {"period", "period_start", "region", "theme", "theme_label", "count"}
-    with pytest.raises(InvalidInputError):
-        service.theme_aggregates("year", None, None)
-
-
-def test_timing_stats(service: CaseService, clock: FakeClock) -> None:
-    t1 = _intake(service)
-    t2 = _intake(service)
-    t3 = _intake(service)
-    clock.advance(days=2)
-    service.accept(t1, OFFICE)
-    clock.advance(days=2)
-    service.accept(t2, OFFICE)
-    clock.advance(days=6)
-    service.conclude(t1, OFFICE, "好")
-    service.rate(t1, 555, "基本满意")
-    service.reject(t3, OFFICE, "重复投诉")
-    stats = service.timing_stats(now=T0 + timedelta(days=100))
-    assert stats.total == 3 and stats.open == 1 and stats.concluded == 1 and stats.rejected == 1
-    assert stats.avg_days_to_accept == 3.0  # (2 + 4) / 2
-    assert stats.avg_days_to_conclude == 8.0 and stats.avg_days_total == 10.0
-    assert stats.ratings == {"满意": 0, "基本满意": 1, "不满意": 0}
-    assert stats.overdue == 1  # t2: accepted day 4, due day 64
 
 
 def test_counter_row_tracks_the_sequence(

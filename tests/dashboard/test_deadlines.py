@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from complaints.analytics import CaseRecord, deadline_report, load_case_records, running_deadline
-from complaints.service import ComplaintIntake
+from complaints.deadlines import deadline_report, running_deadline
+from complaints.records import CaseRecord, load_case_records
+from complaints.types import ComplaintIntake
 
 from .conftest import CST
 

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from complaints.analytics import DEMO_CHANNEL, emerging_themes, load_case_records, load_knowledge_gaps
 from complaints.demo import (
     PLANTED_REGION,
     REGIONS,
@@ -18,8 +17,12 @@ from complaints.demo import (
     generate_demo_complaints,
     seed_demo_data,
 )
-from complaints.models import Case, CaseEvent
-from complaints.service import CaseService, ComplaintIntake
+from complaints.emerging import emerging_themes
+from complaints.models import DEMO_CHANNEL, Case, CaseEvent
+from complaints.records import load_case_records
+from complaints.service import CaseService
+from complaints.types import ComplaintIntake
+from knowledge.gaps import load_knowledge_gaps
 from knowledge.questionlog import QuestionLog
 from vetbot.cli import main
 from vetbot.errors import CaseError, InvalidInputError

@@ -7,15 +7,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from complaints.analytics import (
-    CachedEmbeddings,
-    CaseRecord,
-    _overlap_merge,
-    binomial_tail,
-    c_tf_idf_keywords,
-    cluster_texts,
-    emerging_themes,
-)
+from complaints.emerging import binomial_tail, emerging_themes
+from complaints.records import CaseRecord
+from knowledge.clustering import CachedEmbeddings, _overlap_merge, c_tf_idf_keywords, cluster_texts
 from vetbot.errors import InvalidInputError
 
 from . import complaint_texts as texts

@@ -8,14 +8,8 @@ from datetime import datetime, timedelta
 
 from openpyxl import load_workbook
 
-from complaints.analytics import (
-    CaseRecord,
-    average_times,
-    deadline_report,
-    satisfaction,
-    theme_counts,
-    trend_series,
-)
+from complaints.aggregates import average_times, satisfaction, theme_counts, trend_series
+from complaints.deadlines import deadline_report
 from complaints.exports import (
     CASE_COLUMNS,
     aggregates_csv,
@@ -24,7 +18,8 @@ from complaints.exports import (
     cases_xlsx,
     trend_csv,
 )
-from complaints.service import Actor, CaseFilter, ComplaintIntake
+from complaints.records import CaseRecord
+from complaints.types import Actor, CaseFilter, ComplaintIntake
 
 from .conftest import CST
 

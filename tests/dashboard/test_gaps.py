@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from complaints.analytics import knowledge_gap_clusters, load_knowledge_gaps
+from knowledge.gaps import knowledge_gap_clusters, load_knowledge_gaps
 from knowledge.questionlog import QuestionLog
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)

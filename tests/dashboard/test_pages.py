@@ -26,7 +26,8 @@ from api.app import create_app
 from api.dashboard.state import TTLCache
 from api.security import create_token
 from api.users import UserService
-from complaints.service import CaseService, ComplaintIntake
+from complaints.service import CaseService
+from complaints.types import ComplaintIntake
 from knowledge.questionlog import QuestionLog
 from tests.api.conftest import PASSWORD, SECRET, _cheap_argon2, make_settings  # noqa: F401
 from tests.api.support import FakeKnowledge

@@ -1,0 +1,147 @@
+"""Value objects of the case store: who acts, what comes in, and what a viewer sees.
+
+Field names that say ``handler`` (``assigned_handler_id``, the actor role ``"handler"``) are
+the caseworker (承办人) of a case; they are kept because they are stored in the database and
+returned by the web API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal
+
+# "handler" is the caseworker (承办人); the value is stored in case_events.actor_role.
+Role = Literal["handler", "office", "admin", "system", "complainant"]
+ROLES: tuple[str, ...] = ("handler", "office", "admin", "system", "complainant")
+STAFF_ROLES: tuple[str, ...] = ("office", "admin")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who performs an action. Caseworkers use their routing-table id as ``id``."""
+
+    id: str
+    name: str
+    role: Role
+    telegram_chat_id: int | None = None
+
+
+SYSTEM_ACTOR = Actor(id="system", name="系统", role="system")
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """Metadata of a file sent with a complaint (the bytes stay on Telegram)."""
+
+    file_id: str
+    kind: str = "document"  # photo / document / voice / video
+    mime: str | None = None
+    size: int | None = None  # bytes
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class ComplaintIntake:
+    """A new complaint as a channel received it. ``theme=None`` lets the classifier decide."""
+
+    text: str
+    channel: str = "telegram"
+    complainant_chat_id: int | None = None
+    complainant_name: str | None = None
+    complainant_phone: str | None = None
+    region: str | None = None
+    theme: str | None = None
+    attachments: Sequence[Attachment | dict[str, Any]] = ()
+
+
+@dataclass(frozen=True)
+class CaseEventView:
+    """One history entry as shown to a viewer (note masked unless assigned caseworker)."""
+
+    at: datetime
+    actor_id: str
+    actor_name: str
+    actor_role: str
+    action: str
+    action_label: str
+    from_status: str | None
+    to_status: str | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """A case as one viewer may see it. ``masked`` tells whether personal numbers were masked.
+
+    ``events`` is filled by ``get`` (single-case views); list queries leave it empty.
+    ``due_at`` is the deadline of the current status (None once closed).
+    ``assigned_handler_*`` name the assigned caseworker (承办人).
+    """
+
+    ticket: str
+    status: str
+    theme: str
+    theme_label: str
+    region: str
+    channel: str
+    text: str
+    complainant_chat_id: int | None
+    complainant_name: str | None
+    complainant_phone: str | None
+    attachments: list[Attachment]
+    assigned_handler_id: str | None
+    assigned_handler_name: str | None
+    assigned_unit: str | None
+    created_at: datetime
+    accepted_at: datetime | None
+    concluded_at: datetime | None
+    closed_at: datetime | None
+    accept_due: datetime
+    conclude_due: datetime | None
+    extended: bool
+    extension_days: int | None
+    extension_reason: str | None
+    result: str | None
+    transferred_to: str | None
+    rating: str | None
+    rated_at: datetime | None
+    due_at: datetime | None
+    overdue: bool
+    masked: bool
+    allowed_actions: list[str] = field(default_factory=list)
+    events: list[CaseEventView] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """Filters of ``list_cases``. Dates are China-local days (``created_to`` inclusive);
+    datetimes are exact bounds (``created_to`` exclusive). ``handler_id`` is a caseworker id."""
+
+    status: str | None = None
+    theme: str | None = None
+    region: str | None = None
+    handler_id: str | None = None
+    unit: str | None = None
+    created_from: date | datetime | None = None
+    created_to: date | datetime | None = None
+    overdue: bool = False
+    due_soon: bool = False
+    due_soon_days: int = 3
+    limit: int = 200
+    offset: int = 0
+
+
+__all__ = [
+    "ROLES",
+    "STAFF_ROLES",
+    "SYSTEM_ACTOR",
+    "Actor",
+    "Attachment",
+    "CaseEventView",
+    "CaseFilter",
+    "CaseView",
+    "ComplaintIntake",
+    "Role",
+]

@@ -1,0 +1,80 @@
+"""Limits and cleaning of what people type into a case: complaint text, notes, attachments.
+
+Every violation raises ``InvalidInputError`` with a Chinese ``user_message`` that says what to fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+from complaints.types import Attachment
+from vetbot.errors import InvalidInputError
+
+MAX_TEXT_CHARS = 5000
+MAX_NOTE_CHARS = 2000
+MAX_ATTACHMENTS = 20
+
+
+def clean_complaint_text(text: str | None) -> str:
+    """The stripped complaint text; ``InvalidInputError`` when empty or over ``MAX_TEXT_CHARS``."""
+    cleaned = (text or "").strip()
+    if not cleaned:
+        raise InvalidInputError("empty complaint", user_message="投诉内容不能为空，请写明反映的问题。")
+    if len(cleaned) > MAX_TEXT_CHARS:
+        raise InvalidInputError(
+            "complaint too long",
+            user_message=f"投诉内容过长（超过 {MAX_TEXT_CHARS} 字），请精简后再提交。",
+        )
+    return cleaned
+
+
+def clean_attachments(items: Sequence[Attachment | dict[str, Any]]) -> list[dict[str, Any]]:
+    """Attachment metadata as stored in ``Case.attachments`` (``InvalidInputError`` if bad)."""
+    if len(items) > MAX_ATTACHMENTS:
+        raise InvalidInputError("too many attachments", user_message=f"附件最多 {MAX_ATTACHMENTS} 个。")
+    out: list[dict[str, Any]] = []
+    for item in items:
+        data = asdict(item) if isinstance(item, Attachment) else dict(item)
+        file_id = str(data.get("file_id") or "").strip()
+        if not file_id:
+            raise InvalidInputError("attachment without file_id", user_message="附件信息不完整，请重新上传。")
+        size = data.get("size")
+        out.append(
+            {
+                "file_id": file_id,
+                "kind": str(data.get("kind") or "document"),
+                "mime": data.get("mime"),
+                "size": int(size) if size is not None else None,
+                "name": data.get("name"),
+            }
+        )
+    return out
+
+
+def clean_note(note: str | None) -> str | None:
+    """A stripped optional note (None when blank); ``InvalidInputError`` when too long."""
+    cleaned = (note or "").strip()
+    if len(cleaned) > MAX_NOTE_CHARS:
+        raise InvalidInputError("note too long", user_message=f"说明文字过长（超过 {MAX_NOTE_CHARS} 字）。")
+    return cleaned or None
+
+
+def required_text(text: str | None, message: str) -> str:
+    """A stripped mandatory text; ``InvalidInputError`` carrying ``message`` when blank."""
+    cleaned = clean_note(text)
+    if not cleaned:
+        raise InvalidInputError("required text missing", user_message=message)
+    return cleaned
+
+
+__all__ = [
+    "MAX_ATTACHMENTS",
+    "MAX_NOTE_CHARS",
+    "MAX_TEXT_CHARS",
+    "clean_attachments",
+    "clean_complaint_text",
+    "clean_note",
+    "required_text",
+]

@@ -1,0 +1,89 @@
+"""How a stored case is shown to one viewer: ``CaseView`` with personal data masked.
+
+Only the case's assigned caseworker sees ID-card, phone and card numbers in clear; everyone
+else (office, admin, the complainant's own status page) gets them masked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from complaints import lifecycle as lc
+from complaints.models import Case, CaseEvent
+from complaints.routing import RoutingTable
+from complaints.themes import THEMES
+from complaints.types import Actor, Attachment, CaseEventView, CaseView
+from vetbot.privacy import mask_phone, mask_text
+
+
+def case_view(
+    case: Case,
+    viewer: Actor | None,
+    routing: RoutingTable,
+    now: datetime,
+    events: Sequence[CaseEvent] = (),
+) -> CaseView:
+    """``case`` as ``viewer`` may see it (None: an anonymous, masked view) at ``now``."""
+    full = viewer is not None and viewer.role == "handler" and viewer.id == case.assigned_handler_id
+    m: Callable[[str | None], str | None] = (lambda s: s) if full else (lambda s: mask_text(s) if s else s)
+    caseworker = routing.handlers.get(case.assigned_handler_id or "")
+    return CaseView(
+        ticket=case.ticket,
+        status=case.status,
+        theme=case.theme,
+        theme_label=THEMES.get(case.theme, case.theme),
+        region=case.region,
+        channel=case.channel,
+        text=m(case.text) or "",
+        complainant_chat_id=case.complainant_chat_id,
+        complainant_name=case.complainant_name,
+        complainant_phone=case.complainant_phone if full else mask_phone(case.complainant_phone),
+        attachments=[
+            Attachment(
+                file_id=str(a.get("file_id", "")),
+                kind=str(a.get("kind") or "document"),
+                mime=a.get("mime"),
+                size=a.get("size"),
+                name=m(a.get("name")),
+            )
+            for a in (case.attachments or [])
+        ],
+        assigned_handler_id=case.assigned_handler_id,
+        assigned_handler_name=caseworker.name if caseworker else None,
+        assigned_unit=case.assigned_unit,
+        created_at=case.created_at,
+        accepted_at=case.accepted_at,
+        concluded_at=case.concluded_at,
+        closed_at=case.closed_at,
+        accept_due=case.accept_due,
+        conclude_due=case.conclude_due,
+        extended=bool(case.extended),
+        extension_days=case.extension_days,
+        extension_reason=m(case.extension_reason),
+        result=m(case.result),
+        transferred_to=case.transferred_to,
+        rating=case.rating,
+        rated_at=case.rated_at,
+        due_at=lc.active_deadline(case.status, case.accept_due, case.conclude_due),
+        overdue=lc.is_overdue(case.status, case.accept_due, case.conclude_due, now),
+        masked=not full,
+        allowed_actions=lc.allowed_actions(case.status),
+        events=[
+            CaseEventView(
+                at=e.at,
+                actor_id=e.actor_id,
+                actor_name=e.actor_name,
+                actor_role=e.actor_role,
+                action=e.action,
+                action_label=lc.ACTION_LABELS.get(e.action, e.action),
+                from_status=e.from_status,
+                to_status=e.to_status,
+                note=m(e.note),
+            )
+            for e in events
+        ],
+    )
+
+
+__all__ = ["case_view"]
