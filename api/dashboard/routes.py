@@ -29,9 +29,9 @@ from api.dashboard.filters import (
 from api.dashboard.state import DashboardState
 from api.deps import get_runtime, page_require, require
 from api.errors import ServiceNotReadyError
-from api.pages import render
-from api.routers.auth import client_ip
+from api.login import client_ip
 from api.runtime import Runtime
+from api.templating import render
 from api.users import PERM_THEMES, Principal
 from complaints import exports
 from complaints.analytics import CHINA_TZ, theme_label

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from api.deps import RuntimeDep, require
 from api.errors import field_error
-from api.routers.auth import client_ip
+from api.login import client_ip
 from api.schemas import clean_question
 from api.users import PERM_CASES_ALL, PERM_CASES_FILE, PERM_CASES_OWN, PERM_CASES_VIEW, Principal
 from complaints.service import CaseView

@@ -10,7 +10,7 @@ import pytest
 
 from bot.formatting import esc, format_answer, normalise_phone, split_message
 from bot.notifier import TelegramNotifier, render_notice
-from bot.ratelimit import SlidingWindowLimiter
+from vetbot.ratelimit import SlidingWindowLimiter
 from complaints.service import Notice
 from knowledge.types import Answer, Passage
 
