@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from typing import Any
 
+from telegram import Update
+
+from bot.app import NO_TOKEN, create_bot_application
+from vetbot.db import upgrade
+from vetbot.errors import ConfigurationError
 from vetbot.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 
 def register(sub: Any) -> None:
@@ -17,20 +25,12 @@ def register(sub: Any) -> None:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    import logging
-
-    from telegram import Update
-
-    from bot.app import NO_TOKEN, create_bot_application
-    from vetbot.db import upgrade
-    from vetbot.errors import ConfigurationError
-
     if settings.telegram_token is None or not settings.telegram_token.get_secret_value():
         raise ConfigurationError("VETBOT_TELEGRAM_TOKEN is not set", user_message=NO_TOKEN)
     if not args.skip_migrations:
         upgrade(settings.sqlalchemy_url)
     application = create_bot_application(settings)
-    logging.getLogger(__name__).info("bot starting (polling)")
+    logger.info("bot starting (polling)")
     print("Telegram 机器人已启动（长轮询），按 Ctrl+C 停止。")
     application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=args.drop_pending)
     return 0

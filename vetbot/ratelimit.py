@@ -23,9 +23,7 @@ class SlidingWindowLimiter:
     from worker threads). ``limit <= 0`` disables limiting.
     """
 
-    def __init__(
-        self, limit: int, window: float = 60.0, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, limit: int, window: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.limit = limit
         self.window = window
         self._clock = clock
