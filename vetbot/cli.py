@@ -1,8 +1,10 @@
 """The ``vetbot`` command: one entry point, subcommands registered by each package.
 
 Each package exposes ``register(subparsers)`` in its own ``cli`` module; a subcommand sets
-``func(args, settings) -> int`` as its handler. Modules are imported here, but they import
-their heavy dependencies (models, databases) only inside the handlers.
+``func(args, settings) -> int`` as its handler, either the function itself or a reference
+``"package.module:function"``. A reference is imported only when its command runs, so a
+package whose commands need the web stack or the Telegram library keeps ``vetbot --help``
+and every other command from loading them.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import argparse
 import importlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from vetbot.errors import VetbotError
 from vetbot.logging_setup import configure_logging
@@ -48,6 +51,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def resolve_command(func: Callable[..., Any] | str) -> Callable[..., Any]:
+    """The command function of ``func``: itself, or the function named ``"module:function"``.
+
+    Raises ImportError / AttributeError when the reference names nothing.
+    """
+    if callable(func):
+        return func
+    module_name, _, attr = func.partition(":")
+    command: Callable[..., Any] = getattr(importlib.import_module(module_name), attr)
+    return command
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, build Settings once and run the chosen subcommand."""
     parser = build_parser()
@@ -58,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args, settings) or 0)
+        return int(resolve_command(args.func)(args, settings) or 0)
     except VetbotError as exc:
         logger.debug("command failed", exc_info=True)
         print(f"错误：{exc.user_message}（{exc}）" if str(exc) != exc.user_message else f"错误：{exc}",
