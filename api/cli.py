@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-ROLES = ("staff", "handler", "office", "admin")  # "handler" is the web role of a caseworker (承办人)
+from api.models import ROLES
 
 
 def register(sub: Any) -> None:
@@ -23,6 +23,7 @@ def register(sub: Any) -> None:
     usub = users.add_subparsers(dest="users_action", metavar="ACTION", required=True)
     add = usub.add_parser("add", help="新建用户")
     add.add_argument("username")
+    # "handler" is the web role of a caseworker (承办人): a stored value, kept as is.
     add.add_argument("--role", required=True, choices=ROLES, help="staff / handler / office / admin")
     add.add_argument("--password", help="密码（不填则交互输入）")
     add.add_argument("--name", default="", help="显示名称")
