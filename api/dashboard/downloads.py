@@ -115,7 +115,7 @@ def _export_aggregates(
     request: Request, runtime: Runtime, principal: Principal, fmt: str, raw: dict[str, str]
 ) -> Response:
     def build(filters: Filters) -> tuple[bytes, str, dict[str, Any]]:
-        names = data.handler_names(runtime)
+        names = data.caseworker_names(runtime)
         with runtime.session_factory() as session:
             view = data.overview(session, filters, dashboard_state(request).now(), names)
         if fmt == "csv":

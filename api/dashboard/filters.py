@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from complaints.analytics import CHINA_TZ
+from vetbot.clock import CHINA_TZ
 from vetbot.errors import InvalidInputError
 
 PERIOD_LABELS = {"month": "按月", "week": "按周"}

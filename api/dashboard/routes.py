@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
-from api.dashboard import data
+from api.dashboard import data, monthly
 from api.dashboard.deps import (
     ApiUser,
     CaseFilterDep,
@@ -37,7 +37,8 @@ from api.dashboard.filters import (
 )
 from api.deps import RuntimeDep
 from api.errors import ServiceNotReadyError
-from complaints.analytics import CHINA_TZ, theme_label
+from complaints.analytics import theme_label
+from vetbot.clock import CHINA_TZ
 from vetbot.errors import InvalidInputError
 
 logger = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ def dashboard_page(
     """Counts by theme × period × region, trends, deadlines, handling times, satisfaction."""
     filters, errors = lenient_filters(request, **raw)
     state = dashboard_state(request)
-    names = data.handler_names(runtime)
+    names = data.caseworker_names(runtime)
     with runtime.session_factory() as session:
         view = data.overview(session, filters, state.now(), names)
         regions = data.known_regions(session)
@@ -262,9 +263,9 @@ def monthly_page(
     if months[-1] < last:
         errors.append(f"一次最多打印 {MAX_MONTHS_PRINTED} 个月。")
     region_v = region.strip()[:32] or None
-    names = data.handler_names(runtime)
+    names = data.caseworker_names(runtime)
     with runtime.session_factory() as session:
-        sheets = [data.month_sheet(session, m, region_v, now, names) for m in months]
+        sheets = [monthly.month_sheet(session, m, region_v, now, names) for m in months]
         regions = data.known_regions(session)
     return render_page(
         request,
@@ -300,7 +301,7 @@ def aggregates_json(
 ) -> dict[str, Any]:
     """Counts by theme × period × region and the theme trend, for other tools (no case texts)."""
     filters = strict_filters(request, period=period, start=start, end=end, region=region, theme=theme)
-    names = data.handler_names(runtime)
+    names = data.caseworker_names(runtime)
     with runtime.session_factory() as session:
         view = data.overview(session, filters, dashboard_state(request).now(), names)
     return {

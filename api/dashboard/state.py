@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from api.runtime import Runtime
+from complaints.analytics import CachedEmbeddings
+from knowledge.text import ChineseTokenizer, default_tokenizer
+
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
-
-    from api.runtime import Runtime
-    from complaints.analytics import CachedEmbeddings
-    from knowledge.text import ChineseTokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -119,8 +119,6 @@ class DashboardState:
 
         Raises ``ServiceNotReadyError`` while the knowledge service (and its model) loads.
         """
-        from complaints.analytics import CachedEmbeddings
-
         inner = self.embeddings if self.embeddings is not None else runtime.knowledge.store.embeddings
         with self._lock:
             if self._wrapped is None or self._wrapped.inner is not inner:
@@ -134,6 +132,4 @@ class DashboardState:
         tokenizer = getattr(getattr(knowledge, "store", None), "tokenizer", None)
         if tokenizer is not None:
             return tokenizer  # type: ignore[no-any-return]
-        from knowledge.text import default_tokenizer
-
         return default_tokenizer()
