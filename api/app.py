@@ -5,9 +5,9 @@ are otherwise built by the lifespan in a background thread (``/readyz`` is 503 u
 
 Extension point for the office dashboard: if a module ``api.dashboard`` exists, its
 ``register(app)`` is called after the core routes are in place. It may include routers
-(pages and ``/v1/...`` endpoints), add its template folder with :func:`add_template_dir`
+(pages and ``/v1/...`` endpoints), add its template folder with ``api.templating.add_template_dir``
 (templates extend ``base.html``: blocks ``title``, ``head``, ``content``, ``scripts``; render
-with ``api.pages.render(request, name, **values)``), reuse the ``api.deps`` dependencies
+with ``api.templating.render(request, name, **values)``), reuse the ``api.deps`` dependencies
 (``require(api.users.PERM_THEMES)`` for JSON, ``page_require(PERM_THEMES)`` for pages), use
 ``app.state.runtime`` (``.cases``, ``.session_factory``, ``.users.audit``) and set
 ``app.state.dashboard_url = "/dashboard"`` to show its link in the navigation for office/admin
@@ -25,123 +25,32 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, HTTPException
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from swagger_ui_bundle import swagger_ui_path
+from telegram import Update
 
-from api.errors import install_error_handlers
+from api import pages
+from api.exception_handlers import install_error_handlers
 from api.jobs import MAX_FILES_PER_UPLOAD, JobRunner
+from api.login import LOGIN_WINDOW_S, MAX_LOGIN_FAILURES
 from api.metrics import Metrics, MetricsMiddleware
+from api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+from api.routers import auth, complaints, health, uploads
+from api.routers import knowledge as knowledge_routes
 from api.runtime import Runtime
-from api.throttle import LoginThrottle
+from api.templating import make_templates
+from bot.webhook import make_webhook_router, telegram_lifespan
+from vetbot.ratelimit import SlidingWindowLimiter
 from vetbot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-API_DIR = Path(__file__).resolve().parent
-TEMPLATES_DIR = API_DIR / "templates"
-STATIC_DIR = API_DIR / "static"
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 API_PREFIX = "/v1"
 DEFAULT_MAX_BODY = 1 << 20  # JSON and form bodies; uploads have their own, larger limit
-
-_CSP = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-)
-
-
-class SecurityHeadersMiddleware:
-    """Conservative headers on every response; the CSP is skipped for /docs (Swagger UI)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path = scope.get("path", "")
-        docs = path.startswith("/docs") or path == "/openapi.json"
-
-        async def send_wrapper(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers.append((b"x-content-type-options", b"nosniff"))
-                headers.append((b"referrer-policy", b"same-origin"))
-                if not docs:
-                    headers.append((b"x-frame-options", b"DENY"))
-                    headers.append((b"content-security-policy", _CSP.encode()))
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_wrapper)
-
-
-class BodyLimitMiddleware:
-    """Bounds request bodies: ``default`` bytes, or a per-(method, path) limit (uploads).
-
-    A declared Content-Length over the limit is refused before the app runs; a chunked body
-    is counted while read and refused with an HTTPException (so the Chinese 413 handler runs).
-    """
-
-    def __init__(self, app: ASGIApp, default: int, limits: dict[tuple[str, str], int]) -> None:
-        self.app = app
-        self.default = default
-        self.limits = limits
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("method") in ("GET", "HEAD", "OPTIONS"):
-            await self.app(scope, receive, send)
-            return
-        limit = self.limits.get((scope.get("method", ""), scope.get("path", "")), self.default)
-        declared = next((v for k, v in scope.get("headers", []) if k == b"content-length"), None)
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            response = JSONResponse({"detail": f"请求内容过大（上限 {_fmt_size(limit)}）。"}, status_code=413)
-            await response(scope, receive, send)
-            return
-        seen = 0
-
-        async def limited_receive() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise HTTPException(status_code=413, detail=f"请求内容过大（上限 {_fmt_size(limit)}）。")
-            return message
-
-        await self.app(scope, limited_receive, send)
-
-
-def _fmt_size(n: int) -> str:
-    return f"{n / (1 << 20):.0f} MB" if n >= (1 << 20) else f"{n // 1024} KB"
-
-
-def _make_templates() -> Any:
-    import jinja2
-    from fastapi.templating import Jinja2Templates
-
-    env = jinja2.Environment(
-        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(TEMPLATES_DIR))]),
-        autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
-    )
-    env.filters["datetime"] = _fmt_datetime
-    return Jinja2Templates(env=env)
-
-
-def _fmt_datetime(value: Any) -> str:
-    if value is None or value == "":
-        return ""
-    from datetime import UTC, datetime, timedelta, timezone
-
-    if isinstance(value, datetime):
-        china = timezone(timedelta(hours=8))
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value.astimezone(china).strftime("%Y-%m-%d %H:%M")
-    return str(value)
-
 
 def telegram_mode(settings: Settings) -> str | None:
     """ "webhook" / "polling" / None, from the Telegram settings."""
@@ -209,8 +118,8 @@ def create_app(
     app.state.runtime = runtime
     app.state.metrics = metrics
     app.state.jobs = jobs
-    app.state.login_throttle = LoginThrottle()
-    app.state.templates = _make_templates()
+    app.state.login_throttle = SlidingWindowLimiter(MAX_LOGIN_FAILURES, LOGIN_WINDOW_S)
+    app.state.templates = make_templates()
     app.state.dashboard_url = None
     app.state.extra_nav = []
     app.state.telegram_application = telegram_application
@@ -226,10 +135,6 @@ def create_app(
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     _include_offline_docs(app)
-
-    from api import pages
-    from api.routers import auth, complaints, health, uploads
-    from api.routers import knowledge as knowledge_routes
 
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(auth.router)
@@ -248,10 +153,6 @@ def create_app(
 
 def _include_offline_docs(app: FastAPI) -> None:
     """Swagger UI at /docs with its JS/CSS from the swagger-ui-bundle package, not a CDN."""
-    from fastapi.openapi.docs import get_swagger_ui_html
-    from fastapi.responses import HTMLResponse
-    from swagger_ui_bundle import swagger_ui_path
-
     app.mount("/docs/assets", StaticFiles(directory=str(swagger_ui_path)), name="swagger-assets")
 
     @app.get("/docs", include_in_schema=False)
@@ -263,15 +164,6 @@ def _include_offline_docs(app: FastAPI) -> None:
             swagger_css_url="/docs/assets/swagger-ui.css",
             swagger_favicon_url="/docs/assets/favicon-32x32.png",
         )
-
-
-def add_template_dir(app: FastAPI, directory: Path) -> None:
-    """Let another page module (the dashboard) render its own templates, which may extend base.html."""
-    import jinja2
-
-    loader = app.state.templates.env.loader
-    assert isinstance(loader, jinja2.ChoiceLoader)
-    loader.loaders = [*loader.loaders, jinja2.FileSystemLoader(str(directory))]
 
 
 def _include_dashboard(app: FastAPI) -> None:
@@ -290,8 +182,6 @@ def _include_dashboard(app: FastAPI) -> None:
 
 
 def _include_webhook(app: FastAPI, application: Any, settings: Settings) -> None:
-    from bot.webhook import make_webhook_router
-
     secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
     app.include_router(make_webhook_router(application, secret))
 
@@ -299,10 +189,6 @@ def _include_webhook(app: FastAPI, application: Any, settings: Settings) -> None
 @asynccontextmanager
 async def telegram_running(application: Any, settings: Settings) -> AsyncIterator[None]:
     """Run the bot for the app's lifetime: webhook registration, or long polling alongside."""
-    from telegram import Update
-
-    from bot.webhook import telegram_lifespan
-
     mode = telegram_mode(settings)
     secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
     webhook_url = settings.telegram_webhook_url if mode == "webhook" else None

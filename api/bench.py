@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import os
 import signal
 import socket
@@ -20,9 +19,15 @@ import subprocess
 import sys
 import tempfile
 import time
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import httpx
+import numpy as np
+
+from api.users import UserService
+from vetbot.db import Base, create_db_engine, import_all_models, make_session_factory
 from vetbot.errors import ConfigurationError
 from vetbot.settings import Settings
 
@@ -90,12 +95,13 @@ def free_port() -> int:
 
 
 def percentile(values: list[float], q: float) -> float:
-    """The ``q``-th percentile (0–100), nearest-rank on sorted values; 0 for none."""
+    """The ``q``-th percentile (``q`` in 0–100) of ``values``, nearest-rank; 0 for none.
+
+    Nearest-rank (numpy's ``inverted_cdf``) reports a latency that was actually observed.
+    """
     if not values:
         return 0.0
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), math.ceil(q / 100.0 * len(ordered))))
-    return ordered[rank - 1]
+    return float(np.percentile(values, q, method="inverted_cdf"))
 
 
 def summarize(
@@ -121,9 +127,6 @@ def summarize(
 
 def _prepare_database(workdir: Path) -> tuple[str, str]:
     """A fresh SQLite database with the schema and a staff API key; returns (url, key)."""
-    from api.users import UserService
-    from vetbot.db import Base, create_db_engine, import_all_models, make_session_factory
-
     url = f"sqlite:///{(workdir / 'bench.db').resolve()}"
     engine = create_db_engine(url)
     import_all_models()
@@ -163,8 +166,6 @@ def _start_server(settings: Settings, workdir: Path, db_url: str, port: int) -> 
 
 
 async def _wait_ready(base: str, proc: subprocess.Popen[bytes]) -> float:
-    import httpx
-
     started = time.perf_counter()
     async with httpx.AsyncClient(base_url=base, timeout=5.0) as client:
         while time.perf_counter() - started < READY_TIMEOUT_S:
@@ -187,8 +188,6 @@ async def _wait_ready(base: str, proc: subprocess.Popen[bytes]) -> float:
 
 async def _load(base: str, key: str, endpoint: str, config: BenchConfig) -> EndpointResult:
     """Run one endpoint with ``config.concurrency`` workers; bounded by time and count."""
-    import httpx
-
     latencies: list[float] = []
     statuses: dict[str, int] = {}
     counter = {"sent": 0}
@@ -298,8 +297,6 @@ def run_bench(settings: Settings, config: BenchConfig, *, as_json: bool = False)
 
 def _row(cells: tuple[object, ...], widths: tuple[int, ...]) -> str:
     """Cells padded to display width (CJK characters take two columns); first left-aligned."""
-    import unicodedata
-
     out = []
     for i, (cell, width) in enumerate(zip(cells, widths, strict=True)):
         text = str(cell)

@@ -1,4 +1,6 @@
-"""Translation of errors into HTTP responses at the web boundary.
+"""Errors of the web boundary and their translation into HTTP statuses and Chinese messages.
+
+The exception handlers that send these as responses are in ``api.exception_handlers``.
 
 * ``vetbot.errors``: InvalidInputError→422, NotFoundError→404, PermissionDeniedError→403,
   InvalidTransitionError→409, other VetbotError→500; always ``exc.user_message``.
@@ -11,14 +13,11 @@ Page requests (not under ``/v1``, asking for HTML) get the error page instead of
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vetbot.errors import (
     ConfigurationError,
@@ -29,8 +28,6 @@ from vetbot.errors import (
     PermissionDeniedError,
     VetbotError,
 )
-
-logger = logging.getLogger(__name__)
 
 HTTP_MESSAGES: dict[int, str] = {
     400: "请求格式有误。",
@@ -108,7 +105,8 @@ def status_for(exc: VetbotError) -> int:
     return 500
 
 
-def _has_cjk(text: str) -> bool:
+def has_cjk(text: str) -> bool:
+    """True when ``text`` contains a CJK ideograph (a message already written in Chinese)."""
     return any("\u4e00" <= ch <= "\u9fff" for ch in text)
 
 
@@ -122,7 +120,7 @@ def chinese_message(error: dict[str, Any]) -> str:
     field = next((p for p in reversed(loc) if not p.isdigit() and p not in containers), "")
     label = FIELD_LABELS.get(field, field)
     # Our own validators raise PydanticCustomError with Chinese text: keep it as is.
-    if _has_cjk(msg) and etype not in ("missing",):
+    if has_cjk(msg) and etype not in ("missing",):
         return msg.removeprefix("Value error, ")
     if etype == "missing":
         return f"缺少必填项：{label}。" if label else "缺少必填项。"
@@ -185,78 +183,3 @@ def wants_html(request: Request) -> bool:
     if path.startswith("/v1") or path in ("/healthz", "/readyz", "/metrics") or path.startswith("/docs"):
         return False
     return "text/html" in request.headers.get("accept", "")
-
-
-def _page_error(request: Request, status: int, message: str) -> Response:
-    templates = getattr(request.app.state, "templates", None)
-    if templates is None:
-        return JSONResponse({"detail": message}, status_code=status)
-    from api.pages import page_context
-
-    context = page_context(request, title="出错了", message=message, status_code=status)
-    return templates.TemplateResponse(request, "error.html", context, status_code=status)
-
-
-def _respond(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    if wants_html(request):
-        response = _page_error(request, status, message)
-        if headers:
-            response.headers.update(headers)
-        return response
-    return JSONResponse({"detail": message}, status_code=status, headers=headers)
-
-
-async def _vetbot_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, VetbotError)
-    status = status_for(exc)
-    if status >= 500:
-        logger.error("%s on %s %s: %s", type(exc).__name__, request.method, request.url.path, exc)
-    else:
-        logger.info("%s on %s %s: %s", type(exc).__name__, request.method, request.url.path, exc)
-    if status == 422 and not wants_html(request):
-        return JSONResponse(
-            {"detail": [{"loc": [], "msg": exc.user_message, "type": "invalid_input"}]}, status_code=422
-        )
-    headers = {"Retry-After": "10"} if status == 503 else None
-    return _respond(request, status, exc.user_message, headers)
-
-
-async def _validation_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, RequestValidationError)
-    detail = validation_detail(exc.errors())
-    if wants_html(request):
-        return _page_error(request, 422, "；".join(d["msg"] for d in detail))
-    return JSONResponse({"detail": detail}, status_code=422)
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, StarletteHTTPException)
-    detail = exc.detail
-    # Framework defaults are English ("Not Found"): replace them; keep our Chinese details.
-    message = (
-        detail
-        if isinstance(detail, str) and _has_cjk(detail)
-        else HTTP_MESSAGES.get(exc.status_code, "请求无法完成。")
-    )
-    return _respond(request, exc.status_code, message, dict(exc.headers or {}) or None)
-
-
-async def _login_required(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, LoginRequiredError)
-    from urllib.parse import quote
-
-    return RedirectResponse(f"/login?next={quote(exc.next_url, safe='/?=&')}", status_code=303)
-
-
-async def _unhandled(request: Request, exc: Exception) -> Response:
-    logger.exception("unhandled error on %s %s", request.method, request.url.path)
-    return _respond(request, 500, HTTP_MESSAGES[500])
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    """Register all handlers on ``app``."""
-    app.add_exception_handler(VetbotError, _vetbot_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(LoginRequiredError, _login_required)
-    app.add_exception_handler(Exception, _unhandled)

@@ -21,16 +21,15 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.models import IngestJob, utcnow
+from ingest.pipeline import ingest_paths
+from knowledge.store import KnowledgeStore
 from vetbot.errors import NotFoundError
-
-if TYPE_CHECKING:
-    from knowledge.store import KnowledgeStore
 
 logger = logging.getLogger(__name__)
 
@@ -194,8 +193,6 @@ class JobRunner:
             session.commit()
 
     def _run(self, job_id: str) -> None:
-        from ingest.pipeline import ingest_paths
-
         job = self.get(job_id)
         files = [dict(f) for f in job.files]
         self._update(job_id, status="running", started_at=utcnow())
@@ -254,8 +251,6 @@ class JobRunner:
 
     def _writer_store(self) -> KnowledgeStore:
         """A second store over the serving store's KB, collection, embeddings and tokenizer."""
-        from knowledge.store import KnowledgeStore
-
         serving = self._store_provider()
         return KnowledgeStore(
             serving.kb_dir,

@@ -1,8 +1,7 @@
 """Server-rendered staff pages: login, search, documents, ask. Work without JavaScript.
 
-Templates live in ``api/templates`` and extend ``base.html`` (navigation, assets). Other page
-modules (the office dashboard) render through the same ``app.state.templates`` and pass
-:func:`page_context` so the navigation and the logged-in user appear the same everywhere.
+Rendering (templates, navigation, the logged-in user) is shared with the dashboard through
+``api.templating``.
 """
 
 from __future__ import annotations
@@ -15,14 +14,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.deps import get_runtime, page_principal, page_require, resolve_principal
+from api.deps import RuntimeDep, page_principal, page_require, resolve_principal
 from api.errors import ServiceNotReadyError, validation_detail
 from api.highlight import highlight
-from api.routers.auth import login_user
-from api.runtime import Runtime
+from api.login import login_user
 from api.schemas import MAX_QUERY_CHARS, MAX_QUESTION_CHARS
 from api.security import SESSION_COOKIE
-from api.users import ANONYMOUS, PERM_ASK, PERM_DOCUMENTS_READ, PERM_SEARCH, PERM_THEMES, Principal
+from api.templating import render
+from api.users import PERM_ASK, PERM_DOCUMENTS_READ, PERM_SEARCH, Principal
 from api.views import (
     answer_and_log,
     document_url,
@@ -39,55 +38,11 @@ router = APIRouter(include_in_schema=False)
 PAGE_K = 20
 
 
-def nav_items(request: Request, principal: Principal) -> list[dict[str, str]]:
-    """Navigation links the principal may use (the dashboard only when it is installed)."""
-    items = []
-    if principal.can(PERM_SEARCH):
-        items.append({"href": "/search", "label": "政策检索"})
-    if principal.can(PERM_ASK):
-        items.append({"href": "/ask", "label": "智能问答"})
-    if principal.can(PERM_DOCUMENTS_READ):
-        items.append({"href": "/documents", "label": "政策文件"})
-    if getattr(request.app.state, "dashboard_url", None) and principal.can(PERM_THEMES):
-        items.append({"href": request.app.state.dashboard_url, "label": "投诉看板"})
-    for extra in getattr(request.app.state, "extra_nav", []):
-        if principal.can(extra.get("permission", PERM_SEARCH)):
-            items.append({"href": extra["href"], "label": extra["label"]})
-    return items
-
-
-def page_context(request: Request, **values: Any) -> dict[str, Any]:
-    """Common template context: the user, navigation, current path and the values given."""
-    try:
-        principal = resolve_principal(request)
-    except HTTPException:
-        principal = ANONYMOUS
-    context: dict[str, Any] = {
-        "user": principal,
-        "nav": nav_items(request, principal) if principal.is_authenticated else [],
-        "current_path": request.url.path,
-        "app_title": "退役军人服务政策查询",
-    }
-    context.update(values)
-    return context
-
-
-def render(request: Request, name: str, status_code: int = 200, **values: Any) -> HTMLResponse:
-    """Render ``name`` with :func:`page_context`."""
-    response: HTMLResponse = request.app.state.templates.TemplateResponse(
-        request, name, page_context(request, **values), status_code=status_code
-    )
-    return response
-
-
 def _safe_next(value: str | None) -> str:
     # Only same-site paths: "//evil.example" or "https://..." would be an open redirect.
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
         return "/search"
     return value
-
-
-RuntimePage = Annotated[Runtime, Depends(get_runtime)]
 
 
 @router.get("/", response_class=RedirectResponse)
@@ -106,7 +61,7 @@ def login_form(request: Request, next: str = "/search") -> HTMLResponse:
 @router.post("/login", response_model=None)
 async def login_submit(
     request: Request,
-    runtime: RuntimePage,
+    runtime: RuntimeDep,
     username: Annotated[str, Form(max_length=64)] = "",
     password: Annotated[str, Form(max_length=128)] = "",
     next: Annotated[str, Form(max_length=500)] = "/search",
@@ -163,7 +118,7 @@ def _not_ready(request: Request, exc: ServiceNotReadyError, **values: Any) -> HT
 @router.get("/search", response_class=HTMLResponse)
 def search_page(
     request: Request,
-    runtime: RuntimePage,
+    runtime: RuntimeDep,
     principal: Annotated[Principal, Depends(page_require(PERM_SEARCH))],
     q: str = "",
     topic: str = "",
@@ -212,7 +167,7 @@ def search_page(
 @router.get("/documents", response_class=HTMLResponse)
 def documents_page(
     request: Request,
-    runtime: RuntimePage,
+    runtime: RuntimeDep,
     _principal: Annotated[Principal, Depends(page_require(PERM_DOCUMENTS_READ))],
 ) -> HTMLResponse:
     """All ingested documents."""
@@ -231,7 +186,7 @@ def documents_page(
 def document_page(
     request: Request,
     doc_id: str,
-    runtime: RuntimePage,
+    runtime: RuntimeDep,
     _principal: Annotated[Principal, Depends(page_require(PERM_DOCUMENTS_READ))],
     hl: str = "",
 ) -> HTMLResponse:
@@ -270,7 +225,7 @@ def _ask_principal(request: Request) -> Principal:
 @router.get("/ask", response_class=HTMLResponse)
 def ask_form(
     request: Request,
-    runtime: RuntimePage,
+    runtime: RuntimeDep,
     principal: Annotated[Principal, Depends(_ask_principal)],
     rated: str = "",
 ) -> HTMLResponse:
@@ -295,7 +250,7 @@ def ask_form(
 @router.post("/ask", response_class=HTMLResponse)
 async def ask_submit(
     request: Request,
-    runtime: RuntimePage,
+    runtime: RuntimeDep,
     principal: Annotated[Principal, Depends(_ask_principal)],
     question: Annotated[str, Form(max_length=4000)] = "",
     region: Annotated[str, Form(max_length=32)] = "",
@@ -353,7 +308,7 @@ async def ask_submit(
 def ask_rate(
     request: Request,
     log_id: int,
-    runtime: RuntimePage,
+    runtime: RuntimeDep,
     principal: Annotated[Principal, Depends(_ask_principal)],
     rating: Annotated[str, Form(max_length=8)] = "",
 ) -> RedirectResponse:

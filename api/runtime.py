@@ -11,19 +11,21 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from api.errors import ServiceNotReadyError
 from api.jobs import ReadWriteLock
 from api.users import UserService
+from complaints.classifier import ComplaintClassifier
+from complaints.routing import RoutingTable
+from complaints.service import CaseService
+from ingest.bootstrap import open_knowledge_service
+from knowledge.service import KnowledgeService
+from vetbot.db import create_db_engine, make_session_factory
 from vetbot.errors import VetbotError
 from vetbot.settings import Settings
-
-if TYPE_CHECKING:
-    from complaints.service import CaseService
-    from knowledge.service import KnowledgeService
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +43,6 @@ class Runtime:
     ) -> None:
         self.settings = settings
         if session_factory is None:
-            from vetbot.db import create_db_engine, make_session_factory
-
             session_factory = make_session_factory(create_db_engine(settings.sqlalchemy_url))
         self.session_factory: Callable[[], Session] = session_factory
         self.users = UserService(session_factory)
@@ -70,9 +70,6 @@ class Runtime:
         try:
             with self._lock:
                 if self._knowledge is None:
-                    from complaints.classifier import ComplaintClassifier
-                    from ingest.bootstrap import open_knowledge_service
-
                     logger.info(
                         "loading embedding model and knowledge base from %s", self.settings.default_kb_dir
                     )
@@ -151,9 +148,9 @@ def build_case_service(
     classifier: Any = None,
 ) -> CaseService:
     """A CaseService over the configured routing table; the classifier is shared with the
-    knowledge service (the same embeddings), and attached later if models are still loading."""
-    from complaints.routing import RoutingTable
-    from complaints.service import CaseService
+    knowledge service (the same embeddings), and attached later if models are still loading.
 
+    Raises ConfigurationError when the routing table is missing or invalid.
+    """
     routing = RoutingTable.load(settings.routing_file)
     return CaseService(session_factory, routing, notifier=notifier, classifier=classifier)

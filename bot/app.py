@@ -7,7 +7,7 @@ builds everything from ``Settings`` (used by ``vetbot bot`` and by the web app's
 Handler order matters (first match wins inside a group):
 
 * group -1: private-chat and rate-limit guard (stops the update when limited);
-* group 0: case-handler conversation, region conversation, complaint conversation (its entry
+* group 0: caseworker conversation, region conversation, complaint conversation (its entry
   points include free text, which answers questions), then commands, buttons and the replies
   for photos, stickers/voice/video/documents and unknown commands.
 """
@@ -46,16 +46,21 @@ from bot.formatting import esc
 from bot.notifier import TelegramNotifier
 from bot.persistence import DatabasePersistence
 from bot.qa import REGION_STATE, QAHandlers
-from bot.ratelimit import SlidingWindowLimiter
+from bot.status import CaseStatusHandlers
+from complaints.classifier import ComplaintClassifier
+from complaints.routing import RoutingTable
+from complaints.service import CaseService
+from ingest.bootstrap import open_knowledge_service
+from knowledge.service import KnowledgeService
+from vetbot.db import create_db_engine, make_session_factory
 from vetbot.errors import ConfigurationError, VetbotError
 from vetbot.privacy import mask_text
+from vetbot.ratelimit import SlidingWindowLimiter
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
     from telegram import Bot
 
-    from complaints.service import CaseService
-    from knowledge.service import KnowledgeService
     from vetbot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -123,6 +128,7 @@ def build_application(
     ``bot`` replaces the default one (tests); otherwise ``settings.telegram_token`` is used
     with ``settings.telegram_base_url`` when set. ``notifier`` (default: ``cases.notifier``
     when it is a ``TelegramNotifier``) is attached so case notices go out through this bot.
+    Raises ConfigurationError when no ``bot`` is given and no token is configured.
     """
     # httpx logs every request URL and PTB's bot logs its API URL, both containing the token
     # (and the bot's debug log has every message text): keep them quiet whatever the root level.
@@ -164,6 +170,7 @@ def _register(application: Application[Any, Any, Any, Any, Any, Any], deps: BotD
     complaint = ComplaintFlow(deps)
     qa = QAHandlers(deps, complaint)
     casework = CaseworkHandlers(deps)
+    status = CaseStatusHandlers(deps)
     token = deps.settings.telegram_token.get_secret_value() if deps.settings.telegram_token else ""
 
     application.add_handler(TypeHandler(Update, _make_guard(deps)), group=-1)
@@ -253,13 +260,13 @@ def _register(application: Application[Any, Any, Any, Any, Any, Any], deps: BotD
     application.add_handler(CommandHandler("start", qa.start))
     application.add_handler(CommandHandler("help", qa.help))
     application.add_handler(MessageHandler(filters.Text([texts.BTN_HELP]), qa.help))
-    application.add_handler(CommandHandler("status", complaint.status))
-    application.add_handler(MessageHandler(filters.Text([texts.BTN_STATUS]), complaint.status))
+    application.add_handler(CommandHandler("status", status.status))
+    application.add_handler(MessageHandler(filters.Text([texts.BTN_STATUS]), status.status))
     application.add_handler(CommandHandler("cancel", qa.nothing_to_cancel))
     application.add_handler(CommandHandler("case", casework.show_case))
     application.add_handler(CallbackQueryHandler(qa.on_feedback, pattern=r"^fb:\d+:(up|down)$"))
     application.add_handler(CallbackQueryHandler(qa.on_source, pattern=r"^src:\d+:\d+$"))
-    application.add_handler(CallbackQueryHandler(complaint.on_rate, pattern=r"^rt:"))
+    application.add_handler(CallbackQueryHandler(status.on_rate, pattern=r"^rt:"))
     application.add_handler(CallbackQueryHandler(qa.on_stale_button))
     message = filters.UpdateType.MESSAGE
     application.add_handler(MessageHandler(message & filters.PHOTO, _reply(texts.PHOTO_OUTSIDE)))
@@ -348,14 +355,9 @@ def create_bot_application(
     Pass ``knowledge``/``session_factory``/``cases`` to share the web app's instances (webhook
     mode). For actions taken on the web to reach Telegram users, the shared CaseService must
     have been built with ``notifier=TelegramNotifier()``; it is attached to this bot.
-    The database must be migrated (``vetbot db upgrade``).
+    The database must be migrated (``vetbot db upgrade``). Raises ConfigurationError for a
+    missing token or routing table.
     """
-    from complaints.classifier import ComplaintClassifier
-    from complaints.routing import RoutingTable
-    from complaints.service import CaseService
-    from ingest.bootstrap import open_knowledge_service
-    from vetbot.db import create_db_engine, make_session_factory
-
     if session_factory is None:
         session_factory = make_session_factory(create_db_engine(settings.sqlalchemy_url))
     if knowledge is None:

@@ -1,7 +1,7 @@
-"""Case handlers acting from Telegram: 受理 / 不予受理 / 转办 / 办结 buttons on case notices.
+"""Caseworkers (承办人) acting from Telegram: 受理 / 不予受理 / 转办 / 办结 buttons on case notices.
 
 受理 acts at once; the others first ask for the text the complainant will be told (a small
-persistent ConversationHandler). Only the assigned handler (mapped through the routing
+persistent ConversationHandler). Only the assigned caseworker (mapped through the routing
 table's ``telegram_chat_id``) or an admin id from ``settings.telegram_admin_ids`` may act;
 CaseService enforces it and notifies the complainant.
 """
@@ -11,59 +11,48 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import TYPE_CHECKING
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import ConversationHandler
 
 from bot import texts
-from bot.common import BotDeps, Context, answer_callback, inline, reply_html, user_data
+from bot.common import BotDeps, Context, answer_callback, reply_html, user_data
 from bot.formatting import esc, format_dt
+from bot.keyboards import CASE_ACTION_LABELS, CASE_ACTIONS, case_action_markup
+from complaints.lifecycle import check_transition
+from complaints.types import Actor, CaseView
 from vetbot.errors import InvalidInputError, PermissionDeniedError, VetbotError
-
-if TYPE_CHECKING:
-    from complaints.types import Actor, CaseView
 
 logger = logging.getLogger(__name__)
 
+# Conversation state; the value is stored by the persistence, so it keeps its old name.
 REASON = "h_reason"
-ACTIONS = ("accept", "reject", "transfer", "conclude")
-ACTION_LABELS = {"accept": "受理", "reject": "不予受理", "transfer": "转办", "conclude": "办结"}
 MIN_REASON_CHARS = 4
 
 
-def case_action_markup(
-    ticket: str, allowed: list[str] | tuple[str, ...] | None = None
-) -> InlineKeyboardMarkup | None:
-    """Buttons for the handler actions on ``ticket`` (all four, or those in ``allowed``)."""
-    shown = [a for a in ACTIONS if allowed is None or a in allowed]
-    if not shown:
-        return None
-    buttons = [(ACTION_LABELS[a], f"ca:{a}:{ticket}") for a in shown]
-    return inline([buttons[:2], buttons[2:]] if len(buttons) > 2 else [buttons])
-
-
 class CaseworkHandlers:
-    """Handlers for case actions taken by handlers and admins."""
+    """PTB callbacks for case actions taken by caseworkers and admins."""
 
     def __init__(self, deps: BotDeps) -> None:
         self.deps = deps
 
     def _actor(self, user_id: int, full_name: str, view: CaseView) -> Actor:
-        """The Actor for this Telegram user on this case; PermissionDeniedError for others."""
-        from complaints.types import Actor
+        """The Actor for this Telegram user on this case.
 
-        handler = self.deps.cases.routing.handler_for_chat(user_id)
-        if handler is not None and handler.id == view.assigned_handler_id:
-            return self.deps.cases.handler_actor(handler.id)
+        The assigned caseworker acts as themself, an admin id as an admin; raises
+        PermissionDeniedError (with a Chinese ``user_message``) for anyone else.
+        """
+        caseworker = self.deps.cases.routing.handler_for_chat(user_id)
+        if caseworker is not None and caseworker.id == view.assigned_handler_id:
+            return self.deps.cases.handler_actor(caseworker.id)
         if user_id in self.deps.admin_ids:
             return Actor(
                 id=f"tg:{user_id}", name=(full_name or "管理员")[:64], role="admin", telegram_chat_id=user_id
             )
-        if handler is not None:
+        if caseworker is not None:
             raise PermissionDeniedError(
-                f"handler {handler.id} is not assigned to {view.ticket}",
+                f"caseworker {caseworker.id} is not assigned to {view.ticket}",
                 user_message=(
                     f"投诉 {view.ticket} 由{view.assigned_unit or '其他承办人'}办理，"
                     "只有本案承办人或管理员可以办理。"
@@ -85,7 +74,7 @@ class CaseworkHandlers:
         try:
             view = await asyncio.to_thread(self.deps.cases.get, args[0])
             actor = self._actor(user.id, user.full_name, view)
-            if actor.role == "handler":  # the assigned handler sees unmasked contact data
+            if actor.role == "handler":  # the assigned caseworker sees unmasked contact data
                 view = await asyncio.to_thread(self.deps.cases.get, args[0], actor)
         except VetbotError as exc:
             await reply_html(update, context, esc(exc.user_message))
@@ -110,15 +99,13 @@ class CaseworkHandlers:
         user = update.effective_user
         assert query is not None and query.data and user is not None
         _, action, ticket = query.data.split(":", 2)
-        if action not in ACTIONS:
+        if action not in CASE_ACTIONS:
             await answer_callback(update, "未知操作。")
             return ConversationHandler.END
         try:
             view = await asyncio.to_thread(self.deps.cases.get, ticket)
             actor = self._actor(user.id, user.full_name, view)
             if action not in view.allowed_actions:
-                from complaints.lifecycle import check_transition
-
                 check_transition(view.status, action)  # raises with a helpful Chinese message
         except VetbotError as exc:
             await answer_callback(update, exc.user_message, alert=True)
@@ -188,12 +175,11 @@ class CaseworkHandlers:
         except VetbotError as exc:
             await reply_html(update, context, esc(exc.user_message))
             return True
+        label = CASE_ACTION_LABELS[action]
         await reply_html(
             update,
             context,
-            esc(
-                texts.ACTION_DONE.format(label=ACTION_LABELS[action], ticket=view.ticket, status=view.status)
-            ),
+            esc(texts.ACTION_DONE.format(label=label, ticket=view.ticket, status=view.status)),
         )
         await self._refresh_buttons(update, context, message_id, view)
         return True

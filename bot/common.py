@@ -1,34 +1,27 @@
-"""Shared pieces of the bot's handlers: injected dependencies, keyboards, sending helpers."""
+"""Shared pieces of the bot's handlers: injected dependencies, update filters, sending helpers."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from telegram import (
-    Bot,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    Message,
-    ReplyKeyboardMarkup,
-    Update,
-)
+from telegram import Bot, Message, Update
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes, filters
 
 from bot import texts
 from bot.formatting import split_message
-from bot.ratelimit import SlidingWindowLimiter
+from bot.notifier import TelegramNotifier
+from vetbot.ratelimit import SlidingWindowLimiter
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from bot.notifier import TelegramNotifier
     from complaints.service import CaseService
     from knowledge.service import KnowledgeService
     from vetbot.settings import Settings
@@ -68,23 +61,6 @@ def user_data(context: Context) -> dict[str, Any]:
     if data is None:  # channel posts and the like; handlers never see those
         raise RuntimeError("update without user data")
     return data
-
-
-def menu_markup() -> ReplyKeyboardMarkup:
-    """The persistent reply keyboard of common topics."""
-    return ReplyKeyboardMarkup(texts.MENU_ROWS, resize_keyboard=True, is_persistent=True)
-
-
-def inline(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
-    """An inline keyboard from rows of (label, callback_data)."""
-    for row in rows:
-        for _, data in row:
-            # Telegram rejects callback_data over 64 bytes; callers only build short keys.
-            if len(data.encode()) > 64:
-                raise ValueError(f"callback_data too long: {data!r}")
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
-    )
 
 
 async def send_html(bot: Bot, chat_id: int, text: str, reply_markup: Any = None) -> list[Message]:

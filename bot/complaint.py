@@ -1,4 +1,4 @@
-"""Complaint filing (a persistent ConversationHandler), /status and the satisfaction rating.
+"""Complaint filing (a persistent ConversationHandler); /status and rating are in ``bot.status``.
 
 Steps: theme (inline buttons, preselected by the classifier) → region → details (text, photos
 kept as attachment metadata) → contact phone (optional) → summary with 确认提交 / 修改 / 取消.
@@ -10,28 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from telegram import Update
 from telegram.ext import ConversationHandler
 
 from bot import texts
-from bot.common import (
-    BotDeps,
-    Context,
-    answer_callback,
-    drop_buttons,
-    inline,
-    menu_markup,
-    reply_html,
-    user_data,
-)
+from bot.common import BotDeps, Context, answer_callback, drop_buttons, reply_html, user_data
 from bot.formatting import esc, format_dt, normalise_phone
+from bot.keyboards import inline, menu_markup, rows_of
+from complaints.themes import THEMES
+from complaints.types import ComplaintIntake
 from vetbot.errors import VetbotError
 from vetbot.privacy import mask_phone
-
-if TYPE_CHECKING:
-    from complaints.types import CaseEventView, CaseView
 
 logger = logging.getLogger(__name__)
 
@@ -42,20 +33,10 @@ MIN_DETAILS_CHARS = 10
 MAX_DETAILS_CHARS = 2000
 MAX_PHOTOS = 10
 NO_MORE = {"无", "无补充", "没有", "没有了", "无需补充", "不用了"}
-RATINGS = ("满意", "基本满意", "不满意")
-STATUS_LIMIT = 5
-# Events the complainant is shown with their note (others only by name).
-_PUBLIC_NOTES = {"accept", "reject", "transfer", "conclude", "reply", "extend", "rate"}
-
-
-def _themes() -> dict[str, str]:
-    from complaints.themes import THEMES
-
-    return THEMES
 
 
 class ComplaintFlow:
-    """Handlers of the complaint conversation and of /status."""
+    """PTB callbacks of the complaint conversation."""
 
     def __init__(self, deps: BotDeps) -> None:
         self.deps = deps
@@ -92,7 +73,7 @@ class ComplaintFlow:
         detected: bool = False,
     ) -> str:
         """Start a new draft and ask for the theme (used by every entry point)."""
-        themes = _themes()
+        themes = THEMES
         suggested = theme if theme in themes else None
         user_data(context)["complaint"] = {
             "text": text.strip(),
@@ -128,12 +109,12 @@ class ComplaintFlow:
     # ---------------------------------------------------------------- theme
     async def _ask_theme(self, update: Update, context: Context) -> None:
         draft = self._draft(context) or {}
-        themes = _themes()
+        themes = THEMES
         chosen = draft.get("theme")
         buttons = [
             (("✅ " if code == chosen else "") + label, f"th:{code}") for code, label in themes.items()
         ]
-        rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+        rows = rows_of(buttons, 2)
         rows.append([("取消投诉", "cf:cancel")])
         hint = texts.ASK_THEME_HINT.format(label=esc(themes[chosen])) if chosen in themes else ""
         await reply_html(update, context, texts.ASK_THEME.format(hint=hint), inline(rows))
@@ -146,11 +127,11 @@ class ComplaintFlow:
         if draft is None:
             return await self._lost(update, context)
         code = query.data.split(":", 1)[1]
-        if code not in _themes():
+        if code not in THEMES:
             await answer_callback(update, "未知的类别，请重新选择。")
             return THEME
         draft["theme"] = code
-        await answer_callback(update, f"已选择：{_themes()[code]}")
+        await answer_callback(update, f"已选择：{THEMES[code]}")
         await drop_buttons(update)
         return await self._next(update, context, after=THEME)
 
@@ -163,7 +144,7 @@ class ComplaintFlow:
             (("📍 " if i == 0 and user_data(context).get("region") else "") + r, f"rg:{i}")
             for i, r in enumerate(options)
         ]
-        rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
+        rows = rows_of(buttons, 3)
         await reply_html(update, context, texts.ASK_REGION, inline(rows) if rows else None)
 
     async def on_region_button(self, update: Update, context: Context) -> str | int:
@@ -311,7 +292,7 @@ class ComplaintFlow:
 
     async def _show_summary(self, update: Update, context: Context) -> None:
         draft = self._draft(context) or {}
-        themes = _themes()
+        themes = THEMES
         phone = mask_phone(draft.get("phone")) if draft.get("phone") else "未留"
         photos = len(draft.get("attachments", []))
         lines = [
@@ -384,8 +365,6 @@ class ComplaintFlow:
         return PHONE
 
     async def _submit(self, update: Update, context: Context, draft: dict[str, Any]) -> str | int:
-        from complaints.types import ComplaintIntake
-
         user = update.effective_user
         chat = update.effective_chat
         assert user is not None and chat is not None
@@ -435,98 +414,3 @@ class ComplaintFlow:
         """A topic/region menu button while filing: finish or cancel first."""
         await reply_html(update, context, "您正在提交投诉，请先完成当前步骤，或发送 /cancel 取消后再操作。")
         return None
-
-    # ---------------------------------------------------------------- status and rating
-    async def status(self, update: Update, context: Context) -> None:
-        """/status [ticket] (and 查询进度): the user's cases and their progress."""
-        chat = update.effective_chat
-        assert chat is not None
-        args = context.args or []
-        try:
-            if args:
-                view = await asyncio.to_thread(self.deps.cases.get_for_complainant, args[0], chat.id)
-                await self._send_case(update, context, view, full=True)
-                return
-            views = await asyncio.to_thread(self.deps.cases.list_for_complainant, chat.id)
-        except VetbotError as exc:
-            await reply_html(update, context, esc(exc.user_message))
-            return
-        if not views:
-            await reply_html(update, context, texts.NO_CASES, menu_markup())
-            return
-        shown = views[:STATUS_LIMIT]
-        more = (
-            f"（共 {len(views)} 件，显示最近 {len(shown)} 件；发送 /status 受理编号 查看某一件）"
-            if len(views) > len(shown)
-            else ""
-        )
-        await reply_html(update, context, f"<b>您的投诉办理进度</b>{esc(more)}")
-        for item in shown:
-            try:
-                full = await asyncio.to_thread(self.deps.cases.get_for_complainant, item.ticket, chat.id)
-            except VetbotError:
-                full = item
-            await self._send_case(update, context, full, full=False)
-
-    async def _send_case(self, update: Update, context: Context, view: CaseView, *, full: bool) -> None:
-        lines = [
-            f"<b>{esc(view.ticket)}</b>｜{esc(view.theme_label)}",
-            f"状态：<b>{esc(view.status)}</b>" + ("（已超期）" if view.overdue else ""),
-            f"承办单位：{esc(view.assigned_unit or '待分派')}",
-            f"提交时间：{esc(format_dt(view.created_at))}",
-        ]
-        if view.status == "待受理":
-            lines.append(f"受理期限：{esc(format_dt(view.accept_due))}（15 日内决定是否受理）")
-        elif view.conclude_due is not None and view.status in ("已受理", "办理中"):
-            lines.append(
-                f"办结期限：{esc(format_dt(view.conclude_due))}" + ("（已延期）" if view.extended else "")
-            )
-        if view.transferred_to:
-            lines.append(f"转办单位：{esc(view.transferred_to)}")
-        if view.result and view.status in ("已办结", "不予受理", "已转办"):
-            lines.append(f"办理结果：{esc(view.result)}")
-        if view.rating:
-            lines.append(f"您的评价：{esc(view.rating)}")
-        events = view.events if full else view.events[-1:]
-        if events:
-            lines.append("办理记录：" if full else "最新进展：")
-            lines.extend(self._event_line(e) for e in (events[-10:] if full else events))
-        markup = None
-        if view.status == "已办结" and not view.rating:
-            markup = rating_markup(view.ticket)
-            lines.append(texts.RATE_PROMPT)
-        await reply_html(update, context, "\n".join(lines), markup)
-
-    @staticmethod
-    def _event_line(event: CaseEventView) -> str:
-        line = f"· {format_dt(event.at)} {event.action_label}"
-        if event.to_status and event.to_status != event.from_status:
-            line += f"（{event.to_status}）"
-        if event.note and event.action in _PUBLIC_NOTES:
-            note = event.note if len(event.note) <= 120 else event.note[:120] + "…"
-            line += f"：{note}"
-        return esc(line)
-
-    async def on_rate(self, update: Update, context: Context) -> None:
-        """满意 / 基本满意 / 不满意 after a case is concluded."""
-        query = update.callback_query
-        chat = update.effective_chat
-        assert query is not None and query.data and chat is not None
-        _, ticket, index_s = query.data.split(":", 2)
-        rating = RATINGS[int(index_s)] if index_s.isdigit() and int(index_s) < len(RATINGS) else ""
-        try:
-            await asyncio.to_thread(self.deps.cases.rate, ticket, chat.id, rating)
-        except VetbotError as exc:
-            await answer_callback(update, exc.user_message, alert=True)
-            await drop_buttons(update)
-            return
-        await answer_callback(update, texts.RATE_THANKS.format(rating=rating))
-        await drop_buttons(update)
-        await reply_html(
-            update, context, esc(texts.RATE_THANKS.format(rating=rating)) + "我们会持续改进工作。"
-        )
-
-
-def rating_markup(ticket: str) -> Any:
-    """Inline buttons 满意 / 基本满意 / 不满意 for ``ticket``."""
-    return inline([[(label, f"rt:{ticket}:{i}") for i, label in enumerate(RATINGS)]])

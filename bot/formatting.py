@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
+
+from vetbot.clock import CHINA_TZ
 
 if TYPE_CHECKING:
     from knowledge.types import Answer, Passage
@@ -20,8 +21,6 @@ if TYPE_CHECKING:
 # margin because the limit is applied to UTF-16 code units.
 TELEGRAM_LIMIT = 4096
 SAFE_LIMIT = 3800
-
-CHINA_TZ = ZoneInfo("Asia/Shanghai")
 
 DISCLAIMER = (
     "以上内容依据所引政策条文整理，仅供参考，不构成法律意见，也不能代替主管部门的认定；"
@@ -140,8 +139,3 @@ def normalise_phone(raw: str) -> str | None:
     elif digits.startswith("86") and len(digits) == 13:
         digits = digits[2:]
     return digits if re.fullmatch(r"1[3-9]\d{9}", digits) else None
-
-
-def keyboard_rows(labels: Sequence[tuple[str, str]], per_row: int) -> list[list[tuple[str, str]]]:
-    """Group (text, callback_data) pairs into rows of ``per_row``."""
-    return [list(labels[i : i + per_row]) for i in range(0, len(labels), per_row)]

@@ -24,12 +24,14 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
 
 from bot.formatting import esc, split_message
+from bot.keyboards import case_action_markup, rating_markup
+from complaints.lifecycle import allowed_actions
+from complaints.outbox import OutboxDispatcher, PermanentDeliveryError
 
 if TYPE_CHECKING:
     from telegram.ext import Application
 
     from complaints.notices import Notice
-    from complaints.outbox import OutboxDispatcher
     from complaints.service import CaseService
 
 logger = logging.getLogger(__name__)
@@ -40,7 +42,7 @@ _MAX_BUFFER = 1000
 
 
 class TelegramNotifier:
-    """Delivers case notices to complainants and handlers through the bot, without blocking."""
+    """Delivers case notices to complainants and caseworkers through the bot, without blocking."""
 
     def __init__(
         self,
@@ -69,8 +71,6 @@ class TelegramNotifier:
         """Bind to the running loop, start the outbox dispatcher, send buffered notices."""
         loop = loop or asyncio.get_running_loop()
         if self._cases is not None and self._dispatcher is None:
-            from complaints.outbox import OutboxDispatcher
-
             self._dispatcher = OutboxDispatcher(self._cases, self.send, interval=self._outbox_interval)
         if self._dispatcher is not None:
             self._dispatcher.start()  # its first pass delivers what piled up while we were down
@@ -132,10 +132,9 @@ class TelegramNotifier:
         """Send one notice (the outbox dispatcher's ``send``): return = delivered.
 
         Blocked bot or unknown chat raise ``PermanentDeliveryError`` (no retry); network
-        errors and flood waits propagate so that the outbox backs off and retries.
+        errors and flood waits propagate so that the outbox backs off and retries; RuntimeError
+        when the notifier is not attached to an application.
         """
-        from complaints.outbox import PermanentDeliveryError
-
         app = self._app
         if app is None:
             raise RuntimeError("TelegramNotifier is not attached to an application")
@@ -184,17 +183,13 @@ class TelegramNotifier:
 def render_notice(notice: Notice) -> tuple[str, Any]:
     """Telegram HTML and buttons for a notice.
 
-    A handler's new (or reassigned) case gets 受理 / 不予受理 / 转办 / 办结; a complainant's
-    concluded case gets the satisfaction rating buttons.
+    A caseworker's new (or reassigned) case gets 受理 / 不予受理 / 转办 / 办结; a complainant's
+    concluded case gets the satisfaction rating buttons. (``notice.kind == "handler"`` is the
+    outbox's stored name for a caseworker notice.)
     """
-    from bot.casework import case_action_markup
-    from bot.complaint import rating_markup
-
     text = esc(notice.text)
-    markup = None
+    markup: Any = None
     if notice.kind == "handler" and notice.action in ("intake", "reassign"):
-        from complaints.lifecycle import allowed_actions
-
         # A new case shows all four actions (办结 explains it needs 受理 first); a reassigned
         # one only what its current status allows.
         markup = case_action_markup(

@@ -11,21 +11,17 @@ from telegram.error import TelegramError
 from telegram.ext import ConversationHandler
 
 from bot import texts
-from bot.common import (
-    BotDeps,
-    Context,
-    answer_callback,
-    inline,
-    menu_markup,
-    reply_html,
-    send_html,
-    typing,
-    user_data,
-)
+from bot.common import BotDeps, Context, answer_callback, reply_html, send_html, typing, user_data
 from bot.formatting import esc, format_answer, format_source_text, source_label
+from bot.keyboards import inline, menu_markup, rows_of
 from knowledge.questionlog import QuestionLogService
 from knowledge.retrieval import passage_from_chunk
-from vetbot.errors import InvalidInputError, KnowledgeBaseError, PermissionDeniedError, VetbotError
+from vetbot.errors import (
+    InvalidInputError,
+    KnowledgeBaseError,
+    PermissionDeniedError,
+    VetbotError,
+)
 from vetbot.privacy import mask_text
 
 if TYPE_CHECKING:
@@ -204,7 +200,7 @@ class QAHandlers:
         current = user_data(context).get("region")
         regions = [r for r in await asyncio.to_thread(self.deps.knowledge.regions) if r != NATIONAL]
         pairs = [(r, f"reg:{r}") for r in regions if len(f"reg:{r}".encode()) <= 64]
-        grid = [pairs[i : i + 3] for i in range(0, len(pairs), 3)]
+        grid = rows_of(pairs, 3)
         grid.append([(texts.REGION_NATIONAL, "reg:*")])
         head = f"当前地区：<b>{esc(current)}</b>\n" if current else ""
         await reply_html(update, context, head + texts.REGION_PROMPT, inline(grid))

@@ -27,8 +27,8 @@ from complaints.deadlines import deadline_report
 from complaints.models import DEMO_CHANNEL, Case
 from complaints.records import load_case_records
 from complaints.types import Actor, ComplaintIntake
-from vetbot.errors import CaseError, InvalidInputError
 from knowledge.questionlog import QuestionLog
+from vetbot.errors import CaseError, InvalidInputError
 
 logger = logging.getLogger(__name__)
 

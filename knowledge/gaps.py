@@ -18,10 +18,10 @@ from langchain_core.embeddings import Embeddings
 from sqlalchemy.orm import Session
 
 from knowledge.clustering import DEFAULT_DISTANCE_THRESHOLD, DEFAULT_LEXICAL_WEIGHT, cluster_texts
+from knowledge.questionlog import knowledge_gaps
 from knowledge.text import ChineseTokenizer, default_tokenizer
 from vetbot.clock import as_utc
 from vetbot.privacy import mask_text
-from knowledge.questionlog import knowledge_gaps
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,15 @@
 Each package exposes ``register(subparsers)`` in its own ``cli`` module and lists it in the
 ``vetbot.commands`` entry-point group of ``pyproject.toml``; a subcommand sets
 ``func(args, settings) -> int`` as its handler. The dispatcher reads that group, so this
-bottom layer never imports the packages above it.
+bottom layer never imports the packages above it. A handler is the function itself or a
+reference ``"package.module:function"``, imported only when its command runs, so commands that
+need the web stack or the Telegram library keep ``vetbot --help`` and the others from loading them.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -50,6 +53,18 @@ def build_parser(commands: Iterable[Register] | None = None) -> argparse.Argumen
     return parser
 
 
+def resolve_command(func: Callable[..., Any] | str) -> Callable[..., Any]:
+    """The command function of ``func``: itself, or the function named ``"module:function"``.
+
+    Raises ImportError / AttributeError when the reference names nothing.
+    """
+    if callable(func):
+        return func
+    module_name, _, attr = func.partition(":")
+    command: Callable[..., Any] = getattr(importlib.import_module(module_name), attr)
+    return command
+
+
 def main(argv: Sequence[str] | None = None, commands: Iterable[Register] | None = None) -> int:
     """Parse arguments, build Settings once and run the chosen subcommand; returns the exit code."""
     try:
@@ -64,7 +79,7 @@ def main(argv: Sequence[str] | None = None, commands: Iterable[Register] | None 
         parser.print_help()
         return 2
     try:
-        return int(args.func(args, settings) or 0)
+        return int(resolve_command(args.func)(args, settings) or 0)
     except VetbotError as exc:
         logger.debug("command failed", exc_info=True)
         print(f"错误：{exc.user_message}（{exc}）" if str(exc) != exc.user_message else f"错误：{exc}",

@@ -18,20 +18,18 @@ Charts are SVG rendered on the server (``api.dashboard.charts``); no script or C
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from fastapi import FastAPI
 
-if TYPE_CHECKING:
-    from fastapi import FastAPI
+from api.dashboard import downloads, routes
+from api.dashboard.state import DashboardState
 
 DASHBOARD_URL = "/dashboard"
 
 
 def register(app: FastAPI) -> None:
     """Install the dashboard routes and state on ``app`` and show its link in the navigation."""
-    from api.dashboard.routes import api_router, router
-    from api.dashboard.state import DashboardState
-
     app.state.dashboard = DashboardState()
-    app.include_router(router)
-    app.include_router(api_router)
+    app.include_router(routes.router)
+    app.include_router(downloads.router)
+    app.include_router(routes.api_router)
     app.state.dashboard_url = DASHBOARD_URL

@@ -1,9 +1,9 @@
 """What each dashboard page shows, computed from the database (no HTTP here).
 
-The numbers come from ``complaints.aggregates`` / ``deadlines`` / ``emerging`` and
-``knowledge.gaps``; this module only selects the records for the
-filters, arranges them for the templates and builds the charts. Every case text that reaches
-a page has gone through ``complaints.records.mask_record`` (drill-down) or ``mask_text`` (examples).
+The numbers come from ``complaints.aggregates``, ``complaints.deadlines`` and
+``complaints.emerging``; this module only selects the records for the filters, arranges them
+for the templates and builds the charts. Every case text that reaches a page has gone through
+``complaints.records.mask_record`` (drill-down) or ``mask_text`` (examples).
 """
 
 from __future__ import annotations
@@ -12,14 +12,15 @@ import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 from sqlalchemy import func, or_, select
 
 from api.dashboard.charts import Series, color, hbar_chart, line_chart, stacked_bar_chart
-from api.dashboard.filters import Filters, add_months, china_midnight
+from api.dashboard.filters import Filters
+from api.views import document_url
 from complaints.aggregates import (
     AggregateRow,
     Satisfaction,
@@ -128,12 +129,12 @@ def _as_of(record: CaseRecord, at: datetime) -> CaseRecord:
     return replace(record, **changes) if changes else record
 
 
-def handler_names(runtime: Any) -> dict[str, str]:
-    """Handler id → name from the routing table (empty when the case service is unavailable)."""
+def caseworker_names(runtime: Any) -> dict[str, str]:
+    """Caseworker id → name from the routing table (empty when the case service is unavailable)."""
     try:
         routing = runtime.cases.routing
     except Exception:  # the names are a nicety; the report works without them
-        logger.warning("routing table unavailable for handler names", exc_info=True)
+        logger.warning("routing table unavailable for caseworker names", exc_info=True)
         return {}
     return {h.id: h.name for h in routing.handlers.values()}
 
@@ -146,6 +147,7 @@ def handler_names(runtime: Any) -> dict[str, str]:
 @dataclass
 class ThemeRow:
     """One line of the theme table."""
+
     code: str
     label: str
     total: int
@@ -165,6 +167,7 @@ class ThemeRow:
 @dataclass
 class Overview:
     """Everything /dashboard shows."""
+
     filters: Filters
     total: int
     previous_total: int
@@ -280,6 +283,7 @@ def overview(session: Session, filters: Filters, now: datetime, names: Mapping[s
 @dataclass
 class CaseFilter:
     """Drill-down narrowing inside the main filters."""
+
     status: str | None = None
     unit: str | None = None
     in_period: str | None = None  # a period key of ``filters.period`` (2026-03 / 2026-W10)
@@ -313,6 +317,7 @@ def case_rows(
 @dataclass
 class ThemeDetail:
     """Everything /dashboard/themes/{code} shows."""
+
     code: str
     label: str
     total: int
@@ -396,8 +401,6 @@ def source_link(source: Mapping[str, Any], known_docs: set[str] | None) -> str |
     Old log rows may lack ``doc_id``; chunk ids are ``{doc_id}:{sha256[:12]}:{i}``.
     ``known_docs`` None means the knowledge base is not loaded: link optimistically.
     """
-    from api.views import document_url
-
     chunk_id = str(source.get("chunk_id") or "")
     doc_id = str(source.get("doc_id") or "") or (
         chunk_id.rsplit(":", 2)[0] if chunk_id.count(":") >= 2 else ""
@@ -405,128 +408,3 @@ def source_link(source: Mapping[str, Any], known_docs: set[str] | None) -> str |
     if not doc_id or (known_docs is not None and doc_id not in known_docs):
         return None
     return document_url(doc_id, chunk_id or None)
-
-
-# --------------------------------------------------------------------------------------------
-# monthly summary (/dashboard/monthly)
-# --------------------------------------------------------------------------------------------
-
-TREND_MONTHS = 6
-TOP_THEMES = 5
-MONTHLY_OVERDUE_ROWS = 15
-
-
-@dataclass
-class OverdueLine:
-    """One overdue case on the monthly sheet."""
-    ticket: str
-    unit: str
-    handler: str
-    stage: str
-    days_over: float
-    theme: str
-    region: str
-
-
-@dataclass
-class MonthSheet:
-    """One printed page of the monthly summary."""
-    month: date
-    cutoff: datetime
-    partial: bool  # the month is not over yet
-    total: int
-    previous: int
-    accepted: int
-    concluded: int
-    satisfaction: Satisfaction
-    top_themes: list[tuple[str, str, int, int]]  # (code, label, count, previous month's count)
-    regions: list[tuple[str, int]]
-    overdue: list[OverdueLine]
-    overdue_total: int
-    trend_chart: Markup
-    trend_legend: list[tuple[str, str]]
-    themes_chart: Markup
-
-    @property
-    def title(self) -> str:
-        """2026年3月."""
-        return f"{self.month.year}年{self.month.month}月"
-
-
-def _count_between(
-    session: Session, column: Any, start: datetime, end: datetime, region: str | None
-) -> list[Any]:
-
-
-    stmt = select(Case).where(column >= start, column < end)
-    if region:
-        stmt = stmt.where(Case.region == region)
-    return [record_from_case(c) for c in session.scalars(stmt)]
-
-
-def month_sheet(
-    session: Session, month: date, region: str | None, now: datetime, names: Mapping[str, str]
-) -> MonthSheet:
-    """Totals, top themes, regions, overdue cases (at month end) and a six-month trend."""
-    m_start, m_end = china_midnight(month), china_midnight(add_months(month, 1))
-    cutoff = min(m_end, now)
-    first = add_months(month, -(TREND_MONTHS - 1))
-    records = load_case_records(session, start=china_midnight(first), end=m_end, region=region)
-    in_month = [r for r in records if m_start <= r.created_at < m_end]
-    prev_start = china_midnight(add_months(month, -1))
-    in_prev = [r for r in records if prev_start <= r.created_at < m_start]
-    counts, prev_counts = Counter(r.theme for r in in_month), Counter(r.theme for r in in_prev)
-    top = [
-        (code, theme_label(code), n, prev_counts.get(code, 0))
-        for code, n in counts.most_common(TOP_THEMES)
-    ]
-    trend = trend_series(records, "month", china_midnight(first), m_end, group_by="theme")
-    top_codes = [code for code, *_ in top] or list(trend.series)[:TOP_THEMES]
-    series = [
-        Series(trend.labels[c], trend.series[c], color(i))
-        for i, c in enumerate(top_codes)
-        if c in trend.series
-    ]
-    rest = [v for c, v in trend.series.items() if c not in top_codes]
-    if rest:
-        series.append(Series(OTHERS_LABEL, [sum(col) for col in zip(*rest, strict=True)], "#8a94a3"))
-    concluded = _count_between(session, Case.concluded_at, m_start, m_end, region)
-    accepted = _count_between(session, Case.accepted_at, m_start, m_end, region)
-    report = deadline_report(
-        open_records(session, region=region, as_of=cutoff), cutoff, handler_names=names
-    )
-    overdue = sorted(
-        (
-            OverdueLine(
-                ticket=i.ticket,
-                unit=u.unit,
-                handler=u.handler_name or u.handler_id or "",
-                stage=i.stage_label,
-                days_over=round(-i.days_left, 1),
-                theme=theme_label(i.theme),
-                region=i.region,
-            )
-            for u in report
-            for i in u.overdue
-        ),
-        key=lambda line: -line.days_over,
-    )
-    return MonthSheet(
-        month=month,
-        cutoff=cutoff,
-        partial=now < m_end,
-        total=len(in_month),
-        previous=len(in_prev),
-        accepted=len(accepted),
-        concluded=len(concluded),
-        satisfaction=satisfaction(concluded),
-        top_themes=top,
-        regions=Counter(r.region for r in in_month).most_common(),
-        overdue=overdue[:MONTHLY_OVERDUE_ROWS],
-        overdue_total=len(overdue),
-        trend_chart=stacked_bar_chart(
-            trend.periods, series, label="近六个月投诉件数（按主题堆叠）", height=220
-        ),
-        trend_legend=[(s.label, s.color) for s in series],
-        themes_chart=hbar_chart([(label, n) for _, label, n, _ in top], label="本月主要投诉主题"),
-    )

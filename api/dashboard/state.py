@@ -16,13 +16,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from api.runtime import Runtime
 from knowledge.clustering import CachedEmbeddings
 from knowledge.text import ChineseTokenizer, default_tokenizer
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
-
-    from api.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 

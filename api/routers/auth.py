@@ -4,45 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import RuntimeDep, optional_principal, require
+from api.login import login_user
 from api.models import ApiKey, User
-from api.runtime import Runtime
 from api.schemas import ApiKeyCreate, ApiKeyOut, MeResponse, TokenResponse, UserCreate, UserOut, UserUpdate
-from api.security import create_token
 from api.users import PERM_USERS, Principal
 
 router = APIRouter(tags=["登录与账号"])
-
-
-def client_ip(request: Request) -> str:
-    """The peer address (the app is expected behind a trusted proxy or on loopback)."""
-    return request.client.host if request.client else "unknown"
-
-
-def login_user(runtime: Runtime, request: Request, username: str, password: str) -> tuple[User, str]:
-    """Check credentials (throttled) and issue a session token; 401/429 in Chinese."""
-    throttle = request.app.state.login_throttle
-    ip = client_ip(request)
-    username = username.strip()
-    if throttle.blocked(username, ip):
-        raise HTTPException(status_code=429, detail="登录失败次数过多，请 15 分钟后再试。")
-    user = runtime.users.authenticate(username, password, ip=ip)
-    if user is None:
-        throttle.failed(username, ip)
-        raise HTTPException(status_code=401, detail="用户名或密码错误，或账号已停用。")
-    throttle.succeeded(username, ip)
-    token = create_token(
-        runtime.settings.secret_key.get_secret_value(),
-        user_id=user.id,
-        username=user.username,
-        role=user.role,
-        hours=runtime.settings.session_hours,
-        version=user.token_version or 1,
-    )
-    return user, token
 
 
 @router.post("/auth/token", response_model=TokenResponse, summary="用户名密码换取访问令牌")

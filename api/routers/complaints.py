@@ -1,4 +1,4 @@
-"""Complaint endpoints: intake, status, handler/office lists and handler actions.
+"""Complaint endpoints: intake, status, caseworker/office lists and caseworker actions.
 
 Every change goes through ``CaseService`` and so lands in the case's append-only event log;
 intake is also written to the audit log because the event names the complainant, not the
@@ -8,7 +8,7 @@ staff member who typed the complaint in.
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -16,13 +16,11 @@ from pydantic import BaseModel, Field, field_validator
 
 from api.deps import RuntimeDep, require
 from api.errors import field_error
-from api.routers.auth import client_ip
+from api.login import client_ip
 from api.schemas import clean_question
 from api.users import PERM_CASES_ALL, PERM_CASES_FILE, PERM_CASES_OWN, PERM_CASES_VIEW, Principal
-from complaints.types import CaseView
-
-if TYPE_CHECKING:
-    from complaints.types import Actor
+from complaints.types import Actor, CaseFilter, CaseView, ComplaintIntake
+from vetbot.errors import PermissionDeniedError
 
 router = APIRouter(tags=["投诉办理"])
 
@@ -60,6 +58,14 @@ class ActionIn(BaseModel):
     handler_id: str | None = Field(None, max_length=64, description="reassign：新的承办人编号")
 
 
+# Web roles that act in the case store, as the store's actor roles.
+_CASE_ROLES: dict[str, Literal["handler", "office", "admin"]] = {
+    "handler": "handler",
+    "office": "office",
+    "admin": "admin",
+}
+
+
 class CaseList(BaseModel):
     """``GET /v1/complaints``."""
 
@@ -68,28 +74,15 @@ class CaseList(BaseModel):
 
 
 def case_actor(principal: Principal) -> Actor | None:
-    """The case-store actor of a caller; None for plain staff (who only see masked views)."""
-    from complaints.types import Actor
+    """The case-store actor of a caller; None for plain staff (who only see masked views).
 
-    if principal.role == "handler":
-        return Actor(
-            id=principal.actor_id or principal.name,
-            name=principal.display_name or principal.name,
-            role="handler",
-        )
-    if principal.role == "office":
-        return Actor(
-            id=principal.actor_id or principal.name,
-            name=principal.display_name or principal.name,
-            role="office",
-        )
-    if principal.role == "admin":
-        return Actor(
-            id=principal.actor_id or principal.name,
-            name=principal.display_name or principal.name,
-            role="admin",
-        )
-    return None
+    The web role ``handler`` is a caseworker (承办人); office and admin act as themselves.
+    """
+    role = _CASE_ROLES.get(principal.role)
+    if role is None:
+        return None
+    name = principal.display_name or principal.name
+    return Actor(id=principal.actor_id or principal.name, name=name, role=role)
 
 
 @router.post("/complaints", response_model=CaseView, status_code=201, summary="登记投诉")
@@ -99,9 +92,7 @@ async def file_complaint(
     runtime: RuntimeDep,
     principal: Annotated[Principal, Depends(require(PERM_CASES_FILE))],
 ) -> CaseView:
-    """Register a complaint; it is routed to a handler and the ticket returned (masked view)."""
-    from complaints.types import ComplaintIntake
-
+    """Register a complaint; it is routed to a caseworker and the ticket returned (masked view)."""
     intake = ComplaintIntake(
         text=body.text,
         channel=body.channel,
@@ -133,7 +124,10 @@ def get_complaint(
     runtime: RuntimeDep,
     principal: Annotated[Principal, Depends(require(PERM_CASES_VIEW))],
 ) -> CaseView:
-    """Status and history; personal data masked unless the caller is the assigned handler."""
+    """Status and history; personal data masked unless the caller is the assigned caseworker.
+
+    NotFoundError (404) for an unknown ticket.
+    """
     return runtime.cases.get(ticket, case_actor(principal))
 
 
@@ -144,7 +138,9 @@ def list_complaints(
     status: Annotated[str | None, Query(max_length=8, description=STATUS_HELP)] = None,
     theme: Annotated[str | None, Query(max_length=32)] = None,
     region: Annotated[str | None, Query(max_length=32)] = None,
-    handler: Annotated[str | None, Query(max_length=64, description="承办人编号（双拥办）")] = None,
+    caseworker: Annotated[
+        str | None, Query(alias="handler", max_length=64, description="承办人编号（双拥办）")
+    ] = None,
     overdue: bool = False,
     due_soon: bool = False,
     created_from: date | None = None,
@@ -152,21 +148,23 @@ def list_complaints(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> CaseList:
-    """Handlers get their own cases; office and admin all cases, with filters."""
-    from complaints.types import CaseFilter
+    """Caseworkers get their own cases; office and admin all cases, with filters.
 
+    422 for a caller outside the case store; PermissionDeniedError (403) when a caseworker
+    asks for another caseworker's cases.
+    """
     actor = case_actor(principal)
     if actor is None:  # an API key with a role outside the case store
         raise field_error(["query"], "该身份不能查看案件列表。")
-    if not principal.can(PERM_CASES_ALL) and handler and handler != actor.id:
-        from vetbot.errors import PermissionDeniedError
-
-        raise PermissionDeniedError("handler listing others", user_message="承办人只能查看分派给自己的案件。")
+    if not principal.can(PERM_CASES_ALL) and caseworker and caseworker != actor.id:
+        raise PermissionDeniedError(
+            "caseworker listing others", user_message="承办人只能查看分派给自己的案件。"
+        )
     filters = CaseFilter(
         status=status or None,
         theme=theme or None,
         region=region or None,
-        handler_id=handler or None,
+        handler_id=caseworker or None,
         overdue=overdue,
         due_soon=due_soon,
         created_from=created_from,
@@ -187,13 +185,12 @@ def act_on_complaint(
 ) -> CaseView:
     """accept / reject / transfer / start / reply / conclude / extend / reassign, with a note.
 
-    Only the assigned handler (or office/admin) may act; the lifecycle decides what is
-    allowed in the current status (409 otherwise).
+    Only the assigned caseworker (or office/admin) may act (PermissionDeniedError, 403); the
+    lifecycle decides what is allowed in the current status (InvalidTransitionError, 409);
+    a missing note, unit or day count is a 422.
     """
     actor = case_actor(principal)
     if actor is None:
-        from vetbot.errors import PermissionDeniedError
-
         raise PermissionDeniedError("no case actor", user_message="该身份不能办理案件。")
     cases = runtime.cases
     note = (body.note or "").strip() or None
@@ -215,11 +212,9 @@ def act_on_complaint(
             raise field_error(["body", "days"], "延期必须填写延期天数（1–30 天）。")
         reason = _need(note, "note", "延期必须填写延期理由，并将告知信访人。")
         return cases.extend(ticket, actor, body.days, reason)
-    # reassign: office and admin only (a handler may not hand work to someone else)
+    # reassign: office and admin only (a caseworker may not hand work to someone else)
     if not principal.can(PERM_CASES_ALL):
-        from vetbot.errors import PermissionDeniedError
-
-        raise PermissionDeniedError("handler reassigning", user_message="只有双拥办或管理员可以改派案件。")
+        raise PermissionDeniedError("caseworker reassigning", user_message="只有双拥办或管理员可以改派案件。")
     return cases.reassign(ticket, actor, _need(body.handler_id, "handler_id", "请填写新的承办人编号。"), note)
 
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
 
 from api.deps import RuntimeDep, require
 from api.jobs import ALLOWED_SUFFIXES, MAX_FILES_PER_UPLOAD, JobRunner, safe_filename, sniff_mismatch
-from api.routers.auth import client_ip
+from api.login import client_ip
 from api.schemas import JobAccepted, JobFile, JobOut
 from api.users import PERM_DOCUMENTS_WRITE, Principal
 

@@ -11,9 +11,9 @@ import pytest
 from fastapi import APIRouter, Depends, Request
 from fastapi.testclient import TestClient
 
-from api.app import add_template_dir, create_app
+from api.app import create_app
 from api.deps import page_require, require
-from api.pages import render
+from api.templating import add_template_dir, render
 from api.users import PERM_THEMES
 from tests.api.conftest import PASSWORD, make_settings
 from tests.api.support import FakeKnowledge, Users

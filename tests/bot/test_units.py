@@ -10,9 +10,9 @@ import pytest
 
 from bot.formatting import esc, format_answer, normalise_phone, split_message
 from bot.notifier import TelegramNotifier, render_notice
-from bot.ratelimit import SlidingWindowLimiter
-from complaints.notices import Notice
+from complaints.service import Notice
 from knowledge.types import Answer, Passage
+from vetbot.ratelimit import SlidingWindowLimiter
 
 
 def test_split_prefers_paragraphs_and_never_breaks_entities() -> None:

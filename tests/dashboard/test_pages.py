@@ -761,8 +761,8 @@ def test_svg_charts_escape_labels_and_scale_axes() -> None:
 
 
 def test_content_disposition_carries_the_chinese_name() -> None:
+    from api.dashboard.downloads import content_disposition, export_names
     from api.dashboard.filters import Filters
-    from api.dashboard.routes import content_disposition, export_names
 
     f = Filters(
         period="month", start=datetime(2026, 1, 1).date(), end=datetime(2026, 3, 31).date(), region="济南/市"
