@@ -43,12 +43,20 @@ _LABEL_RE = re.compile(
 )
 
 
+# Unicode category Cf (format characters), as of Unicode 15.
+_FORMAT_CHARS_RE = re.compile(
+    "[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
+    "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001"
+    "\U000e0020-\U000e007f]"
+)
+
+
 def normalize(text: str) -> str:
     """NFKC-normalise ``text`` and drop invisible format (Cf) characters; whitespace is kept."""
-    text = unicodedata.normalize("NFKC", text)
-    if not text.isascii():
-        text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
-    return text
+    if text.isascii():
+        return text
+    return _FORMAT_CHARS_RE.sub("", unicodedata.normalize("NFKC", text))
 
 
 @lru_cache(maxsize=1)
@@ -112,6 +120,9 @@ def int_to_chinese(number: int) -> str:
 
 
 def _chinese(numeral: str) -> str:
+    # Chinese numerals are already in citation form; only digits need converting.
+    if not any(ch.isdigit() for ch in numeral):
+        return numeral
     return int_to_chinese(chinese_to_int(numeral))
 
 
