@@ -23,15 +23,16 @@ __all__ = ["ARTICLE_LIMIT", "PROSE_LIMIT", "Chunk", "chinese_to_int", "chunk_tex
 # Chinese numerals as used in article and chapter labels (plus Arabic digits, full-width too).
 _NUM = r"[〇零一二两三四五六七八九十百千万0-9０-９]+"
 _ARTICLE_RE = re.compile(
-    rf"^第(?P<num>{_NUM})条(?:之(?P<sub>[一二三四五六七八九十]+))?(?P<kuan>第{_NUM}款)?(?P<sep>[\s\u3000]+|$)?"
+    rf"^第(?P<num>{_NUM})[条條](?:之(?P<sub>[一二三四五六七八九十]+))?(?P<kuan>第{_NUM}款)?(?P<sep>[\s\u3000]+|$)?"
 )
-_STRUCT_RE = re.compile(rf"^第(?P<num>{_NUM})(?P<kind>分编|编|章|节)(?P<sep>[\s\u3000]*)(?P<title>.*)$")
+_STRUCT_RE = re.compile(
+    rf"^第(?P<num>{_NUM})(?P<kind>分编|编|章|节|分編|編|節)(?P<sep>[\s\u3000]*)(?P<title>.*)$")
 _MD_HEADING_RE = re.compile(r"^(?P<hashes>#{1,6})[ \t]+(?P<text>.+?)[ \t#]*$")
 _ITEM_RE = re.compile(r"^[（(][一二三四五六七八九十]+[）)]")
 _SENTENCE_END = "。！？；!?;"
 
 # Rank of legal structure headings in the heading path (smaller is outer).
-_STRUCT_RANK = {"编": 1, "分编": 2, "章": 3, "节": 4}
+_STRUCT_RANK = {"编": 1, "分编": 2, "章": 3, "节": 4, "編": 1, "分編": 2, "節": 4}
 
 ARTICLE_LIMIT = 600
 PROSE_LIMIT = 500

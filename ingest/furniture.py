@@ -83,8 +83,8 @@ def _key(line: str) -> str:
 
 
 def _repeat_candidate(line: str) -> bool:
-    return (4 <= len(line) <= 40 and not _BLOCK_START_RE.match(line)
-            and not any(p in line for p in "。；，") and " | " not in line)
+    return (4 <= len(line) <= 60 and not _BLOCK_START_RE.match(line)
+            and not any(p in line for p in "。；;") and " | " not in line)
 
 
 def strip_repeated(pages: list[list[str]], *, edge: int = 3) -> tuple[list[list[str]], int]:
@@ -159,5 +159,6 @@ def clean(pages: list[list[str]], *, repeated: bool = True) -> Cleaned:
         marked.append(kept)
     if repeated:
         marked, result.repeated = strip_repeated(marked)
-    result.lines = join_cuts([line for page in marked for line in [*page, "\f"]])
+    # A page break alone is no cut: whether a line runs on is the reflow's decision (PDF).
+    result.lines = join_cuts([line for page in marked for line in page])
     return result

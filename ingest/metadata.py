@@ -32,6 +32,7 @@ from ingest.furniture import is_furniture_line
 from knowledge.types import NATIONAL, TOPICS
 from vetbot import regions
 from vetbot.errors import IngestError
+from vetbot.textnorm import fold, normalize
 
 # Keys always present in a loaded document's metadata ("" when unknown).
 METADATA_KEYS = (
@@ -61,20 +62,23 @@ _DATE_RE = re.compile(_DATE)
 _EVENT_VERBS = "通过|公布|发布|印发|批准|修正|修订|施行"
 _DATE_LINE_RE = re.compile(rf"^[（(]?\s*{_DATE}")
 _EVENT_END_RE = re.compile(rf"(?:{_EVENT_VERBS})\s*[）)]?[\s　]*$")
-_EFFECTIVE_RE = re.compile(rf"本(?:法|条例|规定|办法|细则|通知|决定|规则|意见|方案|准则)[^。]{{0,12}}?自\s*{_DATE}\s*起\s*施行")
-_EFFECTIVE_ON_ISSUE_RE = re.compile(r"本(?:法|条例|规定|办法|细则|通知|决定|规则|意见|方案)\S{0,6}自(?:公布|发布|印发)之日起施行")
+# "本条例自2024年1月1日起施行" (试行 for trial rules); 本 + a short document word.
+_EFFECTIVE_RE = re.compile(rf"本[\u4e00-\u9fff]{{1,6}}?自\s*{_DATE}\s*起\s*(?:施行|试行|执行|实施|生效)")
+_EFFECTIVE_ON_ISSUE_RE = re.compile(
+    r"本[\u4e00-\u9fff]{1,6}?自(?:公布|发布|印发|颁布)之日起(?:施行|执行|实施|生效)")
 _REPEALS_RE = re.compile(r"《([^》]{2,60})》(?:同时|即行|予以)?废止")
 _SESSION_RE = re.compile(rf"第[{_CN_NUM}\d]+届")
 _MEETING_RE = re.compile(rf"第[{_CN_NUM}\d]+次.*$")
 _ORDER_RE = re.compile(r"([\u4e00-\u9fff、]{2,40}?令)\s*(第\s*[\d〇零一二三四五六七八九十百千]+\s*号)")
-_HEAD_STOP_RE = re.compile(r"^(?:#+\s*)?第[〇零一二两三四五六七八九十百千0-9０-９]+[编章节条]")
+_HEAD_STOP_RE = re.compile(r"^(?:#+\s*)?第[〇零一二两三四五六七八九十百千0-9０-９]+[编章节条編節條]")
 _DOC_NUMBER_RE = re.compile(
     r"^[\u4e00-\u9fff]{1,16}\s*[〔\[［【(（]\s*\d{4}\s*[〕\]］】)）]\s*第?\s*\d+\s*号$")
-_RED_HEAD_RE = re.compile(r"^([\u4e00-\u9fff、]{2,40}?)(?:文件|公报|通知)$")
+_RED_HEAD_RE = re.compile(r"^([\u4e00-\u9fff、]{2,40}?)(?:文件|公报)$")
 _FRONT_MATTER_RE = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 # Words of a text that speaks of its own place without naming it (在全市, 我区 ...).
 _SELF_PLACE_RE = re.compile(r"(?:本|全|我)(?:省|市|区|县|州|盟)")
-_NATIONAL_ISSUER_RE = re.compile(r"^(?:中共中央|中央|国务院|全国人民代表大会|最高人民|中国人民解放军|中华人民共和国)")
+_NATIONAL_ISSUER_RE = re.compile(
+    r"^(?:中共中央|中央|国务院|全国人民代表大会|最高人民|中国人民解放军|中华人民共和国)")
 # Unknown (or made-up) place at the very start of a title or issuer: 甲市…, 某某县….
 _UNKNOWN_PLACE_RE = re.compile(r"^([\u4e00-\u9fff]{1,4}?(?:省|市|自治州|地区|盟|区|县))")
 _NOT_PLACE_PREFIX = ("城市", "都市", "本市", "全市", "各市", "我市", "本区", "全区", "我区", "各区",
@@ -106,7 +110,14 @@ def _unknown_place(text: str) -> str:
     if text.startswith(("中华", "中国", "中央", "中共")) or text.startswith(_NOT_PLACE_PREFIX):
         return ""
     m = _UNKNOWN_PLACE_RE.match(text)
-    return m.group(1) if m else ""
+    if not m:
+        return ""
+    name = m.group(1)
+    # 在全市 / 关于本区 / 对各县 are phrases, not places.
+    if (name[0] in "在于对为从关据按" or _SELF_PLACE_RE.search(name)
+            or re.search(r"[各该此城都社园景小郊军辖]\w$", name)):
+        return ""
+    return name
 
 
 def _clean_issuer(text: str) -> str:
@@ -142,7 +153,8 @@ def _events(line: str) -> list[tuple[str, str, str]]:
 def is_date_line(line: str) -> bool:
     """True for an official head line such as ``2021年8月1日 施行`` or ``（…通过）``."""
     stripped = line.strip()
-    return bool(_DATE_LINE_RE.match(stripped)) and bool(_EVENT_END_RE.search(stripped)) and len(stripped) <= 240
+    return (bool(_DATE_LINE_RE.match(stripped)) and bool(_EVENT_END_RE.search(stripped))
+            and len(stripped) <= 240)
 
 
 def _head_lines(text: str) -> list[str]:
@@ -171,12 +183,12 @@ def metadata_from_head(text: str) -> dict[str, str]:
             meta["title"] = m.group(1).strip()
             break
     if "title" not in meta:
-        plain = [re.sub(r"^#+\s*", "", ln).strip() for ln in head]
-        candidates = [ln for ln in plain if ln and _title_candidate(ln)]
+        bare = [re.sub(r"^#+\s*", "", ln).strip() for ln in head]
+        candidates = [ln for ln in bare if ln and _title_candidate(ln)]
         if candidates:
             meta["title"] = candidates[0]
-        elif plain:
-            meta["title"] = plain[0][:80]
+        elif bare:
+            meta["title"] = bare[0][:80]
     issued_rank = -1
     amended = ""
     for line in head:
@@ -221,7 +233,7 @@ def metadata_from_head(text: str) -> dict[str, str]:
     if version:
         meta["date_version"] = version
     if "date_effective" not in meta:
-        found = list(_EFFECTIVE_RE.finditer(text))
+        found = list(_EFFECTIVE_RE.finditer(normalize(text)))
         if found:
             meta["date_effective"] = _iso(*found[-1].group(1, 2, 3))
         elif version and _EFFECTIVE_ON_ISSUE_RE.search(text):
@@ -232,9 +244,12 @@ def metadata_from_head(text: str) -> dict[str, str]:
     return {k: v for k, v in meta.items() if v}
 
 
-def region_metadata(title: str, issuer: str, doc_number: str, text: str) -> tuple[dict[str, str], list[str]]:
+def region_metadata(title: str, issuer: str, doc_number: str,
+                    text: str) -> tuple[dict[str, str], list[str]]:
     """(``region``/``region_path``/``region_code``, warnings) from title, issuer, 发文字号, body."""
     warnings: list[str] = []
+    # The gazetteer is in simplified characters: 長沙市 is 长沙市.
+    title, issuer, doc_number = fold(title), fold(issuer), fold(doc_number)
     place = regions.most_specific(title)
     if place is None and issuer and not _NATIONAL_ISSUER_RE.match(issuer):
         place = regions.most_specific(issuer)
@@ -249,7 +264,7 @@ def region_metadata(title: str, issuer: str, doc_number: str, text: str) -> tupl
             warnings.append(f"地区“{unknown}”不在行政区划表中，已按标题记录")
             return {"region": unknown}, warnings
     if place is None and not _NATIONAL_ISSUER_RE.match(issuer) and _SELF_PLACE_RE.search(text[:5000]):
-        place = _dominant_place(text[:5000])
+        place = _dominant_place(fold(text[:5000]))
         if place is not None:
             warnings.append(f"标题和发文机关未写地区，按正文判断为“{place.name}”，请核对")
     if place is None:

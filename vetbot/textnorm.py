@@ -38,8 +38,8 @@ _DIGITS = dict(zip("〇零一二两三四五六七八九", (0, 0, 1, 2, 2, 3, 4,
 _UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
 _NUMERAL = r"[〇零一二两三四五六七八九十百千万0-9０-９]+"
 _LABEL_RE = re.compile(
-    rf"第(?P<num>{_NUMERAL})条(?:之(?P<sub>{_NUMERAL}))?(?:第(?P<kuan>{_NUMERAL})款)?"
-    rf"(?:第(?P<xiang>{_NUMERAL})项)?"
+    rf"第(?P<num>{_NUMERAL})[条條](?:之(?P<sub>{_NUMERAL}))?(?:第(?P<kuan>{_NUMERAL})款)?"
+    rf"(?:第(?P<xiang>{_NUMERAL})[项項])?"
 )
 
 
@@ -129,9 +129,9 @@ def _chinese(numeral: str) -> str:
 def article_label(label: str) -> str:
     """The citation form of an article label: ``第51条第2款`` → ``第五十一条第二款``.
 
-    Accepts labels with Arabic, full-width or Chinese numerals and the inserted-article suffix
-    (``第十条之一``); text after the label is dropped. Raises ``ValueError`` when ``label``
-    does not start with an article label.
+    Accepts labels with Arabic, full-width or Chinese numerals, traditional 條/項, and the
+    inserted-article suffix (``第十条之一``); text after the label is dropped. Raises
+    ``ValueError`` when ``label`` does not start with an article label.
     """
     m = _LABEL_RE.match(normalize(label).strip())
     if not m:

@@ -69,16 +69,19 @@ def _read_pages(data: bytes, path: Path) -> tuple[list[str], str]:
             try:
                 reader.decrypt("")
             except Exception as exc:
-                raise IngestError(f"encrypted pdf {path.name}", user_message="PDF 文件已加密，无法读取") from exc
+                raise IngestError(f"encrypted pdf {path.name}",
+                                  user_message="PDF 文件已加密，无法读取") from exc
         if len(reader.pages) == 0:
             raise IngestError(f"pdf without pages {path.name}", user_message="PDF 文件已损坏或格式无效")
         pages = [page.extract_text() or "" for page in reader.pages]
     except IngestError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
-        raise IngestError(f"cannot read pdf {path.name}: {exc}", user_message="PDF 文件已损坏或格式无效") from exc
+        raise IngestError(f"cannot read pdf {path.name}: {exc}",
+                          user_message="PDF 文件已损坏或格式无效") from exc
     except Exception as exc:  # pypdf raises assorted errors on damaged files
-        raise IngestError(f"cannot read pdf {path.name}: {exc}", user_message="PDF 文件已损坏或格式无效") from exc
+        raise IngestError(f"cannot read pdf {path.name}: {exc}",
+                          user_message="PDF 文件已损坏或格式无效") from exc
     try:
         info = reader.metadata
         title = str((info.get("/Title") if info is not None else "") or "").strip()

@@ -98,7 +98,8 @@ def load_markdown(data: bytes, path: Path) -> Extracted:
     front, body, warnings = parse_front_matter(text, path.name)
     # Editorial markers such as <!-- INFO END --> are not content.
     body = _COMMENT_RE.sub("", body)
-    out = Extracted(text=body, front=front, encoding=encoding, warnings=_encoding_warning(encoding) + warnings)
+    out = Extracted(text=body, front=front, encoding=encoding,
+                    warnings=_encoding_warning(encoding) + warnings)
     if not front:
         out.text = _clean_text(body, out, repeated=True)
     return out

@@ -208,7 +208,8 @@ def load_docx(data: bytes, path: Path) -> Extracted:
                 if cells:
                     lines.append(" | ".join(cells))
     if out.numbering_reconstructed:
-        out.warnings.append(f"已按 Word 显示还原自动编号 {out.numbering_reconstructed} 处（如“第一条”），请核对条文编号")
+        out.warnings.append(
+            f"已按 Word 显示还原自动编号 {out.numbering_reconstructed} 处（如“第一条”），请核对条文编号")
     core_title = (document.core_properties.title or "").strip()
     if core_title:
         out.front["title"] = core_title
