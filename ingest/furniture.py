@@ -77,9 +77,11 @@ def is_page_number(line: str) -> bool:
     return bool(_PAGE_NUMBER_RE.match(line.strip()))
 
 
-def _key(line: str) -> str:
-    # Page numbers inside running heads differ page to page; compare lines without digits.
-    return re.sub(r"\d+", "#", re.sub(r"\s+", "", line))
+def _key(line: str, mask_digits: bool) -> str:
+    # Page numbers inside running heads differ page to page; compare page edges without digits.
+    # In text without pages only identical lines repeat (附件1 and 附件2 are different lines).
+    line = re.sub(r"\s+", "", line)
+    return re.sub(r"\d+", "#", line) if mask_digits else line
 
 
 def _repeat_candidate(line: str) -> bool:
@@ -95,10 +97,11 @@ def strip_repeated(pages: list[list[str]], *, edge: int = 3) -> tuple[list[list[
     Returns (pages, number of lines removed).
     """
     counts: Counter[str] = Counter()
+    paged = len(pages) > 1
     for page in pages:
         idx = range(len(page)) if len(pages) == 1 else [*range(min(edge, len(page))),
                                                        *range(max(len(page) - edge, 0), len(page))]
-        keys = [_key(page[i]) for i in sorted(set(idx)) if _repeat_candidate(page[i].strip())]
+        keys = [_key(page[i], paged) for i in sorted(set(idx)) if _repeat_candidate(page[i].strip())]
         counts.update(keys if len(pages) == 1 else set(keys))
     repeated = {k for k, n in counts.items() if n >= 2}
     if not repeated:
@@ -109,7 +112,7 @@ def strip_repeated(pages: list[list[str]], *, edge: int = 3) -> tuple[list[list[
     for page in pages:
         kept = []
         for line in page:
-            key = _key(line)
+            key = _key(line, paged)
             if key in repeated and _repeat_candidate(line.strip()):
                 if key in seen:
                     removed += 1
