@@ -13,57 +13,33 @@ headings and paragraphs, with sentence-aware limits.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
+
+from vetbot.textnorm import article_label, chinese_to_int
+
+__all__ = ["ARTICLE_LIMIT", "PROSE_LIMIT", "Chunk", "chinese_to_int", "chunk_text", "parse_article_label"]
 
 # Chinese numerals as used in article and chapter labels (plus Arabic digits, full-width too).
 _NUM = r"[〇零一二两三四五六七八九十百千万0-9０-９]+"
 _ARTICLE_RE = re.compile(
-    rf"^第(?P<num>{_NUM})条(?:之(?P<sub>[一二三四五六七八九十]+))?(?P<kuan>第{_NUM}款)?(?P<sep>[\s\u3000]+|$)?"
+    rf"^第(?P<num>{_NUM})[条條](?:之(?P<sub>[一二三四五六七八九十]+))?(?P<kuan>第{_NUM}款)?(?P<sep>[\s\u3000]+|$)?"
 )
-_STRUCT_RE = re.compile(rf"^第(?P<num>{_NUM})(?P<kind>分编|编|章|节)(?P<sep>[\s\u3000]*)(?P<title>.*)$")
+_STRUCT_RE = re.compile(
+    rf"^第(?P<num>{_NUM})(?P<kind>分编|编|章|节|分編|編|節)(?P<sep>[\s\u3000]*)(?P<title>.*)$")
 _MD_HEADING_RE = re.compile(r"^(?P<hashes>#{1,6})[ \t]+(?P<text>.+?)[ \t#]*$")
 _ITEM_RE = re.compile(r"^[（(][一二三四五六七八九十]+[）)]")
 _SENTENCE_END = "。！？；!?;"
 
 # Rank of legal structure headings in the heading path (smaller is outer).
-_STRUCT_RANK = {"编": 1, "分编": 2, "章": 3, "节": 4}
+_STRUCT_RANK = {"编": 1, "分编": 2, "章": 3, "节": 4, "編": 1, "分編": 2, "節": 4}
 
 ARTICLE_LIMIT = 600
 PROSE_LIMIT = 500
 
-_DIGITS = dict(zip("〇零一二两三四五六七八九", (0, 0, 1, 2, 2, 3, 4, 5, 6, 7, 8, 9), strict=True))
-_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
-
-
-def chinese_to_int(text: str) -> int:
-    """Convert a Chinese (or Arabic) numeral to int: 一百零二 → 102, 十五 → 15, 二十 → 20.
-
-    Raises ``ValueError`` for anything that is not a numeral.
-    """
-    text = text.strip().translate(str.maketrans("０１２３４５６７８９", "0123456789"))
-    if not text:
-        raise ValueError("empty numeral")
-    if text.isdigit():
-        return int(text)
-    total = 0  # completed 万 groups
-    section = 0  # value below 万
-    digit = -1  # pending digit, -1 when none
-    for ch in text:
-        if ch in _DIGITS:
-            digit = _DIGITS[ch]
-        elif ch in _UNITS:
-            unit = _UNITS[ch]
-            if unit == 10000:
-                section += max(digit, 0)
-                total += (section or 1) * unit
-                section, digit = 0, -1
-            else:
-                # A bare 十 at the start means 一十.
-                section += (1 if digit < 0 else digit) * unit
-                digit = -1
-        else:
-            raise ValueError(f"not a Chinese numeral: {text!r}")
-    return total + section + max(digit, 0)
+# After a label without a separator these words make the line a cross-reference
+# (第五条规定的……), not a new article.
+_REFERENCE_RE = re.compile(r"^(?:规定|所称|所列|所述|的|中|和|及|或|至|、|，|,|第|之规定|以外|以及)")
 
 
 @dataclass
@@ -115,8 +91,9 @@ def _structural_heading(line: str) -> tuple[int, str] | None:
 def parse_article_label(text: str, *, require_separator: bool = True) -> tuple[str, int] | None:
     """Parse a leading article label: ``第一百零二条 ...`` → ("第一百零二条", 102).
 
-    ``第十条之一`` keeps its suffix in the label (number 10); ``第五十三条第二款`` keeps the 款.
-    With ``require_separator`` the label must be followed by whitespace or the end of text.
+    The label is given in citation form (:func:`vetbot.textnorm.article_label`): ``第51条`` and
+    ``第５１条`` → ``第五十一条``. ``第十条之一`` keeps its suffix (number 10); ``第五十三条第二款``
+    keeps the 款. With ``require_separator`` the label must be followed by whitespace or the end.
     """
     m = _ARTICLE_RE.match(text.strip())
     if not m:
@@ -128,12 +105,12 @@ def parse_article_label(text: str, *, require_separator: bool = True) -> tuple[s
         number = chinese_to_int(m.group("num"))
     except ValueError:
         return None
-    label = f"第{m.group('num')}条"
+    written = f"第{m.group('num')}条"
     if m.group("sub"):
-        label += f"之{m.group('sub')}"
+        written += f"之{m.group('sub')}"
     if m.group("kuan") and has_sep:
-        label += m.group("kuan")
-    return label, number
+        written += m.group("kuan")
+    return article_label(written), number
 
 
 def _split_sentences(text: str, limit: int) -> list[str]:
@@ -210,8 +187,12 @@ def _split_article(label: str, paragraphs: list[str], limit: int) -> list[str]:
     return out
 
 
-def _iter_sections(text: str, title: str) -> list[_Section]:
-    """Walk the lines and cut them into heading / article sections."""
+def _iter_sections(text: str, title: str, drop: Collection[str] = ()) -> list[_Section]:
+    """Walk the lines and cut them into heading / article sections.
+
+    Lines in ``drop`` (and a plain line equal to ``title``) are metadata while they come
+    before the first heading or article.
+    """
     stack: list[tuple[int, str]] = []
     sections: list[_Section] = []
     current = _Section(heading="", lines=[])
@@ -235,6 +216,9 @@ def _iter_sections(text: str, title: str) -> list[_Section]:
     for raw in text.splitlines():
         line = raw.strip().replace("\u3000", " ").strip()
         if not line:
+            continue
+        if not sections and not current.lines and not current.article and not stack and (
+                line == title or line in drop):
             continue
         md = _MD_HEADING_RE.match(line)
         if md:
@@ -271,7 +255,9 @@ def _iter_sections(text: str, title: str) -> list[_Section]:
             has_sep = parse_article_label(line) is not None
             # "第三十条规定……" wrapped onto a new line is a reference, not a new article: without a
             # separator only the next number in sequence starts an article.
-            if has_sep or parsed[1] == last_article + 1:
+            after = _ARTICLE_RE.match(line)
+            rest = line[after.end():] if after else ""
+            if has_sep or (parsed[1] == last_article + 1 and not _REFERENCE_RE.match(rest)):
                 flush()
                 current = _Section(heading=heading_path(), lines=[line], article=parsed[0],
                                    article_no=parsed[1])
@@ -283,14 +269,16 @@ def _iter_sections(text: str, title: str) -> list[_Section]:
 
 
 def chunk_text(text: str, title: str = "", *, article_limit: int = ARTICLE_LIMIT,
-               prose_limit: int = PROSE_LIMIT) -> list[Chunk]:
+               prose_limit: int = PROSE_LIMIT, drop: Collection[str] = ()) -> list[Chunk]:
     """Split a document's text into chunks (articles, summary sections or prose pieces).
 
     ``title`` is the document title; a leading ``# title`` heading is not repeated in heading
-    paths. Text is never decorated beyond the article label on continuation parts.
+    paths and a leading plain title line is not a chunk. ``drop``: other head lines that are
+    metadata (发文字号, 红头). Text is stored as written; only article labels are normalised
+    (``Chunk.article``), and continuation parts of a long article start with that label.
     """
     chunks: list[Chunk] = []
-    for section in _iter_sections(text, title):
+    for section in _iter_sections(text, title, drop):
         if section.article:
             for part in _split_article(section.article, section.lines, article_limit):
                 chunks.append(Chunk(part, section.article, section.article_no, section.heading))

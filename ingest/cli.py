@@ -34,6 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--prune", action="store_true", help="删除所给文件夹中已不存在的文件对应的文档")
     parser.add_argument("--rebuild", action="store_true", help="清空知识库后重新导入")
     parser.add_argument("--no-progress", action="store_true", help="不显示进度条")
+    parser.add_argument("--json", action="store_true", help="以 JSON 输出逐个文件的导入报告（供程序读取）")
+    parser.add_argument("--strict", action="store_true", help="有任何文件导入失败时以退出码 2 结束")
     parser.set_defaults(func=run_ingest)
 
 
@@ -47,7 +49,13 @@ def _set_aside_manifest(kb_dir: Path) -> None:
 
 
 def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    """Handler of ``vetbot ingest``; non-zero only when nothing could be ingested."""
+    """Handler of ``vetbot ingest``.
+
+    Exit status: 1 when nothing could be ingested; with ``--strict`` 2 when some file failed;
+    else 0. ``--json`` prints :meth:`ingest.report.IngestReport.to_dict` plus ``kb``.
+    """
+    import json
+
     import bm25s  # noqa: F401  (its import sets the "bm25s" logger to DEBUG; undo that below)
 
     logging.getLogger("bm25s").setLevel(logging.WARNING)
@@ -65,7 +73,18 @@ def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
     report = ingest_paths(store, paths, prune=args.prune, rebuild=args.rebuild,
                           progress=not args.no_progress)
     elapsed = time.perf_counter() - started
-    print(report.summary())
-    print(f"知识库：{kb_dir}（共 {len(store.documents)} 个文档，{len(store.chunks)} 个片段，"
-          f"用时 {elapsed:.1f} 秒）")
-    return 1 if report.nothing_ingested else 0
+    if args.json:
+        data = report.to_dict()
+        data["kb"] = {"path": str(kb_dir), "documents": len(store.documents), "chunks": len(store.chunks),
+                      "seconds": round(elapsed, 2)}
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        print(report.summary())
+        details = report.details()
+        if details:
+            print(details)
+        print(f"知识库：{kb_dir}（共 {len(store.documents)} 个文档，{len(store.chunks)} 个片段，"
+              f"用时 {elapsed:.1f} 秒）")
+    if report.nothing_ingested:
+        return 1
+    return 2 if args.strict and report.failed else 0

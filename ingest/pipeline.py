@@ -16,12 +16,13 @@ import logging
 import re
 import sys
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
 
 from ingest.chunking import chunk_text
-from ingest.loaders import METADATA_KEYS, LoadedDocument, is_supported, load_bytes
+from ingest.loaders import EXTRA_KEYS, METADATA_KEYS, LoadedDocument, is_supported, load_bytes
+from ingest.report import FailedFile, IngestedDocument, IngestReport
 from knowledge.store import ChunkRecord, DocumentRecord, KnowledgeStore, content_hash
 from vetbot.errors import IngestError
 
@@ -29,77 +30,12 @@ logger = logging.getLogger(__name__)
 
 # Bump when loaders or chunking change their output: documents ingested by an older version
 # are then re-chunked although their bytes did not change.
-INGEST_VERSION = "1"
+INGEST_VERSION = "2"
+
+__all__ = ["FailedFile", "IngestReport", "IngestedDocument", "build_record", "ingest_paths", "slugify"]
 
 # Below this many files a progress bar is just noise.
 _PROGRESS_MIN_FILES = 5
-
-
-@dataclass
-class IngestedDocument:
-    """A document that was added, updated or found unchanged."""
-
-    doc_id: str
-    path: str
-    chunks: int
-
-
-@dataclass
-class FailedFile:
-    """A file that was skipped, with the Chinese reason shown to the user."""
-
-    path: str
-    reason: str
-
-
-@dataclass
-class IngestReport:
-    """What one ingest run did."""
-
-    added: list[IngestedDocument] = field(default_factory=list)
-    updated: list[IngestedDocument] = field(default_factory=list)
-    unchanged: list[IngestedDocument] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    failed: list[FailedFile] = field(default_factory=list)
-    unsupported: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def ingested(self) -> int:
-        """Documents now in the index from this run's files (added + updated + unchanged)."""
-        return len(self.added) + len(self.updated) + len(self.unchanged)
-
-    @property
-    def chunks_written(self) -> int:
-        """Chunks of added and updated documents."""
-        return sum(d.chunks for d in self.added + self.updated)
-
-    @property
-    def nothing_ingested(self) -> bool:
-        """True when no supported file was found or every one of them failed."""
-        return self.ingested == 0
-
-    def summary(self) -> str:
-        """A Chinese multi-line summary for the CLI and the ingest job page."""
-        lines = [
-            f"新增 {len(self.added)}，更新 {len(self.updated)}，未变 {len(self.unchanged)}，"
-            f"删除 {len(self.removed)}，失败 {len(self.failed)}"
-            f"（写入 {self.chunks_written} 个片段）"
-        ]
-        for item in self.failed:
-            lines.append(f"  失败：{item.path}：{item.reason}")
-        if self.unsupported:
-            shown = "，".join(self.unsupported[:10]) + ("……" if len(self.unsupported) > 10 else "")
-            lines.append(f"  已跳过不支持的文件 {len(self.unsupported)} 个：{shown}")
-        for warning in self.warnings:
-            lines.append(f"  提示：{warning}")
-        if self.nothing_ingested and not self.failed:
-            lines.append("  没有找到可导入的文件（支持 .md .markdown .txt .docx .pdf .html .htm）")
-        return "\n".join(lines)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (for API ingest jobs)."""
-        return asdict(self)
 
 
 @dataclass
@@ -154,7 +90,9 @@ def build_record(doc_id: str, path: str, sha256: str, loaded: LoadedDocument,
                  extra: dict[str, Any] | None = None) -> DocumentRecord:
     """Chunk a loaded document into a DocumentRecord with the documented chunk metadata."""
     meta = loaded.metadata
-    chunks = chunk_text(loaded.text, meta.get("title", ""))
+    # The 发文字号 and the 红头 are metadata, not passages.
+    drop = {meta.get("doc_number", ""), f"{meta.get('issuer', '')}文件"} - {"", "文件"}
+    chunks = chunk_text(loaded.text, meta.get("title", ""), drop=drop)
     records: list[ChunkRecord] = []
     for i, chunk in enumerate(chunks):
         chunk_id = f"{doc_id}:{sha256[:12]}:{i}"
@@ -177,9 +115,10 @@ def build_record(doc_id: str, path: str, sha256: str, loaded: LoadedDocument,
                 "date_issued": meta.get("date_issued", ""),
                 "date_effective": meta.get("date_effective", ""),
                 "source_url": meta.get("source_url", ""),
+                **{key: meta.get(key, "") for key in EXTRA_KEYS},
             },
         ))
-    doc_meta: dict[str, Any] = {key: meta.get(key, "") for key in METADATA_KEYS}
+    doc_meta: dict[str, Any] = {key: meta.get(key, "") for key in METADATA_KEYS + EXTRA_KEYS}
     doc_meta.update(extra or {})
     doc_meta["ingest_version"] = INGEST_VERSION
     doc_meta["chars"] = len(loaded.text)
@@ -302,7 +241,10 @@ def ingest_paths(store: KnowledgeStore, paths: list[Path], *, prune: bool = Fals
                 report.warnings.append(
                     f"{cand.display}：文档编号 {cand.doc_id} 原来自 {existing.path}，已被替换")
             writer.stage_document(record)
-            entry = IngestedDocument(cand.doc_id, cand.display, len(record.chunks))
+            articles = {c.metadata["article"] for c in record.chunks if c.metadata["article"]}
+            entry = IngestedDocument(cand.doc_id, cand.display, len(record.chunks), articles=len(articles),
+                                     warnings=list(loaded.warnings), metadata=dict(loaded.metadata),
+                                     stats=dict(loaded.stats))
             (report.updated if existing is not None else report.added).append(entry)
             logger.debug("staged %s (%d chunks)", cand.doc_id, len(record.chunks))
         if prune:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from functools import lru_cache
 from pathlib import Path
+
+from vetbot.textnorm import canonical_article_refs, fold
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 USER_DICT = DATA_DIR / "userdict.txt"
@@ -29,9 +30,9 @@ STOPWORDS = frozenset(
 
 
 def normalize(text: str) -> str:
-    """NFKC-normalise (full-width digits/letters to ASCII) and collapse whitespace."""
-    text = unicodedata.normalize("NFKC", text)
-    return re.sub(r"\s+", " ", text).strip()
+    """The matching form (:func:`vetbot.textnorm.fold`: NFKC, no zero-width characters,
+    traditional → simplified, 第51条 → 第五十一条) with whitespace collapsed."""
+    return re.sub(r"\s+", " ", canonical_article_refs(fold(text))).strip()
 
 
 class ChineseTokenizer:

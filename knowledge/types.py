@@ -5,14 +5,29 @@ Chunk metadata keys (stored in Chroma and in the manifest; scalar values only):
 ``doc_id``      stable id of the source document (slug of its path relative to the ingest root)
 ``chunk_id``    ``{doc_id}:{content_hash[:12]}:{index}``
 ``title``       document title, e.g. 中华人民共和国退役军人保障法
-``article``     article label, e.g. 第五十三条 ("" when the chunk is not an article)
+``article``     article label in citation form, Chinese numerals: 第五十三条, 第十条之一 (第51条 and
+                第５１条 are stored as 第五十一条; "" when the chunk is not an article)
 ``article_no``  article number as int (0 when none)
 ``heading``     heading path, e.g. 第五章 优待 > 第一节 ... (" > " separated)
 ``path``        source file path as given to ingest
-``region``      "全国" for national documents, else the place name (济南市, 浙江省 ...)
+``region``      "全国" for national documents, else the most specific division's official name
+                (浙江省, 济南市, 黄浦区; see vetbot.regions) or, for a place not in the gazetteer,
+                the name at the start of the title (甲市)
+``region_path`` the division's chain from the province, "/"-joined: "上海市/黄浦区",
+                "浙江省/杭州市", "山东省" ("" for 全国 and unknown places)
+``region_code`` six-digit administrative division code (adcode), e.g. "310101" ("" when none)
 ``scope``       "national" or "local"
 ``topics``      "|"-joined topic codes, e.g. "|card|transit|"
-``issuer``, ``doc_number``, ``date_issued``, ``date_effective``, ``source_url``
+``issuer``      issuing body, e.g. 全国人民代表大会常务委员会, 国务院、中央军事委员会
+``doc_number``  发文字号 or order number, e.g. 戊退役军人发〔2025〕7号, 国务院令第431号
+``date_issued`` date the text was published (else adopted, else approved), ISO YYYY-MM-DD
+``date_adopted``  date first adopted (通过) or, for orders, first published (公布)
+``date_amended``  date of the latest 修正/修订 ("" when never amended)
+``date_version``  the date of this version: date_amended, else date_issued
+``date_effective`` in-force date (head line "… 施行" or the last "本法自…起施行")
+``repeals``     "|"-joined titles this text repeals (《…》同时废止), e.g. "信访条例"
+``source_url``  where the text was taken from
+All dates are ISO strings, "" when the document does not state them.
 """
 
 from __future__ import annotations

@@ -109,3 +109,26 @@ def test_rebuild_recovers_from_another_embedding_model(
     manifest = json.loads((env / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["embedding_id"] == "fake:other"
     assert list(env.glob("manifest.json.*.bak"))
+
+
+@pytest.mark.usefixtures("fake_embeddings")
+def test_json_report_and_strict_exit(env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "good.txt").write_text("济南市示例办法\n金退役军人发〔2025〕1号\n第一条 甲。\n第二条 乙。\n",
+                                  encoding="utf-8")
+    (src / "bad.pdf").write_bytes(b"%PDF-1.4\ngarbage")
+    assert main(["ingest", "--no-progress", "--json", "--strict", str(src)]) == 2
+    data = json.loads(capsys.readouterr().out)
+    [added] = data["added"]
+    assert (added["chunks"], added["articles"]) == (2, 2)
+    assert added["metadata"]["title"] == "济南市示例办法"
+    assert added["metadata"]["region_path"] == "山东省/济南市"
+    assert added["stats"]["encoding"] == "utf-8"
+    assert [Path(f["path"]).name for f in data["failed"]] == ["bad.pdf"]
+    assert data["kb"]["documents"] == 1 and data["chunks_written"] == 2
+    # Without --strict a partly failed run still succeeds; the human report shows the metadata.
+    (src / "good.txt").write_text("济南市示例办法\n第一条 丙。\n", encoding="utf-8")
+    assert main(["ingest", "--no-progress", str(src)]) == 0
+    out = capsys.readouterr().out
+    assert "标题：济南市示例办法" in out and "地区：济南市" in out

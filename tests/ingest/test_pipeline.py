@@ -16,6 +16,8 @@ from tests.ingest.conftest import FIXTURE_LAWS
 CHUNK_KEYS = {
     "doc_id", "chunk_id", "title", "article", "article_no", "heading", "path", "region", "scope",
     "topics", "issuer", "doc_number", "date_issued", "date_effective", "source_url",
+    # Added by issue 15 (documented in knowledge/types.py).
+    "date_adopted", "date_amended", "date_version", "region_path", "region_code", "repeals",
 }
 
 SIMPLE = ("# 示例办法\n\n## 第一章 总则\n\n第一条 退役军人凭优待证免费乘坐公交。\n\n"
