@@ -189,8 +189,8 @@ def test_readme_first_use_from_a_fresh_clone(tmp_path: Path) -> None:
             assert dashboard_total(client) == 0
             # --- README: demo data for the dashboard ---------------------------------------
             out = install.vetbot(steps["demo-data"])
-            generated = int(re.search(r"已生成演示投诉 (\d+) 件", out).group(1))  # type: ignore[union-attr]
-            assert generated > 0
+            generated = re.search(r"已生成演示投诉 (\d+) 件", out)
+            assert generated and int(generated.group(1)) > 0, out
             assert dashboard_total(client) > 0
             search = client.get("/search", params={"q": "优待证乘坐公交"})
             assert search.status_code == 200 and CITATION.search(search.text), search.text[:2000]
