@@ -31,10 +31,14 @@ kb: setup
 bot: setup
 	$(BIN)/vetbot bot
 
+# Installs PostgreSQL, Chromium and CJK fonts when missing (as root; otherwise says the command
+# to run), runs the suite against a throwaway PostgreSQL cluster, and fails on any skipped test.
+# `exec`: make's TERM must reach the script, whose traps stop pytest and remove the cluster.
 test: setup
+	bash scripts/test-env.sh install
 	$(BIN)/ruff check .
 	$(BIN)/mypy vetbot knowledge ingest complaints api bot
-	$(BIN)/pytest -q
+	exec env PYTHON=$(BIN)/python bash scripts/test-env.sh run $(BIN)/pytest -q -rs
 
 test-quick: setup
 	$(BIN)/pytest -q -m "not slow and not browser and not postgres"

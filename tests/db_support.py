@@ -2,8 +2,8 @@
 
 ``db_url`` fixtures are parametrized over ``DB_BACKENDS``: ``sqlite`` (a file in tmp_path) and
 ``postgres`` (a unique schema in the server named by ``VETBOT_TEST_POSTGRES_URL``, dropped
-afterwards). Without that variable the postgres parameters are skipped locally and fail loudly
-when ``CI=true``. Start a local server with ``source .ci/services.sh && start_postgres``.
+afterwards). ``make test`` runs pytest through ``scripts/test-env.sh``, which starts a throwaway
+PostgreSQL cluster and sets that variable; without it the postgres parameters fail, never skip.
 """
 
 from __future__ import annotations
@@ -24,15 +24,14 @@ DB_BACKENDS: list[Any] = ["sqlite", pytest.param("postgres", marks=pytest.mark.p
 
 
 def postgres_base_url() -> str:
-    """``VETBOT_TEST_POSTGRES_URL``; skips the test without it, fails it when ``CI=true``."""
+    """``VETBOT_TEST_POSTGRES_URL``; fails the test (pytest.fail) when it is not set."""
     url = os.environ.get("VETBOT_TEST_POSTGRES_URL")
     if not url:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(
-                "VETBOT_TEST_POSTGRES_URL is not set but CI=true: the PostgreSQL tests must run "
-                "(source .ci/services.sh && start_postgres)"
-            )
-        pytest.skip("VETBOT_TEST_POSTGRES_URL not set (source .ci/services.sh && start_postgres)")
+        pytest.fail(
+            "VETBOT_TEST_POSTGRES_URL is not set: run the tests with `make test`, or "
+            "`scripts/test-env.sh run .venv/bin/pytest ...` for a throwaway PostgreSQL cluster, "
+            "or leave these tests out with -m 'not postgres'"
+        )
     return url
 
 
@@ -67,7 +66,6 @@ def migrated_sqlite_url(path: Path | str) -> str:
     url = f"sqlite:///{path}"
     upgrade(url)
     return url
-
 
 
 # The fixtures below are imported by the conftests that use them (pytest registers imported

@@ -2,8 +2,7 @@
 
 ``db_url`` is parametrized over ``sqlite`` (a WAL file in tmp_path) and ``postgres`` (a
 unique schema in the server named by ``VETBOT_TEST_POSTGRES_URL``, dropped afterwards). Without
-that variable the postgres parameters are skipped locally and fail loudly when ``CI=true``.
-Start a local server with ``source .ci/services.sh && start_postgres``.
+that variable the postgres parameters fail (see ``tests.db_support``); ``make test`` sets it.
 """
 
 from __future__ import annotations
