@@ -14,6 +14,7 @@ from bot import texts
 from bot.common import BotDeps, Context, answer_callback, reply_html, send_html, typing, user_data
 from bot.formatting import esc, format_answer, format_source_text, source_label
 from bot.keyboards import inline, menu_markup, rows_of
+from complaints.routing import regions_match
 from knowledge.questionlog import QuestionLogService
 from knowledge.retrieval import passage_from_chunk
 from vetbot.errors import (
@@ -237,8 +238,6 @@ class QAHandlers:
         return ConversationHandler.END
 
     def _canonical_region(self, text: str) -> str:
-        from complaints.routing import regions_match
-
         for known in self.deps.knowledge.regions():
             if known != NATIONAL and (regions_match(known, text) or known in text):
                 return known

@@ -17,6 +17,10 @@ from vetbot.settings import PROJECT_ROOT
 PACKAGES = ("vetbot", "knowledge", "ingest", "complaints", "bot", "api")
 CONTRACTS = ("layers", *(f"acyclic-{p}" for p in PACKAGES))
 MAX_MODULE_LINES = 500
+# A module may pass the soft limit only when its docstring says why it is one piece (the
+# phrase below), and never the hard one.
+WHY_ONE_PIECE = "over 500 lines on purpose"
+HARD_MAX_MODULE_LINES = 650
 
 
 def _modules(package: str) -> list[Path]:
@@ -65,12 +69,14 @@ def test_no_project_imports_inside_functions(package: str) -> None:
 
 @pytest.mark.parametrize("package", PACKAGES)
 def test_modules_stay_small(package: str) -> None:
-    big = {
-        str(p.relative_to(PROJECT_ROOT)): n
-        for p in _modules(package)
-        if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
-    }
-    assert not big, f"modules over {MAX_MODULE_LINES} lines: {big}"
+    big = {}
+    for path in _modules(package):
+        source = path.read_text(encoding="utf-8")
+        lines = len(source.splitlines())
+        explained = WHY_ONE_PIECE in " ".join((ast.get_docstring(ast.parse(source)) or "").split())
+        if lines > HARD_MAX_MODULE_LINES or (lines > MAX_MODULE_LINES and not explained):
+            big[str(path.relative_to(PROJECT_ROOT))] = lines
+    assert not big, f"modules over {MAX_MODULE_LINES} lines without a reason in their docstring: {big}"
 
 
 def test_the_detector_sees_hidden_imports(tmp_path: Path) -> None:
