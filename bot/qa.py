@@ -14,7 +14,6 @@ from bot import texts
 from bot.common import BotDeps, Context, answer_callback, reply_html, send_html, typing, user_data
 from bot.formatting import esc, format_answer, format_source_text, source_label
 from bot.keyboards import inline, menu_markup, rows_of
-from complaints.routing import regions_match
 from knowledge.questionlog import QuestionLogService
 from knowledge.retrieval import passage_from_chunk
 from vetbot.errors import (
@@ -24,6 +23,7 @@ from vetbot.errors import (
     VetbotError,
 )
 from vetbot.privacy import mask_text
+from vetbot.regions import canonical_name, most_specific
 
 if TYPE_CHECKING:
     from bot.complaint import ComplaintFlow
@@ -238,10 +238,13 @@ class QAHandlers:
         return ConversationHandler.END
 
     def _canonical_region(self, text: str) -> str:
-        for known in self.deps.knowledge.regions():
-            if known != NATIONAL and (regions_match(known, text) or known in text):
-                return known
-        return text
+        """The official name of a typed place (济南 → 济南市, 山东省济南市 → 济南市; 中国 → 全国),
+        else the text as typed."""
+        name = canonical_name(text)
+        if name is None:
+            place = most_specific(text)
+            name = place.name if place is not None else None
+        return name or text
 
     async def _set_region(self, update: Update, context: Context, region: str | None) -> None:
         data = user_data(context)

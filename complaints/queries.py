@@ -18,11 +18,12 @@ from sqlalchemy.orm import Session
 
 from complaints import lifecycle as lc
 from complaints.models import Case, CaseEvent
-from complaints.routing import RoutingTable, normalize_region
+from complaints.routing import RoutingTable
 from complaints.themes import THEMES
 from complaints.tickets import normalize_ticket
 from complaints.types import ROLES, Actor, CaseFilter, CaseView
 from complaints.views import case_view
+from vetbot import regions
 from vetbot.clock import CHINA_TZ, as_utc, utcnow
 from vetbot.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 
@@ -160,9 +161,9 @@ class CaseQueries:
         return sorted(views, key=lambda v: (v.due_at or at, v.ticket))
 
     def _region_variants(self, region: str) -> list[str]:
+        # Cases store the table's spelling or, for a place the table lacks, what was typed.
         canonical = self.routing.canonical_region(region)
-        base = normalize_region(region)
-        return sorted({region.strip(), canonical, base, base + "市", base + "省"})
+        return sorted({region.strip(), canonical, *regions.spellings(region), *regions.spellings(canonical)})
 
 
 def load_case(session: Session, ticket: str, for_update: bool = False) -> Case:

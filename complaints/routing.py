@@ -17,17 +17,17 @@ who handles what needs no code change. Format::
         unit: 济南市退役军人服务中心   # optional
         members: [jn-fw1, jn-fw2]  # optional; handlers naming the group are added
     rules:                         # theme × region -> handler or group (exactly one)
-      - region: 济南市              # "济南" matches too; "*" = any region
+      - region: 济南市              # "济南" matches too, and so do its districts; "*" = any region
         theme: [card, medical]     # a code, a list of codes, or "*"
         handler: jn-yfk            # or  group: jn-center
     defaults:                      # per theme when no rule matches: handler or group id
       card: prov-yfc
     fallback: xfk                  # when nothing else matches (handler or group id)
 
-Precedence: the rule with the most specific region wins (exact region, then a region named
-inside the complaint's region such as 金华市 in 浙江省金华市婺城区, then "*"), then the
-rule with a specific theme beats "*", then file order; then ``defaults[theme]``, then
-``fallback``.
+Precedence: the rule with the most specific region containing the complaint's place wins
+(a case from 历下区 or 山东省济南市历下区 goes to a 济南市 rule, else a 山东省 rule, else
+"*"; places come from the gazetteer :mod:`vetbot.regions`), then the rule with a specific
+theme beats "*", then file order; then ``defaults[theme]``, then ``fallback``.
 """
 
 from __future__ import annotations
@@ -39,29 +39,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from complaints.themes import THEMES
+from vetbot import regions
 from vetbot.errors import ConfigurationError, NotFoundError
 
 logger = logging.getLogger(__name__)
 
 WILDCARD = "*"
 UNKNOWN_REGION = "未知地区"
-# Longest first so that 自治区 is stripped before 区 would be considered.
-_REGION_SUFFIXES = ("特别行政区", "自治区", "自治州", "地区", "省", "市")
-
-
-def normalize_region(region: str | None) -> str:
-    """Region name without spaces and a trailing 省/市/自治区 suffix (济南市 -> 济南)."""
-    name = "".join((region or "").split())
-    for suffix in _REGION_SUFFIXES:
-        if name.endswith(suffix) and len(name) - len(suffix) >= 2:
-            return name[: -len(suffix)]
-    return name
-
-
-def regions_match(a: str | None, b: str | None) -> bool:
-    """True when two region names denote the same place (济南 == 济南市)."""
-    na, nb = normalize_region(a), normalize_region(b)
-    return bool(na) and na == nb
 
 
 @dataclass(frozen=True)
@@ -291,7 +275,7 @@ class RoutingTable:
     # ---------------------------------------------------------------- queries
     def route(self, theme: str, region: str | None) -> RouteTarget:
         """The handler or group responsible for ``theme`` in ``region``."""
-        best: tuple[tuple[int, int, int, int], Rule] | None = None
+        best: tuple[tuple[int, int, int], Rule] | None = None
         for order, rule in enumerate(self.rules):
             match = _region_score(rule.region, region)
             if match is None:
@@ -302,7 +286,7 @@ class RoutingTable:
                 theme_score = 1
             else:
                 continue
-            key = (match[0], match[1], theme_score, -order)
+            key = (match, theme_score, -order)
             if best is None or key > best[0]:
                 best = (key, rule)
         if best is not None:
@@ -344,24 +328,23 @@ class RoutingTable:
         """Region names the table knows (from rules and handlers), without the wildcard."""
         seen: dict[str, str] = {}
         for name in [r.region for r in self.rules] + [h.region for h in self.handlers.values()]:
-            if name != WILDCARD and normalize_region(name) not in seen:
-                seen[normalize_region(name)] = name
+            key = regions.canonical_name(name) or name
+            if name != WILDCARD and key not in seen:
+                seen[key] = name
         return list(seen.values())
 
     def canonical_region(self, region: str | None) -> str:
-        """The table's spelling of ``region`` (济南 -> 济南市; 金华市婺城区 -> 金华市), else as given."""
+        """The table's spelling of the most specific table region containing ``region``, else as given.
+
+        济南 -> 济南市; 历下区 and 山东省济南市历下区 -> 济南市 (when the table has 济南市);
+        empty -> ``UNKNOWN_REGION``.
+        """
         cleaned = "".join((region or "").split())
         if not cleaned:
             return UNKNOWN_REGION
-        known = self.regions()
-        for name in known:
-            if regions_match(name, cleaned):
-                return name
-        contained = [n for n in known if len(normalize_region(n)) >= 2 and normalize_region(n) in cleaned]
-        if contained:
-            # the most specific place named inside the address: in Chinese addresses that is the
-            # one written last (浙江省金华市 -> 金华市)
-            return max(contained, key=lambda n: (cleaned.rfind(normalize_region(n)), len(n)))
+        containing = [n for n in self.regions() if regions.covers(n, cleaned)]
+        if containing:
+            return max(containing, key=lambda n: len(regions.chain_of(n)))
         return cleaned
 
 
@@ -369,17 +352,12 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
 
-def _region_score(rule_region: str, region: str | None) -> tuple[int, int] | None:
-    """(kind, position): 3 = same place, 2 = named inside the address (later = more specific),
-    0 = wildcard; None = no match."""
+def _region_score(rule_region: str, region: str | None) -> int | None:
+    """How specifically ``rule_region`` contains ``region``: its depth in the complaint place's
+    chain (1 = province, 2 = city, 3 = county; the same place outside the gazetteer also
+    counts 1), 0 = wildcard; None = no match."""
     if rule_region == WILDCARD:
-        return (0, 0)
-    if not region:
+        return 0
+    if not region or not regions.covers(rule_region, region):
         return None
-    if regions_match(rule_region, region):
-        return (3, 0)
-    norm = normalize_region(rule_region)
-    pos = "".join(region.split()).rfind(norm)
-    if len(norm) >= 2 and pos >= 0:
-        return (2, pos)
-    return None
+    return max(len(regions.chain_of(rule_region)), 1)

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from knowledge.retrieval.corpus import CROSS_REFERENCE
-from knowledge.retrieval.regions import asker_region_keys, region_key
+from knowledge.retrieval.regions import rule_applies
 from knowledge.text import USER_DICT, normalize
 from knowledge.types import NATIONAL, Passage
 
@@ -314,9 +314,7 @@ def _in_region(source: Passage, region: str | None) -> bool:
     """True when ``source`` is national or a local rule of ``region`` (or its province)."""
     if source.scope != "local":
         return True
-    if not region or region == NATIONAL:
-        return False
-    return region_key(source.region) in asker_region_keys(region)
+    return rule_applies(source.region, region)
 
 
 def compose_answer(

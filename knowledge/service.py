@@ -26,11 +26,11 @@ from knowledge.answer import (
 )
 from knowledge.embeddings import build_embeddings
 from knowledge.retrieval import FUSION_METHODS, HybridRetriever
-from knowledge.retrieval.regions import canonical_region, region_key
 from knowledge.store import KnowledgeStore
 from knowledge.synonyms import SynonymTable
 from knowledge.text import normalize
 from knowledge.types import NATIONAL, Answer, Passage
+from vetbot import regions
 from vetbot.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -237,15 +237,18 @@ class KnowledgeService:
         )
 
     def _asker_region(self, question: str, region: str | None) -> str | None:
-        """The asker's region: a KB place named in the question wins over the given one."""
+        """The asker's region: a place named in the question wins over the given one.
+
+        Only a place that is a KB region or lies inside one counts (历下区 for a KB with
+        济南市); of several, the most specific (金华市 over 浙江省). The given region is
+        returned in its official spelling (济南 → 济南市), as typed when the gazetteer lacks it.
+        """
         known = [r for r in self.regions() if r != NATIONAL]
-        text = normalize(question)
-        # Longest names first, so that 金华市 is preferred to 浙江省 when both appear.
-        for place in sorted(known, key=lambda r: -len(region_key(r))):
-            key = region_key(place)
-            if key and key in text:
-                return place
-        return canonical_region(region, known) if region else None
+        named = [p.name for p in regions.find_places(normalize(question))]
+        inside = [n for n in named if any(regions.covers(k, n) for k in known)]
+        if inside:
+            return max(inside, key=lambda n: len(regions.chain_of(n)))
+        return (regions.canonical_name(region) or region.strip() or None) if region else None
 
     def _classify(self, question: str) -> tuple[str, str | None, bool]:
         """(intent, theme, offer_complaint) from the classifier; a question when it is absent."""

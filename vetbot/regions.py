@@ -15,6 +15,11 @@ detection in free text. Nothing is loaded at import; the first call builds the t
 - :func:`most_specific` — the innermost place of the first chain named in a text (浙江省杭州市 →
   杭州市), for a document's region.
 - :func:`province_from_abbreviation` — ``鲁`` → ``山东省`` (the first character of 发文字号).
+- :func:`chain_of` — like :func:`chain`, but also for a path (``上海市/黄浦区``) or an address
+  (``山东省济南市历下区``).
+- :func:`covers` / :func:`same_place` — whether one place is or contains another
+  (济南市 covers 历下区; 济南 is 济南市); the test behind local rules and complaint routing.
+- :func:`spellings` — the ways a division is written (``济南市``, ``济南``).
 
 A :class:`Place` carries ``name`` (the official full name), ``code`` (six-digit adcode) and
 ``level`` (``"province"``, ``"city"`` or ``"county"``).
@@ -28,6 +33,8 @@ from functools import lru_cache
 from typing import Literal
 
 NATIONAL = "全国"
+# What askers type for "the whole country"; canonical_name maps each to NATIONAL.
+_NATIONAL_ALIASES = frozenset({NATIONAL, "国家", "中国"})
 PATH_SEP = "/"
 
 Level = Literal["province", "city", "county"]
@@ -175,12 +182,12 @@ def lookup(name: str, within: str | None = None) -> Place | None:
 def canonical_name(name: str | None) -> str | None:
     """The official name of a division written in full or short (济南 → 济南市); None if unknown.
 
-    ``全国`` stays ``全国``.
+    ``全国`` stays ``全国``; ``中国`` and ``国家`` become ``全国``.
     """
     if not name:
         return None
-    name = name.strip()
-    if name == NATIONAL:
+    name = "".join(name.split())
+    if name in _NATIONAL_ALIASES:
         return NATIONAL
     places = gazetteer().places(name)
     return places[0].name if places else None
@@ -228,6 +235,52 @@ def province_from_abbreviation(text: str) -> str | None:
     """The province whose one-character abbreviation starts ``text`` (鲁政发… → 山东省)."""
     text = text.strip()
     return _PROVINCE_ABBREVIATIONS.get(text[:1]) if text else None
+
+
+@lru_cache(maxsize=4096)
+def chain_of(text: str) -> tuple[str, ...]:
+    """Names from the province down to the place ``text`` denotes; () when none.
+
+    ``text`` is a name (``历下区``, ``济南``), a path as stored in chunk metadata (``上海市/黄浦区``,
+    taken as written) or an address (``山东省济南市历下区``, its most specific place).
+    """
+    text = "".join(text.split())
+    if PATH_SEP in text:
+        return tuple(part for part in text.split(PATH_SEP) if part)
+    names = chain(text)
+    if names:
+        return tuple(names)
+    place = most_specific(text) if text else None
+    return tuple(p.name for p in gazetteer().chain(place)) if place else ()
+
+
+def covers(outer: str | None, inner: str | None) -> bool:
+    """True when ``outer`` is the place ``inner`` or contains it; names, paths or addresses.
+
+    ``covers("济南市", "历下区")``, ``covers("山东省", "济南")`` and ``covers("上海市/黄浦区",
+    "黄浦区")`` hold; ``covers("历下区", "济南市")`` does not. Names outside the gazetteer
+    cover only themselves (compared without spaces); empty or None covers nothing.
+    """
+    if not outer or not inner:
+        return False
+    outer_chain, inner_chain = chain_of(outer), chain_of(inner)
+    if outer_chain and inner_chain:
+        return inner_chain[: len(outer_chain)] == outer_chain
+    return "".join(outer.split()) == "".join(inner.split())
+
+
+def same_place(a: str | None, b: str | None) -> bool:
+    """True when ``a`` and ``b`` denote the same place (济南 and 济南市); False for empty names."""
+    return covers(a, b) and covers(b, a)
+
+
+def spellings(name: str | None) -> list[str]:
+    """The ways a division is written, official name first: 济南 → [济南市, 济南]; [] if unknown."""
+    full = canonical_name(name) if name else None
+    if full is None or full == NATIONAL:
+        return [full] if full else []
+    short = _short_form(full)
+    return [full, short] if short != full else [full]
 
 
 def is_place_word(word: str) -> bool:

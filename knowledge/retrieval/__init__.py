@@ -9,7 +9,7 @@ blend) and ``regions`` (place names and the asker's region preference).
 from knowledge.retrieval.corpus import CROSS_REFERENCE, CorpusStats
 from knowledge.retrieval.fusion import FUSION_METHODS, Fusion, rrf_fuse, weighted_fuse
 from knowledge.retrieval.query import Concept, QueryAnalysis, QueryAnalyzer
-from knowledge.retrieval.regions import RegionPreference, canonical_region, province_of, region_key
+from knowledge.retrieval.regions import RegionPreference, rule_applies
 from knowledge.retrieval.reranker import CoverageReranker
 from knowledge.retrieval.retriever import Hit, HybridRetriever, RetrievalResult, passage_from_chunk
 
@@ -26,10 +26,8 @@ __all__ = [
     "QueryAnalyzer",
     "RegionPreference",
     "RetrievalResult",
-    "canonical_region",
     "passage_from_chunk",
-    "province_of",
-    "region_key",
     "rrf_fuse",
+    "rule_applies",
     "weighted_fuse",
 ]

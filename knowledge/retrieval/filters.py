@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from knowledge.retrieval.regions import region_key
 from knowledge.text import normalize
 from knowledge.types import NATIONAL, TOPICS
+from vetbot import regions
 from vetbot.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -34,17 +34,16 @@ def filter_chunk_ids(
             f"unknown topic {topic!r}",
             user_message=f"未知的主题：{topic}（可选：{'、'.join(TOPICS)}）",
         )
-    want_region = region_key(region) if region else None
     doc_query = normalize(document).lower() if document else None
     keep: set[str] = set()
     for cid, chunk in chunks.items():
         meta = chunk.metadata
         if topic is not None and f"|{topic}|" not in str(meta.get("topics", "")):
             continue
-        if want_region is not None:
+        if region is not None:
             chunk_region = str(meta.get("region") or NATIONAL)
             national = chunk_region == NATIONAL
-            if region_key(chunk_region) != want_region and (strict or not national):
+            if not regions.same_place(chunk_region, region) and (strict or not national):
                 continue
         if doc_query is not None:
             doc_id = str(meta.get("doc_id", "")).lower()

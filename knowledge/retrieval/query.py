@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from knowledge.retrieval.corpus import CorpusStats
-from knowledge.retrieval.regions import PLACE_NAMES, region_key
 from knowledge.text import STOPWORDS, normalize
+from vetbot import regions
 
 if TYPE_CHECKING:
     from knowledge.synonyms import SynonymTable
@@ -24,6 +24,10 @@ SYNONYM_CREDIT = 0.8
 
 # First characters that make an out-of-vocabulary two-character "word" a fused function word
 # (我爸, 我能, 能领, 两张) rather than a topic.
+# Place words are handled by region preference, not by term matching: a question that names a
+# place the KB has no rule for is still answerable from national rules. 老家/家乡 ("hometown")
+# stand for a place the asker does not name.
+_HOMETOWN_WORDS = frozenset({"老家", "家乡"})
 _FUNCTION_PREFIX = frozenset("我你他她咱您能会要想可两几每这那哪该就都还")
 
 # Interrogatives and fillers that say what kind of answer is wanted, not what it is about.
@@ -167,7 +171,7 @@ class QueryAnalyzer:
             if len(word) < 2 and not word.isdigit():
                 continue
             seen.add(word)
-            if region_key(word) in PLACE_NAMES:
+            if word in _HOMETOWN_WORDS or regions.is_place_word(word):
                 continue
             unseen = stats.df.get(word, 0) == 0 and word not in synonym_terms
             if unseen and len(word) == 2 and word[0] in _FUNCTION_PREFIX:

@@ -26,10 +26,11 @@ from knowledge.retrieval.corpus import CorpusStats
 from knowledge.retrieval.filters import filter_chunk_ids
 from knowledge.retrieval.fusion import FUSION_METHODS, rrf_fuse, weighted_fuse
 from knowledge.retrieval.query import QueryAnalysis, QueryAnalyzer
-from knowledge.retrieval.regions import RegionPreference, canonical_region
+from knowledge.retrieval.regions import RegionPreference
 from knowledge.retrieval.reranker import CoverageReranker
 from knowledge.synonyms import SynonymTable
 from knowledge.types import NATIONAL, Passage
+from vetbot import regions
 from vetbot.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -180,7 +181,7 @@ class HybridRetriever(BaseRetriever):
 
         dense_pos = {c: (i + 1, s) for i, (c, s) in enumerate(dense)}
         sparse_pos = {c: (i + 1, s) for i, (c, s) in enumerate(sparse)}
-        asker = canonical_region(prefer_region, self.regions()) if prefer_region else None
+        asker = (regions.canonical_name(prefer_region) or prefer_region) if prefer_region else None
         hits: list[Hit] = []
         for cid, score in reranked.scores.items():
             adjusted, tier = self.region_preference.adjust(score, live[cid].metadata, asker)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from complaints.routing import RoutingTable, normalize_region, regions_match
+from complaints.routing import RoutingTable
+from vetbot import regions
 from vetbot.errors import ConfigurationError, NotFoundError
 from vetbot.settings import PROJECT_ROOT
 
@@ -15,14 +16,40 @@ from .conftest import ROUTING_FILE
 SAMPLE = PROJECT_ROOT / "complaints" / "data" / "routing.yaml"
 
 
-def test_region_normalisation_tolerates_suffixes() -> None:
-    assert normalize_region("济南市") == "济南"
-    assert normalize_region(" 浙江省 ") == "浙江"
-    assert normalize_region("广西壮族自治区") == "广西壮族"
-    assert regions_match("济南", "济南市")
-    assert regions_match("深圳市", "深圳")
-    assert not regions_match("济南", "扬州市")
-    assert not regions_match("", "")
+def test_region_names_tolerate_suffixes() -> None:
+    # Routing compares places through the one gazetteer (formerly normalize_region/regions_match).
+    assert regions.spellings("济南市") == ["济南市", "济南"]
+    assert regions.spellings(" 浙江省 ") == ["浙江省", "浙江"]
+    assert regions.canonical_name("广西") == "广西壮族自治区"
+    assert regions.same_place("济南", "济南市")
+    assert regions.same_place("深圳市", "深圳")
+    assert not regions.same_place("济南", "扬州市")
+    assert not regions.same_place("", "")
+
+
+def test_a_district_routes_to_its_city_then_province_then_default(tmp_path: Path) -> None:
+    handlers = """
+handlers:
+  - {id: city, name: 市, unit: 济南市退役军人事务局, region: 济南市}
+  - {id: prov, name: 省, unit: 山东省退役军人事务厅, region: 山东省}
+  - {id: dflt, name: 默认, unit: 省厅优抚处}
+  - {id: fb, name: 兜底, unit: 信访科}
+defaults: {card: dflt}
+fallback: fb
+"""
+    city_rule = "  - {region: 济南市, theme: card, handler: city}\n"
+    province_rule = "  - {region: 山东省, theme: card, handler: prov}\n"
+    both = RoutingTable.load(_write(tmp_path, handlers + "rules:\n" + province_rule + city_rule))
+    for place in ("历下区", "山东省济南市历下区", "济南"):
+        assert both.route("card", place).id == "city", place
+    assert both.route("card", "青岛市市南区").id == "prov"
+    assert both.canonical_region("历下区") == "济南市"
+    assert both.canonical_region("市南区") == "山东省"
+    province_only = RoutingTable.load(_write(tmp_path, handlers + "rules:\n" + province_rule))
+    assert province_only.route("card", "历下区").id == "prov"
+    neither = RoutingTable.load(_write(tmp_path, handlers))
+    assert (neither.route("card", "历下区").id, neither.route("card", "历下区").via) == ("dflt", "default")
+    assert both.route("card", "杭州市").via == "default"
 
 
 def test_test_table_routes_rules_groups_defaults_and_fallback(routing: RoutingTable) -> None:

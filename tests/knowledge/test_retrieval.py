@@ -7,13 +7,14 @@ from langchain_core.documents import Document
 
 from knowledge.retrieval import (
     HybridRetriever,
-    canonical_region,
-    region_key,
+    RegionPreference,
     rrf_fuse,
+    rule_applies,
     weighted_fuse,
 )
 from knowledge.store import ChunkRecord, DocumentRecord, KnowledgeStore
 from knowledge.synonyms import SynonymTable
+from vetbot import regions
 from vetbot.errors import InvalidInputError
 
 # ------------------------------------------------------------------------------- fusion maths
@@ -124,10 +125,40 @@ def test_langchain_interface_returns_documents_with_scores(retriever: HybridRetr
 
 
 def test_region_names_normalise() -> None:
-    assert region_key("济南市") == region_key("济南") == "济南"
-    assert canonical_region("济南", ["济南市", "全国"]) == "济南市"
-    assert canonical_region("全国") == "全国"
-    assert canonical_region("  ") is None
+    # Spellings come from the one gazetteer, vetbot.regions (formerly region_key/canonical_region).
+    assert regions.same_place("济南市", "济南")
+    assert regions.canonical_name("济南") == "济南市"
+    assert regions.canonical_name("全国") == "全国"
+    assert regions.canonical_name("  ") is None
+
+
+@pytest.mark.parametrize(
+    ("rule_region", "asker", "applies"),
+    [
+        ("济南市", "历下区", True),  # district -> its city
+        ("山东省", "历下区", True),  # district -> its province
+        ("山东省/济南市", "济南", True),  # a chunk's region_path, a short asker name
+        ("上海市", "黄浦区", True),  # a municipality's district
+        ("上海市/黄浦区", "黄浦区", True),
+        ("浙江省", "金华市", True),
+        ("浙江省/金华市", "历下区", False),  # another place's rule
+        ("上海市/黄浦区", "上海市", False),  # a smaller place's rule for an asker known by the larger
+        ("济南市", None, False),
+        ("济南市", "全国", False),
+    ],
+)
+def test_local_rules_apply_to_askers_inside_their_place(rule_region: str, asker: str | None, applies: bool) -> None:
+    assert rule_applies(rule_region, asker) is applies
+
+
+def test_region_preference_uses_the_chunks_region_path() -> None:
+    pref = RegionPreference()
+    huangpu = {"region": "黄浦区", "region_path": "上海市/黄浦区", "scope": "local"}
+    shanghai = {"region": "上海市", "region_path": "上海市", "scope": "local"}
+    assert pref.adjust(1.0, shanghai, "黄浦区") == (1.5, 0)
+    assert pref.adjust(1.0, huangpu, "黄浦区") == (1.5, 0)
+    assert pref.adjust(1.0, huangpu, "济南市") == (1.0, 1)
+    assert pref.adjust(1.0, {"region": "全国", "scope": "national"}, "黄浦区") == (1.0, 0)
 
 
 def test_region_filter_keeps_national_documents_unless_strict(retriever: HybridRetriever) -> None:
@@ -147,6 +178,10 @@ def test_asker_region_boosts_own_rules_and_demotes_other_places(retriever: Hybri
     jinhua = [i for i, s in enumerate(jinan) if s.region == "金华市"]
     # A 金华 rule never outranks a national one for a 济南 asker.
     assert jinhua and national and min(jinhua) > max(national)
+
+    # An asker in a district of 济南 gets the 济南市 rule first, as one in 济南 does.
+    lixia = retriever.search(query, 10, prefer_region="历下区")
+    assert [s.chunk_id for s in lixia] == [s.chunk_id for s in jinan]
 
     jinhua_asker = retriever.search(query, 10, prefer_region="金华市")
     assert jinhua_asker[0].region == "金华市"
