@@ -147,7 +147,9 @@ def test_region_names_normalise() -> None:
         ("济南市", "全国", False),
     ],
 )
-def test_local_rules_apply_to_askers_inside_their_place(rule_region: str, asker: str | None, applies: bool) -> None:
+def test_local_rules_apply_to_askers_inside_their_place(
+    rule_region: str, asker: str | None, applies: bool
+) -> None:
     assert rule_applies(rule_region, asker) is applies
 
 
