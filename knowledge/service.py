@@ -241,14 +241,20 @@ class KnowledgeService:
 
         Only a place that is a KB region or lies inside one counts (历下区 for a KB with
         济南市); of several, the most specific (金华市 over 浙江省). The given region is
-        returned in its official spelling (济南 → 济南市), as typed when the gazetteer lacks it.
+        returned in the KB's spelling (济南 → 济南市), else as typed (深圳 stays 深圳, which
+        the answer names when it has no local rule).
         """
         known = [r for r in self.regions() if r != NATIONAL]
         named = [p.name for p in regions.find_places(normalize(question))]
         inside = [n for n in named if any(regions.covers(k, n) for k in known)]
         if inside:
             return max(inside, key=lambda n: len(regions.chain_of(n)))
-        return (regions.canonical_name(region) or region.strip() or None) if region else None
+        typed = "".join((region or "").split())
+        if not typed:
+            return None
+        if regions.canonical_name(typed) == NATIONAL:
+            return NATIONAL
+        return next((k for k in known if regions.same_place(k, typed)), typed)
 
     def _classify(self, question: str) -> tuple[str, str | None, bool]:
         """(intent, theme, offer_complaint) from the classifier; a question when it is absent."""
