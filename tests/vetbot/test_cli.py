@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -44,3 +47,25 @@ def test_no_registered_commands_is_a_clear_error(
     monkeypatch.setattr(cli, "entry_points", lambda group: [])
     assert cli.main(["db", "upgrade"]) == 1
     assert "pip install -e ." in capsys.readouterr().err
+
+
+_MANY_LINES = (
+    "from vetbot import cli\n"
+    "def reg(sub):\n"
+    "    p = sub.add_parser('many')\n"
+    "    p.set_defaults(func=lambda a, s: [print('行' * 100) for _ in range(100000)] and 0)\n"
+    "raise SystemExit(cli.main(['many'], commands=[reg]))\n"
+)
+
+
+def test_a_closed_pipe_ends_the_command_quietly() -> None:
+    # `vetbot ask ... | head` used to end in a BrokenPipeError traceback.
+    proc = subprocess.run(
+        f'"{sys.executable}" -c "$SCRIPT" | head -c 10',
+        shell=True,
+        capture_output=True,
+        env={**os.environ, "SCRIPT": _MANY_LINES},
+        timeout=120,
+    )
+    err = proc.stderr.decode("utf-8", "replace")
+    assert proc.stdout and "Traceback" not in err and "BrokenPipeError" not in err
