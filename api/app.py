@@ -29,6 +29,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import SecretStr
 from swagger_ui_bundle import swagger_ui_path
 from telegram import Update
 
@@ -41,6 +42,7 @@ from api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from api.routers import auth, complaints, health, uploads
 from api.routers import knowledge as knowledge_routes
 from api.runtime import Runtime
+from api.security import resolve_secret_key
 from api.templating import make_templates
 from bot.webhook import make_webhook_router, telegram_lifespan
 from vetbot.ratelimit import SlidingWindowLimiter
@@ -73,13 +75,11 @@ def create_app(
     webhook mode when ``settings.telegram_webhook_url`` is set (updates arrive on this app),
     otherwise by long polling.
     """
+    # Never a known key: the configured one (checked) or one generated into the data dir.
+    configured = settings.secret_key.get_secret_value() if settings.secret_key else None
+    key = resolve_secret_key(configured, settings.data_dir)
+    settings = settings.model_copy(update={"secret_key": SecretStr(key)})
     runtime = Runtime(settings, knowledge=knowledge, cases=cases, session_factory=session_factory)
-    secret = settings.secret_key.get_secret_value()
-    if secret == "change-me-in-production" or len(secret) < 32:
-        logger.warning(
-            "VETBOT_SECRET_KEY is the default or shorter than 32 characters: "
-            "set a long random value before exposing the web app"
-        )
     metrics = Metrics()
     jobs = JobRunner(
         runtime.session_factory,

@@ -15,7 +15,7 @@ from fastapi import Depends, HTTPException, Request
 
 from api.errors import LoginRequiredError
 from api.runtime import Runtime
-from api.security import API_KEY_HEADER, SESSION_COOKIE, decode_token
+from api.security import API_KEY_HEADER, SESSION_COOKIE, decode_token, signing_key
 from api.users import ANONYMOUS, Principal, principal_for_user, token_still_valid
 from vetbot.settings import Settings
 
@@ -51,7 +51,7 @@ def _unauthorized(message: str) -> HTTPException:
 
 
 def _principal_from_token(runtime: Runtime, token: str) -> Principal | None:
-    claims = decode_token(runtime.settings.secret_key.get_secret_value(), token)
+    claims = decode_token(signing_key(runtime.settings.secret_key), token)
     if claims is None:
         return None
     user = runtime.users.get_user(claims.user_id)

@@ -6,7 +6,7 @@ from fastapi import HTTPException, Request
 
 from api.models import User
 from api.runtime import Runtime
-from api.security import create_token
+from api.security import create_token, signing_key
 
 MAX_LOGIN_FAILURES = 5
 LOGIN_WINDOW_S = 900.0  # the Chinese 429 message says 15 minutes
@@ -35,7 +35,7 @@ def login_user(runtime: Runtime, request: Request, username: str, password: str)
         raise HTTPException(status_code=401, detail="用户名或密码错误，或账号已停用。")
     throttle.reset(key)
     token = create_token(
-        runtime.settings.secret_key.get_secret_value(),
+        signing_key(runtime.settings.secret_key),
         user_id=user.id,
         username=user.username,
         role=user.role,

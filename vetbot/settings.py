@@ -55,7 +55,11 @@ class Settings(BaseSettings):
     # --- web -------------------------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = 8000
-    secret_key: SecretStr = SecretStr("change-me-in-production")
+    secret_key: SecretStr | None = Field(
+        None,
+        description="JWT signing key (32+ characters); unset: a random key generated on first "
+        "start and kept in <data_dir>/secret_key (mode 0600). Known weak defaults are refused.",
+    )
     session_hours: int = 12
     anonymous_ask: bool = False
     max_upload_mb: int = 20
