@@ -297,6 +297,16 @@ class UserService:
             self._audit(session, actor, action, target, detail or {}, ip=ip)
             session.commit()
 
+    def did(self, actor: str, action: str, target: str) -> bool:
+        """True when the audit log holds ``action`` on ``target`` by ``actor`` (e.g. who filed a case)."""
+        stmt = (
+            select(AuditLog.id)
+            .where(AuditLog.actor == actor[:96], AuditLog.action == action, AuditLog.target == target[:255])
+            .limit(1)
+        )
+        with self._session_factory() as session:
+            return session.scalar(stmt) is not None
+
     def recent_audit(self, limit: int = 100, action: str | None = None) -> list[AuditLog]:
         """Newest audit records first."""
         stmt = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)

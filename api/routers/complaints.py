@@ -19,8 +19,10 @@ from api.errors import field_error
 from api.login import client_ip
 from api.schemas import clean_question
 from api.users import PERM_CASES_ALL, PERM_CASES_FILE, PERM_CASES_OWN, PERM_CASES_VIEW, Principal
+from complaints.tickets import normalize_ticket
 from complaints.types import Actor, CaseFilter, CaseView, ComplaintIntake
-from vetbot.errors import PermissionDeniedError
+from complaints.views import with_name_for
+from vetbot.errors import NotFoundError, PermissionDeniedError
 
 router = APIRouter(tags=["投诉办理"])
 
@@ -115,7 +117,7 @@ async def file_complaint(
 
     view = await run_in_threadpool(work)
     request.app.state.metrics.complaints.labels(channel=body.channel).inc()
-    return view
+    return with_name_for(view, admin=principal.role == "admin")
 
 
 @router.get("/complaints/{ticket}", response_model=CaseView, summary="查询投诉办理状态")
@@ -126,9 +128,18 @@ def get_complaint(
 ) -> CaseView:
     """Status and history; personal data masked unless the caller is the assigned caseworker.
 
-    NotFoundError (404) for an unknown ticket.
+    The complainant's name is shown in full only to the assigned caseworker and admins. Staff
+    (users and API keys without case permissions) see only the cases they filed. NotFoundError
+    (404) for an unknown ticket and, with the same message, for a case the caller may not see.
     """
-    return runtime.cases.get(ticket, case_actor(principal))
+    ticket = normalize_ticket(ticket)
+    if not principal.can(PERM_CASES_OWN) and not runtime.users.did(
+        principal.audit_name, "complaint.intake", f"case:{ticket}"
+    ):
+        # Word for word the answer for an unknown ticket, so the two cannot be told apart.
+        raise NotFoundError(f"{ticket} not filed by caller", user_message=f"未找到编号为 {ticket} 的投诉。")
+    view = runtime.cases.get(ticket, case_actor(principal))
+    return with_name_for(view, admin=principal.role == "admin")
 
 
 @router.get("/complaints", response_model=CaseList, summary="案件列表（承办人：本人；双拥办：全部）")
@@ -172,7 +183,8 @@ def list_complaints(
         limit=limit,
         offset=offset,
     )
-    cases = runtime.cases.list_cases(filters, actor)
+    admin = principal.role == "admin"
+    cases = [with_name_for(v, admin=admin) for v in runtime.cases.list_cases(filters, actor)]
     return CaseList(total=len(cases), cases=cases)
 
 
