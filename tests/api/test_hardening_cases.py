@@ -20,7 +20,11 @@ def test_name_is_masked_for_everyone_but_the_assigned_caseworker_and_admin(
         for who in ("staff", "handler_jn", "handler_yz", "office", "admin")
     }
     assert seen == {
-        "staff": "李**", "handler_jn": "李建国", "handler_yz": "李**", "office": "李**", "admin": "李建国"
+        "staff": "李**",
+        "handler_jn": "李建国",
+        "handler_yz": "李**",
+        "office": "李**",
+        "admin": "李建国",
     }
     listed = client.get("/v1/complaints", headers=users.headers("office")).json()["cases"]
     assert listed and all("建国" not in (c["complainant_name"] or "") for c in listed)

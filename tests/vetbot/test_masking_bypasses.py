@@ -12,16 +12,38 @@ from vetbot.privacy import MaskingFilter, mask_text
 
 # Separators an attacker (or a careless user) puts inside a number.
 SEPARATORS = [
-    " ", "-", ".", ",", "，", "、", "/", "_", "·", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff",
-    "\u00ad", "\u3000", "\u00a0", "－", "．",
+    " ",
+    "-",
+    ".",
+    ",",
+    "，",
+    "、",
+    "/",
+    "_",
+    "·",
+    "\u200b",
+    "\u200c",
+    "\u200d",
+    "\u2060",
+    "\ufeff",
+    "\u00ad",
+    "\u3000",
+    "\u00a0",
+    "－",
+    "．",
 ]
 FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
 
 def _access_record(path: str) -> logging.LogRecord:
     return logging.LogRecord(
-        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
-        ("203.0.113.7:51234", "GET", path, "1.1", 200), None,
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("203.0.113.7:51234", "GET", path, "1.1", 200),
+        None,
     )
 
 
@@ -63,9 +85,9 @@ def _digits(text: str) -> str:
 _mobile = st.tuples(st.sampled_from("3456789"), st.text("0123456789", min_size=9, max_size=9)).map(
     lambda t: "1" + t[0] + t[1]
 )
-_id_card = st.tuples(
-    st.text("0123456789", min_size=17, max_size=17), st.sampled_from("0123456789X")
-).map(lambda t: t[0] + t[1])
+_id_card = st.tuples(st.text("0123456789", min_size=17, max_size=17), st.sampled_from("0123456789X")).map(
+    lambda t: t[0] + t[1]
+)
 _card = st.text("0123456789", min_size=16, max_size=19).filter(lambda d: not d.startswith("0"))
 
 
