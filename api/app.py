@@ -36,7 +36,7 @@ from telegram import Update
 from api import pages
 from api.exception_handlers import install_error_handlers
 from api.jobs import MAX_FILES_PER_UPLOAD, JobRunner
-from api.login import LOGIN_WINDOW_S, MAX_LOGIN_FAILURES
+from api.login import LoginGuard
 from api.metrics import Metrics, MetricsMiddleware
 from api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from api.routers import auth, complaints, health, uploads
@@ -45,7 +45,6 @@ from api.runtime import Runtime
 from api.security import resolve_secret_key
 from api.templating import make_templates
 from bot.webhook import make_webhook_router, telegram_lifespan
-from vetbot.ratelimit import SlidingWindowLimiter
 from vetbot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -118,7 +117,7 @@ def create_app(
     app.state.runtime = runtime
     app.state.metrics = metrics
     app.state.jobs = jobs
-    app.state.login_throttle = SlidingWindowLimiter(MAX_LOGIN_FAILURES, LOGIN_WINDOW_S)
+    app.state.login_guard = LoginGuard(settings)
     app.state.templates = make_templates()
     app.state.dashboard_url = None
     app.state.extra_nav = []

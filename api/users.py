@@ -176,12 +176,19 @@ class UserService:
             raise NotFoundError(f"user {username}", user_message=f"用户 {username} 不存在。")
         return user
 
-    def authenticate(self, username: str, password: str, *, ip: str | None = None) -> User | None:
-        """The active user with these credentials, or None (the attempt is audited either way)."""
+    def authenticate(
+        self, username: str, password: str, *, ip: str | None = None, decoy: bool = True
+    ) -> User | None:
+        """The active user with these credentials, or None (the attempt is audited either way).
+
+        ``decoy``: spend one hash on an unknown username too, so it is not faster to reject
+        (the login guard turns it off while under a flood of failures).
+        """
         with self._session_factory() as session:
             user = session.scalar(select(User).where(User.username == username.strip()))
             if user is None:
-                dummy_verify()
+                if decoy:
+                    dummy_verify()
                 ok = False
             else:
                 ok = user.active and verify_password(user.password_hash, password)

@@ -61,6 +61,15 @@ class Settings(BaseSettings):
         "start and kept in <data_dir>/secret_key (mode 0600). Known weak defaults are refused.",
     )
     session_hours: int = 12
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed.",
+    )
+    login_max_concurrent_hashes: int = Field(2, description="Password hashes (64 MiB each) run at once.")
+    login_failures_per_address: int = Field(30, description="Failed logins per client address per 15 min.")
+    login_failures_global: int = Field(
+        120, description="Failed logins a minute (all callers) before unknown usernames skip the decoy hash."
+    )
     anonymous_ask: bool = False
     max_upload_mb: int = 20
 
