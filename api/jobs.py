@@ -3,7 +3,9 @@
 Uploads are saved under ``<data_dir>/uploads/.jobs/<job id>/`` and the job (one worker
 thread, so jobs never contend for the index lock) moves each file to ``<data_dir>/uploads/``
 and ingests it with ``ingest.pipeline.ingest_paths``. Re-uploading a file of the same name
-replaces that document.
+replaces that document only when the new file ingests: until then the previous file waits in
+``.jobs/<job id>.previous/`` and comes back if the new one fails, or, after a crash, at the
+next start (which also removes every staging leftover).
 
 The job writes through its own :class:`KnowledgeStore` over the same Chroma collection and
 embeddings as the serving store, so searches keep running while files are embedded; the
@@ -13,6 +15,7 @@ serving store is reloaded under an exclusive lock only once the new index is pub
 from __future__ import annotations
 
 import logging
+import os
 import re
 import shutil
 import threading
@@ -97,6 +100,14 @@ def sniff_mismatch(suffix: str, head: bytes) -> bool:
     return False
 
 
+def _restore(previous: Path | None, target: Path) -> None:
+    """Undo a failed replacement: the previous good file comes back, or the new one goes."""
+    if previous is not None:
+        os.replace(previous, target)
+    else:
+        target.unlink(missing_ok=True)
+
+
 class JobRunner:
     """Creates job rows and runs them one at a time on a worker thread."""
 
@@ -131,6 +142,7 @@ class JobRunner:
                 session.commit()
         except Exception:  # tables may not exist yet (db upgrade not run); jobs then fail on create
             logger.warning("could not check for interrupted ingest jobs", exc_info=True)
+        self._recover_interrupted()
 
     def shutdown(self) -> None:
         """Stop accepting jobs; the running one finishes, queued ones are cancelled."""
@@ -204,17 +216,21 @@ class JobRunner:
                 entry["status"] = "running"
                 self._update(job_id, files=[dict(f) for f in files])
                 target = self.uploads_dir / entry["name"]
+                previous = self._keep_previous(job_id, target)
                 try:
                     shutil.move(str(staging / entry["name"]), target)
                     report = ingest_paths(store, [target], progress=False)
                 except Exception as exc:  # one bad file must not stop the others
                     logger.exception("ingest of %s failed", entry["name"])
                     entry["status"], entry["error"] = "failed", getattr(exc, "user_message", "导入失败。")
+                    _restore(previous, target)
                 else:
                     if report.failed:
                         entry["status"], entry["error"] = "failed", report.failed[0].reason
-                        target.unlink(missing_ok=True)
+                        _restore(previous, target)
                     else:
+                        if previous is not None:
+                            previous.unlink(missing_ok=True)
                         docs = report.added + report.updated + report.unchanged
                         changed = report.added + report.updated
                         entry["status"] = "unchanged" if report.unchanged and not changed else "done"
@@ -241,6 +257,7 @@ class JobRunner:
             )
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+            shutil.rmtree(self._previous_dir(job_id), ignore_errors=True)
             if self._audit is not None:
                 self._audit(
                     "system:ingest",
@@ -248,6 +265,35 @@ class JobRunner:
                     f"job:{job_id}",
                     {"files": [{k: f.get(k) for k in ("name", "status", "doc_id", "error")} for f in files]},
                 )
+
+    def _previous_dir(self, job_id: str) -> Path:
+        return self.uploads_dir / ".jobs" / f"{job_id}.previous"
+
+    def _keep_previous(self, job_id: str, target: Path) -> Path | None:
+        """Move an existing upload of the same name aside until its replacement is ingested."""
+        if not target.exists():
+            return None
+        previous = self._previous_dir(job_id) / target.name
+        previous.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(target, previous)
+        return previous
+
+    def _recover_interrupted(self) -> None:
+        """Put back files a killed job had moved aside, and drop every staging leftover.
+
+        Runs at start, when no job is running: every ``.jobs`` entry belongs to a dead process.
+        """
+        jobs_dir = self.uploads_dir / ".jobs"
+        if not jobs_dir.is_dir():
+            return
+        for kept in jobs_dir.glob("*.previous/*"):
+            os.replace(kept, self.uploads_dir / kept.name)
+            logger.warning("restored %s after an interrupted ingest job", kept.name)
+        for leftover in jobs_dir.iterdir():
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
 
     def _writer_store(self) -> KnowledgeStore:
         """A second store over the serving store's KB, collection, embeddings and tokenizer."""
