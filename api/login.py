@@ -62,6 +62,16 @@ def client_ip(request: Request) -> str:
     return peer
 
 
+def request_is_https(request: Request) -> bool:
+    """True for HTTPS, as seen here or as forwarded by a trusted proxy (or forced by settings)."""
+    settings = request.app.state.runtime.settings
+    if settings.cookie_secure or request.url.scheme == "https":
+        return True
+    peer = request.client.host if request.client else ""
+    proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return peer in settings.trusted_proxies and proto == "https"
+
+
 def login_user(runtime: Runtime, request: Request, username: str, password: str) -> tuple[User, str]:
     """Check credentials and issue a session token (a JWT valid ``settings.session_hours``).
 

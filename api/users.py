@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -223,6 +223,17 @@ class UserService:
             if user is None:
                 raise NotFoundError(f"user {username}", user_message=f"用户 {username} 不存在。")
             changed: dict[str, Any] = {}
+            demoted = role is not None and role != "admin"
+            if user.role == "admin" and user.active and (demoted or active is False):
+                others = session.scalar(
+                    select(func.count())
+                    .select_from(User)
+                    .where(User.role == "admin", User.active.is_(True), User.id != user.id)
+                )
+                if not others:
+                    raise InvalidInputError(
+                        "last admin", user_message="不能停用或降级最后一位管理员，请先指定另一位管理员。"
+                    )
             if role is not None and role != user.role:
                 user.role, changed["role"] = check_role(role), role
             if active is not None and active != user.active:
@@ -240,6 +251,16 @@ class UserService:
             self._audit(session, actor, "user.update", f"user:{username}", changed)
             session.commit()
             return user
+
+    def end_sessions(self, user_id: int, *, ip: str | None = None) -> None:
+        """Invalidate every session token of ``user_id`` (logout): its token version moves on."""
+        with self._session_factory() as session:
+            user = session.get(User, user_id)
+            if user is None:
+                return
+            user.token_version = (user.token_version or 1) + 1
+            self._audit(session, f"user:{user.username}", "logout", f"user:{user.username}", {}, ip=ip)
+            session.commit()
 
     # ------------------------------------------------------------------ API keys
     def create_api_key(self, name: str, role: str, *, actor: str = "cli") -> tuple[ApiKey, str]:

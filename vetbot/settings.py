@@ -65,6 +65,11 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Addresses of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed.",
     )
+    cookie_secure: bool = Field(
+        False,
+        description="Always mark the session cookie Secure (behind a TLS proxy); it is also Secure "
+        "when the request is HTTPS or a trusted proxy forwards X-Forwarded-Proto: https.",
+    )
     login_max_concurrent_hashes: int = Field(2, description="Password hashes (64 MiB each) run at once.")
     login_failures_per_address: int = Field(30, description="Failed logins per client address per 15 min.")
     login_failures_global: int = Field(
