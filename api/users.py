@@ -11,7 +11,8 @@ Roles and what they may do::
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -107,6 +108,22 @@ def _check_username(username: str) -> str:
             f"bad username {username!r}", user_message="用户名不能为空、不能含空格，且不超过 64 个字符。"
         )
     return username
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u2028-\u202e\ufeff]")
+
+
+def check_caseworker_id(handler_id: str | None, known: Collection[str]) -> str | None:
+    """A web user's caseworker id: empty → None; InvalidInputError (422) for control characters
+    or an id that is not in the routing table (``known``)."""
+    if handler_id is None or not handler_id.strip():
+        return handler_id
+    if _CONTROL.search(handler_id) or handler_id.strip() not in known:
+        raise InvalidInputError(
+            f"unknown caseworker id {handler_id!r}",
+            user_message="承办人编号无效：必须是投诉分派表中已有的编号。",
+        )
+    return handler_id.strip()
 
 
 def principal_for_user(user: User) -> Principal:

@@ -86,3 +86,17 @@ def test_the_last_admin_cannot_disable_or_demote_itself(user_service: UserServic
 def test_only_web_source_urls_become_links(url: str, shown: str) -> None:
     doc = DocumentRecord(doc_id="d", path="d.md", sha256="0" * 64, metadata={"source_url": url}, chunks=[])
     assert document_summary(doc).source_url == shown
+
+
+@pytest.mark.parametrize("handler_id", ["h-jn\n伪造日志", "h-\x00jn", "nobody-in-routing"])
+def test_caseworker_ids_must_be_clean_and_in_the_routing_table(
+    client: TestClient, users: Any, handler_id: str
+) -> None:
+    admin = users.headers("admin")
+    body = {"username": "newhandler", "password": PASSWORD, "role": "handler", "handler_id": handler_id}
+    r = client.post("/v1/users", json=body, headers=admin)
+    assert r.status_code == 422 and "承办人编号无效" in r.text
+    r = client.patch("/v1/users/handler_jn", json={"handler_id": handler_id}, headers=admin)
+    assert r.status_code == 422
+    body["handler_id"] = "h-yz"
+    assert client.post("/v1/users", json=body, headers=admin).status_code == 201
