@@ -241,7 +241,10 @@ class UserService:
                 raise NotFoundError(f"user {username}", user_message=f"用户 {username} 不存在。")
             changed: dict[str, Any] = {}
             demoted = role is not None and role != "admin"
-            if user.role == "admin" and user.active and (demoted or active is False):
+            # An admin locking itself out through the web would leave nobody to undo it; the
+            # CLI (an operator on the server) may still do anything.
+            itself = actor == f"user:{user.username}"
+            if itself and user.role == "admin" and user.active and (demoted or active is False):
                 others = session.scalar(
                     select(func.count())
                     .select_from(User)

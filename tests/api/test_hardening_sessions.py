@@ -100,3 +100,15 @@ def test_caseworker_ids_must_be_clean_and_in_the_routing_table(
     assert r.status_code == 422
     body["handler_id"] = "h-yz"
     assert client.post("/v1/users", json=body, headers=admin).status_code == 201
+
+
+def test_timestamps_carry_a_time_zone_on_sqlite(
+    client: TestClient, users: Any, user_service: UserService
+) -> None:
+    assert _login(client).status_code == 303
+    listed = client.get("/v1/users", headers=users.headers("admin")).json()
+    stamps = [u["created_at"] for u in listed] + [
+        u["last_login_at"] for u in listed if u.get("last_login_at")
+    ]
+    assert stamps and all(s.endswith(("+00:00", "Z")) for s in stamps), stamps
+    assert all(a.created_at.tzinfo is not None for a in user_service.recent_audit())
