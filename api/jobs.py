@@ -14,6 +14,7 @@ serving store is reloaded under an exclusive lock only once the new index is pub
 
 from __future__ import annotations
 
+import codecs
 import logging
 import os
 import re
@@ -96,7 +97,15 @@ def sniff_mismatch(suffix: str, head: bytes) -> bool:
     if suffix == ".docx":
         return not head.startswith(b"PK")
     if suffix in (".md", ".txt", ".html"):
-        return b"\x00" in head[:4096]
+        head = head[:4096]
+        # UTF-16 text (Windows Notepad's "Unicode") is full of NUL bytes but is text: the
+        # ingest loaders decode it (BOM, or NULs only in every other byte).
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return False
+        if b"\x00" not in head:
+            return False
+        only_one_parity = b"\x00" not in head[0::2] or b"\x00" not in head[1::2]
+        return not only_one_parity
     return False
 
 

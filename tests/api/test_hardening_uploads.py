@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from api.jobs import JobRunner
+from api.jobs import JobRunner, sniff_mismatch
 from tests.api.conftest import DATA
 from tests.api.support import Users
 from tests.api.test_uploads import _upload, kb_client  # noqa: F401  (fixture)
@@ -47,3 +47,17 @@ def test_start_restores_files_of_an_interrupted_job_and_clears_staging(tmp_path:
     runner.shutdown()
     assert (uploads / "keep.md").read_text() == "the good one"
     assert list((uploads / ".jobs").iterdir()) == []
+
+
+def test_utf16_text_uploads_are_accepted_and_ingested(
+    kb_client: TestClient,  # noqa: F811
+    users: Users,
+) -> None:
+    text = "# 济南市退役军人乘车优待办法\n\n第一条 退役军人凭优待证免费乘坐市内公交。\n"
+    for name, data in (
+        ("u16le.txt", text.encode("utf-16")),
+        ("u16be.md", b"\xfe\xff" + text.encode("utf-16-be")),
+    ):
+        job = _run(kb_client, users, name, data)
+        assert job["files"][0]["status"] == "done", job
+    assert sniff_mismatch(".txt", b"\x00\x01\x00\x02\x03\x00\x00\x00")  # binary stays refused
