@@ -355,6 +355,18 @@ class UserService:
         with self._session_factory() as session:
             return session.scalar(stmt) is not None
 
+    def audit_detail(self, actor: str, action: str, target: str) -> dict[str, Any] | None:
+        """The detail of the newest audit record of ``action`` on ``target`` by ``actor``, or None."""
+        stmt = (
+            select(AuditLog.detail)
+            .where(AuditLog.actor == actor[:96], AuditLog.action == action, AuditLog.target == target[:255])
+            .order_by(AuditLog.id.desc())
+            .limit(1)
+        )
+        with self._session_factory() as session:
+            detail = session.scalar(stmt)
+        return None if detail is None else dict(detail)
+
     def recent_audit(self, limit: int = 100, action: str | None = None) -> list[AuditLog]:
         """Newest audit records first."""
         stmt = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)

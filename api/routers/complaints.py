@@ -7,10 +7,11 @@ staff member who typed the complaint in.
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, field_validator
 
@@ -75,6 +76,10 @@ class CaseList(BaseModel):
     cases: list[CaseView]
 
 
+# Retries of one key arrive close together: one at a time, so the second sees the first.
+_IDEMPOTENCY_LOCK = threading.Lock()
+
+
 def case_actor(principal: Principal) -> Actor | None:
     """The case-store actor of a caller; None for plain staff (who only see masked views).
 
@@ -93,8 +98,21 @@ async def file_complaint(
     request: Request,
     runtime: RuntimeDep,
     principal: Annotated[Principal, Depends(require(PERM_CASES_FILE))],
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            max_length=128,
+            pattern=r"^[!-~]+$",
+            description="重试同一次登记时带上相同的值，不会重复立案",
+        ),
+    ] = None,
 ) -> CaseView:
-    """Register a complaint; it is routed to a caseworker and the ticket returned (masked view)."""
+    """Register a complaint; it is routed to a caseworker and the ticket returned (masked view).
+
+    With an ``Idempotency-Key`` the same caller retrying the same key gets the case filed the
+    first time instead of a second case (recorded in the audit log, so it survives restarts).
+    """
     intake = ComplaintIntake(
         text=body.text,
         channel=body.channel,
@@ -105,6 +123,19 @@ async def file_complaint(
     )
 
     def work() -> CaseView:
+        if idempotency_key is None:
+            return file()
+        target = f"idempotency:{idempotency_key}"
+        with _IDEMPOTENCY_LOCK:
+            earlier = runtime.users.audit_detail(principal.audit_name, "complaint.idempotency", target)
+            if earlier is not None:
+                return runtime.cases.get(str(earlier["ticket"]), case_actor(principal))
+            view = file()
+            record = {"ticket": view.ticket}
+            runtime.users.audit(principal.audit_name, "complaint.idempotency", target, record)
+            return view
+
+    def file() -> CaseView:
         view = runtime.cases.intake(intake)
         runtime.users.audit(
             principal.audit_name,

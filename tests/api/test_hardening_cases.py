@@ -43,3 +43,18 @@ def test_staff_see_only_cases_they_filed_and_cannot_tell_the_others_exist(
     missing = client.get(f"/v1/complaints/{missing_ticket}", headers=as_other)
     assert hidden.status_code == missing.status_code == 404
     assert hidden.json()["detail"].replace(mine, "T") == missing.json()["detail"].replace(missing_ticket, "T")
+
+
+def test_a_retried_submission_with_an_idempotency_key_is_filed_once(client: TestClient, users: Users) -> None:
+    body = {"text": "优待证办理拖了半年没有结果", "region": "济南市"}
+    headers = {**users.headers("staff"), "Idempotency-Key": "retry-7f3a"}
+    first = client.post("/v1/complaints", json=body, headers=headers)
+    second = client.post("/v1/complaints", json=body, headers=headers)
+    assert first.status_code == second.status_code == 201
+    assert first.json()["ticket"] == second.json()["ticket"]
+    other = client.post("/v1/complaints", json=body, headers={**headers, "Idempotency-Key": "another"})
+    assert other.json()["ticket"] != first.json()["ticket"]
+    listed = client.get("/v1/complaints", headers=users.headers("office")).json()
+    assert listed["total"] == 2
+    bad = client.post("/v1/complaints", json=body, headers={**headers, "Idempotency-Key": "has space"})
+    assert bad.status_code == 422
