@@ -136,10 +136,14 @@ class JobRunner:
         self._audit = audit
         self._executor: ThreadPoolExecutor | None = None
         self._futures: dict[str, Future[None]] = {}
+        # Checked between files: a cancelled job, or every job when the server stops.
+        self._cancelled: set[str] = set()
+        self._stopping = threading.Event()
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
         """Start the worker and fail jobs that a previous process left unfinished."""
+        self._stopping.clear()
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-job")
         try:
@@ -154,10 +158,35 @@ class JobRunner:
         self._recover_interrupted()
 
     def shutdown(self) -> None:
-        """Stop accepting jobs; the running one finishes, queued ones are cancelled."""
+        """Stop: queued jobs are dropped, the running one stops after its current file.
+
+        Returns at once (SIGTERM must not hang on a long job); the worker thread ends after
+        that file and marks the job ``cancelled``.
+        """
+        self._stopping.set()
         if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
+
+    def cancel(self, job_id: str) -> IngestJob:
+        """Cancel a queued or running job (it stops before its next file); NotFoundError if unknown.
+
+        Files already ingested stay; the job ends with status ``cancelled``.
+        """
+        job = self.get(job_id)
+        if job.status in ("queued", "running"):
+            self._cancelled.add(job_id)
+            future = self._futures.get(job_id)
+            if future is not None and future.cancel():
+                self._finish_cancelled(job_id, [dict(f) for f in job.files])
+                shutil.rmtree(self.staging_dir(job_id), ignore_errors=True)
+        return self.get(job_id)
+
+    def _finish_cancelled(self, job_id: str, files: list[dict[str, Any]]) -> None:
+        for entry in files:
+            if entry["status"] in ("queued", "running"):
+                entry["status"], entry["error"] = "cancelled", "任务已取消。"
+        self._update(job_id, status="cancelled", finished_at=utcnow(), files=files, error="导入任务已取消。")
 
     def wait(self, job_id: str, timeout: float | None = None) -> None:
         """Block until a job submitted by this runner finished (tests, CLI)."""
@@ -222,6 +251,8 @@ class JobRunner:
         try:
             store = self._writer_store()
             for i, entry in enumerate(files):
+                if job_id in self._cancelled or self._stopping.is_set():
+                    break
                 entry["status"] = "running"
                 self._update(job_id, files=[dict(f) for f in files])
                 target = self.uploads_dir / entry["name"]
@@ -248,6 +279,9 @@ class JobRunner:
                         ok += 1
                 self._update(job_id, files=[dict(f) for f in files], processed=i + 1)
             self._reload_serving_store()
+            if job_id in self._cancelled or self._stopping.is_set():
+                self._finish_cancelled(job_id, files)
+                return
             status = "done" if ok or not files else "failed"
             self._update(
                 job_id,

@@ -155,7 +155,7 @@ class JobOut(BaseModel):
     """``GET /v1/jobs/{id}``."""
 
     id: str
-    status: Literal["queued", "running", "done", "failed"]
+    status: Literal["queued", "running", "done", "failed", "cancelled"]
     total: int
     processed: int
     files: list[JobFile]

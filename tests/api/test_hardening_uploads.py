@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
+import api.jobs
 from api.jobs import JobRunner, sniff_mismatch
 from tests.api.conftest import DATA
 from tests.api.support import Users
@@ -61,3 +66,53 @@ def test_utf16_text_uploads_are_accepted_and_ingested(
         job = _run(kb_client, users, name, data)
         assert job["files"][0]["status"] == "done", job
     assert sniff_mismatch(".txt", b"\x00\x01\x00\x02\x03\x00\x00\x00")  # binary stays refused
+
+
+def _slow_ingest(monkeypatch: pytest.MonkeyPatch, seconds: float) -> threading.Event:
+    started = threading.Event()
+    real = api.jobs.ingest_paths
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        started.set()
+        time.sleep(seconds)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(api.jobs, "ingest_paths", slow)
+    return started
+
+
+def test_a_running_job_can_be_cancelled(
+    kb_client: TestClient,  # noqa: F811
+    users: Users,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    started = _slow_ingest(monkeypatch, 0.5)
+    good = (DATA / "jinan-transit.md").read_bytes()
+    r = _upload(kb_client, users, [(f"f{i}.md", good) for i in range(6)])
+    job_id = r.json()["job_id"]
+    assert started.wait(30)
+    cancelled = kb_client.post(f"/v1/jobs/{job_id}/cancel", headers=users.headers("admin"))
+    assert cancelled.status_code == 200
+    kb_client.app.state.jobs.wait(job_id, timeout=60)  # type: ignore[attr-defined]
+    job = kb_client.get(f"/v1/jobs/{job_id}", headers=users.headers("admin")).json()
+    assert job["status"] == "cancelled"
+    assert any(f["status"] == "cancelled" for f in job["files"])
+    assert kb_client.post("/v1/jobs/nope/cancel", headers=users.headers("admin")).status_code == 404
+    assert kb_client.post(f"/v1/jobs/{job_id}/cancel", headers=users.headers("staff")).status_code == 403
+
+
+def test_shutdown_during_a_long_job_returns_promptly(
+    kb_client: TestClient,  # noqa: F811
+    users: Users,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    started = _slow_ingest(monkeypatch, 1.0)
+    good = (DATA / "jinan-transit.md").read_bytes()
+    job_id = _upload(kb_client, users, [(f"g{i}.md", good) for i in range(20)]).json()["job_id"]
+    assert started.wait(30)
+    runner = kb_client.app.state.jobs  # type: ignore[attr-defined]
+    began = time.perf_counter()
+    runner.shutdown()
+    assert time.perf_counter() - began < 1.0  # 20 files x 1 s would take 20 s
+    runner.wait(job_id, timeout=10)  # the worker stops after its current file
+    assert runner.get(job_id).status == "cancelled"
