@@ -29,21 +29,22 @@ from fastapi import APIRouter, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import SecretStr
 from swagger_ui_bundle import swagger_ui_path
 from telegram import Update
 
 from api import pages
 from api.exception_handlers import install_error_handlers
 from api.jobs import MAX_FILES_PER_UPLOAD, JobRunner
-from api.login import LOGIN_WINDOW_S, MAX_LOGIN_FAILURES
+from api.login import LoginGuard
 from api.metrics import Metrics, MetricsMiddleware
 from api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from api.routers import auth, complaints, health, uploads
 from api.routers import knowledge as knowledge_routes
 from api.runtime import Runtime
+from api.security import resolve_secret_key
 from api.templating import make_templates
 from bot.webhook import make_webhook_router, telegram_lifespan
-from vetbot.ratelimit import SlidingWindowLimiter
 from vetbot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -73,13 +74,11 @@ def create_app(
     webhook mode when ``settings.telegram_webhook_url`` is set (updates arrive on this app),
     otherwise by long polling.
     """
+    # Never a known key: the configured one (checked) or one generated into the data dir.
+    configured = settings.secret_key.get_secret_value() if settings.secret_key else None
+    key = resolve_secret_key(configured, settings.data_dir)
+    settings = settings.model_copy(update={"secret_key": SecretStr(key)})
     runtime = Runtime(settings, knowledge=knowledge, cases=cases, session_factory=session_factory)
-    secret = settings.secret_key.get_secret_value()
-    if secret == "change-me-in-production" or len(secret) < 32:
-        logger.warning(
-            "VETBOT_SECRET_KEY is the default or shorter than 32 characters: "
-            "set a long random value before exposing the web app"
-        )
     metrics = Metrics()
     jobs = JobRunner(
         runtime.session_factory,
@@ -118,7 +117,7 @@ def create_app(
     app.state.runtime = runtime
     app.state.metrics = metrics
     app.state.jobs = jobs
-    app.state.login_throttle = SlidingWindowLimiter(MAX_LOGIN_FAILURES, LOGIN_WINDOW_S)
+    app.state.login_guard = LoginGuard(settings)
     app.state.templates = make_templates()
     app.state.dashboard_url = None
     app.state.extra_nav = []

@@ -15,7 +15,7 @@ from fastapi import Depends, HTTPException, Request
 
 from api.errors import LoginRequiredError
 from api.runtime import Runtime
-from api.security import API_KEY_HEADER, SESSION_COOKIE, decode_token
+from api.security import API_KEY_HEADER, SESSION_COOKIE, decode_token, signing_key
 from api.users import ANONYMOUS, Principal, principal_for_user, token_still_valid
 from vetbot.settings import Settings
 
@@ -37,7 +37,7 @@ def get_settings(request: Request) -> Settings:
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def _same_origin(request: Request) -> bool:
+def same_origin(request: Request) -> bool:
     """True unless the browser says the request comes from another site (Origin/Referer)."""
     source = request.headers.get("origin") or request.headers.get("referer")
     if not source or source == "null":
@@ -51,7 +51,7 @@ def _unauthorized(message: str) -> HTTPException:
 
 
 def _principal_from_token(runtime: Runtime, token: str) -> Principal | None:
-    claims = decode_token(runtime.settings.secret_key.get_secret_value(), token)
+    claims = decode_token(signing_key(runtime.settings.secret_key), token)
     if claims is None:
         return None
     user = runtime.users.get_user(claims.user_id)
@@ -86,7 +86,7 @@ def resolve_principal(request: Request) -> Principal:
             kind="api_key", name=row.name, role=row.role, display_name=row.name, actor_id=f"apikey:{row.name}"
         )
     elif cookie:
-        if request.method not in _SAFE_METHODS and not _same_origin(request):
+        if request.method not in _SAFE_METHODS and not same_origin(request):
             # SameSite=Lax already keeps the cookie off cross-site POSTs; this is the second lock.
             raise HTTPException(status_code=403, detail="跨站请求被拒绝，请从本站页面提交。")
         # A stale cookie only means "not logged in": pages redirect to the login form.

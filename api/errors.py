@@ -3,7 +3,10 @@
 The exception handlers that send these as responses are in ``api.exception_handlers``.
 
 * ``vetbot.errors``: InvalidInputError→422, NotFoundError→404, PermissionDeniedError→403,
-  InvalidTransitionError→409, other VetbotError→500; always ``exc.user_message``.
+  CaseError (InvalidTransitionError, a concurrent change, a no-op reassignment)→409, other
+  VetbotError→500; always ``exc.user_message``.
+* Storage-level refusals of valid-looking input (``api.exception_handlers``): a lost optimistic
+  lock or a locked SQLite database→409; numbers or dates out of range, unencodable text→422.
 * Request validation errors→422 ``{"detail": [{"loc": [...], "msg": "<中文>", "type": ...}]}``.
 * HTTP errors (401/403/404/405/413/415...)→Chinese ``{"detail": "..."}``.
 * Anything else→500 with a generic Chinese message; the traceback goes to the log only.
@@ -20,9 +23,9 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 
 from vetbot.errors import (
+    CaseError,
     ConfigurationError,
     InvalidInputError,
-    InvalidTransitionError,
     KnowledgeBaseError,
     NotFoundError,
     PermissionDeniedError,
@@ -98,7 +101,7 @@ def status_for(exc: VetbotError) -> int:
         return 404
     if isinstance(exc, PermissionDeniedError):
         return 403
-    if isinstance(exc, InvalidTransitionError):
+    if isinstance(exc, CaseError):  # a case rule or a concurrent change: a conflict with its state
         return 409
     if isinstance(exc, (KnowledgeBaseError, ConfigurationError)):
         return 503 if isinstance(exc, KnowledgeBaseError) else 500

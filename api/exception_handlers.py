@@ -13,6 +13,8 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.errors import (
@@ -86,6 +88,42 @@ async def _login_required(request: Request, exc: Exception) -> Response:
     return RedirectResponse(f"/login?next={quote(exc.next_url, safe='/?=&')}", status_code=303)
 
 
+_CONFLICT = "数据刚被其他人更新，请刷新后重试。"
+_OUT_OF_RANGE = "输入的数字或日期超出允许范围，请检查后重试。"
+_UNENCODABLE = "输入包含无法识别的字符（控制字符或残缺编码），请删除后重试。"
+
+
+async def _storage_error(request: Request, exc: Exception) -> Response:
+    """Map what the database refuses to 409/422, identically on SQLite and PostgreSQL.
+
+    The request was well-formed but lost a race (optimistic lock, SQLite busy) or carried a
+    value the database cannot hold (an integer past 2^63, a date past year 9999 after time-zone
+    arithmetic, NUL or a lone surrogate in text). Anything else stays a 500.
+    """
+    if isinstance(exc, StaleDataError) or (
+        isinstance(exc, OperationalError) and "locked" in str(exc.orig or exc).lower()
+    ):
+        status, message = 409, _CONFLICT
+    elif isinstance(exc, (OverflowError, DataError)) or (
+        isinstance(exc, ValueError) and "out of range" in str(exc)  # date(10000, 1, 1)
+    ):
+        status, message = 422, _OUT_OF_RANGE
+    elif isinstance(exc, (UnicodeError, ValueError)) and _unstorable(exc):
+        status, message = 422, _UNENCODABLE
+    else:
+        return await _unhandled(request, exc)
+    logger.info("%s on %s %s answered %d", type(exc).__name__, request.method, request.url.path, status)
+    if status == 422 and not wants_html(request):
+        detail = [{"loc": [], "msg": message, "type": "invalid_input"}]
+        return JSONResponse({"detail": detail}, status_code=422)
+    return _respond(request, status, message)
+
+
+def _unstorable(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return isinstance(exc, UnicodeError) or "nul" in text or "surrogate" in text or "0x00" in text
+
+
 async def _unhandled(request: Request, exc: Exception) -> Response:
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return _respond(request, 500, HTTP_MESSAGES[500])
@@ -97,4 +135,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(LoginRequiredError, _login_required)
+    for storage in (StaleDataError, OperationalError, DataError, OverflowError, UnicodeError, ValueError):
+        app.add_exception_handler(storage, _storage_error)
     app.add_exception_handler(Exception, _unhandled)

@@ -3,7 +3,9 @@
 Uploads are saved under ``<data_dir>/uploads/.jobs/<job id>/`` and the job (one worker
 thread, so jobs never contend for the index lock) moves each file to ``<data_dir>/uploads/``
 and ingests it with ``ingest.pipeline.ingest_paths``. Re-uploading a file of the same name
-replaces that document.
+replaces that document only when the new file ingests: until then the previous file waits in
+``.jobs/<job id>.previous/`` and comes back if the new one fails, or, after a crash, at the
+next start (which also removes every staging leftover).
 
 The job writes through its own :class:`KnowledgeStore` over the same Chroma collection and
 embeddings as the serving store, so searches keep running while files are embedded; the
@@ -12,7 +14,9 @@ serving store is reloaded under an exclusive lock only once the new index is pub
 
 from __future__ import annotations
 
+import codecs
 import logging
+import os
 import re
 import shutil
 import threading
@@ -93,8 +97,24 @@ def sniff_mismatch(suffix: str, head: bytes) -> bool:
     if suffix == ".docx":
         return not head.startswith(b"PK")
     if suffix in (".md", ".txt", ".html"):
-        return b"\x00" in head[:4096]
+        head = head[:4096]
+        # UTF-16 text (Windows Notepad's "Unicode") is full of NUL bytes but is text: the
+        # ingest loaders decode it (BOM, or NULs only in every other byte).
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return False
+        if b"\x00" not in head:
+            return False
+        only_one_parity = b"\x00" not in head[0::2] or b"\x00" not in head[1::2]
+        return not only_one_parity
     return False
+
+
+def _restore(previous: Path | None, target: Path) -> None:
+    """Undo a failed replacement: the previous good file comes back, or the new one goes."""
+    if previous is not None:
+        os.replace(previous, target)
+    else:
+        target.unlink(missing_ok=True)
 
 
 class JobRunner:
@@ -116,10 +136,14 @@ class JobRunner:
         self._audit = audit
         self._executor: ThreadPoolExecutor | None = None
         self._futures: dict[str, Future[None]] = {}
+        # Checked between files: a cancelled job, or every job when the server stops.
+        self._cancelled: set[str] = set()
+        self._stopping = threading.Event()
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
         """Start the worker and fail jobs that a previous process left unfinished."""
+        self._stopping.clear()
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-job")
         try:
@@ -131,12 +155,38 @@ class JobRunner:
                 session.commit()
         except Exception:  # tables may not exist yet (db upgrade not run); jobs then fail on create
             logger.warning("could not check for interrupted ingest jobs", exc_info=True)
+        self._recover_interrupted()
 
     def shutdown(self) -> None:
-        """Stop accepting jobs; the running one finishes, queued ones are cancelled."""
+        """Stop: queued jobs are dropped, the running one stops after its current file.
+
+        Returns at once (SIGTERM must not hang on a long job); the worker thread ends after
+        that file and marks the job ``cancelled``.
+        """
+        self._stopping.set()
         if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
+
+    def cancel(self, job_id: str) -> IngestJob:
+        """Cancel a queued or running job (it stops before its next file); NotFoundError if unknown.
+
+        Files already ingested stay; the job ends with status ``cancelled``.
+        """
+        job = self.get(job_id)
+        if job.status in ("queued", "running"):
+            self._cancelled.add(job_id)
+            future = self._futures.get(job_id)
+            if future is not None and future.cancel():
+                self._finish_cancelled(job_id, [dict(f) for f in job.files])
+                shutil.rmtree(self.staging_dir(job_id), ignore_errors=True)
+        return self.get(job_id)
+
+    def _finish_cancelled(self, job_id: str, files: list[dict[str, Any]]) -> None:
+        for entry in files:
+            if entry["status"] in ("queued", "running"):
+                entry["status"], entry["error"] = "cancelled", "任务已取消。"
+        self._update(job_id, status="cancelled", finished_at=utcnow(), files=files, error="导入任务已取消。")
 
     def wait(self, job_id: str, timeout: float | None = None) -> None:
         """Block until a job submitted by this runner finished (tests, CLI)."""
@@ -201,20 +251,26 @@ class JobRunner:
         try:
             store = self._writer_store()
             for i, entry in enumerate(files):
+                if job_id in self._cancelled or self._stopping.is_set():
+                    break
                 entry["status"] = "running"
                 self._update(job_id, files=[dict(f) for f in files])
                 target = self.uploads_dir / entry["name"]
+                previous = self._keep_previous(job_id, target)
                 try:
                     shutil.move(str(staging / entry["name"]), target)
                     report = ingest_paths(store, [target], progress=False)
                 except Exception as exc:  # one bad file must not stop the others
                     logger.exception("ingest of %s failed", entry["name"])
                     entry["status"], entry["error"] = "failed", getattr(exc, "user_message", "导入失败。")
+                    _restore(previous, target)
                 else:
                     if report.failed:
                         entry["status"], entry["error"] = "failed", report.failed[0].reason
-                        target.unlink(missing_ok=True)
+                        _restore(previous, target)
                     else:
+                        if previous is not None:
+                            previous.unlink(missing_ok=True)
                         docs = report.added + report.updated + report.unchanged
                         changed = report.added + report.updated
                         entry["status"] = "unchanged" if report.unchanged and not changed else "done"
@@ -223,6 +279,9 @@ class JobRunner:
                         ok += 1
                 self._update(job_id, files=[dict(f) for f in files], processed=i + 1)
             self._reload_serving_store()
+            if job_id in self._cancelled or self._stopping.is_set():
+                self._finish_cancelled(job_id, files)
+                return
             status = "done" if ok or not files else "failed"
             self._update(
                 job_id,
@@ -241,6 +300,7 @@ class JobRunner:
             )
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+            shutil.rmtree(self._previous_dir(job_id), ignore_errors=True)
             if self._audit is not None:
                 self._audit(
                     "system:ingest",
@@ -248,6 +308,35 @@ class JobRunner:
                     f"job:{job_id}",
                     {"files": [{k: f.get(k) for k in ("name", "status", "doc_id", "error")} for f in files]},
                 )
+
+    def _previous_dir(self, job_id: str) -> Path:
+        return self.uploads_dir / ".jobs" / f"{job_id}.previous"
+
+    def _keep_previous(self, job_id: str, target: Path) -> Path | None:
+        """Move an existing upload of the same name aside until its replacement is ingested."""
+        if not target.exists():
+            return None
+        previous = self._previous_dir(job_id) / target.name
+        previous.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(target, previous)
+        return previous
+
+    def _recover_interrupted(self) -> None:
+        """Put back files a killed job had moved aside, and drop every staging leftover.
+
+        Runs at start, when no job is running: every ``.jobs`` entry belongs to a dead process.
+        """
+        jobs_dir = self.uploads_dir / ".jobs"
+        if not jobs_dir.is_dir():
+            return
+        for kept in jobs_dir.glob("*.previous/*"):
+            os.replace(kept, self.uploads_dir / kept.name)
+            logger.warning("restored %s after an interrupted ingest job", kept.name)
+        for leftover in jobs_dir.iterdir():
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
 
     def _writer_store(self) -> KnowledgeStore:
         """A second store over the serving store's KB, collection, embeddings and tokenizer."""

@@ -14,12 +14,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.deps import RuntimeDep, page_principal, page_require, resolve_principal
+from api.deps import RuntimeDep, page_principal, page_require, resolve_principal, same_origin
 from api.errors import ServiceNotReadyError, validation_detail
 from api.highlight import highlight
-from api.login import login_user
+from api.login import client_ip, login_user, request_is_https
 from api.schemas import MAX_QUERY_CHARS, MAX_QUESTION_CHARS
-from api.security import SESSION_COOKIE
+from api.security import SESSION_COOKIE, decode_token, signing_key
 from api.templating import render
 from api.users import PERM_ASK, PERM_DOCUMENTS_READ, PERM_SEARCH, Principal
 from api.views import (
@@ -66,8 +66,10 @@ async def login_submit(
     password: Annotated[str, Form(max_length=128)] = "",
     next: Annotated[str, Form(max_length=500)] = "/search",
 ) -> Response:
-    """Check credentials, set the HttpOnly session cookie and go to ``next``."""
+    """Check credentials, set the HttpOnly session cookie and go to ``next``; 403 cross-site."""
     target = _safe_next(next)
+    if not same_origin(request):
+        raise HTTPException(status_code=403, detail="拒绝跨站提交的登录请求。")
     if not username.strip() or not password:
         return render(
             request,
@@ -97,15 +99,21 @@ async def login_submit(
         max_age=runtime.settings.session_hours * 3600,
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=request_is_https(request),
         path="/",
     )
     return response
 
 
 @router.post("/logout")
-def logout(request: Request) -> RedirectResponse:
-    """Drop the session cookie."""
+def logout(request: Request, runtime: RuntimeDep) -> RedirectResponse:
+    """End the session server-side (the token stops working everywhere) and drop the cookie."""
+    if not same_origin(request):
+        raise HTTPException(status_code=403, detail="拒绝跨站提交的退出请求。")
+    token = request.cookies.get(SESSION_COOKIE)
+    claims = decode_token(signing_key(runtime.settings.secret_key), token) if token else None
+    if claims is not None:
+        runtime.users.end_sessions(claims.user_id, ip=client_ip(request))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
     return response

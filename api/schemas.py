@@ -14,6 +14,9 @@ from knowledge.types import Answer, Passage
 MAX_QUESTION_CHARS = 500
 MAX_QUERY_CHARS = 200
 MAX_SEARCH_K = 50
+# NUL and other C0 controls (tab and line breaks allowed) and lone UTF-16 surrogates: neither
+# SQLite (UTF-8) nor PostgreSQL (no NUL in text) can store them.
+_UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 
 
 def clean_question(value: Any, max_chars: int = MAX_QUESTION_CHARS, label: str = "问题") -> str:
@@ -21,6 +24,10 @@ def clean_question(value: Any, max_chars: int = MAX_QUESTION_CHARS, label: str =
     if not isinstance(value, str):
         raise PydanticCustomError("string_type", f"{label}必须是文本。")
     text = value.strip()
+    if _UNSTORABLE.search(text):
+        raise PydanticCustomError(
+            "text_unstorable", f"{label}包含无法识别的字符（控制字符或残缺编码），请删除后重试。"
+        )
     if not text:
         raise PydanticCustomError("question_empty", f"{label}不能为空，请输入您要咨询的内容。")
     if len(text) > max_chars:
@@ -148,7 +155,7 @@ class JobOut(BaseModel):
     """``GET /v1/jobs/{id}``."""
 
     id: str
-    status: Literal["queued", "running", "done", "failed"]
+    status: Literal["queued", "running", "done", "failed", "cancelled"]
     total: int
     processed: int
     files: list[JobFile]

@@ -8,19 +8,81 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
-from vetbot.errors import InvalidInputError
+from vetbot.errors import ConfigurationError, InvalidInputError
+
+logger = logging.getLogger(__name__)
 
 JWT_ALGORITHM = "HS256"
 SESSION_COOKIE = "vetbot_session"
 API_KEY_HEADER = "X-API-Key"
 API_KEY_PREFIX = "vbk_"
 MIN_PASSWORD_LENGTH = 8
+MIN_SECRET_KEY_LENGTH = 32
+SECRET_KEY_FILE = "secret_key"
+# Keys published in earlier READMEs and examples: anyone could sign tokens with them.
+KNOWN_WEAK_KEYS = frozenset({"change-me-in-production", "changeme", "secret", "dev", "test"})
+
+
+def resolve_secret_key(configured: str | None, data_dir: Path) -> str:
+    """The JWT signing key: ``configured`` when given, else the key kept in ``data_dir``.
+
+    Without a configured key a random 256-bit key is generated on first start and written to
+    ``<data_dir>/secret_key`` with mode 0600 (created exclusively, so two processes starting at
+    once agree on one key). Raises ConfigurationError for a known weak key (the old default
+    ``change-me-in-production``), a configured key shorter than 32 characters, or a key file
+    readable by others.
+    """
+    if configured is not None:
+        if configured in KNOWN_WEAK_KEYS or len(configured) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigurationError(
+                "weak VETBOT_SECRET_KEY",
+                user_message=(
+                    f"VETBOT_SECRET_KEY 是公开的默认值或短于 {MIN_SECRET_KEY_LENGTH} 个字符，拒绝启动。"
+                    "请设置足够长的随机值，或删除该设置以自动生成密钥。"
+                ),
+            )
+        return configured
+    path = data_dir / SECRET_KEY_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _read_key_file(path)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(secrets.token_urlsafe(48))
+    logger.info("generated a new signing key in %s", path)
+    return _read_key_file(path)
+
+
+def signing_key(secret_key: Any) -> str:
+    """The resolved key from ``Settings.secret_key`` (set by ``create_app``); never the empty string."""
+    value = secret_key.get_secret_value() if secret_key is not None else ""
+    if not value:
+        raise ConfigurationError("signing key not resolved", user_message="系统未配置签名密钥。")
+    return str(value)
+
+
+def _read_key_file(path: Path) -> str:
+    if os.name == "posix" and path.stat().st_mode & 0o077:
+        raise ConfigurationError(
+            f"{path} is readable by other users",
+            user_message=f"密钥文件 {path} 的权限过宽，请执行 chmod 600 后重试。",
+        )
+    key = path.read_text(encoding="ascii").strip()
+    if len(key) < MIN_SECRET_KEY_LENGTH or key in KNOWN_WEAK_KEYS:
+        raise ConfigurationError(
+            f"{path} holds a weak key", user_message=f"密钥文件 {path} 内容无效，请删除后重启以重新生成。"
+        )
+    return key
 
 
 @lru_cache(maxsize=1)

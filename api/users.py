@@ -11,12 +11,13 @@ Roles and what they may do::
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -109,6 +110,22 @@ def _check_username(username: str) -> str:
     return username
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u2028-\u202e\ufeff]")
+
+
+def check_caseworker_id(handler_id: str | None, known: Collection[str]) -> str | None:
+    """A web user's caseworker id: empty → None; InvalidInputError (422) for control characters
+    or an id that is not in the routing table (``known``)."""
+    if handler_id is None or not handler_id.strip():
+        return handler_id
+    if _CONTROL.search(handler_id) or handler_id.strip() not in known:
+        raise InvalidInputError(
+            f"unknown caseworker id {handler_id!r}",
+            user_message="承办人编号无效：必须是投诉分派表中已有的编号。",
+        )
+    return handler_id.strip()
+
+
 def principal_for_user(user: User) -> Principal:
     """The principal of a logged-in user."""
     return Principal(
@@ -176,12 +193,19 @@ class UserService:
             raise NotFoundError(f"user {username}", user_message=f"用户 {username} 不存在。")
         return user
 
-    def authenticate(self, username: str, password: str, *, ip: str | None = None) -> User | None:
-        """The active user with these credentials, or None (the attempt is audited either way)."""
+    def authenticate(
+        self, username: str, password: str, *, ip: str | None = None, decoy: bool = True
+    ) -> User | None:
+        """The active user with these credentials, or None (the attempt is audited either way).
+
+        ``decoy``: spend one hash on an unknown username too, so it is not faster to reject
+        (the login guard turns it off while under a flood of failures).
+        """
         with self._session_factory() as session:
             user = session.scalar(select(User).where(User.username == username.strip()))
             if user is None:
-                dummy_verify()
+                if decoy:
+                    dummy_verify()
                 ok = False
             else:
                 ok = user.active and verify_password(user.password_hash, password)
@@ -216,6 +240,20 @@ class UserService:
             if user is None:
                 raise NotFoundError(f"user {username}", user_message=f"用户 {username} 不存在。")
             changed: dict[str, Any] = {}
+            demoted = role is not None and role != "admin"
+            # An admin locking itself out through the web would leave nobody to undo it; the
+            # CLI (an operator on the server) may still do anything.
+            itself = actor == f"user:{user.username}"
+            if itself and user.role == "admin" and user.active and (demoted or active is False):
+                others = session.scalar(
+                    select(func.count())
+                    .select_from(User)
+                    .where(User.role == "admin", User.active.is_(True), User.id != user.id)
+                )
+                if not others:
+                    raise InvalidInputError(
+                        "last admin", user_message="不能停用或降级最后一位管理员，请先指定另一位管理员。"
+                    )
             if role is not None and role != user.role:
                 user.role, changed["role"] = check_role(role), role
             if active is not None and active != user.active:
@@ -233,6 +271,16 @@ class UserService:
             self._audit(session, actor, "user.update", f"user:{username}", changed)
             session.commit()
             return user
+
+    def end_sessions(self, user_id: int, *, ip: str | None = None) -> None:
+        """Invalidate every session token of ``user_id`` (logout): its token version moves on."""
+        with self._session_factory() as session:
+            user = session.get(User, user_id)
+            if user is None:
+                return
+            user.token_version = (user.token_version or 1) + 1
+            self._audit(session, f"user:{user.username}", "logout", f"user:{user.username}", {}, ip=ip)
+            session.commit()
 
     # ------------------------------------------------------------------ API keys
     def create_api_key(self, name: str, role: str, *, actor: str = "cli") -> tuple[ApiKey, str]:
@@ -296,6 +344,28 @@ class UserService:
         with self._session_factory() as session:
             self._audit(session, actor, action, target, detail or {}, ip=ip)
             session.commit()
+
+    def did(self, actor: str, action: str, target: str) -> bool:
+        """True when the audit log holds ``action`` on ``target`` by ``actor`` (e.g. who filed a case)."""
+        stmt = (
+            select(AuditLog.id)
+            .where(AuditLog.actor == actor[:96], AuditLog.action == action, AuditLog.target == target[:255])
+            .limit(1)
+        )
+        with self._session_factory() as session:
+            return session.scalar(stmt) is not None
+
+    def audit_detail(self, actor: str, action: str, target: str) -> dict[str, Any] | None:
+        """The detail of the newest audit record of ``action`` on ``target`` by ``actor``, or None."""
+        stmt = (
+            select(AuditLog.detail)
+            .where(AuditLog.actor == actor[:96], AuditLog.action == action, AuditLog.target == target[:255])
+            .order_by(AuditLog.id.desc())
+            .limit(1)
+        )
+        with self._session_factory() as session:
+            detail = session.scalar(stmt)
+        return None if detail is None else dict(detail)
 
     def recent_audit(self, limit: int = 100, action: str | None = None) -> list[AuditLog]:
         """Newest audit records first."""

@@ -43,6 +43,12 @@ def _topics(meta: dict[str, Any]) -> list[str]:
     return [t for t in str(raw).split("|") if t]
 
 
+def _web_url(url: str) -> str:
+    # Only web links: a "javascript:" or "data:" URL in metadata must never become a link.
+    url = url.strip()
+    return url if url.lower().startswith(("http://", "https://")) else ""
+
+
 def document_summary(doc: DocumentRecord) -> DocumentSummary:
     """Metadata of a document record."""
     meta = doc.metadata
@@ -62,7 +68,7 @@ def document_summary(doc: DocumentRecord) -> DocumentSummary:
         doc_number=pick("doc_number"),
         date_issued=pick("date_issued"),
         date_effective=pick("date_effective"),
-        source_url=pick("source_url"),
+        source_url=_web_url(pick("source_url")),
         path=doc.path,
         chunk_count=len(doc.chunks),
         ingested_at=doc.ingested_at,

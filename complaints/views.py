@@ -6,11 +6,13 @@ else (office, admin, the complainant's own status page) gets them masked.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from complaints import lifecycle as lc
 from complaints.models import Case, CaseEvent
+from complaints.records import mask_name
 from complaints.routing import RoutingTable
 from complaints.themes import THEMES
 from complaints.types import Actor, Attachment, CaseEventView, CaseView
@@ -86,4 +88,15 @@ def case_view(
     )
 
 
-__all__ = ["case_view"]
+def with_name_for(view: CaseView, *, admin: bool) -> CaseView:
+    """``view`` with the complainant's name masked (张建国 → 张**) unless the viewer may see it.
+
+    Only the assigned caseworker (an unmasked view) and an admin see the full name; staff,
+    other caseworkers, office users and system clients get the family name only.
+    """
+    if admin or not view.masked:
+        return view
+    return dataclasses.replace(view, complainant_name=mask_name(view.complainant_name))
+
+
+__all__ = ["case_view", "with_name_for"]

@@ -51,8 +51,9 @@ def _set_aside_manifest(kb_dir: Path) -> None:
 def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
     """Handler of ``vetbot ingest``.
 
-    Exit status: 1 when nothing could be ingested; with ``--strict`` 2 when some file failed;
-    else 0. ``--json`` prints :meth:`ingest.report.IngestReport.to_dict` plus ``kb``.
+    Exit status: 0 when every file was ingested (or unchanged); 1 when any file failed (the
+    others are still ingested) or nothing could be ingested; with ``--strict`` 2 when some,
+    but not all, files failed. ``--json`` prints :meth:`ingest.report.IngestReport.to_dict` plus ``kb``.
     """
     import json
 
@@ -87,4 +88,6 @@ def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
               f"用时 {elapsed:.1f} 秒）")
     if report.nothing_ingested:
         return 1
-    return 2 if args.strict and report.failed else 0
+    if report.failed:
+        return 2 if args.strict else 1
+    return 0

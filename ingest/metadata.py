@@ -295,6 +295,9 @@ def _scalar(value: Any) -> str:
     return str(value).strip()
 
 
+MAX_META_CHARS = 500  # one metadata value (a title, a document number)
+
+
 def parse_front_matter(text: str, name: str = "") -> tuple[dict[str, Any], str, list[str]]:
     """Split YAML front matter off a Markdown text: (metadata, body, warnings).
 
@@ -306,6 +309,11 @@ def parse_front_matter(text: str, name: str = "") -> tuple[dict[str, Any], str, 
     import yaml
 
     try:
+        # Aliases are refused before anything is built: nested aliases ("billion laughs")
+        # expand a few hundred bytes into gigabytes.
+        if any(isinstance(e, yaml.AliasEvent) for e in yaml.parse(m.group(1), Loader=yaml.SafeLoader)):
+            raise IngestError(f"YAML alias in front matter of {name}",
+                              user_message="文件开头的 YAML 元数据（front matter）不能使用引用（别名）")
         data = yaml.safe_load(m.group(1)) or {}
     except yaml.YAMLError as exc:
         raise IngestError(f"bad front matter in {name}: {exc}",
@@ -317,7 +325,11 @@ def parse_front_matter(text: str, name: str = "") -> tuple[dict[str, Any], str, 
     meta: dict[str, Any] = {}
     for key in METADATA_KEYS + EXTRA_KEYS:
         if key in data:
-            meta[key] = data[key]
+            value = data[key]
+            if key != "topics" and (isinstance(value, (dict, list, set)) or len(str(value)) > MAX_META_CHARS):
+                raise IngestError(f"front matter {key} of {name} is not a short scalar",
+                                  user_message=f"元数据 {key} 必须是不超过 {MAX_META_CHARS} 字的单个值")
+            meta[key] = value
     topics = data.get("topics") or []
     if isinstance(topics, str):
         topics = [t for t in re.split(r"[\s,，|]+", topics) if t]

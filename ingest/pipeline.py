@@ -86,6 +86,9 @@ def collect(paths: Iterable[Path], report: IngestReport) -> tuple[list[_Candidat
     return candidates, folder_roots
 
 
+MAX_CHUNKS_PER_DOCUMENT = 5000  # a whole national code is well under 2000
+
+
 def build_record(doc_id: str, path: str, sha256: str, loaded: LoadedDocument,
                  extra: dict[str, Any] | None = None) -> DocumentRecord:
     """Chunk a loaded document into a DocumentRecord with the documented chunk metadata."""
@@ -93,6 +96,10 @@ def build_record(doc_id: str, path: str, sha256: str, loaded: LoadedDocument,
     # The 发文字号 and the 红头 are metadata, not passages.
     drop = {meta.get("doc_number", ""), f"{meta.get('issuer', '')}文件"} - {"", "文件"}
     chunks = chunk_text(loaded.text, meta.get("title", ""), drop=drop)
+    if len(chunks) > MAX_CHUNKS_PER_DOCUMENT:
+        raise IngestError(f"{path}: {len(chunks)} chunks",
+                          user_message=f"文件切分出的片段过多（{len(chunks)} 个，"
+                                       f"上限 {MAX_CHUNKS_PER_DOCUMENT} 个），请拆分后导入")
     records: list[ChunkRecord] = []
     for i, chunk in enumerate(chunks):
         chunk_id = f"{doc_id}:{sha256[:12]}:{i}"

@@ -167,7 +167,26 @@ class KnowledgeStore:
         """Open ``kb_dir`` with the Chroma client the settings select."""
         client = client or make_chroma_client(kb_dir, settings.chroma_url)
         name = collection_name_for(settings.chroma_collection, kb_dir, bool(settings.chroma_url))
-        return cls(kb_dir, embeddings, client, collection_name=name)
+        store = cls(kb_dir, embeddings, client, collection_name=name)
+        store.sweep_orphans()
+        return store
+
+    def sweep_orphans(self) -> bool:
+        """Drop vectors an interrupted ingest left behind, unless a writer is busy (then False)."""
+        lock_path = self.kb_dir / ".lock"
+        if not self.kb_dir.is_dir():
+            return False
+        with open(lock_path, "a+") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            try:
+                self.reload()
+                self._sweep()
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+        return True
 
     # ------------------------------------------------------------------ reading
     def reload(self) -> None:
@@ -258,18 +277,25 @@ class KnowledgeStore:
         """Like :meth:`dense_search` for an already embedded query."""
         if not self._chunks:
             return []
-        # Over-fetch: orphaned vectors from an interrupted run may occupy top slots.
-        n = min(k + 16, max(1, self.vectorstore._collection.count()))
-        res = self.vectorstore._collection.query(
-            query_embeddings=[vector],  # type: ignore[arg-type]
-            n_results=n,
-            include=["distances"],
-        )
-        out = []
-        for cid, dist in zip(res["ids"][0], (res.get("distances") or [[]])[0], strict=False):
-            if cid in self._chunks:
-                out.append((cid, 1.0 - float(dist)))
-        return out[:k]
+        # Orphaned vectors of an interrupted ingest may fill the top slots: over-fetch, and
+        # widen the query until k live ids are found or the whole collection was searched.
+        collection = self.vectorstore._collection
+        total = max(1, collection.count())
+        n = min(k + 16, total)
+        while True:
+            res = collection.query(
+                query_embeddings=[vector],  # type: ignore[arg-type]
+                n_results=n,
+                include=["distances"],
+            )
+            out = [
+                (cid, 1.0 - float(dist))
+                for cid, dist in zip(res["ids"][0], (res.get("distances") or [[]])[0], strict=False)
+                if cid in self._chunks
+            ]
+            if len(out) >= k or n >= total:
+                return out[:k]
+            n = min(total, n * 4)
 
     def bm25_search(self, tokens: list[str], k: int) -> list[tuple[str, float]]:
         """Top-``k`` live ``(chunk_id, BM25 score > 0)`` pairs over jieba tokens, best first."""

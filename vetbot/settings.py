@@ -55,8 +55,26 @@ class Settings(BaseSettings):
     # --- web -------------------------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = 8000
-    secret_key: SecretStr = SecretStr("change-me-in-production")
+    secret_key: SecretStr | None = Field(
+        None,
+        description="JWT signing key (32+ characters); unset: a random key generated on first "
+        "start and kept in <data_dir>/secret_key (mode 0600). Known weak defaults are refused.",
+    )
     session_hours: int = 12
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed.",
+    )
+    cookie_secure: bool = Field(
+        False,
+        description="Always mark the session cookie Secure (behind a TLS proxy); it is also Secure "
+        "when the request is HTTPS or a trusted proxy forwards X-Forwarded-Proto: https.",
+    )
+    login_max_concurrent_hashes: int = Field(2, description="Password hashes (64 MiB each) run at once.")
+    login_failures_per_address: int = Field(30, description="Failed logins per client address per 15 min.")
+    login_failures_global: int = Field(
+        120, description="Failed logins a minute (all callers) before unknown usernames skip the decoy hash."
+    )
     anonymous_ask: bool = False
     max_upload_mb: int = 20
 

@@ -14,6 +14,10 @@ Three layers, each a pure function of ``str`` → ``str``:
   ``第10条之1`` → ``第十条之一``); :func:`canonical_article_refs` rewrites every label inside a
   text, e.g. a question, to that form.
 
+For masking, :func:`normalize_mapped` gives the :func:`normalize` form together with the
+position in the original text of each of its characters, so a match found in the normal
+form can be replaced in the text as written (full-width punctuation kept).
+
 Numerals: :func:`chinese_to_int` (``一百零二`` → 102) and :func:`int_to_chinese`
 (102 → ``一百零二``, via cn2an). The OpenCC converter is built on first use.
 """
@@ -31,6 +35,7 @@ __all__ = [
     "fold",
     "int_to_chinese",
     "normalize",
+    "normalize_mapped",
     "to_simplified",
 ]
 
@@ -57,6 +62,28 @@ def normalize(text: str) -> str:
     if text.isascii():
         return text
     return _FORMAT_CHARS_RE.sub("", unicodedata.normalize("NFKC", text))
+
+
+def normalize_mapped(text: str) -> tuple[str, list[int]]:
+    """``(normal, origin)``: ``text`` normalised character by character (NFKC, Cf dropped).
+
+    ``origin[i]`` is the index in ``text`` of the character that produced ``normal[i]``
+    (one character may expand to several, e.g. ``㈠`` → ``(一)``). Per-character NFKC differs
+    from whole-string NFKC only for combining sequences, which never occur inside numbers.
+    """
+    if text.isascii():
+        return text, list(range(len(text)))
+    out: list[str] = []
+    origin: list[int] = []
+    for i, ch in enumerate(text):
+        if ch.isascii():
+            out.append(ch)
+            origin.append(i)
+            continue
+        piece = _FORMAT_CHARS_RE.sub("", unicodedata.normalize("NFKC", ch))
+        out.append(piece)
+        origin.extend([i] * len(piece))
+    return "".join(out), origin
 
 
 @lru_cache(maxsize=1)

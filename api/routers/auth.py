@@ -11,7 +11,7 @@ from api.deps import RuntimeDep, optional_principal, require
 from api.login import login_user
 from api.models import ApiKey, User
 from api.schemas import ApiKeyCreate, ApiKeyOut, MeResponse, TokenResponse, UserCreate, UserOut, UserUpdate
-from api.users import PERM_USERS, Principal
+from api.users import PERM_USERS, Principal, check_caseworker_id
 
 router = APIRouter(tags=["登录与账号"])
 
@@ -85,7 +85,7 @@ def create_user(body: UserCreate, runtime: RuntimeDep, admin: AdminDep) -> UserO
         body.password,
         body.role,
         display_name=body.display_name,
-        handler_id=body.handler_id,
+        handler_id=check_caseworker_id(body.handler_id, runtime.cases.routing.handlers),
         region=body.region,
         actor=admin.audit_name,
     )
@@ -102,7 +102,7 @@ def update_user(username: str, body: UserUpdate, runtime: RuntimeDep, admin: Adm
         active=body.active,
         password=body.password,
         display_name=body.display_name,
-        handler_id=body.handler_id,
+        handler_id=check_caseworker_id(body.handler_id, runtime.cases.routing.handlers),
         region=body.region,
     )
     return _user_out(user)

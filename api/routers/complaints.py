@@ -7,10 +7,11 @@ staff member who typed the complaint in.
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, field_validator
 
@@ -19,8 +20,10 @@ from api.errors import field_error
 from api.login import client_ip
 from api.schemas import clean_question
 from api.users import PERM_CASES_ALL, PERM_CASES_FILE, PERM_CASES_OWN, PERM_CASES_VIEW, Principal
+from complaints.tickets import normalize_ticket
 from complaints.types import Actor, CaseFilter, CaseView, ComplaintIntake
-from vetbot.errors import PermissionDeniedError
+from complaints.views import with_name_for
+from vetbot.errors import NotFoundError, PermissionDeniedError
 
 router = APIRouter(tags=["投诉办理"])
 
@@ -73,6 +76,10 @@ class CaseList(BaseModel):
     cases: list[CaseView]
 
 
+# Retries of one key arrive close together: one at a time, so the second sees the first.
+_IDEMPOTENCY_LOCK = threading.Lock()
+
+
 def case_actor(principal: Principal) -> Actor | None:
     """The case-store actor of a caller; None for plain staff (who only see masked views).
 
@@ -91,8 +98,21 @@ async def file_complaint(
     request: Request,
     runtime: RuntimeDep,
     principal: Annotated[Principal, Depends(require(PERM_CASES_FILE))],
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            max_length=128,
+            pattern=r"^[!-~]+$",
+            description="重试同一次登记时带上相同的值，不会重复立案",
+        ),
+    ] = None,
 ) -> CaseView:
-    """Register a complaint; it is routed to a caseworker and the ticket returned (masked view)."""
+    """Register a complaint; it is routed to a caseworker and the ticket returned (masked view).
+
+    With an ``Idempotency-Key`` the same caller retrying the same key gets the case filed the
+    first time instead of a second case (recorded in the audit log, so it survives restarts).
+    """
     intake = ComplaintIntake(
         text=body.text,
         channel=body.channel,
@@ -103,6 +123,19 @@ async def file_complaint(
     )
 
     def work() -> CaseView:
+        if idempotency_key is None:
+            return file()
+        target = f"idempotency:{idempotency_key}"
+        with _IDEMPOTENCY_LOCK:
+            earlier = runtime.users.audit_detail(principal.audit_name, "complaint.idempotency", target)
+            if earlier is not None:
+                return runtime.cases.get(str(earlier["ticket"]), case_actor(principal))
+            view = file()
+            record = {"ticket": view.ticket}
+            runtime.users.audit(principal.audit_name, "complaint.idempotency", target, record)
+            return view
+
+    def file() -> CaseView:
         view = runtime.cases.intake(intake)
         runtime.users.audit(
             principal.audit_name,
@@ -115,7 +148,7 @@ async def file_complaint(
 
     view = await run_in_threadpool(work)
     request.app.state.metrics.complaints.labels(channel=body.channel).inc()
-    return view
+    return with_name_for(view, admin=principal.role == "admin")
 
 
 @router.get("/complaints/{ticket}", response_model=CaseView, summary="查询投诉办理状态")
@@ -126,9 +159,18 @@ def get_complaint(
 ) -> CaseView:
     """Status and history; personal data masked unless the caller is the assigned caseworker.
 
-    NotFoundError (404) for an unknown ticket.
+    The complainant's name is shown in full only to the assigned caseworker and admins. Staff
+    (users and API keys without case permissions) see only the cases they filed. NotFoundError
+    (404) for an unknown ticket and, with the same message, for a case the caller may not see.
     """
-    return runtime.cases.get(ticket, case_actor(principal))
+    ticket = normalize_ticket(ticket)
+    if not principal.can(PERM_CASES_OWN) and not runtime.users.did(
+        principal.audit_name, "complaint.intake", f"case:{ticket}"
+    ):
+        # Word for word the answer for an unknown ticket, so the two cannot be told apart.
+        raise NotFoundError(f"{ticket} not filed by caller", user_message=f"未找到编号为 {ticket} 的投诉。")
+    view = runtime.cases.get(ticket, case_actor(principal))
+    return with_name_for(view, admin=principal.role == "admin")
 
 
 @router.get("/complaints", response_model=CaseList, summary="案件列表（承办人：本人；双拥办：全部）")
@@ -172,7 +214,8 @@ def list_complaints(
         limit=limit,
         offset=offset,
     )
-    cases = runtime.cases.list_cases(filters, actor)
+    admin = principal.role == "admin"
+    cases = [with_name_for(v, admin=admin) for v in runtime.cases.list_cases(filters, actor)]
     return CaseList(total=len(cases), cases=cases)
 
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
 from api.deps import RuntimeDep, require
 from api.jobs import ALLOWED_SUFFIXES, MAX_FILES_PER_UPLOAD, JobRunner, safe_filename, sniff_mismatch
 from api.login import client_ip
+from api.models import IngestJob
 from api.schemas import JobAccepted, JobFile, JobOut
 from api.users import PERM_DOCUMENTS_WRITE, Principal
 
@@ -111,7 +112,24 @@ def get_job(
     _principal: Annotated[Principal, Depends(require(PERM_DOCUMENTS_WRITE))],
 ) -> JobOut:
     """Status, progress and per-file errors of an ingest job."""
-    job = _runner(request).get(job_id)
+    return _job_out(_runner(request).get(job_id))
+
+
+@router.post("/jobs/{job_id}/cancel", response_model=JobOut, summary="取消导入任务（管理员）")
+def cancel_job(
+    job_id: str,
+    request: Request,
+    principal: Annotated[Principal, Depends(require(PERM_DOCUMENTS_WRITE))],
+) -> JobOut:
+    """Cancel a queued or running job: it stops before its next file (ingested files stay)."""
+    job = _runner(request).cancel(job_id)
+    request.app.state.runtime.users.audit(
+        principal.audit_name, "documents.cancel", f"job:{job_id}", {}, ip=client_ip(request)
+    )
+    return _job_out(job)
+
+
+def _job_out(job: IngestJob) -> JobOut:
     return JobOut(
         id=job.id,
         status=job.status,

@@ -61,6 +61,9 @@ class LoadedDocument:
     stats: dict[str, str | int] = field(default_factory=dict)
 
 
+MAX_TEXT_CHARS = 2_000_000  # characters of one document; the longest national law is ~200k
+
+
 def is_supported(path: Path) -> bool:
     """True when ``path`` has an extension this module can load."""
     return path.suffix.lower() in SUPPORTED_SUFFIXES
@@ -79,6 +82,10 @@ def load_bytes(data: bytes, path: Path) -> LoadedDocument:
     text = extracted.text.replace("\x00", "").strip()
     if not text:
         raise IngestError(f"no text in {path.name}", user_message="文件中没有可提取的文字")
+    if len(text) > MAX_TEXT_CHARS:
+        raise IngestError(f"{path.name}: {len(text)} characters",
+                          user_message=f"文件文字过多（{len(text)} 字，上限 {MAX_TEXT_CHARS} 字），"
+                                       "请拆分后导入")
     warnings = list(extracted.warnings)
     metadata = finalize_metadata(extracted.front, text, fallback_title=path.stem, warnings=warnings)
     stats: dict[str, str | int] = {

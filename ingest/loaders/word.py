@@ -164,8 +164,27 @@ def _heading_level(style: str) -> int:
     return min(int(m.group(1)), 6) if m else 0
 
 
+MAX_DOCX_UNPACKED = 64 << 20  # bytes of all parts together, decompressed
+MAX_DOCX_RATIO = 100  # decompressed / compressed, over the whole package
+
+
+def _check_package(data: bytes, path: Path) -> None:
+    """Refuse zip bombs before python-docx parses anything (sizes from the zip directory)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            unpacked = sum(info.file_size for info in package.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # damaged packages get their own message below
+    if unpacked > MAX_DOCX_UNPACKED or unpacked > MAX_DOCX_RATIO * max(len(data), 1):
+        raise IngestError(
+            f"docx {path.name} unpacks to {unpacked} bytes from {len(data)}",
+            user_message=f"Word 文件解压后过大（{unpacked >> 20} MB），疑似异常文件，已拒绝",
+        )
+
+
 def load_docx(data: bytes, path: Path) -> Extracted:
-    """A .docx file; IngestError when it is damaged or not a Word document."""
+    """A .docx file; IngestError when it is damaged, not a Word document, or a zip bomb."""
+    _check_package(data, path)
     try:
         import docx
         from docx.table import Table

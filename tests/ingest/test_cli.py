@@ -36,7 +36,8 @@ def test_exit_codes(env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str
     (src / "good.md").write_text("# 示例\n\n第一条 退役军人凭优待证免费乘车。\n", encoding="utf-8")
     (src / "bad.pdf").write_bytes(b"%PDF-1.4\ngarbage")
 
-    assert main(["ingest", "--no-progress", str(src)]) == 0
+    # A failed file makes the run fail (issue 12), while the good file is still ingested.
+    assert main(["ingest", "--no-progress", str(src)]) == 1
     out = capsys.readouterr().out
     assert "新增 1，更新 0，未变 0，删除 0，失败 1" in out
     assert "bad.pdf" in out and "PDF 文件已损坏" in out
@@ -127,8 +128,8 @@ def test_json_report_and_strict_exit(env: Path, tmp_path: Path, capsys: pytest.C
     assert added["stats"]["encoding"] == "utf-8"
     assert [Path(f["path"]).name for f in data["failed"]] == ["bad.pdf"]
     assert data["kb"]["documents"] == 1 and data["chunks_written"] == 2
-    # Without --strict a partly failed run still succeeds; the human report shows the metadata.
+    # Without --strict a partly failed run exits 1 but still ingests; the human report shows the metadata.
     (src / "good.txt").write_text("济南市示例办法\n第一条 丙。\n", encoding="utf-8")
-    assert main(["ingest", "--no-progress", str(src)]) == 0
+    assert main(["ingest", "--no-progress", str(src)]) == 1
     out = capsys.readouterr().out
     assert "标题：济南市示例办法" in out and "地区：济南市" in out

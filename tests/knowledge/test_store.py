@@ -9,6 +9,7 @@ import pytest
 from knowledge.store import ChunkRecord, DocumentRecord, KnowledgeStore, make_chroma_client
 from tests.fakes import HashingEmbeddings
 from vetbot.errors import KnowledgeBaseError
+from vetbot.settings import Settings
 
 
 def _store(kb: Path, emb: HashingEmbeddings | None = None) -> KnowledgeStore:
@@ -94,3 +95,20 @@ def test_reset_empties_everything(tmp_path: Path) -> None:
     assert store.is_empty()
     assert store.vectorstore._collection.count() == 0
     assert store.dense_search("内容", 3) == []
+
+
+def test_orphan_vectors_never_crowd_out_live_results_and_are_swept_on_open(tmp_path: Path) -> None:
+    """Issue 12 item 9: many orphans nearer the query than any live chunk."""
+    emb = HashingEmbeddings()
+    store = _store(tmp_path, emb)
+    with store.writer() as w:
+        w.stage_document(_doc("a", "v1", ["优待证补办流程", "烈士纪念设施免费开放"]))
+    query = "优待证补办"
+    vector = emb.embed_query(query)
+    orphans = [f"dead:v9:{i}" for i in range(60)]
+    store.vectorstore._collection.add(ids=orphans, embeddings=[vector] * len(orphans), documents=["x"] * 60)
+    hits = [cid for cid, _ in store.dense_search(query, 2)]
+    assert sorted(hits) == ["a:v1:0", "a:v1:1"]
+    settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
+    reopened = KnowledgeStore.open(tmp_path, settings, emb, client=store.client)
+    assert reopened.vectorstore._collection.count() == 2
