@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from complaints.classifier import ComplaintClassifier
 from ingest.bootstrap import needs_default_kb, open_knowledge_service
+from knowledge.conversation import ConversationService
 from knowledge.evaluation import (
     SAMPLE_QUESTIONS,
     benchmark,
@@ -49,6 +50,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--region", default=None, help="提问人所在地区，如 济南市")
     p.add_argument("--json", action="store_true", help="输出 JSON")
     p.add_argument("--batch", type=Path, default=None, help="每行一个问题的文件；每行输出一个 JSON")
+    p.add_argument(
+        "--chat-batch", type=Path, default=None,
+        help='对话文件（JSONL：{"chat": "会话号", "q": "消息"}，可含 "region"）；'
+        "同一会话号的行按顺序构成一段对话",
+    )
     p.add_argument("--fusion", choices=("rrf", "weighted"), default=None, help="融合方式（默认取配置）")
     p.set_defaults(func=cmd_ask)
 
@@ -103,6 +109,8 @@ def _print_human(answer: Answer) -> None:
 # ---------------------------------------------------------------------------- commands
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     """Answer one question, or a batch file with one JSON line per question."""
+    if args.chat_batch is not None:
+        return _chat_batch(args, settings)
     if args.batch is None and not args.question:
         raise InvalidInputError("no question given", user_message="请提供问题，或使用 --batch 指定问题文件。")
     if args.batch is not None:
@@ -125,6 +133,56 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         except VetbotError as exc:  # one bad line must not stop the batch
             line = json.dumps({"question": q, "error": exc.user_message}, ensure_ascii=False)
         print(line, flush=True)
+    return 0
+
+
+def read_chat_lines(path: Path) -> list[dict[str, Any]]:
+    """The lines of a chat-batch JSONL file (blank lines skipped); raises InvalidInputError."""
+    try:
+        raw = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise InvalidInputError(str(exc), user_message=f"无法读取对话文件：{path}") from exc
+    lines: list[dict[str, Any]] = []
+    for n, line in enumerate(raw, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InvalidInputError(str(exc), user_message=f"{path} 第 {n} 行不是合法的 JSON") from exc
+        if not isinstance(item, dict) or not isinstance(item.get("q"), str):
+            raise InvalidInputError(f"line {n}: no q", user_message=f"{path} 第 {n} 行缺少 q 字段")
+        lines.append(item)
+    return lines
+
+
+def run_conversations(
+    conversation: ConversationService, lines: list[dict[str, Any]], region: str | None = None
+) -> list[dict[str, Any]]:
+    """Answer chat-batch lines in order, one context per ``chat`` id; one result dict per line.
+
+    Each result is the Answer's JSON fields (``understood_as``, ``intent`` included) plus
+    ``chat``; a line that fails validation gives ``{"chat", "question", "error"}``.
+    """
+    states: dict[str, dict[str, Any] | None] = {}
+    out: list[dict[str, Any]] = []
+    for item in lines:
+        chat = str(item.get("chat", ""))
+        try:
+            turn = conversation.reply(item["q"], states.get(chat), item.get("region") or region)
+        except VetbotError as exc:  # one bad line must not stop the batch
+            out.append({"chat": chat, "question": item["q"], "error": exc.user_message})
+            continue
+        states[chat] = turn.state
+        out.append({"chat": chat, **turn.answer.model_dump(mode="json")})
+    return out
+
+
+def _chat_batch(args: argparse.Namespace, settings: Settings) -> int:
+    lines = read_chat_lines(args.chat_batch)
+    conversation = ConversationService(open_service(settings, args.kb))
+    for result in run_conversations(conversation, lines, args.region):
+        print(json.dumps(result, ensure_ascii=False), flush=True)
     return 0
 
 
