@@ -266,6 +266,7 @@ def _register(application: Application[Any, Any, Any, Any, Any, Any], deps: BotD
     application.add_handler(CommandHandler("case", casework.show_case))
     application.add_handler(CallbackQueryHandler(qa.on_feedback, pattern=r"^fb:\d+:(up|down)$"))
     application.add_handler(CallbackQueryHandler(qa.on_source, pattern=r"^src:\d+:\d+$"))
+    application.add_handler(CallbackQueryHandler(qa.on_more_sources, pattern=r"^mr:\d+:[01]$"))
     application.add_handler(CallbackQueryHandler(status.on_rate, pattern=r"^rt:"))
     application.add_handler(CallbackQueryHandler(qa.on_stale_button))
     message = filters.UpdateType.MESSAGE

@@ -101,9 +101,13 @@ class ComplaintFlow:
         assert query is not None and query.data
         await answer_callback(update)
         log_id = query.data.split(":", 1)[1]
-        last = user_data(context).get("last_question") or {}
+        data = user_data(context)
+        last = data.get("last_question") or {}
         if str(last.get("id")) == log_id and log_id != "0":
             return await self.begin(update, context, text=last.get("text", ""), theme=last.get("theme"))
+        pending = data.pop("pending_text", None)  # a long message kept by the question handler
+        if log_id == "0" and isinstance(pending, str):
+            return await self.begin(update, context, text=pending)
         return await self.begin(update, context)
 
     # ---------------------------------------------------------------- theme

@@ -37,11 +37,13 @@ from knowledge.conversation_input import (
     clean_message,
     english_hint_question,
     foreign_language,
+    retrieval_text,
 )
 from knowledge.conversation_slots import RELATION_COVERAGE, Slots, benefit_phrase, extract
 from knowledge.retrieval.regions import region_key
 from knowledge.types import NATIONAL, Answer
 from vetbot.clock import utcnow
+from vetbot.textnorm import clean_input
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +57,7 @@ _ELLIPSIS = re.compile(
 # file; only an explicit wish to file makes it a complaint.
 _GRIEVANCE_QUESTION = re.compile(r"凭什么|凭啥|为什么|为啥|怎么就|难道|不公平|不合理")
 _FILING = re.compile(r"投诉|举报|信访|控告|我要反映|要求.{0,12}处理|给个说法|讨个说法|查处|追责")
-_SHORT = 8  # a message this short with a slot and no question of its own is a follow-up
+_FILLER = re.compile(r"[\s,.!?，。！？、…呢吧啊呀的了吗]+")
 
 
 class Asker(Protocol):
@@ -127,8 +129,8 @@ class ConversationService:
         """
         now = now or utcnow()
         typed = (message or "").strip()
-        text = clean_message(typed) or typed
-        kind = smalltalk.detect(text)
+        text = retrieval_text(typed) or typed
+        kind = smalltalk.detect(clean_message(text))
         if kind is not None:
             answer = Answer(question=typed, answer=smalltalk.reply(kind), refused=False, intent="smalltalk")
             return Turn(answer, state if Context.from_state(state, now, self.ttl) else None, smalltalk=kind)
@@ -142,7 +144,7 @@ class ConversationService:
         answer.question = typed
         if answer.intent == "complaint" and _GRIEVANCE_QUESTION.search(text) and not _FILING.search(text):
             answer.intent, answer.offer_complaint = "question", True
-        if rewritten != text:
+        if rewritten not in (typed, clean_input(typed)):
             answer.understood_as = rewritten
         if from_context and not answer.refused and answer.intent == "question":
             answer.answer = f"（按“{_label(slots, rewritten)}”理解）\n" + answer.answer
@@ -213,7 +215,12 @@ def _is_followup(text: str, slots: Slots) -> bool:
         return False  # a question with its own subject: a new topic
     if _ELLIPSIS.search(text):
         return True
-    return len(text) <= _SHORT and not slots.empty
+    # Nothing but slot words (火车？ / 济南): the rest of the question is the previous one's.
+    rest = text
+    words = (slots.person_text, slots.relation_text, slots.benefit_text, slots.region_text, slots.article)
+    for word in words:
+        rest = rest.replace(word or "\0", "")
+    return not slots.empty and len(_FILLER.sub("", rest)) <= 1
 
 
 def _swap(question: str, old: str | None, new: str, *, prefix: bool) -> str:

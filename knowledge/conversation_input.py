@@ -27,7 +27,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Hamming
 
-from vetbot.textnorm import clean_input
+from vetbot.textnorm import clean_input, fold, normalize
 
 MAX_MESSAGE_CHARS = 500
 
@@ -44,6 +44,16 @@ def clean_message(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     """
     text = clean_input(text)
     return question_part(text, limit) if len(text) > limit else text
+
+
+def retrieval_text(typed: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """What to send to retrieval: ``typed`` itself when cleaning would only change character
+    widths (the service normalises those), else :func:`clean_message`'s result."""
+    typed = typed.strip()
+    plain = normalize(typed)
+    if len(typed) <= limit and fold(typed) == plain and clean_input(typed) == plain.strip():
+        return typed
+    return clean_message(typed, limit)
 
 
 def question_part(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
@@ -65,6 +75,11 @@ def question_part(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     if not chosen:  # one question sentence longer than the limit: keep its end, where it asks
         return sentences[asking[-1]][-limit:]
     return "".join(sentences[i] for i in sorted(chosen))
+
+
+def has_question(text: str) -> bool:
+    """True when some sentence of ``text`` asks something (？, 吗, 怎么, 哪些, ...)."""
+    return any(_QUESTION_MARK.search(s) for s in _SENTENCE.findall(text))
 
 
 def foreign_language(text: str) -> bool:
