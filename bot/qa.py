@@ -248,7 +248,13 @@ class QAHandlers:
 
     # ---------------------------------------------------------------- region
     async def region_start(self, update: Update, context: Context) -> str:
-        """/region or 设置地区: offer the KB's regions; free text is accepted too."""
+        """/region or 设置地区: offer the KB's regions; free text is accepted too.
+
+        While a complaint is being filed, /region is the complaint's region step instead.
+        """
+        if isinstance(user_data(context).get("complaint"), dict):
+            await self.complaint.region_in_flow(update, context)
+            return ConversationHandler.END  # type: ignore[return-value]
         current = user_data(context).get("region")
         regions = [r for r in await asyncio.to_thread(self.deps.knowledge.regions) if r != NATIONAL]
         pairs = [(r, f"reg:{r}") for r in regions if len(f"reg:{r}".encode()) <= 64]
