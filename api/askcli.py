@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from complaints.classifier import ComplaintClassifier
 from ingest.bootstrap import needs_default_kb, open_knowledge_service
-from knowledge.conversation import ConversationService
+from knowledge.conversation import ConversationService, run_chats
+from knowledge.conversation_eval import (
+    evaluate_conversations,
+    format_conversation_report,
+    is_conversation_file,
+    load_conversation_items,
+)
 from knowledge.evaluation import (
     SAMPLE_QUESTIONS,
     benchmark,
@@ -63,6 +69,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     e.add_argument("--kb", type=Path, default=None, help="知识库目录（默认：内置知识库）")
     e.add_argument("--region", default=None, help="默认的提问人地区")
     e.add_argument("--verbose", "-v", action="store_true", help="列出未通过的题目")
+    e.add_argument(
+        "--min-pass", type=float, default=0.95, help="对话评测集的最低通过率（低于则退出码为 1），默认 0.95"
+    )
     e.add_argument(
         "--fusion", choices=("rrf", "weighted", "both"), default=None, help="融合方式；both 分别评测两种"
     )
@@ -156,38 +165,30 @@ def read_chat_lines(path: Path) -> list[dict[str, Any]]:
     return lines
 
 
-def run_conversations(
-    conversation: ConversationService, lines: list[dict[str, Any]], region: str | None = None
-) -> list[dict[str, Any]]:
-    """Answer chat-batch lines in order, one context per ``chat`` id; one result dict per line.
-
-    Each result is the Answer's JSON fields (``understood_as``, ``intent`` included) plus
-    ``chat``; a line that fails validation gives ``{"chat", "question", "error"}``.
-    """
-    states: dict[str, dict[str, Any] | None] = {}
-    out: list[dict[str, Any]] = []
-    for item in lines:
-        chat = str(item.get("chat", ""))
-        try:
-            turn = conversation.reply(item["q"], states.get(chat), item.get("region") or region)
-        except VetbotError as exc:  # one bad line must not stop the batch
-            out.append({"chat": chat, "question": item["q"], "error": exc.user_message})
-            continue
-        states[chat] = turn.state
-        out.append({"chat": chat, **turn.answer.model_dump(mode="json")})
-    return out
-
-
 def _chat_batch(args: argparse.Namespace, settings: Settings) -> int:
     lines = read_chat_lines(args.chat_batch)
     conversation = ConversationService(open_service(settings, args.kb))
-    for result in run_conversations(conversation, lines, args.region):
+    for result in run_chats(conversation, lines, args.region):
         print(json.dumps(result, ensure_ascii=False), flush=True)
     return 0
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    """Run an eval set and print pass rates, complaint and retrieval metrics."""
+    """Run an eval set and print pass rates, complaint and retrieval metrics.
+
+    A conversation set (lines with ``chat``; ``knowledge.conversation_eval``) is run as chats
+    and reports its pass rate; the exit status is 1 when it is under ``--min-pass``.
+    """
+    if is_conversation_file(args.file):
+        lines = load_conversation_items(args.file)
+        conversation = ConversationService(open_service(settings, args.kb))
+
+        def run(chat_lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return run_chats(conversation, chat_lines, args.region)
+
+        chats = evaluate_conversations(run, lines)
+        print(format_conversation_report(chats, verbose=args.verbose))
+        return 0 if chats.pass_rate >= args.min_pass else 1
     items = load_items(args.file)
     service = open_service(settings, args.kb)
     service.warm_up()

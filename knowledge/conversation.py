@@ -43,6 +43,7 @@ from knowledge.conversation_slots import RELATION_COVERAGE, Slots, benefit_phras
 from knowledge.retrieval.regions import region_key
 from knowledge.types import NATIONAL, Answer
 from vetbot.clock import utcnow
+from vetbot.errors import VetbotError
 from vetbot.textnorm import clean_input
 
 logger = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ _ELLIPSIS = re.compile(
 # A grievance asked as a question (凭什么别人有补贴我没有) is answered first, with an offer to
 # file; only an explicit wish to file makes it a complaint.
 _GRIEVANCE_QUESTION = re.compile(r"凭什么|凭啥|为什么|为啥|怎么就|难道|不公平|不合理")
+_GRIEVANCE = re.compile(r"凭什么|凭啥|不公平|不合理|就不行|就没有|欺负人|区别对待")
 _FILING = re.compile(r"投诉|举报|信访|控告|我要反映|要求.{0,12}处理|给个说法|讨个说法|查处|追责")
 _FILLER = re.compile(r"[\s,.!?，。！？、…呢吧啊呀的了吗]+")
 
@@ -109,6 +111,28 @@ class Turn:
     corrections: list[tuple[str, str]] = field(default_factory=list)
 
 
+def run_chats(
+    conversation: ConversationService, lines: Iterable[dict[str, Any]], region: str | None = None
+) -> list[dict[str, Any]]:
+    """Answer chat lines (``{"chat", "q"[, "region"]}``) in order, one context per ``chat`` id.
+
+    One result per line: the Answer's JSON fields (``understood_as`` and ``intent`` included)
+    plus ``chat``; a line the service rejects gives ``{"chat", "question", "error"}`` (Chinese).
+    """
+    states: dict[str, dict[str, Any] | None] = {}
+    out: list[dict[str, Any]] = []
+    for item in lines:
+        chat = str(item.get("chat", ""))
+        try:
+            turn = conversation.reply(str(item["q"]), states.get(chat), item.get("region") or region)
+        except VetbotError as exc:  # one bad line must not stop the batch
+            out.append({"chat": chat, "question": item["q"], "error": exc.user_message})
+            continue
+        states[chat] = turn.state
+        out.append({"chat": chat, **turn.answer.model_dump(mode="json")})
+    return out
+
+
 class ConversationService:
     """Answers chat messages with context; see the module docstring."""
 
@@ -144,6 +168,8 @@ class ConversationService:
         answer.question = typed
         if answer.intent == "complaint" and _GRIEVANCE_QUESTION.search(text) and not _FILING.search(text):
             answer.intent, answer.offer_complaint = "question", True
+        elif answer.intent == "question" and _GRIEVANCE.search(text) and not answer.refused:
+            answer.offer_complaint = True
         if rewritten not in (typed, clean_input(typed)):
             answer.understood_as = rewritten
         if from_context and not answer.refused and answer.intent == "question":

@@ -30,6 +30,9 @@ from rapidfuzz.distance import Hamming
 from vetbot.textnorm import clean_input, fold, normalize
 
 MAX_MESSAGE_CHARS = 500
+# A message longer than this that asks something is a story around a question: retrieval gets
+# the question sentences (the newest ones, within this length), not the story.
+STORY_CHARS = 150
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
@@ -51,6 +54,8 @@ def retrieval_text(typed: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     widths (the service normalises those), else :func:`clean_message`'s result."""
     typed = typed.strip()
     plain = normalize(typed)
+    if len(typed) > STORY_CHARS and has_question(typed):
+        return question_part(clean_input(typed), STORY_CHARS)
     if len(typed) <= limit and fold(typed) == plain and clean_input(typed) == plain.strip():
         return typed
     return clean_message(typed, limit)
@@ -59,10 +64,14 @@ def retrieval_text(typed: str, limit: int = MAX_MESSAGE_CHARS) -> str:
 def question_part(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     """The sentences of ``text`` that ask something, newest kept first, within ``limit`` chars.
 
+    Sentences ending in ？ are preferred to those that only contain a question word.
+
     Without any question-like sentence, the first ``limit`` characters.
     """
     sentences = [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
-    asking = [i for i, s in enumerate(sentences) if _QUESTION_MARK.search(s)]
+    # Sentences ending in a question mark, when there are any; else any that asks.
+    asking = [i for i, s in enumerate(sentences) if s.endswith(("?", "？"))]
+    asking = asking or [i for i, s in enumerate(sentences) if _QUESTION_MARK.search(s)]
     if not asking:
         return text[:limit]
     chosen: list[int] = []
