@@ -182,7 +182,7 @@ class ComplaintFlow:
             return await self._lost(update, context)
         text = "".join(message.text.split())
         if len(text) > 20:  # more to say, not a place: kept in the complaint
-            draft["text"] = "\n".join(p for p in (draft.get("text"), message.text.strip()) if p)
+            self._keep(update, draft, message.text.strip())
             await reply_html(update, context, texts.TEXT_KEPT + texts.ASK_REGION)
             return REGION
         if len(text) < 2:
@@ -222,21 +222,24 @@ class ComplaintFlow:
         draft["details"] = self._fit(update, draft, text)
         return await self._next(update, context, after=DETAILS)
 
-    def _fit(self, update: Update, draft: dict[str, Any], text: str) -> str:
+    def _keep(self, update: Update, draft: dict[str, Any], text: str) -> None:
+        """Add text typed at another step to the complaint (what does not fit: as attachment)."""
+        kept = self._fit(update, draft, text, replacing_details=False)
+        draft["text"] = "\n".join(p for p in (draft.get("text"), kept) if p)
+
+    def _fit(self, update: Update, draft: dict[str, Any], text: str, *, replacing_details: bool = True
+             ) -> str:
         """``text`` cut to what the case text can hold; the rest referenced as an attachment."""
-        room = MAX_CASE_TEXT_CHARS - len(self._full_text({**draft, "details": ""}))
+        rest_of_draft = {**draft, "details": ""} if replacing_details else draft
+        room = MAX_CASE_TEXT_CHARS - len(self._full_text(rest_of_draft)) - 1
         if len(text) <= room:
             return text
         message, chat = update.effective_message, update.effective_chat
         rest = len(text) - max(room, 0)
+        ref = f"tg-msg:{chat.id if chat else 0}:{message.message_id if message else 0}"
+        name = f"投诉描述全文（共 {len(text)} 字，超出案件正文的 {rest} 字见此消息）"
         draft.setdefault("attachments", []).append(
-            {
-                "file_id": f"tg-msg:{chat.id if chat else 0}:{message.message_id if message else 0}",
-                "kind": "text",
-                "mime": "text/plain",
-                "size": len(text.encode()),
-                "name": f"投诉描述全文（共 {len(text)} 字，超出案件正文的 {rest} 字见此消息）",
-            }
+            {"file_id": ref, "kind": "text", "mime": "text/plain", "size": len(text.encode()), "name": name}
         )
         draft["overflow_notice"] = True
         return text[: max(room, 0)]
@@ -248,7 +251,7 @@ class ComplaintFlow:
         if message is None or not message.text or draft is None:
             await reply_html(update, context, texts.USE_BUTTONS)
             return None
-        draft["text"] = "\n".join(p for p in (draft.get("text"), message.text.strip()) if p)
+        self._keep(update, draft, message.text.strip())
         await reply_html(update, context, texts.TEXT_KEPT + texts.USE_BUTTONS)
         return None
 
@@ -323,7 +326,7 @@ class ComplaintFlow:
             digits = sum(ch.isdigit() for ch in typed)
             if digits * 2 < len("".join(typed.split())):
                 # Not a mistyped number but more to say: kept in the complaint.
-                draft["text"] = "\n".join(p for p in (draft.get("text"), typed) if p)
+                self._keep(update, draft, typed)
                 await reply_html(update, context, texts.TEXT_KEPT + texts.ASK_PHONE_AGAIN,
                                  inline([[("跳过", "ph:skip")]]))
                 return PHONE
@@ -486,11 +489,6 @@ class ComplaintFlow:
         user_data(context).pop("complaint", None)
         await reply_html(update, context, texts.CANCELLED, menu_markup())
         return ConversationHandler.END
-
-    async def use_buttons(self, update: Update, context: Context) -> None:
-        """Text where a button press is expected."""
-        await reply_html(update, context, texts.USE_BUTTONS)
-        return None
 
     async def menu_during_filing(self, update: Update, context: Context) -> None:
         """A topic/region menu button while filing: finish or cancel first."""

@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from knowledge import smalltalk
+from knowledge.answer import domain_vocabulary, load_userdict_words
 from knowledge.conversation_input import (
     TypoCorrector,
     clean_message,
@@ -41,6 +42,7 @@ from knowledge.conversation_input import (
 )
 from knowledge.conversation_slots import RELATION_COVERAGE, Slots, benefit_phrase, extract
 from knowledge.retrieval.regions import region_key
+from knowledge.synonyms import SynonymTable
 from knowledge.types import NATIONAL, Answer
 from vetbot.clock import utcnow
 from vetbot.errors import VetbotError
@@ -140,8 +142,12 @@ class ConversationService:
                  vocabulary: Iterable[str] | None = None) -> None:
         self.knowledge = knowledge
         self.ttl = ttl
-        words = vocabulary if vocabulary is not None else getattr(knowledge, "vocabulary", ())
-        self.corrector = TypoCorrector(words)
+        if vocabulary is None:
+            # The service's domain words; the same dictionary files when it has none.
+            vocabulary = getattr(knowledge, "vocabulary", None) or domain_vocabulary(
+                SynonymTable.load(), load_userdict_words()
+            )
+        self.corrector = TypoCorrector(vocabulary)
 
     def reply(self, message: str, state: dict[str, Any] | None = None, region: str | None = None,
               *, now: datetime | None = None) -> Turn:
