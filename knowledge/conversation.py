@@ -45,7 +45,7 @@ from knowledge.retrieval.regions import region_key
 from knowledge.synonyms import SynonymTable
 from knowledge.types import NATIONAL, Answer
 from vetbot.clock import utcnow
-from vetbot.errors import VetbotError
+from vetbot.errors import InvalidInputError, VetbotError
 from vetbot.textnorm import clean_input
 
 logger = logging.getLogger(__name__)
@@ -159,6 +159,8 @@ class ConversationService:
         """
         now = now or utcnow()
         typed = (message or "").strip()
+        if not typed:
+            raise InvalidInputError("empty message", user_message="问题不能为空")
         text = retrieval_text(typed) or typed
         kind = smalltalk.detect(clean_message(text))
         if kind is not None:
