@@ -34,7 +34,9 @@ class Asker:
 
     def ask(self, question: str, region: str | None = None) -> Answer:
         self.asked.append(question)
-        src = Passage(title="军人抚恤优待条例", article="第五十二条", text="残疾军人免费乘坐市内公共汽车。", score=1.0)
+        src = Passage(
+            title="军人抚恤优待条例", article="第五十二条", text="残疾军人免费乘坐市内公共汽车。", score=1.0
+        )
         return Answer(question=question, answer="残疾军人免费乘坐。", refused=False, sources=[src])
 
 
@@ -121,7 +123,7 @@ def test_slots() -> None:
 
 
 def test_run_chats_keeps_one_context_per_chat(chat: tuple[ConversationService, Asker]) -> None:
-    service, asker = chat
+    service, _asker = chat
     rows = run_chats(service, [
         {"chat": "a", "q": "我是残疾军人，坐公交免费吗"},
         {"chat": "b", "q": "你好"},
