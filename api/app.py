@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import importlib.util
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -30,7 +31,6 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import SecretStr
-from swagger_ui_bundle import swagger_ui_path
 from telegram import Update
 
 from api import pages
@@ -150,9 +150,20 @@ def create_app(
     return app
 
 
+def swagger_ui_dir() -> Path:
+    """The Swagger UI 5 files (OpenAPI 3.1) shipped by the ``swagger-ui-py`` package (Apache-2.0).
+
+    Located without importing the package (its ``__init__`` loads web-framework glue we do not use).
+    """
+    spec = importlib.util.find_spec("swagger_ui")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("swagger-ui-py is not installed", name="swagger_ui")
+    return Path(next(iter(spec.submodule_search_locations))) / "static"
+
+
 def _include_offline_docs(app: FastAPI) -> None:
-    """Swagger UI at /docs with its JS/CSS from the swagger-ui-bundle package, not a CDN."""
-    app.mount("/docs/assets", StaticFiles(directory=str(swagger_ui_path)), name="swagger-assets")
+    """Swagger UI 5 at /docs with its JS/CSS from the swagger-ui-py package, not a CDN."""
+    app.mount("/docs/assets", StaticFiles(directory=str(swagger_ui_dir())), name="swagger-assets")
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:

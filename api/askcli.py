@@ -20,6 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from complaints.classifier import ComplaintClassifier
 from ingest.bootstrap import needs_default_kb, open_knowledge_service
+from knowledge.conversation import ConversationService, run_chats
+from knowledge.conversation_eval import (
+    evaluate_conversations,
+    format_conversation_report,
+    is_conversation_file,
+    load_conversation_items,
+)
 from knowledge.evaluation import (
     SAMPLE_QUESTIONS,
     benchmark,
@@ -49,6 +56,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--region", default=None, help="提问人所在地区，如 济南市")
     p.add_argument("--json", action="store_true", help="输出 JSON")
     p.add_argument("--batch", type=Path, default=None, help="每行一个问题的文件；每行输出一个 JSON")
+    p.add_argument(
+        "--chat-batch", type=Path, default=None,
+        help='对话文件（JSONL：{"chat": "会话号", "q": "消息"}，可含 "region"）；'
+        "同一会话号的行按顺序构成一段对话",
+    )
     p.add_argument("--fusion", choices=("rrf", "weighted"), default=None, help="融合方式（默认取配置）")
     p.set_defaults(func=cmd_ask)
 
@@ -57,6 +69,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     e.add_argument("--kb", type=Path, default=None, help="知识库目录（默认：内置知识库）")
     e.add_argument("--region", default=None, help="默认的提问人地区")
     e.add_argument("--verbose", "-v", action="store_true", help="列出未通过的题目")
+    e.add_argument(
+        "--min-pass", type=float, default=0.95, help="对话评测集的最低通过率（低于则退出码为 1），默认 0.95"
+    )
     e.add_argument(
         "--fusion", choices=("rrf", "weighted", "both"), default=None, help="融合方式；both 分别评测两种"
     )
@@ -103,6 +118,8 @@ def _print_human(answer: Answer) -> None:
 # ---------------------------------------------------------------------------- commands
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     """Answer one question, or a batch file with one JSON line per question."""
+    if args.chat_batch is not None:
+        return _chat_batch(args, settings)
     if args.batch is None and not args.question:
         raise InvalidInputError("no question given", user_message="请提供问题，或使用 --batch 指定问题文件。")
     if args.batch is not None:
@@ -128,8 +145,50 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def read_chat_lines(path: Path) -> list[dict[str, Any]]:
+    """The lines of a chat-batch JSONL file (blank lines skipped); raises InvalidInputError."""
+    try:
+        raw = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise InvalidInputError(str(exc), user_message=f"无法读取对话文件：{path}") from exc
+    lines: list[dict[str, Any]] = []
+    for n, line in enumerate(raw, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InvalidInputError(str(exc), user_message=f"{path} 第 {n} 行不是合法的 JSON") from exc
+        if not isinstance(item, dict) or not isinstance(item.get("q"), str):
+            raise InvalidInputError(f"line {n}: no q", user_message=f"{path} 第 {n} 行缺少 q 字段")
+        lines.append(item)
+    return lines
+
+
+def _chat_batch(args: argparse.Namespace, settings: Settings) -> int:
+    lines = read_chat_lines(args.chat_batch)
+    conversation = ConversationService(open_service(settings, args.kb))
+    for result in run_chats(conversation, lines, args.region):
+        print(json.dumps(result, ensure_ascii=False), flush=True)
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    """Run an eval set and print pass rates, complaint and retrieval metrics."""
+    """Run an eval set and print pass rates, complaint and retrieval metrics.
+
+    A conversation set (lines with ``chat``; ``knowledge.conversation_eval``) is run as chats
+    and reports its pass rate; the exit status is 1 when it is under ``--min-pass``.
+    """
+    if is_conversation_file(args.file):
+        lines = load_conversation_items(args.file)
+        conversation = ConversationService(open_service(settings, args.kb))
+
+        def run(chat_lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return run_chats(conversation, chat_lines, args.region)
+
+        chats = evaluate_conversations(run, lines)
+        print(format_conversation_report(chats, verbose=args.verbose))
+        return 0 if chats.pass_rate >= args.min_pass else 1
     items = load_items(args.file)
     service = open_service(settings, args.kb)
     service.warm_up()

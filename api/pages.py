@@ -6,6 +6,7 @@ Rendering (templates, navigation, the logged-in user) is shared with the dashboa
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -23,10 +24,11 @@ from api.security import SESSION_COOKIE, decode_token, signing_key
 from api.templating import render
 from api.users import PERM_ASK, PERM_DOCUMENTS_READ, PERM_SEARCH, Principal
 from api.views import (
-    answer_and_log,
+    converse_and_log,
     document_url,
     get_document,
     list_documents,
+    parse_conversation_state,
     rate_logged_answer,
     search_hits,
     validate_filters,
@@ -262,8 +264,13 @@ async def ask_submit(
     principal: Annotated[Principal, Depends(_ask_principal)],
     question: Annotated[str, Form(max_length=4000)] = "",
     region: Annotated[str, Form(max_length=32)] = "",
+    context: Annotated[str, Form(max_length=4000)] = "",
 ) -> HTMLResponse:
-    """Answer the question server-side and show it with its citations and rating buttons."""
+    """Answer the question server-side and show it with its citations and rating buttons.
+
+    ``context`` is the conversation context the previous answer sent back (a hidden field), so
+    that 那火车呢 is understood as in the Telegram bot (``knowledge.conversation``).
+    """
     knowledge = runtime.knowledge_if_ready
     regions = knowledge.regions() if knowledge is not None else []
     text = question.strip()
@@ -297,18 +304,20 @@ async def ask_submit(
         )
     user_ref = principal.audit_name if principal.is_authenticated else None
 
-    def work() -> tuple[Any, int | None]:
-        return answer_and_log(
-            runtime, request.app.state.metrics, text, region.strip() or None, channel="web", user_ref=user_ref
+    def work() -> tuple[Any, int | None, dict[str, Any] | None]:
+        return converse_and_log(
+            runtime, request.app.state.metrics, text, region.strip() or None,
+            parse_conversation_state(context), channel="web", user_ref=user_ref,
         )
 
     try:
-        answer, log_id = await run_in_threadpool(work)
+        answer, log_id, state = await run_in_threadpool(work)
     except ServiceNotReadyError as exc:
         return _not_ready(request, exc)
     sources = [
         {"source": s, "url": document_url(s.doc_id, s.chunk_id) if s.doc_id else None} for s in answer.sources
     ]
+    common["context_json"] = json.dumps(state, ensure_ascii=False) if state else ""
     return render(request, "ask.html", answer=answer, sources=sources, log_id=log_id, error=None, **common)
 
 

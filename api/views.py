@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+import weakref
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from api.errors import field_error
 from api.highlight import snippet
 from api.schemas import MAX_QUERY_CHARS, MAX_SEARCH_K, ChunkOut, DocumentDetail, DocumentSummary, SearchHit
+from knowledge.conversation import ConversationService
 from knowledge.questionlog import QuestionLogService
 from knowledge.types import NATIONAL, TOPICS, Answer
 from vetbot.errors import NotFoundError
@@ -177,6 +180,52 @@ def answer_and_log(
         ask, question, region, channel=channel, user_ref=user_ref
     )
     return logged.answer, logged.log_id
+
+
+_CONVERSATIONS: weakref.WeakKeyDictionary[Any, ConversationService] = weakref.WeakKeyDictionary()
+
+
+def conversation_for(knowledge: Any) -> ConversationService:
+    """The one ``ConversationService`` over ``knowledge`` (built on first use, then reused)."""
+    service = _CONVERSATIONS.get(knowledge)
+    if service is None:
+        service = _CONVERSATIONS[knowledge] = ConversationService(knowledge)
+    return service
+
+
+def parse_conversation_state(raw: str | None) -> dict[str, Any] | None:
+    """The conversation context posted back by the ask page (JSON), or None when absent or bad."""
+    try:
+        state = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    return state if isinstance(state, dict) else None
+
+
+def converse_and_log(
+    runtime: Runtime,
+    metrics: Metrics,
+    question: str,
+    region: str | None,
+    state: dict[str, Any] | None,
+    *,
+    channel: str,
+    user_ref: str | None,
+) -> tuple[Answer, int | None, dict[str, Any] | None]:
+    """Answer a chat message in its context (``knowledge.conversation``), log it unless small talk.
+
+    Returns (answer, log id or None, the context to send back with the next message).
+    """
+    conversation = conversation_for(runtime.knowledge)
+    with runtime.kb_lock.read():
+        turn = conversation.reply(question, state, region)
+    if turn.answer.intent == "smalltalk":
+        return turn.answer, None, turn.state
+    metrics.observe_answer(turn.answer, channel)
+    log_id = QuestionLogService(runtime.session_factory).try_record(
+        turn.answer, channel=channel, user_ref=user_ref, region=region
+    )
+    return turn.answer, log_id, turn.state
 
 
 def rate_logged_answer(runtime: Runtime, log_id: int, rating: str, user_ref: str | None) -> None:

@@ -218,7 +218,7 @@ def _register(application: Application[Any, Any, Any, Any, Any, Any], deps: BotD
             THEME: [
                 CallbackQueryHandler(complaint.on_theme, pattern=r"^th:"),
                 photo,
-                MessageHandler(step_text, complaint.use_buttons),
+                MessageHandler(step_text, complaint.keep_text),
             ],
             REGION: [
                 CallbackQueryHandler(complaint.on_region_button, pattern=r"^rg:"),
@@ -228,6 +228,7 @@ def _register(application: Application[Any, Any, Any, Any, Any, Any], deps: BotD
             DETAILS: [photo, MessageHandler(step_text, complaint.on_details)],
             PHONE: [
                 CallbackQueryHandler(complaint.on_phone_skip, pattern=r"^ph:skip$"),
+                MessageHandler(filters.UpdateType.MESSAGE & filters.CONTACT, complaint.on_contact),
                 photo,
                 MessageHandler(step_text, complaint.on_phone),
             ],
@@ -235,7 +236,7 @@ def _register(application: Application[Any, Any, Any, Any, Any, Any], deps: BotD
                 CallbackQueryHandler(complaint.on_confirm, pattern=r"^cf:"),
                 CallbackQueryHandler(complaint.on_edit, pattern=r"^ed:"),
                 photo,
-                MessageHandler(step_text, complaint.use_buttons),
+                MessageHandler(step_text, complaint.keep_text),
             ],
         }
         fallbacks: list[BaseHandler[Update, Any, Any]] = [
@@ -244,6 +245,8 @@ def _register(application: Application[Any, Any, Any, Any, Any, Any], deps: BotD
             CommandHandler("start", qa.start),
             MessageHandler(filters.Text([texts.BTN_COMPLAIN]), complaint.cmd_complain),
             CallbackQueryHandler(complaint.on_confirm, pattern=r"^cf:cancel$"),
+            # /region while filing asks the complaint's region (bot.qa.QAHandlers.region_start).
+            CallbackQueryHandler(complaint.on_region_button, pattern=r"^rg:"),
             MessageHandler(MENU_TEXT & ~PASS_THROUGH_TEXT, complaint.menu_during_filing),
         ]
         complaint_conv: ConversationHandler[Any] = ConversationHandler(
@@ -266,6 +269,7 @@ def _register(application: Application[Any, Any, Any, Any, Any, Any], deps: BotD
     application.add_handler(CommandHandler("case", casework.show_case))
     application.add_handler(CallbackQueryHandler(qa.on_feedback, pattern=r"^fb:\d+:(up|down)$"))
     application.add_handler(CallbackQueryHandler(qa.on_source, pattern=r"^src:\d+:\d+$"))
+    application.add_handler(CallbackQueryHandler(qa.on_more_sources, pattern=r"^mr:\d+:[01]$"))
     application.add_handler(CallbackQueryHandler(status.on_rate, pattern=r"^rt:"))
     application.add_handler(CallbackQueryHandler(qa.on_stale_button))
     message = filters.UpdateType.MESSAGE

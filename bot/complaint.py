@@ -21,6 +21,7 @@ from bot.formatting import esc, format_dt, normalise_phone
 from bot.keyboards import inline, menu_markup, rows_of
 from complaints.themes import THEMES
 from complaints.types import ComplaintIntake
+from complaints.validation import MAX_TEXT_CHARS
 from vetbot.errors import VetbotError
 from vetbot.privacy import mask_phone
 
@@ -29,8 +30,11 @@ logger = logging.getLogger(__name__)
 THEME, REGION, DETAILS, PHONE, CONFIRM = "c_theme", "c_region", "c_details", "c_phone", "c_confirm"
 STATES = (THEME, REGION, DETAILS, PHONE, CONFIRM)
 
-MIN_DETAILS_CHARS = 10
-MAX_DETAILS_CHARS = 2000
+MIN_DETAILS_CHARS = 10  # of typed text; photo captions do not count
+# The case text holds at most complaints.validation.MAX_TEXT_CHARS; a description beyond this
+# budget is kept whole: the part that fits is the case text, the rest stays as the user's
+# Telegram message, referenced as an attachment (like photos, whose bytes stay on Telegram).
+MAX_CASE_TEXT_CHARS = MAX_TEXT_CHARS - 200
 MAX_PHOTOS = 10
 NO_MORE = {"无", "无补充", "没有", "没有了", "无需补充", "不用了"}
 
@@ -101,9 +105,13 @@ class ComplaintFlow:
         assert query is not None and query.data
         await answer_callback(update)
         log_id = query.data.split(":", 1)[1]
-        last = user_data(context).get("last_question") or {}
+        data = user_data(context)
+        last = data.get("last_question") or {}
         if str(last.get("id")) == log_id and log_id != "0":
             return await self.begin(update, context, text=last.get("text", ""), theme=last.get("theme"))
+        pending = data.pop("pending_text", None)  # a long message kept by the question handler
+        if log_id == "0" and isinstance(pending, str):
+            return await self.begin(update, context, text=pending)
         return await self.begin(update, context)
 
     # ---------------------------------------------------------------- theme
@@ -160,6 +168,7 @@ class ComplaintFlow:
             await answer_callback(update, "请重新选择地区。")
             return REGION
         draft["region"] = options[index]
+        draft.pop("awaiting_region", None)
         await answer_callback(update, f"地区：{options[index]}")
         await drop_buttons(update)
         return await self._next(update, context, after=REGION)
@@ -172,7 +181,11 @@ class ComplaintFlow:
         if draft is None:
             return await self._lost(update, context)
         text = "".join(message.text.split())
-        if not 2 <= len(text) <= 20:
+        if len(text) > 20:  # more to say, not a place: kept in the complaint
+            self._keep(update, draft, message.text.strip())
+            await reply_html(update, context, texts.TEXT_KEPT + texts.ASK_REGION)
+            return REGION
+        if len(text) < 2:
             await reply_html(update, context, texts.REGION_BAD)
             return REGION
         draft["region"] = text
@@ -193,20 +206,78 @@ class ComplaintFlow:
         draft = self._draft(context)
         if draft is None:
             return await self._lost(update, context)
+        if draft.pop("awaiting_region", False):
+            return await self.on_region_text(update, context)
         text = message.text.strip()
         if draft.get("editing"):
             draft["text"], draft["details"] = "", ""
         if text in NO_MORE and draft.get("text"):
             text = ""
-        combined = "\n".join(p for p in (draft.get("text"), text, *draft.get("notes", [])) if p)
-        if len(combined) < MIN_DETAILS_CHARS:
+        typed = "\n".join(p for p in (draft.get("text"), text) if p)
+        if len(typed) < MIN_DETAILS_CHARS:
+            if text:  # kept: the next message adds to it
+                draft["text"] = typed
             await reply_html(update, context, texts.DETAILS_TOO_SHORT)
             return DETAILS
-        if len(combined) > MAX_DETAILS_CHARS:
-            await reply_html(update, context, texts.DETAILS_TOO_LONG)
-            return DETAILS
-        draft["details"] = text
+        draft["details"] = self._fit(update, draft, text)
         return await self._next(update, context, after=DETAILS)
+
+    def _keep(self, update: Update, draft: dict[str, Any], text: str) -> None:
+        """Add text typed at another step to the complaint (what does not fit: as attachment)."""
+        kept = self._fit(update, draft, text, replacing_details=False)
+        draft["text"] = "\n".join(p for p in (draft.get("text"), kept) if p)
+
+    def _fit(self, update: Update, draft: dict[str, Any], text: str, *, replacing_details: bool = True
+             ) -> str:
+        """``text`` cut to what the case text can hold; the rest referenced as an attachment."""
+        rest_of_draft = {**draft, "details": ""} if replacing_details else draft
+        room = MAX_CASE_TEXT_CHARS - len(self._full_text(rest_of_draft)) - 1
+        if len(text) <= room:
+            return text
+        message, chat = update.effective_message, update.effective_chat
+        rest = len(text) - max(room, 0)
+        ref = f"tg-msg:{chat.id if chat else 0}:{message.message_id if message else 0}"
+        name = f"投诉描述全文（共 {len(text)} 字，超出案件正文的 {rest} 字见此消息）"
+        draft.setdefault("attachments", []).append(
+            {"file_id": ref, "kind": "text", "mime": "text/plain", "size": len(text.encode()), "name": name}
+        )
+        draft["overflow_notice"] = True
+        return text[: max(room, 0)]
+
+    async def keep_text(self, update: Update, context: Context) -> str | int | None:
+        """Text where a button press is expected: added to the complaint, then the step asks again."""
+        message = update.effective_message
+        draft = self._draft(context)
+        if message is None or not message.text or draft is None:
+            await reply_html(update, context, texts.USE_BUTTONS)
+            return None
+        self._keep(update, draft, message.text.strip())
+        await reply_html(update, context, texts.TEXT_KEPT + texts.USE_BUTTONS)
+        return None
+
+    async def on_contact(self, update: Update, context: Context) -> str | int:
+        """A shared Telegram contact at the phone step: its number is the contact phone."""
+        message = update.effective_message
+        draft = self._draft(context)
+        if draft is None:
+            return await self._lost(update, context)
+        contact = message.contact if message is not None else None
+        phone = normalise_phone(contact.phone_number) if contact is not None else None
+        if phone is None:
+            await reply_html(update, context, texts.PHONE_BAD, inline([[("跳过", "ph:skip")]]))
+            return PHONE
+        draft["phone"] = phone
+        return await self._next(update, context, after=PHONE)
+
+    async def region_in_flow(self, update: Update, context: Context) -> str | int:
+        """/region while filing: the complaint's own region step (back to where it was after)."""
+        draft = self._draft(context)
+        if draft is None:
+            return await self._lost(update, context)
+        draft["editing"] = bool(draft.get("details"))
+        draft["awaiting_region"] = True  # a typed answer at any step is the region
+        await self._ask_region(update, context)
+        return REGION
 
     async def on_photo(self, update: Update, context: Context) -> None:
         """A photo during filing: keep its file_id (the bytes stay on Telegram)."""
@@ -229,7 +300,7 @@ class ComplaintFlow:
             }
         )
         if message.caption:
-            draft.setdefault("notes", []).append(message.caption.strip()[:500])
+            draft.setdefault("notes", []).append(message.caption.strip())
         await reply_html(update, context, texts.PHOTO_SAVED.format(n=len(attachments)))
         return None  # stay in the current step
 
@@ -244,11 +315,21 @@ class ComplaintFlow:
         draft = self._draft(context)
         if draft is None:
             return await self._lost(update, context)
+        if draft.pop("awaiting_region", False):
+            return await self.on_region_text(update, context)
         if message.text.strip() == "跳过":
             draft["phone"] = None
             return await self._next(update, context, after=PHONE)
         phone = normalise_phone(message.text)
         if phone is None:
+            typed = message.text.strip()
+            digits = sum(ch.isdigit() for ch in typed)
+            if digits * 2 < len("".join(typed.split())):
+                # Not a mistyped number but more to say: kept in the complaint.
+                self._keep(update, draft, typed)
+                await reply_html(update, context, texts.TEXT_KEPT + texts.ASK_PHONE_AGAIN,
+                                 inline([[("跳过", "ph:skip")]]))
+                return PHONE
             await reply_html(update, context, texts.PHONE_BAD, inline([[("跳过", "ph:skip")]]))
             return PHONE
         draft["phone"] = phone
@@ -275,6 +356,9 @@ class ComplaintFlow:
         if after == THEME:
             await self._ask_region(update, context)
             return REGION
+        if after == REGION and not draft.get("theme"):
+            await self._ask_theme(update, context)
+            return THEME
         if after == REGION:
             await self._ask_details(update, context)
             return DETAILS
@@ -303,6 +387,7 @@ class ComplaintFlow:
             f"照片：{photos} 张" if photos else "照片：无",
             "内容：",
             f"<i>{esc(self._full_text(draft))}</i>",
+            texts.OVERFLOW_KEPT if draft.get("overflow_notice") else "",
             "",
             texts.CONFIRM_FOOTER,
         ]
@@ -404,11 +489,6 @@ class ComplaintFlow:
         user_data(context).pop("complaint", None)
         await reply_html(update, context, texts.CANCELLED, menu_markup())
         return ConversationHandler.END
-
-    async def use_buttons(self, update: Update, context: Context) -> None:
-        """Text where a button press is expected."""
-        await reply_html(update, context, texts.USE_BUTTONS)
-        return None
 
     async def menu_during_filing(self, update: Update, context: Context) -> None:
         """A topic/region menu button while filing: finish or cancel first."""

@@ -12,8 +12,18 @@ from telegram.ext import ConversationHandler
 
 from bot import texts
 from bot.common import BotDeps, Context, answer_callback, reply_html, send_html, typing, user_data
-from bot.formatting import esc, format_answer, format_source_text, source_label
-from bot.keyboards import inline, menu_markup, rows_of
+from bot.formatting import esc, format_answer, format_source_text
+from bot.keyboards import (
+    MAX_SOURCES_EXPANDED,
+    answer_markup,
+    inline,
+    menu_markup,
+    rows_of,
+    short_source_label,
+    source_rows,
+)
+from knowledge.conversation import ConversationService, Turn
+from knowledge.conversation_input import MAX_MESSAGE_CHARS, has_question
 from knowledge.questionlog import QuestionLogService
 from knowledge.retrieval import passage_from_chunk
 from vetbot.errors import (
@@ -31,8 +41,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MAX_QUESTION_CHARS = 500
-MAX_SOURCE_BUTTONS = 5  # the qa log keeps the first five sources
+MAX_SOURCE_BUTTONS = 3  # source buttons shown under an answer; the rest behind 「更多依据」
+CONTEXT_KEY = "qa_context"  # the conversation context, stored with the user's data (DB persistence)
 REGION_STATE = "region"
 NATIONAL = "全国"
 
@@ -44,6 +54,7 @@ class QAHandlers:
         self.deps = deps
         self.complaint = complaint
         self.questions = QuestionLogService(deps.session_factory)
+        self.conversation = ConversationService(deps.knowledge)
 
     # ---------------------------------------------------------------- basics
     async def start(self, update: Update, context: Context) -> int:
@@ -78,27 +89,43 @@ class QAHandlers:
             return ConversationHandler.END
         text = message.text.strip()
         text = texts.TOPIC_QUESTIONS.get(text, text)
-        if len(text) > MAX_QUESTION_CHARS:
-            await reply_html(update, context, texts.TOO_LONG)
+        if len(text) > MAX_MESSAGE_CHARS and not has_question(text):
+            # Kept whole: the 「作为投诉提交」 button starts a complaint with it (cpl:0).
+            user_data(context)["pending_text"] = text
+            await reply_html(
+                update, context, texts.TOO_LONG, inline([[(texts.BTN_LONG_AS_COMPLAINT, "cpl:0")]])
+            )
             return ConversationHandler.END
         region = user_data(context).get("region")
-        answer = await self._ask(update, context, text, region)
-        if answer is None:
+        turn = await self._ask(update, context, text, region)
+        if turn is None:
+            return ConversationHandler.END
+        answer = turn.answer
+        data = user_data(context)
+        if turn.state is None:
+            data.pop(CONTEXT_KEY, None)
+        else:
+            # Stored with the conversation (user data is persisted): masked like the qa log.
+            data[CONTEXT_KEY] = {**turn.state, "question": mask_text(turn.state["question"])}
+        if answer.intent == "smalltalk":
+            await reply_html(update, context, esc(answer.answer))
             return ConversationHandler.END
         log_id = await self._log(answer, user.id, region)
         if answer.intent == "complaint":
+            # The whole message goes to the draft, however long: nothing typed is lost.
             return await self.complaint.begin(update, context, text=text, theme=answer.theme, detected=True)
         # Kept for the 「我要投诉」 button's prefill; masked like the qa log (user data is stored).
         user_data(context)["last_question"] = {"id": log_id, "text": mask_text(text), "theme": answer.theme}
         await self._send_answer(update, context, answer, log_id)
         return ConversationHandler.END
 
-    async def _ask(self, update: Update, context: Context, text: str, region: str | None) -> Answer | None:
+    async def _ask(self, update: Update, context: Context, text: str, region: str | None) -> Turn | None:
         chat = update.effective_chat
         assert chat is not None
+        state = user_data(context).get(CONTEXT_KEY)
         try:
             async with typing(context.bot, chat.id):
-                return await asyncio.to_thread(self.deps.knowledge.ask, text, region)
+                return await asyncio.to_thread(self.conversation.reply, text, state, region)
         except (InvalidInputError, KnowledgeBaseError) as exc:
             await reply_html(update, context, esc(exc.user_message))
             return None
@@ -115,17 +142,10 @@ class QAHandlers:
         body = format_answer(answer)
         if answer.offer_complaint:
             body += "\n\n" + esc(texts.OFFER_COMPLAINT)
-        rows: list[list[tuple[str, str]]] = []
-        if log_id is not None:
-            # A refusal's retrieved passages are for the office's gap report, not for the user.
-            shown = [] if answer.refused else answer.sources[:MAX_SOURCE_BUTTONS]
-            for i, src in enumerate(shown):
-                label = f"📄 查看原文 {i + 1}：{source_label(src)}"
-                rows.append([(label if len(label) <= 40 else label[:39] + "…", f"src:{log_id}:{i}")])
-            rows.append([("👍 有用", f"fb:{log_id}:up"), ("👎 没用", f"fb:{log_id}:down")])
-        if answer.offer_complaint:
-            rows.append([("📝 我要投诉", f"cpl:{log_id or 0}")])
-        await reply_html(update, context, body, inline(rows) if rows else None)
+        # A refusal's retrieved passages are for the office's gap report, not for the user.
+        sources = [] if answer.refused else answer.sources
+        markup = answer_markup(log_id, sources, offer_complaint=answer.offer_complaint)
+        await reply_html(update, context, body, markup)
 
     # ---------------------------------------------------------------- buttons under answers
     async def on_feedback(self, update: Update, context: Context) -> None:
@@ -163,6 +183,37 @@ class QAHandlers:
             except TelegramError:
                 logger.debug("could not update feedback buttons", exc_info=True)
 
+    async def on_more_sources(self, update: Update, context: Context) -> None:
+        """「更多依据」/「收起依据」: show all logged sources or the first three; other rows kept."""
+        query = update.callback_query
+        assert query is not None and query.data
+        _, log_id_s, flag = query.data.split(":", 2)
+        log_id = int(log_id_s)
+        cited = await asyncio.to_thread(self._cited, log_id)
+        await answer_callback(update)
+        message = query.message
+        markup = getattr(message, "reply_markup", None)
+        if markup is None or not cited:
+            return
+        labels = [short_source_label(str(c.get("title", "")), str(c.get("article", ""))) for c in cited]
+        rows = source_rows(log_id, labels, expanded=flag == "1")
+        for row in markup.inline_keyboard:
+            if not any((b.callback_data or "").startswith(("src:", "mr:")) for b in row):
+                rows.append([(b.text, str(b.callback_data)) for b in row])
+        try:
+            await query.edit_message_reply_markup(reply_markup=inline(rows))
+        except TelegramError:
+            logger.debug("could not toggle source buttons", exc_info=True)
+
+    def _cited(self, log_id: int) -> list[dict[str, object]]:
+        out = []
+        for i in range(MAX_SOURCES_EXPANDED):
+            cited = self.questions.cited_passage(log_id, i)
+            if cited is None:
+                break
+            out.append(cited)
+        return out
+
     async def on_source(self, update: Update, context: Context) -> None:
         """「查看原文」: send the full text of the cited passage (looked up via the qa log)."""
         query = update.callback_query
@@ -197,7 +248,13 @@ class QAHandlers:
 
     # ---------------------------------------------------------------- region
     async def region_start(self, update: Update, context: Context) -> str:
-        """/region or 设置地区: offer the KB's regions; free text is accepted too."""
+        """/region or 设置地区: offer the KB's regions; free text is accepted too.
+
+        While a complaint is being filed, /region is the complaint's region step instead.
+        """
+        if isinstance(user_data(context).get("complaint"), dict):
+            await self.complaint.region_in_flow(update, context)
+            return ConversationHandler.END  # type: ignore[return-value]
         current = user_data(context).get("region")
         regions = [r for r in await asyncio.to_thread(self.deps.knowledge.regions) if r != NATIONAL]
         pairs = [(r, f"reg:{r}") for r in regions if len(f"reg:{r}".encode()) <= 64]

@@ -86,7 +86,8 @@ class Answer(BaseModel):
     question: str
     answer: str
     refused: bool
-    intent: Literal["question", "complaint"] = "question"
+    # smalltalk: greetings, thanks, who-are-you, goodbye (knowledge.smalltalk); never refused.
+    intent: Literal["question", "complaint", "smalltalk"] = "question"
     theme: str | None = None
     sources: list[Passage] = Field(default_factory=list)
     latency_ms: float = 0.0
@@ -94,6 +95,9 @@ class Answer(BaseModel):
     refusal_reason: str | None = None
     local_rule: bool = False
     offer_complaint: bool = False
+    # The question as understood in its conversation (a follow-up rewritten from context, typos
+    # corrected); None when the message was used as typed (knowledge.conversation).
+    understood_as: str | None = None
 
 
 def citation(passage: Passage) -> str:

@@ -32,6 +32,7 @@ __all__ = [
     "article_label",
     "canonical_article_refs",
     "chinese_to_int",
+    "clean_input",
     "fold",
     "int_to_chinese",
     "normalize",
@@ -103,6 +104,25 @@ def to_simplified(text: str) -> str:
 def fold(text: str) -> str:
     """The matching form of ``text``: :func:`normalize` then traditional → simplified."""
     return to_simplified(normalize(text))
+
+
+# Emoji and pictographs (So), emoji modifiers, variation selectors and the keycap mark: decoration
+# that carries no words. Letters, digits, CJK and punctuation are kept.
+_DECORATION_RE = re.compile(
+    "[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe00-\ufe0f\u20e3\U000e0100-\U000e01ef]"
+)
+_SPACES_RE = re.compile(r"[ \t\u3000]+")
+
+
+def clean_input(text: str) -> str:
+    """A typed message as the assistant reads it: :func:`fold` (NFKC, no Cf, traditional →
+    simplified), emoji and variation selectors removed, runs of spaces collapsed, trimmed.
+
+    Line breaks are kept (they separate sentences). Used for questions and chat messages, not
+    for stored documents.
+    """
+    text = _DECORATION_RE.sub(" ", fold(text))
+    return "\n".join(_SPACES_RE.sub(" ", line).strip() for line in text.splitlines()).strip()
 
 
 def chinese_to_int(text: str) -> int:
