@@ -41,11 +41,11 @@ from knowledge.conversation_input import (
     retrieval_text,
 )
 from knowledge.conversation_slots import RELATION_COVERAGE, Slots, benefit_phrase, extract
-from knowledge.retrieval.regions import region_key
 from knowledge.synonyms import SynonymTable
 from knowledge.types import NATIONAL, Answer
 from vetbot.clock import utcnow
 from vetbot.errors import InvalidInputError, VetbotError
+from vetbot.regions import spellings
 from vetbot.textnorm import clean_input
 
 logger = logging.getLogger(__name__)
@@ -191,7 +191,14 @@ class ConversationService:
 
     # ------------------------------------------------------------------ parts
     def _region_keys(self) -> dict[str, str]:
-        return {region_key(r): r for r in self.knowledge.regions() if r != NATIONAL and region_key(r)}
+        # Every way a KB region is written (济南市 / 济南) finds it; a name the gazetteer does
+        # not know is matched as written.
+        return {
+            spelling: r
+            for r in self.knowledge.regions()
+            if r != NATIONAL
+            for spelling in (spellings(r) or [r])
+        }
 
     def _rewrite(self, text: str, slots: Slots, context: Context | None) -> tuple[str, Slots, bool]:
         """(question to ask, its slots, whether the context was used)."""
