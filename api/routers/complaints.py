@@ -67,9 +67,12 @@ _CASE_ROLES: dict[str, Literal["handler", "office", "admin"]] = {
 
 
 class CaseList(BaseModel):
-    """``GET /v1/complaints``."""
+    """``GET /v1/complaints``: one page of cases and the number matching the filters."""
 
-    total: int
+    total: int = Field(description="符合条件的案件总数（不受 limit/offset 限制）")
+    limit: int
+    offset: int
+    next_offset: int | None = Field(None, description="下一页的 offset；没有下一页时为 null")
     cases: list[CaseView]
 
 
@@ -141,6 +144,11 @@ def list_complaints(
     caseworker: Annotated[
         str | None, Query(alias="handler", max_length=64, description="承办人编号（双拥办）")
     ] = None,
+    unit: Annotated[str | None, Query(max_length=128, description="承办单位（承办人只能查本单位）")] = None,
+    q: Annotated[str | None, Query(max_length=100, description="全文检索：受理编号或投诉内容")] = None,
+    sort: Annotated[
+        str, Query(max_length=16, description="排序：created/due/updated/ticket/status，前加 - 为倒序")
+    ] = "-created",
     overdue: bool = False,
     due_soon: bool = False,
     created_from: date | None = None,
@@ -165,6 +173,9 @@ def list_complaints(
         theme=theme or None,
         region=region or None,
         handler_id=caseworker or None,
+        unit=unit or None,
+        q=q or None,
+        sort=sort,
         overdue=overdue,
         due_soon=due_soon,
         created_from=created_from,
@@ -173,7 +184,15 @@ def list_complaints(
         offset=offset,
     )
     cases = runtime.cases.list_cases(filters, actor)
-    return CaseList(total=len(cases), cases=cases)
+    total = runtime.cases.count_cases(filters, actor)
+    following = offset + len(cases)
+    return CaseList(
+        total=total,
+        limit=limit,
+        offset=offset,
+        next_offset=following if following < total else None,
+        cases=cases,
+    )
 
 
 @router.post("/complaints/{ticket}/actions", response_model=CaseView, summary="办理操作")
