@@ -176,10 +176,12 @@ class CaseworkHandlers:
             await reply_html(update, context, esc(exc.user_message))
             return True
         label = CASE_ACTION_LABELS[action]
+        # The confirmation carries the next possible actions (after 受理: 办结 and the rest).
         await reply_html(
             update,
             context,
             esc(texts.ACTION_DONE.format(label=label, ticket=view.ticket, status=view.status)),
+            case_action_markup(view.ticket, view.allowed_actions),
         )
         await self._refresh_buttons(update, context, message_id, view)
         return True

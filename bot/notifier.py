@@ -183,18 +183,15 @@ class TelegramNotifier:
 def render_notice(notice: Notice) -> tuple[str, Any]:
     """Telegram HTML and buttons for a notice.
 
-    A caseworker's new (or reassigned) case gets 受理 / 不予受理 / 转办 / 办结; a complainant's
+    A caseworker's new (or reassigned) case gets the actions its status allows; a complainant's
     concluded case gets the satisfaction rating buttons. (``notice.kind == "handler"`` is the
     outbox's stored name for a caseworker notice.)
     """
     text = esc(notice.text)
     markup: Any = None
     if notice.kind == "handler" and notice.action in ("intake", "reassign"):
-        # A new case shows all four actions (办结 explains it needs 受理 first); a reassigned
-        # one only what its current status allows.
-        markup = case_action_markup(
-            notice.ticket, None if notice.action == "intake" else allowed_actions(notice.status)
-        )
+        # Only what the case's current status allows (a new case has no 办结: it needs 受理 first).
+        markup = case_action_markup(notice.ticket, allowed_actions(notice.status))
         if markup is not None:
             text += "\n\n请点击下方按钮办理。"
     elif notice.kind == "complainant" and notice.action == "conclude":
