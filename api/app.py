@@ -32,7 +32,7 @@ from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 from telegram import Update
 
-from api import pages
+from api import casepages, pages
 from api.exception_handlers import install_error_handlers
 from api.jobs import MAX_FILES_PER_UPLOAD, JobRunner
 from api.login import LOGIN_WINDOW_S, MAX_LOGIN_FAILURES
@@ -42,6 +42,7 @@ from api.routers import auth, complaints, health, uploads
 from api.routers import knowledge as knowledge_routes
 from api.runtime import Runtime
 from api.templating import make_templates
+from api.users import PERM_CASES_OWN
 from bot.webhook import make_webhook_router, telegram_lifespan
 from vetbot.ratelimit import SlidingWindowLimiter
 from vetbot.settings import Settings
@@ -121,7 +122,7 @@ def create_app(
     app.state.login_throttle = SlidingWindowLimiter(MAX_LOGIN_FAILURES, LOGIN_WINDOW_S)
     app.state.templates = make_templates()
     app.state.dashboard_url = None
-    app.state.extra_nav = []
+    app.state.extra_nav = [{"href": "/cases", "label": "案件办理", "permission": PERM_CASES_OWN}]
     app.state.telegram_application = telegram_application
 
     install_error_handlers(app)
@@ -144,6 +145,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(api)
     app.include_router(pages.router)
+    app.include_router(casepages.router)
 
     if telegram_application is not None and telegram_mode(settings) == "webhook":
         _include_webhook(app, telegram_application, settings)

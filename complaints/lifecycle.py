@@ -63,7 +63,7 @@ TRANSITIONS: Final[dict[str, tuple[tuple[str, ...], str | None]]] = {
 
 # Annotations: history entries allowed in every status, not offered as lifecycle actions.
 # An internal note (内部备注) is never shown or sent to the complainant.
-ANNOTATIONS: Final = ("note",)
+ANNOTATIONS: Final = ("note", "attach")
 
 # Actions whose note the complainant may see (answers to them, never internal notes).
 PUBLIC_ACTIONS: Final = ("accept", "reject", "transfer", "start", "reply", "conclude", "extend")
@@ -81,6 +81,7 @@ ACTION_LABELS: Final = {
     "reassign": "改派",
     "rate": "评价",
     "note": "内部备注",
+    "attach": "附件",
     "supervise": "督办",
     "followup": "回访",
 }

@@ -167,6 +167,29 @@ class CaseQueries:
             conditions.append(Case.complainant_chat_id == filters.complainant_chat_id)
         return conditions
 
+    def related_cases(self, ticket: str, limit: int = 20) -> list[CaseView]:
+        """The complainant's other cases (same Telegram chat or same phone), newest first, masked.
+
+        Raises ``InvalidInputError`` / ``NotFoundError`` for a malformed / unknown ticket."""
+        ticket = normalize_ticket(ticket)
+        with self._sessions() as session:
+            case = load_case(session, ticket)
+            same = []
+            if case.complainant_chat_id is not None:
+                same.append(Case.complainant_chat_id == case.complainant_chat_id)
+            if case.complainant_phone:
+                same.append(Case.complainant_phone == case.complainant_phone)
+            if not same:
+                return []
+            rows = session.scalars(
+                select(Case)
+                .where(or_(*same), Case.id != case.id)
+                .order_by(Case.created_at.desc(), Case.id.desc())
+                .limit(limit)
+            ).all()
+            now = self.now()
+            return [self._view(c, None, now=now) for c in rows]
+
     def overdue(self, now: datetime | None = None) -> list[CaseView]:
         """Open cases past the deadline of their current status, most overdue first (masked)."""
         at = as_utc(now) if now is not None else self.now()

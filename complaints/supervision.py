@@ -39,7 +39,8 @@ def supervise(service: CaseService, ticket: str, actor: Actor, kind: str, text: 
     """督办 or 催办 an open case (office/admin only); the caseworker gets the message in Telegram."""
     if actor.role not in STAFF_ROLES:
         raise PermissionDeniedError(
-            f"{actor.role}:{actor.id} supervising {ticket}", user_message="只有双拥办或管理员可以督办、催办案件。"
+            f"{actor.role}:{actor.id} supervising {ticket}",
+            user_message="只有双拥办或管理员可以督办、催办案件。",
         )
     if kind not in SUPERVISION_KINDS:
         raise InvalidInputError(f"bad supervision kind {kind!r}", user_message="督办类型只能是：督办、催办。")
@@ -61,11 +62,15 @@ def supervise(service: CaseService, ticket: str, actor: Actor, kind: str, text: 
     return service.act(ticket, actor, "supervise", lambda case, now: f"{kind}：{body}", None, notices)
 
 
-def follow_up(service: CaseService, ticket: str, actor: Actor, rating: str, note: str | None = None) -> CaseView:
+def follow_up(
+    service: CaseService, ticket: str, actor: Actor, rating: str, note: str | None = None
+) -> CaseView:
     """回访: record the complainant's satisfaction (满意/基本满意/不满意) for a concluded case."""
     rating = (rating or "").strip()
     if rating not in lc.RATINGS:
-        raise InvalidInputError(f"bad rating {rating!r}", user_message=f"评价只能是：{'、'.join(lc.RATINGS)}。")
+        raise InvalidInputError(
+            f"bad rating {rating!r}", user_message=f"评价只能是：{'、'.join(lc.RATINGS)}。"
+        )
     extra = (note or "").strip()
 
     def apply(case: Case, now: datetime) -> str:

@@ -40,6 +40,7 @@ class Attachment:
     mime: str | None = None
     size: int | None = None  # bytes
     name: str | None = None
+    stored: str | None = None  # path under the case-files root once the bytes are kept here
 
 
 @dataclass(frozen=True)
