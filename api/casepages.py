@@ -215,10 +215,11 @@ def _actions_for(principal: Principal, actor: Actor, view: CaseView) -> list[str
     may_act = principal.can(PERM_CASES_ALL) or view.assigned_handler_id == actor.id
     if not may_act:
         return []
-    allowed = set(view.allowed_actions)
+    # 督办 and 改派 are the office's; 回访 only while unrated; the complainant's own rating is not staff's.
+    allowed = set(view.allowed_actions) - {"supervise", "followup", "rate"}
     if principal.can(PERM_CASES_ALL) and view.status in lc.OPEN_STATUSES:
         allowed.add("supervise")
-    else:
+    elif not principal.can(PERM_CASES_ALL):
         allowed.discard("reassign")
     if view.status == lc.CONCLUDED and view.rating is None:
         allowed.add("followup")

@@ -227,7 +227,6 @@ class CaseService(CaseQueries):
             f"请于 {_fmt_day(case.accept_due)} 前决定是否受理（{lc.LEGAL_BASIS['accept']}）。"
         )
 
-
     # ---------------------------------------------------------------- caseworker actions
     def accept(self, ticket: str, actor: Actor, note: str | None = None) -> CaseView:
         """受理: start the 60-day conclusion clock (XF 34)."""
@@ -551,8 +550,6 @@ def _event(
     )
 
 
-
-
 def _open_load(session: Session, caseworker_ids: list[str]) -> dict[str, int]:
     rows = session.execute(
         select(Case.assigned_handler_id, func.count())
@@ -573,13 +570,11 @@ def _is_transient(exc: OperationalError) -> bool:
     return "locked" in msg or "busy" in msg or "deadlock" in msg or "could not serialize" in msg
 
 
-
 def _fmt_day(dt: datetime | None) -> str:
     if dt is None:
         return "—"
     local = to_china(dt)
     return f"{local.year}年{local.month}月{local.day}日"
-
 
 
 __all__ = ["CaseService", "ComplaintClassifierLike"]
