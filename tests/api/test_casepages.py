@@ -7,12 +7,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-
 from sqlalchemy import select
 
 from api.security import create_token
-from complaints.models import CaseNotice
 from api.users import UserService
+from complaints.models import CaseNotice
 from tests.api.conftest import PASSWORD, SECRET
 from tests.api.support import Users
 
