@@ -32,7 +32,7 @@ from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 from telegram import Update
 
-from api import casepages, pages
+from api import casepages, intakepages, pages
 from api.exception_handlers import install_error_handlers
 from api.jobs import MAX_FILES_PER_UPLOAD, JobRunner
 from api.login import LOGIN_WINDOW_S, MAX_LOGIN_FAILURES
@@ -131,7 +131,7 @@ def create_app(
     app.add_middleware(
         BodyLimitMiddleware,
         default=DEFAULT_MAX_BODY,
-        limits={("POST", f"{API_PREFIX}/documents"): upload_limit},
+        limits={("POST", f"{API_PREFIX}/documents"): upload_limit, ("POST", "/intake"): upload_limit},
     )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
@@ -146,6 +146,7 @@ def create_app(
     app.include_router(api)
     app.include_router(pages.router)
     app.include_router(casepages.router)
+    app.include_router(intakepages.router)
 
     if telegram_application is not None and telegram_mode(settings) == "webhook":
         _include_webhook(app, telegram_application, settings)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 import re
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,11 @@ class AttachmentStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         return rel
+
+    def save_unfiled(self, data: bytes, mime: str) -> str:
+        """Keep a file handed in with a complaint that has no ticket yet (walk-in intake);
+        return its path relative to ``root``. Same errors as ``save``."""
+        return self.save("intake", int(time.time() * 1000), data, mime)
 
     def path(self, stored: str) -> Path:
         """Absolute path of a stored file; ``NotFoundError`` if missing or outside ``root``."""
