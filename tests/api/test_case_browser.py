@@ -124,3 +124,39 @@ def test_office_opens_overdue_case_from_dashboard_and_supervises(
         expect(page.locator("#timeline")).to_contain_text("请三日内受理")
         page.screenshot(path=str(ARTIFACTS / "case-supervised-desktop.png"), full_page=True)
     assert case_service.get(late.ticket).events[-1].action == "supervise"
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_station_clerk_files_walk_in_and_prints_receipt(
+    live: str, case_service: CaseService, tmp_path: Path, viewport: dict[str, int]
+) -> None:
+    from playwright.sync_api import expect
+
+    photo = tmp_path / "card.png"
+    photo.write_bytes(PNG)
+    width = "desktop" if viewport is DESKTOP else "phone"
+    with chromium_page(viewport=viewport) as page:
+        _login(page, live, "staff")
+        page.wait_for_url(f"{live}/search")
+        page.goto(f"{live}/intake")
+        page.fill("textarea[name=text]", "景区不认退役军人优待证，门票照收。")
+        expect(page.locator("input[name=region]")).to_have_value("济南市")  # the clerk's station
+        page.fill("input[name=name]", "张大爷")
+        page.fill("input[name=phone]", "13912345678")
+        page.fill("input[name=id_number]", "370102198001011234")
+        page.set_input_files("input[name=files]", str(photo))
+        page.click("#intake-form button[type=submit]")
+        page.wait_for_url("**/receipt")
+        ticket = page.locator("#receipt-ticket").inner_text()
+        expect(page.locator("#receipt")).to_contain_text(f"/status {ticket}")
+        assert "370102198001011234" not in page.content() and "13912345678" not in page.content()
+        page.emulate_media(media="print")
+        expect(page.locator("#print-receipt")).to_be_hidden()  # only the receipt is printed
+        page.screenshot(path=str(ARTIFACTS / f"walk-in-receipt-{width}.png"), full_page=True)
+    view = case_service.get(ticket)
+    assert (
+        view.channel == "visit"
+        and view.theme == "culture_tourism"
+        or view.theme in ("other", "culture_tourism")
+    )
+    assert view.attachments and view.attachments[0].stored
