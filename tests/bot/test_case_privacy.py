@@ -1,0 +1,32 @@
+"""Issue 11 privacy in Telegram: the name is asked for, numbers never travel in clear."""
+
+from __future__ import annotations
+
+import re
+
+from tests.bot.conftest import HANDLER, VETERAN, BotHarness
+
+ID_CARD = "370102198001011234"
+BANK = "6222021234567890123"
+RAW = re.compile(r"(?<![\d*])(1[3-9]\d{9}|\d{17}[\dXx]|\d{16,19})(?![\d*])")
+
+
+async def test_name_is_asked_and_numbers_are_masked_in_confirmation_and_notice(harness: BotHarness) -> None:
+    h = harness
+    await h.say(VETERAN, "我要投诉公交司机不认优待证，拒绝让我免费乘车")
+    await h.press(VETERAN, "交通出行优待")
+    await h.press(VETERAN, "济南市")
+    await h.say(VETERAN, f"我的身份证号{ID_CARD}，补贴发到银行卡{BANK}，司机说优待证无效。")
+    assert "姓名" in h.last_text(VETERAN)
+    await h.say(VETERAN, "张三 13812345678")
+    summary = h.last_text(VETERAN)
+    assert "姓名：张三" in summary
+    assert not RAW.search(summary), summary
+    await h.press(VETERAN, "确认提交")
+    ticket = h.last_text(VETERAN).split("<b>")[1].split("</b>")[0]
+    notice = h.api.sent_to(HANDLER)[-1]["text"]
+    assert ticket in notice and not RAW.search(notice), notice
+    view = h.cases.get(ticket, h.cases.handler_actor("jn-yfk"))
+    assert view.complainant_name == "张三" and ID_CARD in view.text  # the caseworker's own view
+    for message in h.api.sent_to(VETERAN) + h.api.sent_to(HANDLER):
+        assert not RAW.search(message["text"]), message["text"]
