@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any
 
 from telegram import Update
@@ -22,7 +23,7 @@ from bot.keyboards import inline, menu_markup, rows_of
 from complaints.themes import THEMES
 from complaints.types import ComplaintIntake
 from vetbot.errors import VetbotError
-from vetbot.privacy import mask_phone
+from vetbot.privacy import mask_phone, mask_text
 
 logger = logging.getLogger(__name__)
 
@@ -247,7 +248,12 @@ class ComplaintFlow:
         if message.text.strip() == "跳过":
             draft["phone"] = None
             return await self._next(update, context, after=PHONE)
-        phone = normalise_phone(message.text)
+        # "张三 13812345678": the name is asked for here, never taken from the Telegram profile.
+        match = re.search(r"[+\d][\d\s\-()（）]{9,}\d", message.text)
+        phone = normalise_phone(match.group(0)) if match else None
+        if phone is not None and match is not None:
+            name = (message.text[: match.start()] + message.text[match.end() :]).strip(" ，,、：:")
+            draft["name"] = name[:32] or None
         if phone is None:
             await reply_html(update, context, texts.PHONE_BAD, inline([[("跳过", "ph:skip")]]))
             return PHONE
@@ -299,10 +305,12 @@ class ComplaintFlow:
             texts.CONFIRM_HEADER,
             f"类别：{esc(themes.get(draft.get('theme') or 'other', '其他'))}",
             f"地区：{esc(draft.get('region') or '未填写')}",
+            f"姓名：{esc(draft.get('name') or '未留')}",
             f"联系电话：{esc(phone)}",
             f"照片：{photos} 张" if photos else "照片：无",
             "内容：",
-            f"<i>{esc(self._full_text(draft))}</i>",
+            # Chat history outlives the case: ID-card, bank-card and phone numbers stay masked here.
+            f"<i>{esc(mask_text(self._full_text(draft)))}</i>",
             "",
             texts.CONFIRM_FOOTER,
         ]
@@ -372,7 +380,7 @@ class ComplaintFlow:
             text=self._full_text(draft),
             channel="telegram",
             complainant_chat_id=chat.id,
-            complainant_name=(user.full_name or "")[:64] or None,
+            complainant_name=draft.get("name"),
             complainant_phone=draft.get("phone"),
             region=draft.get("region"),
             theme=draft.get("theme"),
