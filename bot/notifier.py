@@ -25,7 +25,7 @@ from telegram.error import BadRequest, Forbidden
 
 from bot.formatting import esc, split_message
 from bot.keyboards import case_action_markup, rating_markup
-from complaints.lifecycle import allowed_actions
+from complaints.lifecycle import PENDING, allowed_actions
 from complaints.outbox import OutboxDispatcher, PermanentDeliveryError
 
 if TYPE_CHECKING:
@@ -180,6 +180,13 @@ class TelegramNotifier:
         logger.warning("outbox still has due notices after %.1f s", timeout)
 
 
+def offered_actions(status: str) -> list[str]:
+    """Case actions offered as Telegram buttons in ``status``: what the lifecycle allows, except
+    中间答复 before 受理 (the first answer to a new case is the decision whether to accept it)."""
+    allowed = allowed_actions(status)
+    return [a for a in allowed if not (a == "reply" and status == PENDING)]
+
+
 def render_notice(notice: Notice) -> tuple[str, Any]:
     """Telegram HTML and buttons for a notice.
 
@@ -191,7 +198,7 @@ def render_notice(notice: Notice) -> tuple[str, Any]:
     markup: Any = None
     if notice.kind == "handler" and notice.action in ("intake", "reassign"):
         # Only what the case's current status allows (a new case has no 办结: it needs 受理 first).
-        markup = case_action_markup(notice.ticket, allowed_actions(notice.status))
+        markup = case_action_markup(notice.ticket, offered_actions(notice.status))
         if markup is not None:
             text += "\n\n请点击下方按钮办理。"
     elif notice.kind == "complainant" and notice.action == "conclude":

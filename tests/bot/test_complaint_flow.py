@@ -133,7 +133,8 @@ async def test_handler_accepts_and_concludes_complainant_is_notified_and_rates(h
     await h.press(HANDLER, "受理")
     assert h.cases.get(ticket).status == "已受理"
     assert f"已受理：{ticket}" in h.last_text(HANDLER)
-    assert _labels(h.api.sent_to(HANDLER)[0]) == ["转办", "办结"]  # buttons refreshed
+    # buttons refreshed (issue 11 added 中间答复 and 延期)
+    assert _labels(h.api.sent_to(HANDLER)[0]) == ["转办", "办结", "中间答复", "延期"]
     assert "已受理" in h.last_text(VETERAN) and ticket in h.last_text(VETERAN)
 
     await h.press(HANDLER, "办结")
