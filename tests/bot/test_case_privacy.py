@@ -30,3 +30,24 @@ async def test_name_is_asked_and_numbers_are_masked_in_confirmation_and_notice(h
     assert view.complainant_name == "张三" and ID_CARD in view.text  # the caseworker's own view
     for message in h.api.sent_to(VETERAN) + h.api.sent_to(HANDLER):
         assert not RAW.search(message["text"]), message["text"]
+
+
+async def test_caseworker_sends_interim_reply_and_extends_from_telegram(harness: BotHarness) -> None:
+    from tests.bot.test_complaint_flow import file_complaint
+
+    h = harness
+    ticket = await file_complaint(h)
+    notice = h.api.sent_to(HANDLER)[-1]
+    labels = [b["text"] for row in notice["reply_markup"]["inline_keyboard"] for b in row]
+    assert "办结" not in labels and "中间答复" not in labels
+    await h.press(HANDLER, "受理")
+    await h.press(HANDLER, "中间答复")
+    await h.say(HANDLER, "已联系公交集团核实，请耐心等待。")
+    assert "已联系公交集团核实" in h.last_text(VETERAN)
+    await h.press(HANDLER, "延期")
+    await h.say(HANDLER, "大概要十天左右")
+    assert "天数" in h.last_text(HANDLER)
+    await h.say(HANDLER, "15 需协调公交集团调取车载录像")
+    view = h.cases.get(ticket)
+    assert view.extended and view.extension_days == 15 and "车载录像" in (view.extension_reason or "")
+    assert "延长 15 天" in h.last_text(VETERAN)
