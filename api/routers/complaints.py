@@ -19,13 +19,26 @@ from api.errors import field_error
 from api.login import client_ip
 from api.schemas import clean_question
 from api.users import PERM_CASES_ALL, PERM_CASES_FILE, PERM_CASES_OWN, PERM_CASES_VIEW, Principal
+from complaints.supervision import add_note, follow_up, supervise
 from complaints.types import Actor, CaseFilter, CaseView, ComplaintIntake
 from vetbot.errors import PermissionDeniedError
 
 router = APIRouter(tags=["投诉办理"])
 
 MAX_COMPLAINT_CHARS = 5000
-ActionName = Literal["accept", "reject", "transfer", "start", "reply", "conclude", "extend", "reassign"]
+ActionName = Literal[
+    "accept",
+    "reject",
+    "transfer",
+    "start",
+    "reply",
+    "conclude",
+    "extend",
+    "reassign",
+    "note",
+    "supervise",
+    "followup",
+]
 STATUS_HELP = "待受理/已受理/办理中/已办结/不予受理/已转办"
 
 
@@ -50,12 +63,15 @@ class ActionIn(BaseModel):
 
     action: ActionName = Field(
         description="accept 受理 / reject 不予受理 / transfer 转办 / start 开始办理 / reply 答复 / "
-        "conclude 办结 / extend 延期 / reassign 改派（双拥办）"
+        "conclude 办结 / extend 延期 / reassign 改派（双拥办） / note 内部备注（信访人不可见） / "
+        "supervise 督办或催办（双拥办） / followup 回访满意度"
     )
     note: str | None = Field(None, max_length=2000, description="说明；reject/reply/conclude/extend 必填")
     to: str | None = Field(None, max_length=128, description="transfer：转办的有权处理机关")
     days: int | None = Field(None, ge=1, le=30, description="extend：延期天数（1–30）")
     handler_id: str | None = Field(None, max_length=64, description="reassign：新的承办人编号")
+    kind: Literal["督办", "催办"] = Field("督办", description="supervise：督办或催办")
+    rating: str | None = Field(None, max_length=8, description="followup：满意/基本满意/不满意")
 
 
 # Web roles that act in the case store, as the store's actor roles.
@@ -231,6 +247,12 @@ def act_on_complaint(
             raise field_error(["body", "days"], "延期必须填写延期天数（1–30 天）。")
         reason = _need(note, "note", "延期必须填写延期理由，并将告知信访人。")
         return cases.extend(ticket, actor, body.days, reason)
+    if action == "note":
+        return add_note(cases, ticket, actor, _need(note, "note", "备注内容不能为空。"))
+    if action == "supervise":
+        return supervise(cases, ticket, actor, body.kind, _need(note, "note", "请填写督办意见。"))
+    if action == "followup":
+        return follow_up(cases, ticket, actor, _need(body.rating, "rating", "请选择回访满意度。"), note)
     # reassign: office and admin only (a caseworker may not hand work to someone else)
     if not principal.can(PERM_CASES_ALL):
         raise PermissionDeniedError("caseworker reassigning", user_message="只有双拥办或管理员可以改派案件。")

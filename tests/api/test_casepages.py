@@ -234,3 +234,22 @@ def test_landing_pages_by_role(client: TestClient, users: Users) -> None:
     )
     office = client.get("/", headers=users.headers("office"), follow_redirects=False).headers["location"]
     assert office in ("/dashboard", "/cases")
+
+
+def test_api_note_supervise_followup(client: TestClient, users: Users) -> None:
+    ticket = _file(client, users)
+    url = f"/v1/complaints/{ticket}/actions"
+    r = client.post(
+        url, json={"action": "note", "note": "内部：已电话联系"}, headers=users.headers("handler_jn")
+    )
+    assert r.status_code == 200 and r.json()["events"][-1]["action"] == "note"
+    r = client.post(url, json={"action": "note", "note": "越权"}, headers=users.headers("handler_yz"))
+    assert r.status_code == 403
+    r = client.post(url, json={"action": "supervise", "note": "快办"}, headers=users.headers("handler_jn"))
+    assert r.status_code == 403
+    r = client.post(
+        url, json={"action": "supervise", "kind": "催办", "note": "快办"}, headers=users.headers("office")
+    )
+    assert r.status_code == 200 and "催办" in r.json()["events"][-1]["note"]
+    r = client.post(url, json={"action": "followup", "rating": "满意"}, headers=users.headers("office"))
+    assert r.status_code == 409  # not concluded yet
