@@ -83,6 +83,8 @@ class Classification:
     ambiguous: bool  # grievance-like question: answer it and offer to file a complaint
 
 
+
+
 class ComplaintClassifier:
     """Complaint detector and theme classifier (rules, plus embedding kNN when available)."""
 

@@ -86,14 +86,8 @@ def deadline_report(
         unit = units[key]
         unit.open_count += 1
         item = DeadlineItem(
-            ticket=r.ticket,
-            stage=stage,
-            due=due,
-            days_left=round((due - now) / timedelta(days=1), 2),
-            theme=r.theme,
-            region=r.region,
-            status=r.status,
-            extended=r.extended,
+            ticket=r.ticket, stage=stage, due=due, days_left=round((due - now) / timedelta(days=1), 2),
+            theme=r.theme, region=r.region, status=r.status, extended=r.extended,
         )
         if due < now:
             unit.overdue.append(item)

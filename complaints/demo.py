@@ -80,96 +80,66 @@ _PLACES = {
 
 # Per theme: (weight, templates). Slots: {bus} {scenic} {hospital} {district} {school} {n} {m}.
 _TEMPLATES: dict[str, tuple[float, list[str]]] = {
-    "card": (
-        0.2,
-        [
-            "我在{district}退役军人服务站申请优待证已经{m}个月了，一直说在制卡，什么时候能拿到？",
-            "优待证申请提交后状态一直显示审核中，{district}服务站让我等通知，快{m}个月了没有消息。",
-            "我的优待证照片印错了，去{district}服务站要求补办，工作人员说要等下一批，已经等了{n}周。",
-            "优待证丢失后申请补领，{district}服务站说系统里查不到我的信息，让我回原籍办理。",
-            "老伴是烈士遗属，申请优待证被{district}服务站以材料不全为由退回三次，每次说法都不一样。",
-            "优待证到期换证通知没收到，{district}服务站说过期了要重新申请，流程太麻烦。",
-        ],
-    ),
-    "transit": (
-        0.2,
-        [
-            "乘坐{bus}出示优待证，司机说不知道有这个政策，让我投币。",
-            "{bus}的司机不认优待证，说只认老年卡，当着一车人让我下车，很没面子。",
-            "在{bus}刷优待证提示无效卡，公交公司说要先去营业厅激活，但营业厅说没接到通知。",
-            "{bus}上优待证免费乘车政策执行不一致，有的司机让坐有的司机不让坐。",
-            "优待证在{bus}刷卡时系统不识别，公交公司客服电话一直打不通。",
-            "乘坐{bus}时司机态度恶劣，说优待证是假证，要求查看身份证。",
-        ],
-    ),
-    "culture_tourism": (
-        0.14,
-        [
-            "持优待证去{scenic}，售票处说优待证只能减半，不能免票，和公布的政策不一致。",
-            "{scenic}官网写着退役军人免费，到了现场却说要提前三天网上预约才能免票。",
-            "{scenic}的优待窗口周末不开，只能排普通队伍买票。",
-            "在{scenic}出示优待证后，工作人员说家属不能同享优待，但政策写的是可以带一名家属。",
-            "{scenic}的索道和观光车不给优待，只有大门票免费，希望明确一下。",
-        ],
-    ),
-    "medical": (
-        0.1,
-        [
-            "在{hospital}就诊，优待证持证人优先挂号窗口形同虚设，还是要排一个多小时。",
-            "{hospital}说没有退役军人优先就医的规定，拒绝优先安排检查。",
-            "伤残军人在{hospital}住院，医疗费用报销比例和政策规定的不一样，差了{n}千多元。",
-            "{hospital}的军人优先窗口经常没人，问导诊台也说不清楚。",
-        ],
-    ),
-    "pension_subsidy": (
-        0.1,
-        [
-            "我是参战退役人员，本季度的定期生活补助到现在还没发放，{district}说在核对名单。",
-            "父亲是三级伤残军人，抚恤金调整后没有按新标准补发，{district}退役军人事务局说要等上级文件。",
-            "带病回乡退役军人生活补助被停发了{m}个月，没有任何书面通知。",
-            "申请临时救助已经{m}个月，{district}一直没有答复。",
-        ],
-    ),
-    "employment": (
-        0.08,
-        [
-            "参加了{district}组织的退役军人专场招聘会，签约后单位说名额取消了。",
-            "退役军人创业担保贷款申请提交{m}个月没有审批结果，银行说要等人社部门的贴息确认。",
-            "退役军人适应性培训报名后一直没有开班通知，{district}服务站说名额已满。",
-            "自主就业退役士兵的一次性经济补助还没有到账，{district}说资金没下来。",
-        ],
-    ),
-    "education": (
-        0.06,
-        [
-            "孩子入学时提交了退役军人子女优待材料，{school}说不在优待范围内。",
-            "{school}不认可退役军人子女同等条件优先录取的政策，说没有收到教育局通知。",
-            "退役士兵教育资助申请在{district}被退回，说专业不在资助目录里。",
-        ],
-    ),
-    "housing": (
-        0.05,
-        [
-            "申请公租房时退役军人优先政策没有落实，{district}住建部门说没有这一条。",
-            "伤残退役军人住房困难申请帮扶，{district}已经{m}个月没有答复。",
-            "{district}老旧小区改造没有考虑退役军人家庭的优先安排。",
-        ],
-    ),
-    "service_conduct": (
-        0.05,
-        [
-            "{district}退役军人服务站工作人员上班时间经常不在岗，去了三次都没人。",
-            "{district}服务站工作人员说话态度很差，办事推诿，让我找街道，街道又让我找服务站。",
-            "打{district}退役军人事务局的电话一直没人接，留言也没人回。",
-        ],
-    ),
-    "other": (
-        0.02,
-        [
-            "光荣牌一直没有悬挂，{district}说要统一安排，已经过去{m}个月。",
-            "希望{district}多组织一些退役军人的走访慰问活动。",
-        ],
-    ),
+    "card": (0.2, [
+        "我在{district}退役军人服务站申请优待证已经{m}个月了，一直说在制卡，什么时候能拿到？",
+        "优待证申请提交后状态一直显示审核中，{district}服务站让我等通知，快{m}个月了没有消息。",
+        "我的优待证照片印错了，去{district}服务站要求补办，工作人员说要等下一批，已经等了{n}周。",
+        "优待证丢失后申请补领，{district}服务站说系统里查不到我的信息，让我回原籍办理。",
+        "老伴是烈士遗属，申请优待证被{district}服务站以材料不全为由退回三次，每次说法都不一样。",
+        "优待证到期换证通知没收到，{district}服务站说过期了要重新申请，流程太麻烦。",
+    ]),
+    "transit": (0.2, [
+        "乘坐{bus}出示优待证，司机说不知道有这个政策，让我投币。",
+        "{bus}的司机不认优待证，说只认老年卡，当着一车人让我下车，很没面子。",
+        "在{bus}刷优待证提示无效卡，公交公司说要先去营业厅激活，但营业厅说没接到通知。",
+        "{bus}上优待证免费乘车政策执行不一致，有的司机让坐有的司机不让坐。",
+        "优待证在{bus}刷卡时系统不识别，公交公司客服电话一直打不通。",
+        "乘坐{bus}时司机态度恶劣，说优待证是假证，要求查看身份证。",
+    ]),
+    "culture_tourism": (0.14, [
+        "持优待证去{scenic}，售票处说优待证只能减半，不能免票，和公布的政策不一致。",
+        "{scenic}官网写着退役军人免费，到了现场却说要提前三天网上预约才能免票。",
+        "{scenic}的优待窗口周末不开，只能排普通队伍买票。",
+        "在{scenic}出示优待证后，工作人员说家属不能同享优待，但政策写的是可以带一名家属。",
+        "{scenic}的索道和观光车不给优待，只有大门票免费，希望明确一下。",
+    ]),
+    "medical": (0.1, [
+        "在{hospital}就诊，优待证持证人优先挂号窗口形同虚设，还是要排一个多小时。",
+        "{hospital}说没有退役军人优先就医的规定，拒绝优先安排检查。",
+        "伤残军人在{hospital}住院，医疗费用报销比例和政策规定的不一样，差了{n}千多元。",
+        "{hospital}的军人优先窗口经常没人，问导诊台也说不清楚。",
+    ]),
+    "pension_subsidy": (0.1, [
+        "我是参战退役人员，本季度的定期生活补助到现在还没发放，{district}说在核对名单。",
+        "父亲是三级伤残军人，抚恤金调整后没有按新标准补发，{district}退役军人事务局说要等上级文件。",
+        "带病回乡退役军人生活补助被停发了{m}个月，没有任何书面通知。",
+        "申请临时救助已经{m}个月，{district}一直没有答复。",
+    ]),
+    "employment": (0.08, [
+        "参加了{district}组织的退役军人专场招聘会，签约后单位说名额取消了。",
+        "退役军人创业担保贷款申请提交{m}个月没有审批结果，银行说要等人社部门的贴息确认。",
+        "退役军人适应性培训报名后一直没有开班通知，{district}服务站说名额已满。",
+        "自主就业退役士兵的一次性经济补助还没有到账，{district}说资金没下来。",
+    ]),
+    "education": (0.06, [
+        "孩子入学时提交了退役军人子女优待材料，{school}说不在优待范围内。",
+        "{school}不认可退役军人子女同等条件优先录取的政策，说没有收到教育局通知。",
+        "退役士兵教育资助申请在{district}被退回，说专业不在资助目录里。",
+    ]),
+    "housing": (0.05, [
+        "申请公租房时退役军人优先政策没有落实，{district}住建部门说没有这一条。",
+        "伤残退役军人住房困难申请帮扶，{district}已经{m}个月没有答复。",
+        "{district}老旧小区改造没有考虑退役军人家庭的优先安排。",
+    ]),
+    "service_conduct": (0.05, [
+        "{district}退役军人服务站工作人员上班时间经常不在岗，去了三次都没人。",
+        "{district}服务站工作人员说话态度很差，办事推诿，让我找街道，街道又让我找服务站。",
+        "打{district}退役军人事务局的电话一直没人接，留言也没人回。",
+    ]),
+    "other": (0.02, [
+        "光荣牌一直没有悬挂，{district}说要统一安排，已经过去{m}个月。",
+        "希望{district}多组织一些退役军人的走访慰问活动。",
+    ]),
 }
 
 # The planted emerging problem: variations on "青岚山景区 refuses cards not issued in 金华".
@@ -191,45 +161,20 @@ _GIVEN = "建国军伟强磊勇杰涛斌超明刚平辉鹏华飞鑫波宁凯东�
 # name bundled documents by doc_id so the page links to real passages on a fresh install.
 _GAP_QUESTIONS: list[tuple[str, str, float, str | None, list[dict[str, Any]]]] = [
     # (question, kind, confidence, refusal_reason, sources)
-    (
-        "外地优待证在金华的景区能不能免门票？",
-        "down",
-        0.42,
-        None,
-        [{"title": "金华市退役军人免费乘坐城市公交", "article": "", "doc_id": "local-jinhua.md"}],
-    ),
+    ("外地优待证在金华的景区能不能免门票？", "down", 0.42, None,
+     [{"title": "金华市退役军人免费乘坐城市公交", "article": "", "doc_id": "local-jinhua.md"}]),
     ("青岚山景区不认外地优待证怎么办？", "refused", 0.18, "no_evidence", []),
-    (
-        "外地退役军人在金华景区游玩有优待吗？",
-        "low",
-        0.31,
-        None,
-        [{"title": "中华人民共和国退役军人保障法", "article": "第五十三条", "doc_id": "vpl.md"}],
-    ),
+    ("外地退役军人在金华景区游玩有优待吗？", "low", 0.31, None,
+     [{"title": "中华人民共和国退役军人保障法", "article": "第五十三条", "doc_id": "vpl.md"}]),
     ("优待证能不能在高铁上优先进站？", "refused", 0.22, "no_evidence", []),
-    (
-        "高铁站有没有退役军人优先通道？",
-        "down",
-        0.45,
-        None,
-        [{"title": "铁路旅客运输规程", "article": "", "doc_id": "rail.md"}],
-    ),
+    ("高铁站有没有退役军人优先通道？", "down", 0.45, None,
+     [{"title": "铁路旅客运输规程", "article": "", "doc_id": "rail.md"}]),
     ("退役军人加油有没有优惠？", "refused", 0.12, "no_evidence", []),
     ("优待证可以打折买加油卡吗？", "refused", 0.15, "no_evidence", []),
-    (
-        "深圳的退役军人子女中考加分多少分？",
-        "low",
-        0.33,
-        None,
-        [{"title": "军人抚恤优待条例", "article": "第四十三条", "doc_id": "reg.md"}],
-    ),
-    (
-        "子女中考有加分政策吗？深圳怎么规定的？",
-        "down",
-        0.47,
-        None,
-        [{"title": "军人抚恤优待条例", "article": "第四十三条", "doc_id": "reg.md"}],
-    ),
+    ("深圳的退役军人子女中考加分多少分？", "low", 0.33, None,
+     [{"title": "军人抚恤优待条例", "article": "第四十三条", "doc_id": "reg.md"}]),
+    ("子女中考有加分政策吗？深圳怎么规定的？", "down", 0.47, None,
+     [{"title": "军人抚恤优待条例", "article": "第四十三条", "doc_id": "reg.md"}]),
 ]
 
 
@@ -362,11 +307,8 @@ def generate_demo_complaints(
         name, phone = _person(rng)
         if rng.random() < 0.08:  # some people write their number into the text itself
             text += f"联系电话{phone}。"
-        out.append(
-            DemoComplaint(
-                at=at, region=region, theme=theme, text=text, name=name, phone=phone, chat_id=900_000_000 + i
-            )
-        )
+        out.append(DemoComplaint(at=at, region=region, theme=theme, text=text, name=name, phone=phone,
+                                 chat_id=900_000_000 + i))
     for j in range(planted_n):
         # The problem starts abruptly ~12 days ago (a "new rule" at the gate); a few earlier
         # cases in the two weeks before that are the first signs.
@@ -374,18 +316,8 @@ def generate_demo_complaints(
         at = now - timedelta(days=days, hours=rng.uniform(0, 2))
         name, phone = _person(rng)
         text = _fill(rng.choice(_PLANTED_TEMPLATES), PLANTED_REGION, rng)
-        out.append(
-            DemoComplaint(
-                at=at,
-                region=PLANTED_REGION,
-                theme="culture_tourism",
-                text=text,
-                name=name,
-                phone=phone,
-                chat_id=910_000_000 + j,
-                planted=True,
-            )
-        )
+        out.append(DemoComplaint(at=at, region=PLANTED_REGION, theme="culture_tourism", text=text, name=name,
+                                 phone=phone, chat_id=910_000_000 + j, planted=True))
     out.sort(key=lambda c: c.at)
     planned = [_plan(c, now, rng) for c in out]
     # The dashboard must show overdue cases whatever the dice said: a few cases 16-120 days
@@ -394,15 +326,8 @@ def generate_demo_complaints(
         i for i, c in enumerate(planned) if not c.planted and 16 <= (now - c.at) / timedelta(days=1) <= 120
     ]
     for i in rng.sample(old, min(len(old), max(3, count // 40))):
-        planned[i] = _replace(
-            planned[i],
-            accept_after=None,
-            start_after=None,
-            extend=False,
-            conclude_after=None,
-            rating=None,
-            reject=False,
-        )
+        planned[i] = _replace(planned[i], accept_after=None, start_after=None, extend=False,
+                              conclude_after=None, rating=None, reject=False)
     return planned
 
 
@@ -473,17 +398,10 @@ def seed_demo_data(
 
 def _file_one(service: Any, clock: _Clock, c: DemoComplaint, now: datetime, report: DemoReport) -> None:
     clock.now = c.at
-    view = service.intake(
-        ComplaintIntake(
-            text=c.text,
-            channel=DEMO_CHANNEL,
-            complainant_chat_id=c.chat_id,
-            complainant_name=c.name,
-            complainant_phone=c.phone,
-            region=c.region,
-            theme=c.theme,
-        )
-    )
+    view = service.intake(ComplaintIntake(
+        text=c.text, channel=DEMO_CHANNEL, complainant_chat_id=c.chat_id, complainant_name=c.name,
+        complainant_phone=c.phone, region=c.region, theme=c.theme,
+    ))
     ticket = view.ticket
     report.cases += 1
     report.planted += c.planted
@@ -540,25 +458,13 @@ def _seed_qa_log(session: Session, now: datetime, rng: random.Random) -> int:
     n = 0
     for question, kind, confidence, reason, sources in _GAP_QUESTIONS:
         created = now - timedelta(days=rng.uniform(0.5, 20))
-        session.add(
-            QuestionLog(
-                created_at=created,
-                channel=DEMO_CHANNEL,
-                user_ref=None,
-                region=None,
-                question=question,
-                answer="抱歉，知识库中没有找到相关规定。建议咨询当地退役军人服务站或拨打 12345。"
-                if kind == "refused"
-                else "（演示回答）",
-                refused=kind == "refused",
-                refusal_reason=reason,
-                confidence=confidence,
-                intent="question",
-                theme=None,
-                sources=sources,
-                rating="down" if kind == "down" else None,
-                rated_at=created + timedelta(minutes=2) if kind == "down" else None,
-            )
-        )
+        session.add(QuestionLog(
+            created_at=created, channel=DEMO_CHANNEL, user_ref=None, region=None, question=question,
+            answer="抱歉，知识库中没有找到相关规定。建议咨询当地退役军人服务站或拨打 12345。"
+            if kind == "refused" else "（演示回答）",
+            refused=kind == "refused", refusal_reason=reason, confidence=confidence, intent="question",
+            theme=None, sources=sources, rating="down" if kind == "down" else None,
+            rated_at=created + timedelta(minutes=2) if kind == "down" else None,
+        ))
         n += 1
     return n

@@ -63,22 +63,15 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
         started = datetime.now()
         report = seed_demo_data(
-            sessions,
-            service_factory,
-            count=args.count,
-            months=args.months,
-            seed=args.seed,
-            force=args.force,
-            with_qa_log=not args.no_qa_log,
+            sessions, service_factory, count=args.count, months=args.months, seed=args.seed,
+            force=args.force, with_qa_log=not args.no_qa_log,
         )
     finally:
         engine.dispose()
     seconds = (datetime.now() - started).total_seconds()
     print(f"已生成演示投诉 {report.cases} 件（用时 {seconds:.1f} 秒），渠道标记为 demo：")
-    print(
-        f"  受理 {report.accepted} 件，办结 {report.concluded} 件，不予受理 {report.rejected} 件，"
-        f"延期 {report.extended} 件，已评价 {report.rated} 件，目前超期 {report.overdue} 件；"
-    )
+    print(f"  受理 {report.accepted} 件，办结 {report.concluded} 件，不予受理 {report.rejected} 件，"
+          f"延期 {report.extended} 件，已评价 {report.rated} 件，目前超期 {report.overdue} 件；")
     print(f"  其中埋入的新问题（青岚山景区不认外地优待证）{report.planted} 件，集中在最近两周；")
     regions = "，".join(f"{k} {v}" for k, v in sorted(report.by_region.items(), key=lambda kv: -kv[1]))
     print(f"  按地区：{regions}")

@@ -104,13 +104,8 @@ def emerging_themes(
         logger.warning("emerging themes: %d cases, clustering the newest %d", len(items), MAX_CLUSTER_ITEMS)
         items = items[-MAX_CLUSTER_ITEMS:]
     clusters = cluster_texts(
-        [r.text for r in items],
-        embeddings,
-        tokenizer=tokenizer,
-        distance_threshold=distance_threshold,
-        lexical_weight=lexical_weight,
-        min_size=2,
-        top_keywords=top_keywords,
+        [r.text for r in items], embeddings, tokenizer=tokenizer, distance_threshold=distance_threshold,
+        lexical_weight=lexical_weight, min_size=2, top_keywords=top_keywords,
     )
     total_recent = sum(1 for r in items if as_utc(r.created_at) >= split)
     out = []
@@ -124,9 +119,7 @@ def emerging_themes(
         p0 = (total_recent - recent + 1) / (others + 2)
         p_value = binomial_tail(recent, len(members), p0)
         growing = (
-            recent >= min_size
-            and recent - previous >= min_delta
-            and ratio >= min_growth
+            recent >= min_size and recent - previous >= min_delta and ratio >= min_growth
             and p_value <= max_p_value
         )
         rep = items[c.representative]

@@ -29,6 +29,8 @@ class Example:
     theme: str
 
 
+
+
 def load_examples(path: Path | None = None) -> list[Example]:
     """Load and validate the labelled examples (``complaint`` / ``ambiguous`` / ``question``)."""
     path = path or DEFAULT_EXAMPLES_PATH

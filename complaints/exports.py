@@ -139,12 +139,9 @@ def cases_xlsx(items: Iterable[Any], *, filters: Mapping[str, str] | None = None
     """XLSX of a case list (sheet 案件列表, plus 导出说明 with the filters), masked."""
     wb = _workbook()
     ws = wb.create_sheet("案件列表")
-    _write_table(
-        ws,
-        [c.header for c in CASE_COLUMNS],
-        ([c.get(r) for c in CASE_COLUMNS] for r in (to_case_row(i) for i in items)),
-        widths=[c.width for c in CASE_COLUMNS],
-    )
+    _write_table(ws, [c.header for c in CASE_COLUMNS], (
+        [c.get(r) for c in CASE_COLUMNS] for r in (to_case_row(i) for i in items)
+    ), widths=[c.width for c in CASE_COLUMNS])
     _about_sheet(wb, "投诉案件列表", filters)
     return _save(wb)
 
@@ -155,14 +152,7 @@ def cases_xlsx(items: Iterable[Any], *, filters: Mapping[str, str] | None = None
 
 AGGREGATE_HEADER = ("统计周期", "地区", "主题代码", "主题", "件数")
 DEADLINE_HEADER = (
-    "承办单位",
-    "承办人",
-    "承办人编号",
-    "在办件数",
-    "超期件数",
-    "临期件数",
-    "超期编号",
-    "临期编号",
+    "承办单位", "承办人", "承办人编号", "在办件数", "超期件数", "临期件数", "超期编号", "临期编号",
 )
 
 
@@ -178,7 +168,9 @@ def aggregates_csv(rows: Iterable[AggregateRow]) -> bytes:
 def trend_csv(trend: TrendSeries) -> bytes:
     """CSV of a trend: one row per group, one column per period, and a total."""
     header = ["分组", *trend.periods, "合计"]
-    return _csv_bytes(header, ([trend.labels.get(k, k), *v, sum(v)] for k, v in trend.series.items()))
+    return _csv_bytes(header, (
+        [trend.labels.get(k, k), *v, sum(v)] for k, v in trend.series.items()
+    ))
 
 
 def aggregates_xlsx(
@@ -197,27 +189,19 @@ def aggregates_xlsx(
     if trend is not None:
         ws = wb.create_sheet("趋势")
         _write_table(
-            ws,
-            ["分组", *trend.periods, "合计"],
+            ws, ["分组", *trend.periods, "合计"],
             ([trend.labels.get(k, k), *v, sum(v)] for k, v in trend.series.items()),
             widths=[24] + [10] * (len(trend.periods) + 1),
         )
     if deadlines is not None:
         ws = wb.create_sheet("超期与临期")
         _write_table(
-            ws,
-            DEADLINE_HEADER,
+            ws, DEADLINE_HEADER,
             (
-                [
-                    u.unit,
-                    u.handler_name or "",
-                    u.handler_id or "",
-                    u.open_count,
-                    len(u.overdue),
-                    len(u.due_soon),
-                    "、".join(f"{i.ticket}（{i.stage_label}）" for i in u.overdue),
-                    "、".join(f"{i.ticket}（{i.stage_label}）" for i in u.due_soon),
-                ]
+                [u.unit, u.handler_name or "", u.handler_id or "", u.open_count, len(u.overdue),
+                 len(u.due_soon),
+                 "、".join(f"{i.ticket}（{i.stage_label}）" for i in u.overdue),
+                 "、".join(f"{i.ticket}（{i.stage_label}）" for i in u.due_soon)]
                 for u in deadlines
             ),
             widths=[28, 10, 12, 10, 10, 10, 60, 60],

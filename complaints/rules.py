@@ -75,6 +75,8 @@ class RuleSignals:
         return min(score, GRIEVANCE_CAP)
 
 
+
+
 def normalize_message(text: str) -> str:
     """NFKC-normalise (full-width punctuation to ASCII) and collapse whitespace."""
     text = unicodedata.normalize("NFKC", text or "")
