@@ -33,7 +33,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import SecretStr
 from telegram import Update
 
-from api import pages
+from api import casepages, intakepages, pages
 from api.exception_handlers import install_error_handlers
 from api.jobs import MAX_FILES_PER_UPLOAD, JobRunner
 from api.login import LoginGuard
@@ -44,6 +44,7 @@ from api.routers import knowledge as knowledge_routes
 from api.runtime import Runtime
 from api.security import resolve_secret_key
 from api.templating import make_templates
+from api.users import PERM_CASES_OWN
 from bot.webhook import make_webhook_router, telegram_lifespan
 from vetbot.settings import Settings
 
@@ -120,7 +121,7 @@ def create_app(
     app.state.login_guard = LoginGuard(settings)
     app.state.templates = make_templates()
     app.state.dashboard_url = None
-    app.state.extra_nav = []
+    app.state.extra_nav = [{"href": "/cases", "label": "案件办理", "permission": PERM_CASES_OWN}]
     app.state.telegram_application = telegram_application
 
     install_error_handlers(app)
@@ -129,7 +130,7 @@ def create_app(
     app.add_middleware(
         BodyLimitMiddleware,
         default=DEFAULT_MAX_BODY,
-        limits={("POST", f"{API_PREFIX}/documents"): upload_limit},
+        limits={("POST", f"{API_PREFIX}/documents"): upload_limit, ("POST", "/intake"): upload_limit},
     )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
@@ -143,6 +144,8 @@ def create_app(
     app.include_router(health.router)
     app.include_router(api)
     app.include_router(pages.router)
+    app.include_router(casepages.router)
+    app.include_router(intakepages.router)
 
     if telegram_application is not None and telegram_mode(settings) == "webhook":
         _include_webhook(app, telegram_application, settings)

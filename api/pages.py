@@ -22,7 +22,7 @@ from api.login import client_ip, login_user, request_is_https
 from api.schemas import MAX_QUERY_CHARS, MAX_QUESTION_CHARS
 from api.security import SESSION_COOKIE, decode_token, signing_key
 from api.templating import render
-from api.users import PERM_ASK, PERM_DOCUMENTS_READ, PERM_SEARCH, Principal
+from api.users import PERM_ASK, PERM_CASES_OWN, PERM_DOCUMENTS_READ, PERM_SEARCH, PERM_THEMES, Principal
 from api.views import (
     converse_and_log,
     document_url,
@@ -49,13 +49,21 @@ def _safe_next(value: str | None) -> str:
 
 @router.get("/", response_class=RedirectResponse)
 def home(request: Request) -> RedirectResponse:
-    """Start page: search when logged in, else the login form."""
+    """Start page: office/admin land on the dashboard, caseworkers on their case queue, other
+    staff on search; anonymous visitors on the login form."""
     principal = resolve_principal(request)
-    return RedirectResponse("/search" if principal.is_authenticated else "/login", status_code=303)
+    if not principal.is_authenticated:
+        return RedirectResponse("/login", status_code=303)
+    dashboard = getattr(request.app.state, "dashboard_url", None)
+    if dashboard and principal.can(PERM_THEMES):
+        return RedirectResponse(dashboard, status_code=303)
+    if principal.can(PERM_CASES_OWN):
+        return RedirectResponse("/cases", status_code=303)
+    return RedirectResponse("/search", status_code=303)
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, next: str = "/search") -> HTMLResponse:
+def login_form(request: Request, next: str = "/") -> HTMLResponse:
     """The login form."""
     return render(request, "login.html", title="登录", next=_safe_next(next), error=None, username="")
 
@@ -66,7 +74,7 @@ async def login_submit(
     runtime: RuntimeDep,
     username: Annotated[str, Form(max_length=64)] = "",
     password: Annotated[str, Form(max_length=128)] = "",
-    next: Annotated[str, Form(max_length=500)] = "/search",
+    next: Annotated[str, Form(max_length=500)] = "/",
 ) -> Response:
     """Check credentials, set the HttpOnly session cookie and go to ``next``; 403 cross-site."""
     target = _safe_next(next)

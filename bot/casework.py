@@ -1,4 +1,6 @@
-"""Caseworkers (承办人) acting from Telegram: 受理 / 不予受理 / 转办 / 办结 buttons on case notices.
+"""Caseworkers (承办人) acting from Telegram: 受理 / 不予受理 / 转办 / 办结 / 中间答复 / 延期 buttons.
+
+Only the actions the case's current status allows are offered (a new case has no 办结).
 
 受理 acts at once; the others first ask for the text the complainant will be told (a small
 persistent ConversationHandler). Only the assigned caseworker (mapped through the routing
@@ -20,6 +22,7 @@ from bot import texts
 from bot.common import BotDeps, Context, answer_callback, reply_html, user_data
 from bot.formatting import esc, format_dt
 from bot.keyboards import CASE_ACTION_LABELS, CASE_ACTIONS, case_action_markup
+from bot.notifier import offered_actions
 from complaints.lifecycle import check_transition
 from complaints.types import Actor, CaseView
 from vetbot.errors import InvalidInputError, PermissionDeniedError, VetbotError
@@ -90,7 +93,7 @@ class CaseworkHandlers:
             esc(view.text),
         ]
         await reply_html(
-            update, context, "\n".join(lines), case_action_markup(view.ticket, view.allowed_actions)
+            update, context, "\n".join(lines), case_action_markup(view.ticket, offered_actions(view.status))
         )
 
     async def on_action(self, update: Update, context: Context) -> str | int:
@@ -167,6 +170,11 @@ class CaseworkHandlers:
             elif action == "transfer":
                 to, note = split_transfer(text or "")
                 view = await asyncio.to_thread(cases.transfer, ticket, actor, to, note)
+            elif action == "reply":
+                view = await asyncio.to_thread(cases.reply, ticket, actor, text or "")
+            elif action == "extend":
+                days, reason = split_extension(text or "")
+                view = await asyncio.to_thread(cases.extend, ticket, actor, days, reason)
             else:
                 view = await asyncio.to_thread(cases.conclude, ticket, actor, text or "")
         except InvalidInputError as exc:
@@ -176,10 +184,12 @@ class CaseworkHandlers:
             await reply_html(update, context, esc(exc.user_message))
             return True
         label = CASE_ACTION_LABELS[action]
+        # The confirmation carries the next possible actions (after 受理: 办结 and the rest).
         await reply_html(
             update,
             context,
             esc(texts.ACTION_DONE.format(label=label, ticket=view.ticket, status=view.status)),
+            case_action_markup(view.ticket, offered_actions(view.status)),
         )
         await self._refresh_buttons(update, context, message_id, view)
         return True
@@ -195,7 +205,7 @@ class CaseworkHandlers:
             await context.bot.edit_message_reply_markup(
                 chat_id=chat.id,
                 message_id=message_id,
-                reply_markup=case_action_markup(view.ticket, view.allowed_actions),
+                reply_markup=case_action_markup(view.ticket, offered_actions(view.status)),
             )
         except TelegramError:
             logger.debug("could not refresh case buttons", exc_info=True)
@@ -210,6 +220,14 @@ class CaseworkHandlers:
         user_data(context).pop("case_action", None)
         await reply_html(update, context, texts.ACTION_CANCELLED)
         return ConversationHandler.END
+
+
+def split_extension(text: str) -> tuple[int, str]:
+    """ "15 需协调公交集团" → (15, "需协调公交集团"); ``InvalidInputError`` without a leading day count."""
+    match = re.match(r"\s*(\d{1,2})\s*天?[\s，,；;：:]*(.*)", text, re.S)
+    if match is None:
+        raise InvalidInputError("extension without days", user_message=texts.EXTEND_FORMAT)
+    return int(match.group(1)), match.group(2).strip()
 
 
 def split_transfer(text: str) -> tuple[str, str | None]:

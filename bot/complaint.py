@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any
 
 from telegram import Update
@@ -17,13 +18,14 @@ from telegram.ext import ConversationHandler
 
 from bot import texts
 from bot.common import BotDeps, Context, answer_callback, drop_buttons, reply_html, user_data
+from bot.complaint_draft import fit_text, full_text
 from bot.formatting import esc, format_dt, normalise_phone
 from bot.keyboards import inline, menu_markup, rows_of
 from complaints.themes import THEMES
 from complaints.types import ComplaintIntake
 from complaints.validation import MAX_TEXT_CHARS
 from vetbot.errors import VetbotError
-from vetbot.privacy import mask_phone
+from vetbot.privacy import mask_phone, mask_text
 
 logger = logging.getLogger(__name__)
 
@@ -227,22 +229,11 @@ class ComplaintFlow:
         kept = self._fit(update, draft, text, replacing_details=False)
         draft["text"] = "\n".join(p for p in (draft.get("text"), kept) if p)
 
-    def _fit(self, update: Update, draft: dict[str, Any], text: str, *, replacing_details: bool = True
-             ) -> str:
-        """``text`` cut to what the case text can hold; the rest referenced as an attachment."""
-        rest_of_draft = {**draft, "details": ""} if replacing_details else draft
-        room = MAX_CASE_TEXT_CHARS - len(self._full_text(rest_of_draft)) - 1
-        if len(text) <= room:
-            return text
+    @staticmethod
+    def _fit(update: Update, draft: dict[str, Any], text: str, *, replacing_details: bool = True) -> str:
         message, chat = update.effective_message, update.effective_chat
-        rest = len(text) - max(room, 0)
         ref = f"tg-msg:{chat.id if chat else 0}:{message.message_id if message else 0}"
-        name = f"投诉描述全文（共 {len(text)} 字，超出案件正文的 {rest} 字见此消息）"
-        draft.setdefault("attachments", []).append(
-            {"file_id": ref, "kind": "text", "mime": "text/plain", "size": len(text.encode()), "name": name}
-        )
-        draft["overflow_notice"] = True
-        return text[: max(room, 0)]
+        return fit_text(draft, text, ref, MAX_CASE_TEXT_CHARS, replacing_details=replacing_details)
 
     async def keep_text(self, update: Update, context: Context) -> str | int | None:
         """Text where a button press is expected: added to the complaint, then the step asks again."""
@@ -320,7 +311,12 @@ class ComplaintFlow:
         if message.text.strip() == "跳过":
             draft["phone"] = None
             return await self._next(update, context, after=PHONE)
-        phone = normalise_phone(message.text)
+        # "张三 13812345678": the name is asked for here, never taken from the Telegram profile.
+        match = re.search(r"[+\d][\d\s\-()（）]{9,}\d", message.text)
+        phone = normalise_phone(match.group(0)) if match else None
+        if phone is not None and match is not None:
+            name = (message.text[: match.start()] + message.text[match.end() :]).strip(" ，,、：:")
+            draft["name"] = name[:32] or None
         if phone is None:
             typed = message.text.strip()
             digits = sum(ch.isdigit() for ch in typed)
@@ -365,14 +361,7 @@ class ComplaintFlow:
         await self._ask_phone(update, context)
         return PHONE
 
-    @staticmethod
-    def _full_text(draft: dict[str, Any]) -> str:
-        parts = [draft.get("text") or ""]
-        if draft.get("details"):
-            parts.append(("补充说明：" if draft.get("text") else "") + draft["details"])
-        for note in draft.get("notes", []):
-            parts.append(f"照片说明：{note}")
-        return "\n".join(p for p in parts if p).strip()
+    _full_text = staticmethod(full_text)
 
     async def _show_summary(self, update: Update, context: Context) -> None:
         draft = self._draft(context) or {}
@@ -383,10 +372,12 @@ class ComplaintFlow:
             texts.CONFIRM_HEADER,
             f"类别：{esc(themes.get(draft.get('theme') or 'other', '其他'))}",
             f"地区：{esc(draft.get('region') or '未填写')}",
+            f"姓名：{esc(draft.get('name') or '未留')}",
             f"联系电话：{esc(phone)}",
             f"照片：{photos} 张" if photos else "照片：无",
             "内容：",
-            f"<i>{esc(self._full_text(draft))}</i>",
+            # Chat history outlives the case: ID-card, bank-card and phone numbers stay masked here.
+            f"<i>{esc(mask_text(self._full_text(draft)))}</i>",
             texts.OVERFLOW_KEPT if draft.get("overflow_notice") else "",
             "",
             texts.CONFIRM_FOOTER,
@@ -457,7 +448,7 @@ class ComplaintFlow:
             text=self._full_text(draft),
             channel="telegram",
             complainant_chat_id=chat.id,
-            complainant_name=(user.full_name or "")[:64] or None,
+            complainant_name=draft.get("name"),
             complainant_phone=draft.get("phone"),
             region=draft.get("region"),
             theme=draft.get("theme"),

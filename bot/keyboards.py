@@ -37,8 +37,15 @@ from knowledge.types import Passage
 MAX_CALLBACK_BYTES = 64
 
 # Caseworker (承办人) actions offered as buttons, in display order, with their labels.
-CASE_ACTIONS = ("accept", "reject", "transfer", "conclude")
-CASE_ACTION_LABELS = {"accept": "受理", "reject": "不予受理", "transfer": "转办", "conclude": "办结"}
+CASE_ACTIONS = ("accept", "reject", "transfer", "conclude", "reply", "extend")
+CASE_ACTION_LABELS = {
+    "accept": "受理",
+    "reject": "不予受理",
+    "transfer": "转办",
+    "conclude": "办结",
+    "reply": "中间答复",
+    "extend": "延期",
+}
 # Satisfaction ratings in button order; ``rt:<ticket>:<index>`` indexes this tuple.
 RATINGS = ("满意", "基本满意", "不满意")
 

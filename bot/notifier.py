@@ -25,7 +25,7 @@ from telegram.error import BadRequest, Forbidden
 
 from bot.formatting import esc, split_message
 from bot.keyboards import case_action_markup, rating_markup
-from complaints.lifecycle import allowed_actions
+from complaints.lifecycle import PENDING, allowed_actions
 from complaints.outbox import OutboxDispatcher, PermanentDeliveryError
 
 if TYPE_CHECKING:
@@ -180,21 +180,25 @@ class TelegramNotifier:
         logger.warning("outbox still has due notices after %.1f s", timeout)
 
 
+def offered_actions(status: str) -> list[str]:
+    """Case actions offered as Telegram buttons in ``status``: what the lifecycle allows, except
+    中间答复 before 受理 (the first answer to a new case is the decision whether to accept it)."""
+    allowed = allowed_actions(status)
+    return [a for a in allowed if not (a == "reply" and status == PENDING)]
+
+
 def render_notice(notice: Notice) -> tuple[str, Any]:
     """Telegram HTML and buttons for a notice.
 
-    A caseworker's new (or reassigned) case gets 受理 / 不予受理 / 转办 / 办结; a complainant's
+    A caseworker's new (or reassigned) case gets the actions its status allows; a complainant's
     concluded case gets the satisfaction rating buttons. (``notice.kind == "handler"`` is the
     outbox's stored name for a caseworker notice.)
     """
     text = esc(notice.text)
     markup: Any = None
     if notice.kind == "handler" and notice.action in ("intake", "reassign"):
-        # A new case shows all four actions (办结 explains it needs 受理 first); a reassigned
-        # one only what its current status allows.
-        markup = case_action_markup(
-            notice.ticket, None if notice.action == "intake" else allowed_actions(notice.status)
-        )
+        # Only what the case's current status allows (a new case has no 办结: it needs 受理 first).
+        markup = case_action_markup(notice.ticket, offered_actions(notice.status))
         if markup is not None:
             text += "\n\n请点击下方按钮办理。"
     elif notice.kind == "complainant" and notice.action == "conclude":

@@ -18,7 +18,8 @@ logger = logging.getLogger(__name__)
 
 STATUS_LIMIT = 5
 # Events the complainant is shown with their note (others only by name).
-_PUBLIC_NOTES = {"accept", "reject", "transfer", "conclude", "reply", "extend", "rate"}
+# The transfer note is meant for the receiving unit; the complainant sees "已转交X办理" instead.
+_PUBLIC_NOTES = {"accept", "reject", "conclude", "reply", "extend", "rate"}
 
 
 class CaseStatusHandlers:

@@ -55,7 +55,18 @@ TRANSITIONS: Final[dict[str, tuple[tuple[str, ...], str | None]]] = {
     "extend": ((ACCEPTED, IN_PROGRESS), None),
     "reassign": (OPEN_STATUSES, None),
     "rate": ((CONCLUDED,), None),
+    # 督办/催办 by the office: logged and sent to the caseworker.
+    "supervise": (OPEN_STATUSES, None),
+    # 回访: staff record the complainant's satisfaction (by phone or at the window).
+    "followup": ((CONCLUDED,), None),
 }
+
+# Annotations: history entries allowed in every status, not offered as lifecycle actions.
+# An internal note (内部备注) is never shown or sent to the complainant.
+ANNOTATIONS: Final = ("note", "attach")
+
+# Actions whose note the complainant may see (answers to them, never internal notes).
+PUBLIC_ACTIONS: Final = ("accept", "reject", "transfer", "start", "reply", "conclude", "extend")
 
 ACTION_LABELS: Final = {
     "intake": "登记",
@@ -69,6 +80,10 @@ ACTION_LABELS: Final = {
     "extend": "延期",
     "reassign": "改派",
     "rate": "评价",
+    "note": "内部备注",
+    "attach": "附件",
+    "supervise": "督办",
+    "followup": "回访",
 }
 
 
@@ -77,6 +92,8 @@ def check_transition(status: str, action: str) -> str:
 
     Raises ``InvalidTransitionError`` naming the current status and the attempted action.
     """
+    if action in ANNOTATIONS:
+        return status
     if action not in TRANSITIONS:
         raise InvalidTransitionError(f"unknown action {action!r}", user_message=f"未知的案件操作：{action}。")
     allowed_from, target = TRANSITIONS[action]

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from datetime import time as dtime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from complaints import lifecycle as lc
@@ -21,7 +21,7 @@ from complaints.models import Case, CaseEvent
 from complaints.routing import RoutingTable
 from complaints.themes import THEMES
 from complaints.tickets import normalize_ticket
-from complaints.types import ROLES, Actor, CaseFilter, CaseView
+from complaints.types import ROLES, SORTS, Actor, CaseFilter, CaseView
 from complaints.views import case_view
 from vetbot import regions
 from vetbot.clock import CHINA_TZ, as_utc, utcnow
@@ -90,59 +90,106 @@ class CaseQueries:
             return [self._view(c, None, now=now) for c in rows]
 
     def list_cases(self, filters: CaseFilter, actor: Actor) -> list[CaseView]:
-        """Cases matching ``filters``, newest first (at most ``MAX_LIST_LIMIT``).
+        """Cases matching ``filters``, sorted by ``filters.sort`` (at most ``MAX_LIST_LIMIT``).
 
-        Caseworkers see only their own cases; office/admin/system see all. Raises
-        ``PermissionDeniedError`` for complainants, unknown roles and a caseworker asking for
-        another's cases; ``InvalidInputError`` for an unknown status or theme.
+        Caseworkers see only their own cases unless ``filters.unit`` is their own unit;
+        office/admin/system see all. Raises ``PermissionDeniedError`` for complainants,
+        unknown roles and a caseworker asking for another's cases or another unit;
+        ``InvalidInputError`` for an unknown status, theme or sort key.
         """
+        now = self.now()
+        stmt = select(Case).where(*self._conditions(filters, actor, now))
+        limit = max(1, min(filters.limit, MAX_LIST_LIMIT))
+        stmt = stmt.order_by(*_order_by(filters.sort)).offset(max(filters.offset, 0)).limit(limit)
+        with self._sessions() as session:
+            rows = session.scalars(stmt).all()
+            return [self._view(c, actor, now=now) for c in rows]
+
+    def count_cases(self, filters: CaseFilter, actor: Actor) -> int:
+        """How many cases match ``filters`` (ignoring limit/offset); same errors as ``list_cases``."""
+        conditions = self._conditions(filters, actor, self.now())
+        with self._sessions() as session:
+            return int(session.scalar(select(func.count(Case.id)).where(*conditions)) or 0)
+
+    def _conditions(self, filters: CaseFilter, actor: Actor, now: datetime) -> list[Any]:
         if actor.role == "complainant":
             raise PermissionDeniedError("complainant listing cases", user_message="您没有权限查看案件列表。")
         if actor.role not in ROLES:
             raise PermissionDeniedError(f"unknown role {actor.role!r}")
         caseworker_id = filters.handler_id
         if actor.role == "handler":
+            own_unit = self.routing.handlers.get(actor.id)
+            if filters.unit and (own_unit is None or filters.unit != own_unit.unit):
+                raise PermissionDeniedError(
+                    "caseworker listing another unit", user_message="承办人只能查看本单位的案件。"
+                )
             if caseworker_id and caseworker_id != actor.id:
                 raise PermissionDeniedError(
                     "caseworker listing another caseworker", user_message="承办人只能查看分派给自己的案件。"
                 )
-            caseworker_id = actor.id
-        now = self.now()
-        stmt = select(Case)
+            if not filters.unit:
+                caseworker_id = actor.id
+        conditions: list[Any] = []
         if filters.status:
             if filters.status not in lc.STATUSES:
                 raise InvalidInputError(
                     f"bad status {filters.status!r}",
                     user_message=f"未知的案件状态：{filters.status}（可选：{'、'.join(lc.STATUSES)}）。",
                 )
-            stmt = stmt.where(Case.status == filters.status)
+            conditions.append(Case.status == filters.status)
         if filters.theme:
             if filters.theme not in THEMES:
                 raise InvalidInputError(
                     f"bad theme {filters.theme!r}", user_message=f"未知的投诉主题：{filters.theme}。"
                 )
-            stmt = stmt.where(Case.theme == filters.theme)
+            conditions.append(Case.theme == filters.theme)
         if filters.region:
-            stmt = stmt.where(Case.region.in_(self._region_variants(filters.region)))
+            conditions.append(Case.region.in_(self._region_variants(filters.region)))
         if caseworker_id:
-            stmt = stmt.where(Case.assigned_handler_id == caseworker_id)
+            conditions.append(Case.assigned_handler_id == caseworker_id)
         if filters.unit:
-            stmt = stmt.where(Case.assigned_unit == filters.unit)
+            conditions.append(Case.assigned_unit == filters.unit)
         if filters.created_from is not None:
-            stmt = stmt.where(Case.created_at >= lower_bound(filters.created_from))
+            conditions.append(Case.created_at >= lower_bound(filters.created_from))
         if filters.created_to is not None:
-            stmt = stmt.where(Case.created_at < upper_bound(filters.created_to))
+            conditions.append(Case.created_at < upper_bound(filters.created_to))
         if filters.overdue:
-            stmt = stmt.where(overdue_clause(now))
+            conditions.append(overdue_clause(now))
         if filters.due_soon:
-            stmt = stmt.where(due_soon_clause(now, filters.due_soon_days))
-        limit = max(1, min(filters.limit, MAX_LIST_LIMIT))
-        stmt = (
-            stmt.order_by(Case.created_at.desc(), Case.id.desc()).offset(max(filters.offset, 0)).limit(limit)
-        )
+            conditions.append(due_soon_clause(now, filters.due_soon_days))
+        if filters.q and filters.q.strip():
+            needle = f"%{_escape_like(filters.q.strip())}%"
+            conditions.append(
+                or_(Case.ticket.ilike(needle, escape="\\"), Case.text.ilike(needle, escape="\\"))
+            )
+        if filters.complainant_phone:
+            conditions.append(Case.complainant_phone == filters.complainant_phone)
+        if filters.complainant_chat_id is not None:
+            conditions.append(Case.complainant_chat_id == filters.complainant_chat_id)
+        return conditions
+
+    def related_cases(self, ticket: str, limit: int = 20) -> list[CaseView]:
+        """The complainant's other cases (same Telegram chat or same phone), newest first, masked.
+
+        Raises ``InvalidInputError`` / ``NotFoundError`` for a malformed / unknown ticket."""
+        ticket = normalize_ticket(ticket)
         with self._sessions() as session:
-            rows = session.scalars(stmt).all()
-            return [self._view(c, actor, now=now) for c in rows]
+            case = load_case(session, ticket)
+            same = []
+            if case.complainant_chat_id is not None:
+                same.append(Case.complainant_chat_id == case.complainant_chat_id)
+            if case.complainant_phone:
+                same.append(Case.complainant_phone == case.complainant_phone)
+            if not same:
+                return []
+            rows = session.scalars(
+                select(Case)
+                .where(or_(*same), Case.id != case.id)
+                .order_by(Case.created_at.desc(), Case.id.desc())
+                .limit(limit)
+            ).all()
+            now = self.now()
+            return [self._view(c, None, now=now) for c in rows]
 
     def overdue(self, now: datetime | None = None) -> list[CaseView]:
         """Open cases past the deadline of their current status, most overdue first (masked)."""
@@ -164,6 +211,35 @@ class CaseQueries:
         # Cases store the table's spelling or, for a place the table lacks, what was typed.
         canonical = self.routing.canonical_region(region)
         return sorted({region.strip(), canonical, *regions.spellings(region), *regions.spellings(canonical)})
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _order_by(sort: str) -> list[Any]:
+    """ORDER BY for a ``CaseFilter.sort`` key; ``InvalidInputError`` for an unknown key."""
+    key = (sort or "-created").strip()
+    descending = key.startswith("-")
+    key = key.lstrip("-")
+    if key not in SORTS:
+        raise InvalidInputError(f"bad sort {sort!r}", user_message=f"未知的排序方式：{sort}。")
+    column: Any
+    if key == "due":
+        # The deadline of the current status; closed cases (no deadline) sort last.
+        column = case(
+            (Case.status == lc.PENDING, Case.accept_due),
+            (Case.status.in_((lc.ACCEPTED, lc.IN_PROGRESS)), Case.conclude_due),
+            else_=None,
+        )
+        return [column.is_(None), column.desc() if descending else column.asc(), Case.id]
+    column = {
+        "created": Case.created_at,
+        "updated": Case.updated_at,
+        "ticket": Case.ticket,
+        "status": Case.status,
+    }[key]
+    return [column.desc() if descending else column.asc(), Case.id.desc() if descending else Case.id]
 
 
 def load_case(session: Session, ticket: str, for_update: bool = False) -> Case:

@@ -21,7 +21,7 @@ Privacy: every ``CaseView`` has ID-card, phone and card numbers masked unless th
 the case's assigned caseworker.
 
 The module is a little over 500 lines on purpose: each lifecycle action is one short method
-with the notice text it sends beside it, and they share one transaction routine (``_act``);
+with the notice text it sends beside it, and they share one transaction routine (``act``);
 validation, views, reads and notices already live in their own modules.
 """
 
@@ -57,6 +57,7 @@ from complaints.types import (
 from complaints.validation import clean_attachments, clean_complaint_text, clean_note, required_text
 from vetbot.clock import to_china, utcnow
 from vetbot.errors import CaseError, InvalidInputError, PermissionDeniedError
+from vetbot.privacy import mask_text
 
 logger = logging.getLogger(__name__)
 
@@ -216,14 +217,15 @@ class CaseService(CaseQueries):
         return min(members, key=lambda m: load.get(m.id, 0))  # ties: first in file order
 
     def _new_case_text(self, case: Case) -> str:
-        excerpt = case.text if len(case.text) <= 200 else case.text[:200] + "…"
+        # Telegram chats are not the case store: ID-card, bank-card and phone numbers stay masked.
+        text = mask_text(case.text)
+        excerpt = text if len(text) <= 200 else text[:200] + "…"
         return (
             f"【新投诉待受理】编号 {case.ticket}\n"
             f"主题：{THEMES.get(case.theme, case.theme)}；地区：{case.region}\n"
             f"内容：{excerpt}\n"
             f"请于 {_fmt_day(case.accept_due)} 前决定是否受理（{lc.LEGAL_BASIS['accept']}）。"
         )
-
 
     # ---------------------------------------------------------------- caseworker actions
     def accept(self, ticket: str, actor: Actor, note: str | None = None) -> CaseView:
@@ -234,7 +236,7 @@ class CaseService(CaseQueries):
             case.conclude_due = lc.conclude_due(now)
             return clean_note(note) or ""
 
-        return self._act(
+        return self.act(
             ticket,
             actor,
             "accept",
@@ -254,7 +256,7 @@ class CaseService(CaseQueries):
             case.closed_at = now
             return reason_text
 
-        return self._act(
+        return self.act(
             ticket,
             actor,
             "reject",
@@ -272,24 +274,25 @@ class CaseService(CaseQueries):
 
         def apply(case: Case, now: datetime) -> str:
             case.transferred_to = target[:128]
-            case.result = note_text or f"转{target}办理"
+            # The note is for the receiving unit; the complainant's 办理结果 only says where it went.
+            case.result = f"已转交{target}办理"
             case.closed_at = now
             return f"转至：{target}" + (f"；{note_text}" if note_text else "")
 
-        return self._act(
+        return self.act(
             ticket,
             actor,
             "transfer",
             apply,
             lambda c: (
                 f"您的投诉（编号 {c.ticket}）已转交{target}办理，请留意其答复。"
-                + (f"\n说明：{note_text}" if note_text else "")
+                f"您仍可发送 /status {c.ticket} 查询办理进度。"
             ),
         )
 
     def start(self, ticket: str, actor: Actor, note: str | None = None) -> CaseView:
         """办理中: the caseworker is working on it."""
-        return self._act(
+        return self.act(
             ticket,
             actor,
             "start",
@@ -300,7 +303,7 @@ class CaseService(CaseQueries):
     def reply(self, ticket: str, actor: Actor, text: str) -> CaseView:
         """Send the complainant a message about the case (an event; no status change)."""
         body = required_text(text, "回复内容不能为空。")
-        return self._act(
+        return self.act(
             ticket,
             actor,
             "reply",
@@ -318,7 +321,7 @@ class CaseService(CaseQueries):
             case.closed_at = now
             return result_text
 
-        return self._act(
+        return self.act(
             ticket,
             actor,
             "conclude",
@@ -343,7 +346,7 @@ class CaseService(CaseQueries):
             case.extension_reason = cleaned
             return f"延期 {days} 天：{cleaned}"
 
-        return self._act(
+        return self.act(
             ticket,
             actor,
             "extend",
@@ -387,7 +390,7 @@ class CaseService(CaseQueries):
                 )
             ]
 
-        return self._act(ticket, actor, "reassign", apply, None, caseworker_notice)
+        return self.act(ticket, actor, "reassign", apply, None, caseworker_notice)
 
     def rate(self, ticket: str, chat_id: int, rating: str) -> CaseView:
         """The complainant's satisfaction rating (满意/基本满意/不满意), once, after 已办结."""
@@ -421,7 +424,7 @@ class CaseService(CaseQueries):
         return view
 
     # ---------------------------------------------------------------- action machinery
-    def _act(
+    def act(
         self,
         ticket: str,
         actor: Actor,
@@ -431,7 +434,12 @@ class CaseService(CaseQueries):
         other_notices: Callable[[Case], list[NoticeDraft]] | None = None,
     ) -> CaseView:
         """Check permission and lifecycle, apply, append the event and the outbox notices,
-        commit, then notify."""
+        commit, then notify.
+
+        ``apply(case, now)`` changes the row and returns the event note; ``complainant_text``
+        (None: nothing for the complainant) and ``other_notices`` build the outbox rows.
+        Raises as the class docstring says. Other action modules (``complaints.supervision``)
+        build their actions on it."""
         ticket = normalize_ticket(ticket)
         now = self.now()
         with self._sessions() as session:
@@ -542,8 +550,6 @@ def _event(
     )
 
 
-
-
 def _open_load(session: Session, caseworker_ids: list[str]) -> dict[str, int]:
     rows = session.execute(
         select(Case.assigned_handler_id, func.count())
@@ -564,13 +570,11 @@ def _is_transient(exc: OperationalError) -> bool:
     return "locked" in msg or "busy" in msg or "deadlock" in msg or "could not serialize" in msg
 
 
-
 def _fmt_day(dt: datetime | None) -> str:
     if dt is None:
         return "—"
     local = to_china(dt)
     return f"{local.year}年{local.month}月{local.day}日"
-
 
 
 __all__ = ["CaseService", "ComplaintClassifierLike"]

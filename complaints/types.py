@@ -40,6 +40,7 @@ class Attachment:
     mime: str | None = None
     size: int | None = None  # bytes
     name: str | None = None
+    stored: str | None = None  # path under the case-files root once the bytes are kept here
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,11 @@ class CaseView:
 @dataclass(frozen=True)
 class CaseFilter:
     """Filters of ``list_cases``. Dates are China-local days (``created_to`` inclusive);
-    datetimes are exact bounds (``created_to`` exclusive). ``handler_id`` is a caseworker id."""
+    datetimes are exact bounds (``created_to`` exclusive). ``handler_id`` is a caseworker id.
+
+    ``q`` searches the ticket and the complaint text (substring, case-insensitive);
+    ``sort`` is one of ``SORTS`` (``-`` prefix = descending); ``complainant_phone`` /
+    ``complainant_chat_id`` find the same person's cases."""
 
     status: str | None = None
     theme: str | None = None
@@ -129,12 +134,21 @@ class CaseFilter:
     overdue: bool = False
     due_soon: bool = False
     due_soon_days: int = 3
+    q: str | None = None
+    sort: str = "-created"
+    complainant_phone: str | None = None
+    complainant_chat_id: int | None = None
     limit: int = 200
     offset: int = 0
 
 
+# Sort keys of ``CaseFilter.sort`` (without the "-" for descending).
+SORTS: tuple[str, ...] = ("created", "due", "updated", "ticket", "status")
+
+
 __all__ = [
     "ROLES",
+    "SORTS",
     "STAFF_ROLES",
     "SYSTEM_ACTOR",
     "Actor",

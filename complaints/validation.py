@@ -48,6 +48,8 @@ def clean_attachments(items: Sequence[Attachment | dict[str, Any]]) -> list[dict
                 "mime": data.get("mime"),
                 "size": int(size) if size is not None else None,
                 "name": data.get("name"),
+                # Set when the bytes are kept under the case-files root (complaints.attachments).
+                **({"stored": str(data["stored"])} if data.get("stored") else {}),
             }
         )
     return out

@@ -48,6 +48,7 @@ def case_view(
                 mime=a.get("mime"),
                 size=a.get("size"),
                 name=m(a.get("name")),
+                stored=a.get("stored"),
             )
             for a in (case.attachments or [])
         ],

@@ -20,6 +20,7 @@ from api.errors import field_error
 from api.login import client_ip
 from api.schemas import clean_question
 from api.users import PERM_CASES_ALL, PERM_CASES_FILE, PERM_CASES_OWN, PERM_CASES_VIEW, Principal
+from complaints.supervision import add_note, follow_up, supervise
 from complaints.tickets import normalize_ticket
 from complaints.types import Actor, CaseFilter, CaseView, ComplaintIntake
 from complaints.views import with_name_for
@@ -28,7 +29,19 @@ from vetbot.errors import NotFoundError, PermissionDeniedError
 router = APIRouter(tags=["投诉办理"])
 
 MAX_COMPLAINT_CHARS = 5000
-ActionName = Literal["accept", "reject", "transfer", "start", "reply", "conclude", "extend", "reassign"]
+ActionName = Literal[
+    "accept",
+    "reject",
+    "transfer",
+    "start",
+    "reply",
+    "conclude",
+    "extend",
+    "reassign",
+    "note",
+    "supervise",
+    "followup",
+]
 STATUS_HELP = "待受理/已受理/办理中/已办结/不予受理/已转办"
 
 
@@ -53,12 +66,15 @@ class ActionIn(BaseModel):
 
     action: ActionName = Field(
         description="accept 受理 / reject 不予受理 / transfer 转办 / start 开始办理 / reply 答复 / "
-        "conclude 办结 / extend 延期 / reassign 改派（双拥办）"
+        "conclude 办结 / extend 延期 / reassign 改派（双拥办） / note 内部备注（信访人不可见） / "
+        "supervise 督办或催办（双拥办） / followup 回访满意度"
     )
     note: str | None = Field(None, max_length=2000, description="说明；reject/reply/conclude/extend 必填")
     to: str | None = Field(None, max_length=128, description="transfer：转办的有权处理机关")
     days: int | None = Field(None, ge=1, le=30, description="extend：延期天数（1–30）")
     handler_id: str | None = Field(None, max_length=64, description="reassign：新的承办人编号")
+    kind: Literal["督办", "催办"] = Field("督办", description="supervise：督办或催办")
+    rating: str | None = Field(None, max_length=8, description="followup：满意/基本满意/不满意")
 
 
 # Web roles that act in the case store, as the store's actor roles.
@@ -70,9 +86,12 @@ _CASE_ROLES: dict[str, Literal["handler", "office", "admin"]] = {
 
 
 class CaseList(BaseModel):
-    """``GET /v1/complaints``."""
+    """``GET /v1/complaints``: one page of cases and the number matching the filters."""
 
-    total: int
+    total: int = Field(description="符合条件的案件总数（不受 limit/offset 限制）")
+    limit: int
+    offset: int
+    next_offset: int | None = Field(None, description="下一页的 offset；没有下一页时为 null")
     cases: list[CaseView]
 
 
@@ -183,6 +202,11 @@ def list_complaints(
     caseworker: Annotated[
         str | None, Query(alias="handler", max_length=64, description="承办人编号（双拥办）")
     ] = None,
+    unit: Annotated[str | None, Query(max_length=128, description="承办单位（承办人只能查本单位）")] = None,
+    q: Annotated[str | None, Query(max_length=100, description="全文检索：受理编号或投诉内容")] = None,
+    sort: Annotated[
+        str, Query(max_length=16, description="排序：created/due/updated/ticket/status，前加 - 为倒序")
+    ] = "-created",
     overdue: bool = False,
     due_soon: bool = False,
     created_from: date | None = None,
@@ -207,6 +231,9 @@ def list_complaints(
         theme=theme or None,
         region=region or None,
         handler_id=caseworker or None,
+        unit=unit or None,
+        q=q or None,
+        sort=sort,
         overdue=overdue,
         due_soon=due_soon,
         created_from=created_from,
@@ -216,7 +243,15 @@ def list_complaints(
     )
     admin = principal.role == "admin"
     cases = [with_name_for(v, admin=admin) for v in runtime.cases.list_cases(filters, actor)]
-    return CaseList(total=len(cases), cases=cases)
+    total = runtime.cases.count_cases(filters, actor)
+    following = offset + len(cases)
+    return CaseList(
+        total=total,
+        limit=limit,
+        offset=offset,
+        next_offset=following if following < total else None,
+        cases=cases,
+    )
 
 
 @router.post("/complaints/{ticket}/actions", response_model=CaseView, summary="办理操作")
@@ -255,6 +290,12 @@ def act_on_complaint(
             raise field_error(["body", "days"], "延期必须填写延期天数（1–30 天）。")
         reason = _need(note, "note", "延期必须填写延期理由，并将告知信访人。")
         return cases.extend(ticket, actor, body.days, reason)
+    if action == "note":
+        return add_note(cases, ticket, actor, _need(note, "note", "备注内容不能为空。"))
+    if action == "supervise":
+        return supervise(cases, ticket, actor, body.kind, _need(note, "note", "请填写督办意见。"))
+    if action == "followup":
+        return follow_up(cases, ticket, actor, _need(body.rating, "rating", "请选择回访满意度。"), note)
     # reassign: office and admin only (a caseworker may not hand work to someone else)
     if not principal.can(PERM_CASES_ALL):
         raise PermissionDeniedError("caseworker reassigning", user_message="只有双拥办或管理员可以改派案件。")

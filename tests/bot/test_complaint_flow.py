@@ -62,10 +62,10 @@ async def test_detected_complaint_goes_through_every_step_and_is_filed(harness: 
     assert view.complainant_phone == "13812345678"
     assert "公交司机不认优待证" in view.text and "K51路" in view.text
     assert [a.file_id for a in view.attachments] == ["photo-abc"] and view.attachments[0].kind == "photo"
-    # the handler got the case with the four action buttons
+    # the handler got the case with the actions a new case allows (issue 11: no 办结 before 受理)
     notice = h.api.sent_to(HANDLER)[-1]
     assert ticket in notice["text"]
-    assert _labels(notice) == ["受理", "不予受理", "转办", "办结"]
+    assert _labels(notice) == ["受理", "不予受理", "转办"]
     # the draft is gone
     assert "complaint" not in h.app.user_data[VETERAN]
 
@@ -127,14 +127,14 @@ async def test_handler_accepts_and_concludes_complainant_is_notified_and_rates(h
     await h.send(h.api.callback_update(OTHER_HANDLER, accept_data, notice))
     assert "只有本案承办人" in h.api.callback_answers[-1]["text"]
     assert h.cases.get(ticket).status == "待受理"
-    # 办结 before 受理 is explained, not attempted
-    await h.press(HANDLER, "办结")
-    assert "不能进行“办结”操作" in h.api.callback_answers[-1]["text"]
+    # 办结 before 受理 is not offered (issue 11)
+    assert "办结" not in _labels(notice)
 
     await h.press(HANDLER, "受理")
     assert h.cases.get(ticket).status == "已受理"
     assert f"已受理：{ticket}" in h.last_text(HANDLER)
-    assert _labels(h.api.sent_to(HANDLER)[0]) == ["转办", "办结"]  # buttons refreshed
+    # buttons refreshed (issue 11 added 中间答复 and 延期)
+    assert _labels(h.api.sent_to(HANDLER)[0]) == ["转办", "办结", "中间答复", "延期"]
     assert "已受理" in h.last_text(VETERAN) and ticket in h.last_text(VETERAN)
 
     await h.press(HANDLER, "办结")

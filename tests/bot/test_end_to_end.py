@@ -168,8 +168,7 @@ async def test_veteran_asks_files_complaint_and_handler_resolves_it(
             "受理",
             "不予受理",
             "转办",
-            "办结",
-        ]
+        ]  # issue 11: no 办结 before 受理
         assert "13812345678" not in notice["text"]
         await handler.press("受理", expect=has("已受理"))
         await veteran.wait(

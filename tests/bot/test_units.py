@@ -75,7 +75,8 @@ def test_notice_rendering() -> None:
     )
     text, markup = render_notice(new)
     assert "&lt;内容&gt;" in text
-    assert [b.text for row in markup.inline_keyboard for b in row] == ["受理", "不予受理", "转办", "办结"]
+    # issue 11: a new case offers only what 待受理 allows (办结 needs 受理 first)
+    assert [b.text for row in markup.inline_keyboard for b in row] == ["受理", "不予受理", "转办"]
     assert markup.inline_keyboard[0][0].callback_data == "ca:accept:TS-20260101-0001"
     done = Notice(chat_id=2, ticket="TS-20260101-0001", status="已办结", text="已办结", action="conclude")
     _, markup = render_notice(done)

@@ -1,0 +1,41 @@
+"""The complaint draft kept in ``user_data["complaint"]``: its full text, and fitting new text into it.
+
+A draft is a JSON-only dict (``text``, ``details``, ``notes``, ``attachments``...), so that the
+database persistence can store it and a restart resumes the flow at the same step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def full_text(draft: dict[str, Any]) -> str:
+    """The case text a draft would file: what was typed, the added details, the photo captions."""
+    parts = [draft.get("text") or ""]
+    if draft.get("details"):
+        parts.append(("补充说明：" if draft.get("text") else "") + draft["details"])
+    for note in draft.get("notes", []):
+        parts.append(f"照片说明：{note}")
+    return "\n".join(p for p in parts if p).strip()
+
+
+def fit_text(
+    draft: dict[str, Any], text: str, message_ref: str, max_chars: int, *, replacing_details: bool = True
+) -> str:
+    """``text`` cut to what the case text (``max_chars`` characters) can still hold.
+
+    Nothing is dropped: when ``text`` does not fit, the whole message is referenced as a
+    ``kind="text"`` attachment (``message_ref`` = ``tg-msg:<chat>:<message_id>``, the user's
+    Telegram message) and ``draft["overflow_notice"]`` is set so the summary says so.
+    ``replacing_details``: the text replaces the draft's details rather than adding to them.
+    """
+    rest_of_draft = {**draft, "details": ""} if replacing_details else draft
+    room = max_chars - len(full_text(rest_of_draft)) - 1
+    if len(text) <= room:
+        return text
+    rest = len(text) - max(room, 0)
+    name = f"投诉描述全文（共 {len(text)} 字，超出案件正文的 {rest} 字见此消息）"
+    attachment = {"file_id": message_ref, "kind": "text", "mime": "text/plain", "name": name}
+    draft.setdefault("attachments", []).append({**attachment, "size": len(text.encode())})
+    draft["overflow_notice"] = True
+    return text[: max(room, 0)]

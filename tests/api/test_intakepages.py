@@ -1,0 +1,75 @@
+"""Walk-in intake at the station window and its receipt."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.api.support import Users
+
+ID_CARD = "370102198001011234"
+PHONE = "13912345678"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def _submit(client: TestClient, users: Users, who: str = "staff", **form: str) -> Any:
+    data = {
+        "text": "公交司机不认优待证，拒绝免费乘车。",
+        "region": "济南市",
+        "name": "张大爷",
+        "phone": PHONE,
+        "id_number": ID_CARD,
+        **form,
+    }
+    return client.post(
+        "/intake",
+        data=data,
+        files=[("files", ("bus.png", PNG, "image/png"))],
+        headers=users.headers(who),
+        follow_redirects=False,
+    )
+
+
+@pytest.mark.parametrize("who", ["staff", "handler_jn", "office", "admin"])
+def test_every_staff_role_may_file_at_the_window(client: TestClient, users: Users, who: str) -> None:
+    assert client.get("/intake", headers=users.headers(who)).status_code == 200
+    r = _submit(client, users, who)
+    assert r.status_code == 303 and r.headers["location"].endswith("/receipt")
+
+
+def test_anonymous_gets_the_login_form(anon_client: TestClient) -> None:
+    assert "/login" in anon_client.get("/intake", follow_redirects=False).headers["location"]
+    assert anon_client.post("/intake", data={"text": "x"}, follow_redirects=False).status_code in (
+        302,
+        303,
+        401,
+    )
+
+
+def test_walk_in_is_filed_classified_and_the_receipt_masks_numbers(
+    client: TestClient, users: Users, case_service: Any
+) -> None:
+    r = _submit(client, users)
+    receipt = client.get(r.headers["location"], headers=users.headers("staff"))
+    assert receipt.status_code == 200
+    ticket = r.headers["location"].split("/")[2]
+    assert ticket in receipt.text and "/status " + ticket in receipt.text and "12345" in receipt.text
+    assert ID_CARD not in receipt.text and PHONE not in receipt.text
+    view = case_service.get(ticket)
+    assert view.channel == "visit" and view.region == "济南市" and view.assigned_handler_id == "h-jn"
+    assert view.attachments[0].stored and view.attachments[0].kind == "photo"
+    assert ID_CARD not in view.text  # masked for anyone but the caseworker
+    full = case_service.get(ticket, case_service.caseworker_actor("h-jn"))
+    assert ID_CARD in full.text and full.complainant_phone == PHONE
+    # the caseworker sees the photo on the case page
+    img = client.get(f"/cases/{ticket}/files/0", headers=users.headers("handler_jn"))
+    assert img.status_code == 200 and img.content == PNG
+
+
+def test_unknown_region_and_empty_text_are_explained(client: TestClient, users: Users) -> None:
+    r = _submit(client, users, region="不存在的地方")
+    assert r.status_code == 422 and "未找到地区" in r.text and "公交司机不认优待证" in r.text
+    r = _submit(client, users, text="   ")
+    assert r.status_code == 422 and 'role="alert"' in r.text
