@@ -28,13 +28,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from knowledge.persons import AskedGroup, asked_group, covers, describe_groups, groups_in
 from knowledge.retrieval.corpus import CROSS_REFERENCE
 from knowledge.retrieval.regions import asker_region_keys, region_key
 from knowledge.text import USER_DICT, normalize
 from knowledge.types import NATIONAL, Passage
 
 if TYPE_CHECKING:
-    from knowledge.retrieval import HybridRetriever, QueryAnalysis, RetrievalResult
+    from knowledge.retrieval import Hit, HybridRetriever, QueryAnalysis, RetrievalResult
     from knowledge.synonyms import SynonymTable
 
 logger = logging.getLogger(__name__)
@@ -65,9 +66,14 @@ LOCAL_NOTE_MISSING = (
     "注意：这项规定的具体办法由各地制定，知识库暂未收录{region}的具体规定，请以当地规定为准。"
 )
 LOCAL_NOTE_LOCAL_SOURCE = "注意：以上为{regions}的地方规定，其他地区可能不同。"
+GROUP_NOTE = (
+    "注意：以上规定适用于{groups}；知识库中没有找到专门针对{asked}的规定，"
+    "是否适用可能由各地规定，请以当地规定为准。"
+)
 
 MAX_FACTS = 3
 MAX_CHARS = 350
+MAX_RELATED = 2  # 相关条文 listed after the cited passages
 
 # Words that by themselves place a question in the veterans' services domain.
 DOMAIN_TERMS: frozenset[str] = frozenset(
@@ -270,6 +276,7 @@ class Composed:
     sources: list[Passage]
     local_rule: bool
     facts: list[Fact]
+    related: list[Passage] = field(default_factory=list)
 
 
 def _sentence_score(sentence: str, analysis: QueryAnalysis) -> float:
@@ -288,7 +295,7 @@ def _ranked_sentences(source: Passage, analysis: QueryAnalysis) -> list[tuple[fl
     """The passage's sentences, best first (ties: earlier first)."""
     ranked = []
     label = source.article
-    for i, sent in enumerate(split_sentences(source.text)):
+    for i, sent in enumerate(answer_units(source.text)):
         if label and sent.startswith(label) and len(sent) <= len(label) + 24 and sent[-1] not in "。；;！？":
             continue  # the article label line ("第五十三条 公共交通优待"), not a fact
         if len(sent) < 6:
@@ -299,6 +306,44 @@ def _ranked_sentences(source: Passage, analysis: QueryAnalysis) -> list[tuple[fl
         ranked.append((score, i, sent))
     ranked.sort(key=lambda x: (-x[0], x[1]))
     return ranked
+
+
+# List items of a lead-in ("对下列退役军人，优先安置：" then "（一）…；（二）…").
+_LIST_ITEM = re.compile(r"^(?:[（(][一二三四五六七八九十]{1,3}[)）]|[一二三四五六七八九十]{1,3}、|\d{1,2}[.、．])")
+_LEAD_IN_END = ("：", ":")
+MAX_LIST_CHARS = 420
+
+
+def answer_units(text: str) -> list[str]:
+    """The passage's sentences (as :func:`split_sentences`), with a lead-in ending in "：" joined
+    to the list items that follow it.
+
+    A lead-in alone says nothing ("对下列退役军人，优先安置："); lifted out with its items it
+    answers "who". A lead-in without items stays a sentence of its own.
+    """
+    raw = [r.strip() for r in _SENTENCE_END.split(text)]
+    raw = [r for r in raw if r and not r.startswith("#")]
+    out: list[str] = []
+    i = 0
+    while i < len(raw):
+        sent = _BULLET.sub("", raw[i]).strip()
+        if sent.endswith(_LEAD_IN_END):
+            items = []
+            j = i + 1
+            while j < len(raw) and (_LIST_ITEM.match(raw[j]) or _BULLET.match(raw[j])):
+                items.append(raw[j] if _LIST_ITEM.match(raw[j]) else _BULLET.sub("", raw[j]).strip())
+                j += 1
+            if items:
+                joined = sent + "".join(items)
+                if len(joined) > MAX_LIST_CHARS:
+                    joined = joined[:MAX_LIST_CHARS].rstrip("；;，,") + "……"
+                out.append(joined)
+                i = j
+                continue
+        if sent:
+            out.append(sent)
+        i += 1
+    return out
 
 
 # A sentence lifted out of its passage must not open with a link to the sentence before it.
@@ -333,13 +378,15 @@ def compose_answer(
     answer; it is only named in the "rules differ by place" note).
     """
     analysis = result.analysis
-    hits = result.hits
-    sources = [retriever.to_passage(h) for h in hits[: max(k, 3)]]
+    # A superseded or repealed text is never the basis of an answer (knowledge.versions).
+    hits = [h for h in result.hits if not h.superseded]
     facts: list[Fact] = []
     budget = MAX_CHARS
 
     applicable = [(h, retriever.to_passage(h)) for h in hits[:8]]
     applicable = [(h, s) for h, s in applicable if _in_region(s, region)][:3]
+    asked = asked_group(analysis.query)
+    applicable = _prefer_group(applicable, asked)
     top_score = applicable[0][0].score if applicable else 0.0
     top_coverage = max((h.coverage for h, _ in applicable), default=0.0)
     first_sentence_score = 0.0
@@ -391,17 +438,63 @@ def compose_answer(
     if local_sources and own_fact is None:
         regions = "、".join(dict.fromkeys(s.region for s in local_sources))
         notes.append(LOCAL_NOTE_LOCAL_SOURCE.format(regions=regions))
+    group_note = _group_note(facts, asked)
+    if group_note:
+        notes.insert(0, group_note)
 
     body_facts = [f for f in facts if f is not own_fact]
     text = "\n".join([*(_fact_line(f) for f in body_facts), *notes, FOLLOW_UP])
 
-    # Sources: cited passages first (in citation order), then the rest of the ranking.
-    by_id = {s.chunk_id: s for s in sources}
-    for f in facts:
-        by_id.setdefault(f.source.chunk_id, f.source)
-    ordered = list(dict.fromkeys([*[f.source.chunk_id for f in facts], *[s.chunk_id for s in sources]]))
-    out_sources = [by_id[c] for c in ordered][: max(k, len({f.source.chunk_id for f in facts}))]
-    return Composed(text=text, sources=out_sources, local_rule=local_rule, facts=facts)
+    cited = list({f.source.chunk_id: f.source for f in facts}.values())
+    related = related_passages(hits, retriever, {s.chunk_id for s in cited}, limit=min(MAX_RELATED, k))
+    return Composed(text=text, sources=cited, local_rule=local_rule, facts=facts, related=related)
+
+
+def _prefer_group(
+    applicable: list[tuple[Hit, Passage]], asked: AskedGroup | None
+) -> list[tuple[Hit, Passage]]:
+    """Move the first passage covering the asker's group to the front when it is about as
+    relevant as the best one (0.75 of its score, 0.8 of its coverage)."""
+    if asked is None or len(applicable) < 2 or covers(asked, applicable[0][1].text):
+        return applicable
+    top_hit = applicable[0][0]
+    for i, (hit, source) in enumerate(applicable[1:], 1):
+        close = hit.score >= 0.75 * top_hit.score and hit.coverage >= 0.8 * top_hit.coverage
+        if close and covers(asked, source.text):
+            return [applicable[i], *applicable[:i], *applicable[i + 1:]]
+    return applicable
+
+
+def _group_note(facts: list[Fact], asked: AskedGroup | None) -> str:
+    """Say so when the stated rule names other groups than the one the question is about."""
+    if asked is None or not facts:
+        return ""
+    lead = facts[0]
+    if covers(asked, lead.sentence) is not False or covers(asked, lead.source.text):
+        return ""
+    named = describe_groups(groups_in(lead.sentence))
+    return GROUP_NOTE.format(groups=named, asked=asked.label)
+
+
+def related_passages(hits: list[Hit], retriever: HybridRetriever, cited: set[str], *, limit: int) -> list[Passage]:
+    """Up to ``limit`` passages in force, not cited, about as relevant as the best hit (相关条文).
+
+    Relevant means: among the top five, at least 0.8 of the best hit's concept coverage and
+    0.75 of its score; a passage that merely shares a word is not listed.
+    """
+    top = [h for h in hits[:5] if not h.superseded]
+    if not top or limit <= 0:
+        return []
+    best_cov = max(h.coverage for h in top)
+    best_score = top[0].score
+    out = []
+    for h in top:
+        if h.chunk_id in cited or h.coverage < 0.8 * best_cov or h.score < 0.75 * best_score:
+            continue
+        out.append(retriever.to_passage(h))
+        if len(out) >= limit:
+            break
+    return out
 
 
 def _own_region_fact(
@@ -410,7 +503,7 @@ def _own_region_fact(
     """The best sentence of the asker's own local rules among the relevant candidates."""
     top_cov = max((h.coverage for h in result.hits[:5]), default=0.0)
     for hit in result.hits[:20]:
-        if hit.chunk_id in used or hit.coverage < 0.5 * top_cov:
+        if hit.superseded or hit.chunk_id in used or hit.coverage < 0.5 * top_cov:
             continue
         source = retriever.to_passage(hit)
         if source.scope != "local" or not _in_region(source, region):

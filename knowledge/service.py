@@ -207,6 +207,7 @@ class KnowledgeService:
                 answer=composed.text,
                 refused=False,
                 sources=composed.sources,
+                related=composed.related,
                 confidence=round(evidence.confidence, 4),
                 local_rule=composed.local_rule,
             )
