@@ -11,7 +11,7 @@ Optional per item: ``region`` (the asker's region), ``expect_source``
 (true: the answer must cite ``expect_source``, not only list it among 相关条文).
 
 * ``answer`` passes when not refused and every ``expect`` group has a term in the answer or in
-  the text of the (first three) cited passages; ``refuse`` when refused; ``complaint`` when the intent is
+  the text of the first three passages it lists (cited ones first, then 相关条文); ``refuse`` when refused; ``complaint`` when the intent is
   complaint and the theme matches.
 * False refusals (answer items refused) and wrong answers (answer items answered without the
   expected content or source, refuse items answered) are counted apart: a wrong answer is worse.
@@ -229,8 +229,9 @@ def score_item(item: EvalItem, answer: Answer) -> ItemResult:
                 break
     why = ""
     if item.kind == "answer":
-        # The expected content must be in the answer or the passages it cites.
-        missing = groups_satisfied(item.expect, [answer.answer, *(s.text for s in answer.sources[:3])])
+        # The expected content must be in the answer or the first three passages it lists
+        # (cited ones first, then 相关条文).
+        missing = groups_satisfied(item.expect, [answer.answer, *(s.text for s in listed[:3])])
         passed = not answer.refused and not missing
         if answer.refused:
             why = f"refused ({answer.refusal_reason}, confidence {answer.confidence:.2f})"
