@@ -309,7 +309,9 @@ def _ranked_sentences(source: Passage, analysis: QueryAnalysis) -> list[tuple[fl
 
 
 # List items of a lead-in ("对下列退役军人，优先安置：" then "（一）…；（二）…").
-_LIST_ITEM = re.compile(r"^(?:[（(][一二三四五六七八九十]{1,3}[)）]|[一二三四五六七八九十]{1,3}、|\d{1,2}[.、．])")
+_LIST_ITEM = re.compile(
+    r"^(?:[（(][一二三四五六七八九十]{1,3}[)）]|[一二三四五六七八九十]{1,3}、|\d{1,2}[.、．])"
+)
 _LEAD_IN_END = ("：", ":")
 MAX_LIST_CHARS = 420
 
@@ -476,7 +478,9 @@ def _group_note(facts: list[Fact], asked: AskedGroup | None) -> str:
     return GROUP_NOTE.format(groups=named, asked=asked.label)
 
 
-def related_passages(hits: list[Hit], retriever: HybridRetriever, cited: set[str], *, limit: int) -> list[Passage]:
+def related_passages(
+    hits: list[Hit], retriever: HybridRetriever, cited: set[str], *, limit: int
+) -> list[Passage]:
     """Up to ``limit`` passages in force, not cited, about as relevant as the best hit (相关条文).
 
     Relevant means: among the top five, at least 0.8 of the best hit's concept coverage and

@@ -11,7 +11,8 @@ Optional per item: ``region`` (the asker's region), ``expect_source``
 (true: the answer must cite ``expect_source``, not only list it among 相关条文).
 
 * ``answer`` passes when not refused and every ``expect`` group has a term in the answer or in
-  the text of the first three passages it lists (cited ones first, then 相关条文); ``refuse`` when refused; ``complaint`` when the intent is
+  the text of the first three passages it lists (cited ones first, then 相关条文);
+  ``refuse`` when refused; ``complaint`` when the intent is
   complaint and the theme matches.
 * False refusals (answer items refused) and wrong answers (answer items answered without the
   expected content or source, refuse items answered) are counted apart: a wrong answer is worse.

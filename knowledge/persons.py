@@ -29,11 +29,13 @@ GROUPS: dict[str, str] = {
 # Order matters: more specific patterns first; a question names one subject.
 _GROUP_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("duty_death_family", re.compile(r"因公牺牲")),
-    ("martyr_family", re.compile(r"烈士(遗属|家属|子女|父母|配偶|的)|烈属|英烈家属|牺牲.{0,6}(家里|家属|遗属)")),
+    ("martyr_family", re.compile(
+        r"烈士(遗属|家属|子女|父母|配偶|的)|烈属|英烈家属|牺牲.{0,6}(家里|家属|遗属)")),
     ("illness_death_family", re.compile(r"病故")),
     ("disabled", re.compile(r"残疾军人|伤残军人|伤残|残疾|[一二三四五六七八九十1-9]级(伤残|残疾)")),
     ("retired_cadre", re.compile(r"军休|军队离(休|退休)|离休干部|退休干部")),
-    ("active", re.compile(r"现役|在部队|在役|当兵的?(儿子|孩子|家人)|部队(服役|当兵)|正在服役|服现役|义务兵家庭")),
+    ("active", re.compile(
+        r"现役|在部队|在役|当兵的?(儿子|孩子|家人)|部队(服役|当兵)|正在服役|服现役|义务兵家庭")),
     ("military_family", re.compile(r"军属|军嫂|随军|军人(家属|配偶|子女|父母)")),
     ("veteran", re.compile(r"退役|退伍|复员|转业|老兵|退下来|以前当过兵|当过兵")),
 )
@@ -49,7 +51,10 @@ _PASSAGE_PATTERNS: dict[str, re.Pattern[str]] = {
     "martyr_family": re.compile(r"烈士遗属|烈属|烈士的?(父母|配偶|子女)|烈士家属"),
     "duty_death_family": re.compile(r"因公牺牲军人遗属|因公牺牲"),
     "illness_death_family": re.compile(r"病故军人遗属|病故"),
-    "active": re.compile(r"现役军人|(?<!退役)(?<!伤残)(?<!残疾)(?<!病故)(?<!牺牲)军人(?!家属|配偶|子女|父母|遗属|保险)|官兵|服现役"),
+    # 军人 alone is a serving member; 退役军人, 残疾军人 … are other groups.
+    "active": re.compile(
+        r"现役军人|(?<!退役)(?<!伤残)(?<!残疾)(?<!病故)(?<!牺牲)军人(?!家属|配偶|子女|父母|遗属|保险)|官兵|服现役"
+    ),
     "military_family": re.compile(r"军人家属|军属|军人配偶|军人子女|军人父母|随军|家属"),
     "retired_cadre": re.compile(r"军休|军队离休|军队退休|离退休干部"),
 }

@@ -117,7 +117,10 @@ class Answer(BaseModel):
 
 
 def status_note(status: str, superseded_by: str, status_date: str) -> str:
-    """The one label of a superseded text: ``已被《…》取代（2024-09-21起施行）``, ``已废止：被《…》废止（…）``; "" in force."""
+    """The one label of a superseded text; "" in force.
+
+    ``已被《…》取代（2024-09-21起施行）`` or ``已废止：被《…》废止（…起施行）``.
+    """
     if status not in ("已被取代", "已废止"):
         return ""
     when = f"（{status_date}起施行）" if status_date else ""

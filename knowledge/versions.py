@@ -36,7 +36,10 @@ _PUNCT = re.compile(r"[\s《》〈〉“”\"'·・:：,，。]")
 
 
 def normalise_title(title: str) -> str:
-    """The title key two versions of one text share: ``中华人民共和国国防教育法（2018年修正）`` → ``国防教育法``."""
+    """The title key two versions of one text share.
+
+    ``中华人民共和国国防教育法（2018年修正）`` → ``国防教育法``.
+    """
     text = normalize(title or "")
     text = _BRACKETS.sub("", text)
     text = _PUNCT.sub("", text)
@@ -57,7 +60,7 @@ class DocumentStatus:
         return self.status == IN_FORCE
 
     def note(self) -> str:
-        """Chinese label for a superseded passage, e.g. ``已被《国防教育法》取代（2024-09-21起施行）``; "" in force."""
+        """Chinese label of a superseded document (:func:`knowledge.types.status_note`); "" in force."""
         return status_note(self.status, self.superseded_by, self.status_date)
 
 

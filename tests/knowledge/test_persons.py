@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (fixture texts read better unwrapped)
 """Who a question is about, and the note when the stated rule covers another group."""
 
 from __future__ import annotations

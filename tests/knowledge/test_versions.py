@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (fixture texts read better unwrapped)
 """Versions in force: same-title versions, repeal by name, the superseded-passage rule."""
 
 from __future__ import annotations
