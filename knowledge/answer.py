@@ -35,6 +35,7 @@ from knowledge.text import USER_DICT, normalize
 from knowledge.types import NATIONAL, Passage
 
 if TYPE_CHECKING:
+    from knowledge.answerability import AnswerabilityModel
     from knowledge.retrieval import Hit, HybridRetriever, QueryAnalysis, RetrievalResult
     from knowledge.synonyms import SynonymTable
 
@@ -168,6 +169,7 @@ class Evidence:
     domain: bool
     matched_terms: list[str] = field(default_factory=list)
     answer_type_missing: bool = False
+    features: dict[str, float] = field(default_factory=dict)  # knowledge.answerability.FEATURES
 
 
 @dataclass
@@ -184,6 +186,9 @@ class RefusalPolicy:
     coverage_weight: float = 0.6
     margin_scale: float = 0.04  # a dense margin (e5 cosine over the median) of this size is full marks
     top_passages: int = 3
+    # When set, the answer/refuse decision is the learned model's (knowledge.answerability) and
+    # the confidence its probability; the thresholds above then apply to complaints only.
+    model: AnswerabilityModel | None = None
 
     def confidence(self, coverage: float, margin: float) -> float:
         """Blend of term coverage and dense margin, in [0, 1]."""
@@ -229,7 +234,20 @@ def assess_evidence(
     else:
         margin = 0.0
     bm25_top = result.sparse[0][1] if result.sparse else 0.0
-    conf = policy.confidence(coverage, margin)
+    lead = top[0]
+    lead_sentences = [s for s, _, _ in _ranked_units(texts[0], analysis)] if texts[0] else []
+    labels = len(analysis.concepts) or 1
+    sentence = max((len(_covered_concepts(s, analysis)) / labels for s in lead_sentences), default=0.0)
+    features = {
+        "coverage": coverage,
+        "lead_coverage": lead.coverage,
+        "margin": max(0.0, min(1.0, margin / 0.04)),
+        "agree": float((lead.dense_rank or 99) <= 3 and (lead.bm25_rank or 99) <= 3),
+        "domain": float(domain),
+        "type_missing": float(missing_type),
+        "sentence": sentence,
+    }
+    conf = policy.model.probability(features) if policy.model else policy.confidence(coverage, margin)
     return Evidence(
         coverage=coverage,
         dense_top=dense_top,
@@ -239,6 +257,7 @@ def assess_evidence(
         domain=domain,
         matched_terms=covered,
         answer_type_missing=missing_type,
+        features=features,
     )
 
 
@@ -252,6 +271,8 @@ def refusal_reason(
         return "empty"
     if not evidence.domain and evidence.confidence < policy.min_confidence_off_domain:
         return "off_topic"
+    if policy.model is not None and not complaint:
+        return None if evidence.confidence >= policy.model.threshold else "no_evidence"
     bar = policy.min_confidence_complaint if complaint else policy.min_confidence
     if evidence.confidence < bar or evidence.answer_type_missing:
         return "no_evidence"
@@ -289,6 +310,11 @@ def _covered_concepts(sentence: str, analysis: QueryAnalysis) -> set[str]:
     """Labels of the question's concepts that a sentence covers."""
     text = normalize(sentence).lower()
     return {c.label for c in analysis.concepts if c.coverage(text) > 0}
+
+
+def _ranked_units(text: str, analysis: QueryAnalysis) -> list[tuple[str, float, int]]:
+    """(unit, score, position) of a passage text's answer units (for the evidence features)."""
+    return [(u, _sentence_score(u, analysis), i) for i, u in enumerate(answer_units(text))]
 
 
 def _ranked_sentences(source: Passage, analysis: QueryAnalysis) -> list[tuple[float, int, str]]:
@@ -483,7 +509,7 @@ def related_passages(
 ) -> list[Passage]:
     """Up to ``limit`` passages in force, not cited, about as relevant as the best hit (相关条文).
 
-    Relevant means: among the top five, at least 0.8 of the best hit's concept coverage and
+    Relevant means: among the top five, at least 0.6 of the best hit's concept coverage and
     0.75 of its score; a passage that merely shares a word is not listed.
     """
     top = [h for h in hits[:5] if not h.superseded]
@@ -493,7 +519,7 @@ def related_passages(
     best_score = top[0].score
     out = []
     for h in top:
-        if h.chunk_id in cited or h.coverage < 0.8 * best_cov or h.score < 0.75 * best_score:
+        if h.chunk_id in cited or h.coverage < 0.6 * best_cov or h.score < 0.75 * best_score:
             continue
         out.append(retriever.to_passage(h))
         if len(out) >= limit:
