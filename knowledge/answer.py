@@ -272,7 +272,14 @@ def refusal_reason(
     if not evidence.domain and evidence.confidence < policy.min_confidence_off_domain:
         return "off_topic"
     if policy.model is not None and not complaint:
-        return None if evidence.confidence >= policy.model.threshold else "no_evidence"
+        # The model decides; the legacy blend, calibrated on the bundled summaries, may still
+        # accept there (it never refuses what the model accepts).
+        legacy = policy.confidence(evidence.coverage, evidence.dense_margin)
+        if evidence.confidence >= policy.model.threshold:
+            return None
+        if legacy >= policy.min_confidence and not evidence.answer_type_missing:
+            return None
+        return "no_evidence"
     bar = policy.min_confidence_complaint if complaint else policy.min_confidence
     if evidence.confidence < bar or evidence.answer_type_missing:
         return "no_evidence"

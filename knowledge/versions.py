@@ -6,6 +6,8 @@ Two rules, both read from the documents' own metadata (see :mod:`knowledge.types
   summary suffixes, brackets, spaces dropped) are versions of one text; the one with the latest
   ``date_version`` (the latest 修正/修订, else the publication date) is in force and the others
   are ``已被取代`` by it. A document with no date cannot be ordered and stays in force.
+* **Known successions** (``KNOWN_SUCCESSORS``) that the newer text does not state by name:
+  信访条例 → 信访工作条例 (2022), when the knowledge base holds both.
 * **Repeal by name.** A document whose ``repeals`` names another document's title (《…》同时废止)
   makes that document ``已废止`` — unless the named document is not older than the repealing
   one (信访条例 2005 repeals the 1995 《信访条例》, not itself).
@@ -28,6 +30,10 @@ Status = Literal["现行有效", "已被取代", "已废止"]
 IN_FORCE: Status = "现行有效"
 SUPERSEDED: Status = "已被取代"
 REPEALED: Status = "已废止"
+
+# Successions the texts do not state by name: the national 信访条例 (国务院令第431号) gave way to
+# the 信访工作条例 of 2022. Applied only when the knowledge base holds both, the newer one later.
+KNOWN_SUCCESSORS: dict[str, str] = {"信访条例": "信访工作条例"}
 
 _PREFIX = re.compile(r"^(中华人民共和国|中国人民解放军)")
 # Summary suffixes and bracketed dates/versions: 《…（要点）》, 国防教育法(2018), 条例（2022年修订）.
@@ -113,6 +119,12 @@ class VersionIndex:
             for old in dated:
                 if old != newest and _version_date(documents[old]) < _version_date(new_meta):
                     self._mark(old, newest, documents, SUPERSEDED)
+        for old_key, new_key in KNOWN_SUCCESSORS.items():
+            for new in by_key.get(new_key, []):
+                for old in by_key.get(old_key, []):
+                    old_date, new_date = _version_date(documents[old]), _version_date(documents[new])
+                    if old not in self._status and old_date and new_date and old_date < new_date:
+                        self._mark(old, new, documents, REPEALED)
         for doc_id, meta in documents.items():
             named = {normalise_title(t) for t in str(meta.get("repeals", "")).split("|") if t.strip()}
             if not named:

@@ -52,6 +52,15 @@ def test_repeal_by_name_but_never_of_itself() -> None:
     assert b.status == REPEALED and b.superseded_by == "示例来访工作办法" and b.status_date == "2021-06-01"
 
 
+def test_known_succession_without_a_repeal_clause() -> None:
+    index = VersionIndex({
+        "old": {"title": "信访条例", "date_version": "2005-01-10"},
+        "new": {"title": "信访工作条例", "date_version": "2022-02-25", "date_effective": "2022-05-01"},
+    })
+    assert index.status("old").status == REPEALED and index.status("old").status_date == "2022-05-01"
+    assert VersionIndex({"old": {"title": "信访条例", "date_version": "2005-01-10"}}).status("old").in_force
+
+
 @pytest.fixture
 def versions_service(tmp_path: Path) -> tuple[KnowledgeService, list[str]]:
     store = KnowledgeStore(tmp_path / "kb", HashingEmbeddings(), make_chroma_client(tmp_path / "kb", None))
