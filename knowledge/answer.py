@@ -33,6 +33,7 @@ from knowledge.retrieval.corpus import CROSS_REFERENCE
 from knowledge.retrieval.regions import asker_region_keys, region_key
 from knowledge.text import USER_DICT, normalize
 from knowledge.types import NATIONAL, Passage
+from knowledge.units import BULLET, MAX_RELATED, SENTENCE_END, answer_units, related_passages
 
 if TYPE_CHECKING:
     from knowledge.answerability import AnswerabilityModel
@@ -74,7 +75,6 @@ GROUP_NOTE = (
 
 MAX_FACTS = 3
 MAX_CHARS = 350
-MAX_RELATED = 2  # 相关条文 listed after the cited passages
 
 # Words that by themselves place a question in the veterans' services domain.
 DOMAIN_TERMS: frozenset[str] = frozenset(
@@ -103,8 +103,6 @@ _DELEGATION = re.compile(
     r"|按照?当地|各地(规定|制定|不同|自行)|地方规定|由各地"
 )
 
-_SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|\n+")
-_BULLET = re.compile(r"^\s*(?:[-*•·]\s*|\d+[.、)）]\s*)")
 
 
 def is_injection(question: str) -> bool:
@@ -147,8 +145,8 @@ def is_delegating(text: str) -> bool:
 def split_sentences(text: str) -> list[str]:
     """Split a passage into sentences (kept verbatim apart from list markers and spaces)."""
     out = []
-    for raw in _SENTENCE_END.split(text):
-        sent = _BULLET.sub("", raw).strip()
+    for raw in SENTENCE_END.split(text):
+        sent = BULLET.sub("", raw).strip()
         if sent.startswith("#"):
             continue  # a markdown heading that leaked into the chunk text
         if sent:
@@ -341,46 +339,6 @@ def _ranked_sentences(source: Passage, analysis: QueryAnalysis) -> list[tuple[fl
     return ranked
 
 
-# List items of a lead-in ("对下列退役军人，优先安置：" then "（一）…；（二）…").
-_LIST_ITEM = re.compile(
-    r"^(?:[（(][一二三四五六七八九十]{1,3}[)）]|[一二三四五六七八九十]{1,3}、|\d{1,2}[.、．])"
-)
-_LEAD_IN_END = ("：", ":")
-MAX_LIST_CHARS = 420
-
-
-def answer_units(text: str) -> list[str]:
-    """The passage's sentences (as :func:`split_sentences`), with a lead-in ending in "：" joined
-    to the list items that follow it.
-
-    A lead-in alone says nothing ("对下列退役军人，优先安置："); lifted out with its items it
-    answers "who". A lead-in without items stays a sentence of its own.
-    """
-    raw = [r.strip() for r in _SENTENCE_END.split(text)]
-    raw = [r for r in raw if r and not r.startswith("#")]
-    out: list[str] = []
-    i = 0
-    while i < len(raw):
-        sent = _BULLET.sub("", raw[i]).strip()
-        if sent.endswith(_LEAD_IN_END):
-            items = []
-            j = i + 1
-            while j < len(raw) and (_LIST_ITEM.match(raw[j]) or _BULLET.match(raw[j])):
-                items.append(raw[j] if _LIST_ITEM.match(raw[j]) else _BULLET.sub("", raw[j]).strip())
-                j += 1
-            if items:
-                joined = sent + "".join(items)
-                if len(joined) > MAX_LIST_CHARS:
-                    joined = joined[:MAX_LIST_CHARS].rstrip("；;，,") + "……"
-                out.append(joined)
-                i = j
-                continue
-        if sent:
-            out.append(sent)
-        i += 1
-    return out
-
-
 # A sentence lifted out of its passage must not open with a link to the sentence before it.
 _LEADING_CONNECTIVE = re.compile(r"^(?:因此|所以|因而|同时|另外|此外|而且|并且|但是|不过|但)[，,、]\s*")
 
@@ -509,29 +467,6 @@ def _group_note(facts: list[Fact], asked: AskedGroup | None) -> str:
         return ""
     named = describe_groups(groups_in(lead.sentence))
     return GROUP_NOTE.format(groups=named, asked=asked.label)
-
-
-def related_passages(
-    hits: list[Hit], retriever: HybridRetriever, cited: set[str], *, limit: int
-) -> list[Passage]:
-    """Up to ``limit`` passages in force, not cited, about as relevant as the best hit (相关条文).
-
-    Relevant means: among the top five, at least 0.6 of the best hit's concept coverage and
-    0.75 of its score; a passage that merely shares a word is not listed.
-    """
-    top = [h for h in hits[:5] if not h.superseded]
-    if not top or limit <= 0:
-        return []
-    best_cov = max(h.coverage for h in top)
-    best_score = top[0].score
-    out = []
-    for h in top:
-        if h.chunk_id in cited or h.coverage < 0.6 * best_cov or h.score < 0.75 * best_score:
-            continue
-        out.append(retriever.to_passage(h))
-        if len(out) >= limit:
-            break
-    return out
 
 
 def _own_region_fact(
