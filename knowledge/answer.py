@@ -68,10 +68,7 @@ LOCAL_NOTE_MISSING = (
     "注意：这项规定的具体办法由各地制定，知识库暂未收录{region}的具体规定，请以当地规定为准。"
 )
 LOCAL_NOTE_LOCAL_SOURCE = "注意：以上为{regions}的地方规定，其他地区可能不同。"
-GROUP_NOTE = (
-    "注意：以上规定适用于{groups}；知识库中没有找到专门针对{asked}的规定，"
-    "是否适用可能由各地规定，请以当地规定为准。"
-)
+GROUP_NOTE = "注意：以上规定适用于{groups}；知识库中没有找到专门针对{asked}的规定，是否适用可能由各地规定，请以当地规定为准。"  # noqa: E501
 
 MAX_FACTS = 3
 MAX_CHARS = 350
@@ -440,7 +437,10 @@ def compose_answer(
 
     cited = list({f.source.chunk_id: f.source for f in facts}.values())
     related = related_passages(hits, retriever, {s.chunk_id for s in cited}, limit=min(MAX_RELATED, k))
-    return Composed(text=text, sources=cited, local_rule=local_rule, facts=facts, related=related)
+    # Cited passages first, then the rest of the ranking in force (the JSON contract).
+    rest = [retriever.to_passage(h) for h in hits[: max(k, 3)] if h.chunk_id not in {c.chunk_id for c in cited}]  # noqa: E501
+    sources = [*cited, *rest][: max(k, len(cited))]
+    return Composed(text=text, sources=sources, local_rule=local_rule, facts=facts, related=related)
 
 
 def _prefer_group(

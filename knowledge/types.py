@@ -105,8 +105,9 @@ class Answer(BaseModel):
     refused: bool
     intent: Literal["question", "complaint"] = "question"
     theme: str | None = None
-    # The passages the answer's sentences come from, in citation order (for a refusal: what
-    # was found, for staff); ``related``: at most a few other relevant passages (相关条文).
+    # The passages the answer's sentences come from, in citation order, then the rest of the
+    # ranking (for a refusal: what was found, for staff); ``related``: at most two other
+    # relevant passages (相关条文), the ones worth showing after the cited ones.
     sources: list[Passage] = Field(default_factory=list)
     related: list[Passage] = Field(default_factory=list)
     latency_ms: float = 0.0
