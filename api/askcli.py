@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from complaints.classifier import ComplaintClassifier
 from ingest.bootstrap import needs_default_kb, open_knowledge_service
+from knowledge.answerability import MODEL_PATH
+from knowledge.answerability_eval import collect, fit_all, loco
 from knowledge.conversation import ConversationService, run_chats
 from knowledge.conversation_eval import (
     evaluate_conversations,
@@ -35,11 +37,11 @@ from knowledge.evaluation import (
     load_items,
     questions_from_file,
 )
+from knowledge.service import KnowledgeService
 from knowledge.types import NATIONAL
 from vetbot.errors import InvalidInputError, VetbotError
 
 if TYPE_CHECKING:
-    from knowledge.service import KnowledgeService
     from knowledge.types import Answer
     from vetbot.settings import Settings
 
@@ -76,6 +78,20 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--fusion", choices=("rrf", "weighted", "both"), default=None, help="融合方式；both 分别评测两种"
     )
     e.set_defaults(func=cmd_eval)
+
+    a = sub.add_parser(
+        "answerability",
+        help="拒答模型：fit 拟合并保存系数，loco 留一语料评估",
+        description=(
+            "每个 --corpus 形如 名称=知识库目录:评测集1,评测集2（知识库先用 vetbot ingest --kb 建好）。"
+            "fit 在全部语料上拟合并写入 knowledge/data/answerability.json；loco 每次留出一个语料评估。"
+        ),
+    )
+    a.add_argument("action", choices=("fit", "loco"))
+    a.add_argument("--corpus", action="append", required=True, metavar="NAME=KB:Q1,Q2", help="语料")
+    a.add_argument("--c", type=float, default=1.0, help="L2 正则强度的倒数 C")
+    a.add_argument("--out", type=Path, default=MODEL_PATH, help="fit 写入的系数文件")
+    a.set_defaults(func=cmd_answerability)
 
     b = sub.add_parser("bench", help="问答延迟基准（p50/p95），并比较 rrf 与 weighted")
     b.add_argument("--kb", type=Path, default=None, help="知识库目录（默认：内置知识库）")
@@ -200,6 +216,44 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
         report = evaluate(ask, items, region=args.region)
         print(format_report(report, verbose=args.verbose, label=f"fusion={method}"))
+    return 0
+
+
+def _corpus_spec(spec: str) -> tuple[str, Path, list[Path]]:
+    name, sep, rest = spec.partition("=")
+    kb, sep2, files = rest.rpartition(":")
+    if not (sep and sep2 and name and kb and files):
+        raise InvalidInputError(
+            f"bad --corpus {spec!r}", user_message=f"--corpus 格式应为 名称=知识库:评测集，得到 {spec}"
+        )
+    return name, Path(kb), [Path(f) for f in files.split(",") if f]
+
+
+def cmd_answerability(args: argparse.Namespace, settings: Settings) -> int:
+    """Fit the answerability model on labelled corpora, or evaluate it leave-one-corpus-out."""
+    rows = []
+    for spec in args.corpus:
+        name, kb, files = _corpus_spec(spec)
+        service = open_service(settings, kb)
+        items = [item for f in files for item in load_items(f)]
+
+        def features(q: str, region: str | None, _s: KnowledgeService = service) -> dict[str, float]:
+            return _s.assess(q, region).features
+
+        rows.extend(collect(name, features, items))
+        print(f"{name}: {len(items)} 题，知识库 {kb}", file=sys.stderr)
+    if args.action == "loco":
+        folds = loco(rows, c=args.c)
+        print(f"留一语料评估（{len(rows)} 题，C={args.c}）：")
+        for fold in folds:
+            print("  " + fold.line())
+        n = sum(f.n for f in folds)
+        fr, fa = sum(f.false_refusals for f in folds), sum(f.false_answers for f in folds)
+        print(f"  合计: {n - fr - fa}/{n} 判定正确，误拒答 {fr}，不应答而答 {fa}")
+        return 0
+    model = fit_all(rows, c=args.c)
+    model.save(args.out)
+    print(f"已写入 {args.out}：{json.dumps(model.weights, ensure_ascii=False)} bias {model.bias}")
     return 0
 
 

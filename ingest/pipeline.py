@@ -24,6 +24,7 @@ from ingest.chunking import chunk_text
 from ingest.loaders import EXTRA_KEYS, METADATA_KEYS, LoadedDocument, is_supported, load_bytes
 from ingest.report import FailedFile, IngestedDocument, IngestReport
 from knowledge.store import ChunkRecord, DocumentRecord, KnowledgeStore, content_hash
+from knowledge.versions import VersionIndex
 from vetbot.errors import IngestError
 
 logger = logging.getLogger(__name__)
@@ -194,6 +195,12 @@ def _progress(items: list[_Candidate], enabled: bool) -> Iterable[_Candidate]:
     return tqdm(items, desc="导入", unit="个文件", file=sys.stderr, leave=False)
 
 
+def _supersessions(store: KnowledgeStore) -> list[str]:
+    """The superseded documents the knowledge base holds (same title, or repealed by name)."""
+    versions = VersionIndex({d.doc_id: d.metadata for d in store.documents.values()})
+    return [s.describe() for s in versions.supersessions]
+
+
 def ingest_paths(store: KnowledgeStore, paths: list[Path], *, prune: bool = False, rebuild: bool = False,
                  progress: bool = True) -> IngestReport:
     """Ingest files and folders into ``store`` incrementally and report what happened.
@@ -213,6 +220,7 @@ def ingest_paths(store: KnowledgeStore, paths: list[Path], *, prune: bool = Fals
                 report.failed.append(FailedFile(cand.display, "文件无法读取（权限不足或已被删除）"))
             else:
                 report.unchanged.append(IngestedDocument(cand.doc_id, cand.display, len(doc.chunks)))
+        report.supersessions = _supersessions(store)
         return report
 
     with store.writer() as writer:
@@ -258,5 +266,6 @@ def ingest_paths(store: KnowledgeStore, paths: list[Path], *, prune: bool = Fals
             for doc_id in _prune_targets(writer.documents, folder_roots, set(seen)):
                 writer.stage_removal(doc_id)
                 report.removed.append(doc_id)
+    report.supersessions = _supersessions(store)
     logger.info("ingest: %s", report.summary().splitlines()[0])
     return report

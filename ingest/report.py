@@ -10,7 +10,8 @@ title, issuer, dates and region ingest read; ``IngestReport.to_dict()`` is the J
             "stats": {"encoding", "furniture_removed", "numbering_reconstructed",
                       "pages", "pages_without_text"}}],
  "updated": [...], "unchanged": [...], "removed": [doc_id], "failed": [{"path", "reason"}],
- "unsupported": [path], "warnings": ["path：warning"], "chunks_written": int}
+ "unsupported": [path], "warnings": ["path：warning"], "supersessions": ["…已被《…》取代…"],
+ "chunks_written": int}
 ```
 """
 
@@ -58,6 +59,9 @@ class IngestReport:
     failed: list[FailedFile] = field(default_factory=list)
     unsupported: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Superseded documents in the knowledge base after this run, in Chinese
+    # (《国防教育法》（2018-04-27）已被《国防教育法》取代（2024-09-21起施行））.
+    supersessions: list[str] = field(default_factory=list)
 
     @property
     def ingested(self) -> int:
@@ -88,6 +92,8 @@ class IngestReport:
             lines.append(f"  已跳过不支持的文件 {len(self.unsupported)} 个：{shown}")
         for warning in self.warnings:
             lines.append(f"  提示：{warning}")
+        for line in self.supersessions:
+            lines.append(f"  版本：{line}")
         if self.nothing_ingested and not self.failed:
             lines.append("  没有找到可导入的文件（支持 .md .markdown .txt .docx .pdf .html .htm）")
         return "\n".join(lines)

@@ -28,13 +28,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from knowledge.persons import AskedGroup, asked_group, covers, describe_groups, groups_in
 from knowledge.retrieval.corpus import CROSS_REFERENCE
 from knowledge.retrieval.regions import rule_applies
 from knowledge.text import USER_DICT, normalize
 from knowledge.types import NATIONAL, Passage
+from knowledge.units import BULLET, MAX_RELATED, SENTENCE_END, answer_units, related_passages
 
 if TYPE_CHECKING:
-    from knowledge.retrieval import HybridRetriever, QueryAnalysis, RetrievalResult
+    from knowledge.answerability import AnswerabilityModel
+    from knowledge.retrieval import Hit, HybridRetriever, QueryAnalysis, RetrievalResult
     from knowledge.synonyms import SynonymTable
 
 logger = logging.getLogger(__name__)
@@ -65,6 +68,7 @@ LOCAL_NOTE_MISSING = (
     "注意：这项规定的具体办法由各地制定，知识库暂未收录{region}的具体规定，请以当地规定为准。"
 )
 LOCAL_NOTE_LOCAL_SOURCE = "注意：以上为{regions}的地方规定，其他地区可能不同。"
+GROUP_NOTE = "注意：以上规定适用于{groups}；知识库中没有找到专门针对{asked}的规定，是否适用可能由各地规定，请以当地规定为准。"  # noqa: E501
 
 MAX_FACTS = 3
 MAX_CHARS = 350
@@ -74,7 +78,7 @@ DOMAIN_TERMS: frozenset[str] = frozenset(
     """军人 退役 退伍 复员 转业 老兵 军队 部队 当兵 服役 入伍 参军 现役 军官 士兵 军士 义务兵 武警
     军属 军嫂 烈士 烈属 遗属 三属 英烈 牺牲 因公 病故 伤残 残疾军人 伤残军人 优待 优待证 优抚 抚恤
     褒扬 光荣牌 光荣之家 立功 双拥 拥军 安置 退役金 退役费 服务站 服务中心 事务局 退役军人事务 信访
-    投诉 举报 军龄 参战 立功受奖""".split()
+    投诉 举报 军龄 参战 立功受奖 上访 国防 国防教育 文职人员 军人保险 伤亡保险 英雄 烈士纪念""".split()
 )
 
 # Requests to override the assistant's role or to produce unrelated content.
@@ -96,8 +100,6 @@ _DELEGATION = re.compile(
     r"|按照?当地|各地(规定|制定|不同|自行)|地方规定|由各地"
 )
 
-_SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|\n+")
-_BULLET = re.compile(r"^\s*(?:[-*•·]\s*|\d+[.、)）]\s*)")
 
 
 def is_injection(question: str) -> bool:
@@ -140,8 +142,8 @@ def is_delegating(text: str) -> bool:
 def split_sentences(text: str) -> list[str]:
     """Split a passage into sentences (kept verbatim apart from list markers and spaces)."""
     out = []
-    for raw in _SENTENCE_END.split(text):
-        sent = _BULLET.sub("", raw).strip()
+    for raw in SENTENCE_END.split(text):
+        sent = BULLET.sub("", raw).strip()
         if sent.startswith("#"):
             continue  # a markdown heading that leaked into the chunk text
         if sent:
@@ -162,6 +164,7 @@ class Evidence:
     domain: bool
     matched_terms: list[str] = field(default_factory=list)
     answer_type_missing: bool = False
+    features: dict[str, float] = field(default_factory=dict)  # knowledge.answerability.FEATURES
 
 
 @dataclass
@@ -178,6 +181,9 @@ class RefusalPolicy:
     coverage_weight: float = 0.6
     margin_scale: float = 0.04  # a dense margin (e5 cosine over the median) of this size is full marks
     top_passages: int = 3
+    # When set, the answer/refuse decision is the learned model's (knowledge.answerability) and
+    # the confidence its probability; the thresholds above then apply to complaints only.
+    model: AnswerabilityModel | None = None
 
     def confidence(self, coverage: float, margin: float) -> float:
         """Blend of term coverage and dense margin, in [0, 1]."""
@@ -223,7 +229,20 @@ def assess_evidence(
     else:
         margin = 0.0
     bm25_top = result.sparse[0][1] if result.sparse else 0.0
-    conf = policy.confidence(coverage, margin)
+    lead = top[0]
+    lead_sentences = [s for s, _, _ in _ranked_units(texts[0], analysis)] if texts[0] else []
+    labels = len(analysis.concepts) or 1
+    sentence = max((len(_covered_concepts(s, analysis)) / labels for s in lead_sentences), default=0.0)
+    features = {
+        "coverage": coverage,
+        "lead_coverage": lead.coverage,
+        "margin": max(0.0, min(1.0, margin / 0.04)),
+        "agree": float((lead.dense_rank or 99) <= 3 and (lead.bm25_rank or 99) <= 3),
+        "domain": float(domain),
+        "type_missing": float(missing_type),
+        "sentence": sentence,
+    }
+    conf = policy.model.probability(features) if policy.model else policy.confidence(coverage, margin)
     return Evidence(
         coverage=coverage,
         dense_top=dense_top,
@@ -233,6 +252,7 @@ def assess_evidence(
         domain=domain,
         matched_terms=covered,
         answer_type_missing=missing_type,
+        features=features,
     )
 
 
@@ -246,6 +266,15 @@ def refusal_reason(
         return "empty"
     if not evidence.domain and evidence.confidence < policy.min_confidence_off_domain:
         return "off_topic"
+    if policy.model is not None and not complaint:
+        # The model decides; the legacy blend, calibrated on the bundled summaries, may still
+        # accept there (it never refuses what the model accepts).
+        legacy = policy.confidence(evidence.coverage, evidence.dense_margin)
+        if evidence.confidence >= policy.model.threshold:
+            return None
+        if legacy >= policy.min_confidence and not evidence.answer_type_missing:
+            return None
+        return "no_evidence"
     bar = policy.min_confidence_complaint if complaint else policy.min_confidence
     if evidence.confidence < bar or evidence.answer_type_missing:
         return "no_evidence"
@@ -270,6 +299,7 @@ class Composed:
     sources: list[Passage]
     local_rule: bool
     facts: list[Fact]
+    related: list[Passage] = field(default_factory=list)
 
 
 def _sentence_score(sentence: str, analysis: QueryAnalysis) -> float:
@@ -284,11 +314,16 @@ def _covered_concepts(sentence: str, analysis: QueryAnalysis) -> set[str]:
     return {c.label for c in analysis.concepts if c.coverage(text) > 0}
 
 
+def _ranked_units(text: str, analysis: QueryAnalysis) -> list[tuple[str, float, int]]:
+    """(unit, score, position) of a passage text's answer units (for the evidence features)."""
+    return [(u, _sentence_score(u, analysis), i) for i, u in enumerate(answer_units(text))]
+
+
 def _ranked_sentences(source: Passage, analysis: QueryAnalysis) -> list[tuple[float, int, str]]:
     """The passage's sentences, best first (ties: earlier first)."""
     ranked = []
     label = source.article
-    for i, sent in enumerate(split_sentences(source.text)):
+    for i, sent in enumerate(answer_units(source.text)):
         if label and sent.startswith(label) and len(sent) <= len(label) + 24 and sent[-1] not in "。；;！？":
             continue  # the article label line ("第五十三条 公共交通优待"), not a fact
         if len(sent) < 6:
@@ -331,13 +366,15 @@ def compose_answer(
     answer; it is only named in the "rules differ by place" note).
     """
     analysis = result.analysis
-    hits = result.hits
-    sources = [retriever.to_passage(h) for h in hits[: max(k, 3)]]
+    # A superseded or repealed text is never the basis of an answer (knowledge.versions).
+    hits = [h for h in result.hits if not h.superseded]
     facts: list[Fact] = []
     budget = MAX_CHARS
 
     applicable = [(h, retriever.to_passage(h)) for h in hits[:8]]
     applicable = [(h, s) for h, s in applicable if _in_region(s, region)][:3]
+    asked = asked_group(analysis.query)
+    applicable = _prefer_group(applicable, asked)
     top_score = applicable[0][0].score if applicable else 0.0
     top_coverage = max((h.coverage for h, _ in applicable), default=0.0)
     first_sentence_score = 0.0
@@ -389,17 +426,45 @@ def compose_answer(
     if local_sources and own_fact is None:
         regions = "、".join(dict.fromkeys(s.region for s in local_sources))
         notes.append(LOCAL_NOTE_LOCAL_SOURCE.format(regions=regions))
+    group_note = _group_note(facts, asked)
+    if group_note:
+        notes.insert(0, group_note)
 
     body_facts = [f for f in facts if f is not own_fact]
     text = "\n".join([*(_fact_line(f) for f in body_facts), *notes, FOLLOW_UP])
 
-    # Sources: cited passages first (in citation order), then the rest of the ranking.
-    by_id = {s.chunk_id: s for s in sources}
-    for f in facts:
-        by_id.setdefault(f.source.chunk_id, f.source)
-    ordered = list(dict.fromkeys([*[f.source.chunk_id for f in facts], *[s.chunk_id for s in sources]]))
-    out_sources = [by_id[c] for c in ordered][: max(k, len({f.source.chunk_id for f in facts}))]
-    return Composed(text=text, sources=out_sources, local_rule=local_rule, facts=facts)
+    cited = list({f.source.chunk_id: f.source for f in facts}.values())
+    related = related_passages(hits, retriever, {s.chunk_id for s in cited}, limit=min(MAX_RELATED, k))
+    # Cited passages first, then the rest of the ranking in force (the JSON contract).
+    rest = [retriever.to_passage(h) for h in hits[: max(k, 3)] if h.chunk_id not in {c.chunk_id for c in cited}]  # noqa: E501
+    sources = [*cited, *rest][: max(k, len(cited))]
+    return Composed(text=text, sources=sources, local_rule=local_rule, facts=facts, related=related)
+
+
+def _prefer_group(
+    applicable: list[tuple[Hit, Passage]], asked: AskedGroup | None
+) -> list[tuple[Hit, Passage]]:
+    """Move the first passage covering the asker's group to the front when it is about as
+    relevant as the best one (0.75 of its score, 0.8 of its coverage)."""
+    if asked is None or len(applicable) < 2 or covers(asked, applicable[0][1].text):
+        return applicable
+    top_hit = applicable[0][0]
+    for i, (hit, source) in enumerate(applicable[1:], 1):
+        close = hit.score >= 0.75 * top_hit.score and hit.coverage >= 0.8 * top_hit.coverage
+        if close and covers(asked, source.text):
+            return [applicable[i], *applicable[:i], *applicable[i + 1:]]
+    return applicable
+
+
+def _group_note(facts: list[Fact], asked: AskedGroup | None) -> str:
+    """Say so when the stated rule names other groups than the one the question is about."""
+    if asked is None or not facts:
+        return ""
+    lead = facts[0]
+    if covers(asked, lead.sentence) is not False or covers(asked, lead.source.text):
+        return ""
+    named = describe_groups(groups_in(lead.sentence))
+    return GROUP_NOTE.format(groups=named, asked=asked.label)
 
 
 def _own_region_fact(
@@ -408,7 +473,7 @@ def _own_region_fact(
     """The best sentence of the asker's own local rules among the relevant candidates."""
     top_cov = max((h.coverage for h in result.hits[:5]), default=0.0)
     for hit in result.hits[:20]:
-        if hit.chunk_id in used or hit.coverage < 0.5 * top_cov:
+        if hit.superseded or hit.chunk_id in used or hit.coverage < 0.5 * top_cov:
             continue
         source = retriever.to_passage(hit)
         if source.scope != "local" or not _in_region(source, region):

@@ -6,12 +6,16 @@ Eval file: JSONL, one item per line::
     {"id": "d27", "q": "...", "kind": "refuse"}
     {"id": "d29", "q": "...", "kind": "complaint", "theme": "culture_tourism"}
 
-Optional per item: ``region`` (the asker's region) and ``expect_source``
-(``{"title_contains": "...", "article": "第N条"}``) for retrieval metrics.
+Optional per item: ``region`` (the asker's region), ``expect_source``
+(``{"title_contains": "...", "article": "第N条"}``) for retrieval metrics, and ``expect_cited``
+(true: the answer must cite ``expect_source``, not only list it among 相关条文).
 
 * ``answer`` passes when not refused and every ``expect`` group has a term in the answer or in
-  the text of the top-3 sources; ``refuse`` when refused; ``complaint`` when the intent is
+  the text of the first three passages it lists (cited ones first, then 相关条文);
+  ``refuse`` when refused; ``complaint`` when the intent is
   complaint and the theme matches.
+* False refusals (answer items refused) and wrong answers (answer items answered without the
+  expected content or source, refuse items answered) are counted apart: a wrong answer is worse.
 * Complaint detection: every item counts, complaint items positive, the rest negative.
 * Retrieval (hit@1, hit@3, MRR): items with ``expect_source`` hit at rank r when the r-th
   source matches it; answer items with only ``expect`` groups hit at rank r when every group is
@@ -63,6 +67,8 @@ class EvalItem:
     theme: str | None = None
     region: str | None = None
     expect_source: dict[str, str] | None = None
+    # The answer must cite expect_source itself (not only list it as related).
+    expect_cited: bool = False
 
     @property
     def is_retrieval_item(self) -> bool:
@@ -136,6 +142,18 @@ class EvalReport:
             "n": float(n),
         }
 
+    def false_refusals(self) -> list[ItemResult]:
+        """Answer items that were refused."""
+        return [r for r in self.results if r.item.kind == "answer" and r.answer.refused]
+
+    def wrong_answers(self) -> list[ItemResult]:
+        """Items answered wrongly: an answer item answered without the expected content or
+        source, or a refuse item answered. Worse than a refusal."""
+        return [
+            r for r in self.results
+            if not r.passed and not r.answer.refused and r.item.kind in ("answer", "refuse")
+        ]
+
     def failures(self) -> list[ItemResult]:
         """Items that did not pass."""
         return [r for r in self.results if not r.passed]
@@ -171,6 +189,7 @@ def load_items(path: Path) -> list[EvalItem]:
                     theme=data.get("theme"),
                     region=data.get("region"),
                     expect_source=data.get("expect_source"),
+                    expect_cited=bool(data.get("expect_cited", False)),
                 )
             )
         except (ValueError, KeyError, TypeError) as exc:
@@ -198,19 +217,22 @@ def source_matches(source: Passage, spec: dict[str, str]) -> bool:
 def score_item(item: EvalItem, answer: Answer) -> ItemResult:
     """Decide whether ``answer`` passes ``item`` and where retrieval first hits."""
     rank: int | None = None
+    listed = [*answer.sources, *answer.related]
     if item.is_retrieval_item and not answer.refused:
-        for r in range(1, len(answer.sources) + 1):
+        for r in range(1, len(listed) + 1):
             if item.expect_source is not None:
-                hit = source_matches(answer.sources[r - 1], item.expect_source)
+                hit = source_matches(listed[r - 1], item.expect_source)
             else:
-                texts = [answer.answer, *(s.text for s in answer.sources[:r])]
+                texts = [answer.answer, *(s.text for s in listed[:r])]
                 hit = not groups_satisfied(item.expect, texts)
             if hit:
                 rank = r
                 break
     why = ""
     if item.kind == "answer":
-        missing = groups_satisfied(item.expect, [answer.answer, *(s.text for s in answer.sources[:3])])
+        # The expected content must be in the answer or the first three passages it lists
+        # (cited ones first, then 相关条文).
+        missing = groups_satisfied(item.expect, [answer.answer, *(s.text for s in listed[:3])])
         passed = not answer.refused and not missing
         if answer.refused:
             why = f"refused ({answer.refusal_reason}, confidence {answer.confidence:.2f})"
@@ -218,6 +240,10 @@ def score_item(item: EvalItem, answer: Answer) -> ItemResult:
             why = "missing " + "; ".join("/".join(item.expect[i]) for i in missing)
         if passed and item.expect_source is not None and rank is None:
             passed, why = False, f"expected source {item.expect_source} not retrieved"
+        if passed and item.expect_cited and not any(
+            source_matches(s, item.expect_source or {}) for s in answer.sources
+        ):
+            passed, why = False, f"expected source {item.expect_source} not cited"
     elif item.kind == "refuse":
         passed = answer.refused
         why = "" if passed else f"answered (confidence {answer.confidence:.2f})"
@@ -247,6 +273,13 @@ def format_report(report: EvalReport, *, verbose: bool = False, label: str = "")
             total_p, total_t = total_p + p, total_t + t
     if total_t:
         lines.append(f"  合计: {total_p}/{total_t} = {total_p / total_t:.1%}")
+    answered = [r for r in report.results if r.item.kind in ("answer", "refuse")]
+    if answered:
+        fr, wa = len(report.false_refusals()), len(report.wrong_answers())
+        lines.append(
+            f"  误拒答(false refusals): {fr}/{len(answered)} = {fr / len(answered):.1%}  "
+            f"答错(wrong answers): {wa}/{len(answered)} = {wa / len(answered):.1%}"
+        )
     cm = report.complaint_metrics()
     if cm["n"]:
         lines.append(

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from knowledge.answer import (
     REFUSALS,
+    Evidence,
     RefusalPolicy,
     assess_evidence,
     compose_answer,
@@ -24,6 +25,7 @@ from knowledge.answer import (
     load_userdict_words,
     refusal_reason,
 )
+from knowledge.answerability import AnswerabilityModel
 from knowledge.embeddings import build_embeddings
 from knowledge.retrieval import FUSION_METHODS, HybridRetriever
 from knowledge.store import KnowledgeStore
@@ -96,7 +98,9 @@ class KnowledgeService:
         self.settings = settings
         self.classifier = classifier
         self.synonyms = synonyms if synonyms is not None else SynonymTable.load()
-        self.policy = policy or RefusalPolicy(min_confidence=settings.refusal_threshold)
+        self.policy = policy or RefusalPolicy(
+            min_confidence=settings.refusal_threshold, model=AnswerabilityModel.load()
+        )
         self.retriever = HybridRetriever(
             store, self.synonyms, fusion=fusion or settings.fusion, k=max(1, settings.top_k)
         )
@@ -207,10 +211,21 @@ class KnowledgeService:
                 answer=composed.text,
                 refused=False,
                 sources=composed.sources,
+                related=composed.related,
                 confidence=round(evidence.confidence, 4),
                 local_rule=composed.local_rule,
             )
         )
+
+    def assess(self, question: str, region: str | None = None) -> Evidence:
+        """The evidence :meth:`ask` decides on (features for fitting the answerability model).
+
+        Raises InvalidInputError as :meth:`ask`.
+        """
+        question = self._validate(question)
+        asker = self._asker_region(question, region)
+        result = self.retriever.retrieve(question, max(3, self.settings.top_k), prefer_region=asker)
+        return assess_evidence(result, self.retriever, self.policy, self.vocabulary)
 
     # ------------------------------------------------------------------ helpers
     @staticmethod

@@ -73,6 +73,23 @@ class Passage(BaseModel):
     heading: str = ""
     scope: Literal["national", "local"] = "national"
     topics: list[str] = Field(default_factory=list)
+    date_version: str = ""  # ISO date of this version of the document ("" when unknown)
+    # Version status (knowledge.versions): 现行有效, 已被取代 (a newer version of the same title)
+    # or 已废止 (repealed by name); superseded_by is the newer text's title, status_date the
+    # date it took effect.
+    status: Literal["现行有效", "已被取代", "已废止"] = "现行有效"
+    superseded_by: str = ""
+    status_date: str = ""
+
+    @property
+    def in_force(self) -> bool:
+        """True unless the document is superseded or repealed."""
+        return self.status == "现行有效"
+
+    @property
+    def status_note(self) -> str:
+        """Chinese label of a superseded passage (已被《…》取代（date起施行））; "" when in force."""
+        return status_note(self.status, self.superseded_by, self.status_date)
 
     @property
     def citation(self) -> str:
@@ -89,7 +106,11 @@ class Answer(BaseModel):
     # smalltalk: greetings, thanks, who-are-you, goodbye (knowledge.smalltalk); never refused.
     intent: Literal["question", "complaint", "smalltalk"] = "question"
     theme: str | None = None
+    # The passages the answer's sentences come from, in citation order, then the rest of the
+    # ranking (for a refusal: what was found, for staff); ``related``: at most two other
+    # relevant passages (相关条文), the ones worth showing after the cited ones.
     sources: list[Passage] = Field(default_factory=list)
+    related: list[Passage] = Field(default_factory=list)
     latency_ms: float = 0.0
     confidence: float = 0.0
     refusal_reason: str | None = None
@@ -98,6 +119,19 @@ class Answer(BaseModel):
     # The question as understood in its conversation (a follow-up rewritten from context, typos
     # corrected); None when the message was used as typed (knowledge.conversation).
     understood_as: str | None = None
+
+
+def status_note(status: str, superseded_by: str, status_date: str) -> str:
+    """The one label of a superseded text; "" in force.
+
+    ``已被《…》取代（2024-09-21起施行）`` or ``已废止：被《…》废止（…起施行）``.
+    """
+    if status not in ("已被取代", "已废止"):
+        return ""
+    when = f"（{status_date}起施行）" if status_date else ""
+    if status == "已废止":
+        return f"已废止：被《{superseded_by}》废止{when}"
+    return f"已被《{superseded_by}》取代{when}"
 
 
 def citation(passage: Passage) -> str:

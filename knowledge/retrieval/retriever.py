@@ -30,6 +30,7 @@ from knowledge.retrieval.regions import RegionPreference
 from knowledge.retrieval.reranker import CoverageReranker
 from knowledge.synonyms import SynonymTable
 from knowledge.types import NATIONAL, Passage
+from knowledge.versions import DocumentStatus, VersionIndex
 from vetbot import regions
 from vetbot.errors import InvalidInputError
 
@@ -55,6 +56,7 @@ class Hit:
     bm25_rank: int | None = None
     coverage: float = 0.0  # share (0..1) of the question's concepts the passage covers
     tier: int = 0  # 0: national or the asker's own region; 1: another place's local rule
+    superseded: bool = False  # the document is superseded or repealed (knowledge.versions)
 
 
 @dataclass
@@ -103,6 +105,8 @@ class HybridRetriever(BaseRetriever):
 
     _stats: CorpusStats | None = PrivateAttr(default=None)
     _stats_source: Any = PrivateAttr(default=None)
+    _versions: VersionIndex | None = PrivateAttr(default=None)
+    _versions_source: Any = PrivateAttr(default=None)
 
     def __init__(
         self,
@@ -130,6 +134,25 @@ class HybridRetriever(BaseRetriever):
             self._stats_source = chunks
         return self._stats
 
+    def versions(self) -> VersionIndex:
+        """Which documents are in force (rebuilt after a reload; see :mod:`knowledge.versions`)."""
+        chunks = self.store.chunks
+        if self._versions is None or self._versions_source is not chunks:
+            docs: dict[str, dict[str, Any]] = {}
+            for chunk in chunks.values():
+                doc_id = str(chunk.metadata.get("doc_id", ""))
+                if doc_id and doc_id not in docs:
+                    docs[doc_id] = chunk.metadata
+            self._versions = VersionIndex(docs)
+            self._versions_source = chunks
+        return self._versions
+
+    def status_of(self, chunk_id: str) -> DocumentStatus:
+        """The version status of the document a chunk belongs to."""
+        chunk = self.store.chunks.get(chunk_id)
+        doc_id = str(chunk.metadata.get("doc_id", "")) if chunk is not None else ""
+        return self.versions().status(doc_id)
+
     def regions(self) -> list[str]:
         """Regions present in the KB, national first."""
         return list(self.stats().regions)
@@ -146,12 +169,15 @@ class HybridRetriever(BaseRetriever):
         strict: bool = False,
         prefer_region: str | None = None,
         fusion: str | None = None,
+        demote_superseded: bool = True,
     ) -> RetrievalResult:
         """Rank chunks for ``query``; returns every candidate as a hit, best first.
 
         ``topic``/``region``/``document`` filter (see :func:`filter_chunk_ids`);
-        ``prefer_region`` is the asker's region for the region preference. Raises
-        InvalidInputError for an unknown fusion method or topic.
+        ``prefer_region`` is the asker's region for the region preference. Passages of
+        superseded documents are ranked below every passage in force unless
+        ``demote_superseded`` is False (staff search shows both, each by its own score).
+        Raises InvalidInputError for an unknown fusion method or topic.
         """
         k = k or self.k
         fusion = fusion or self.fusion
@@ -182,6 +208,8 @@ class HybridRetriever(BaseRetriever):
         dense_pos = {c: (i + 1, s) for i, (c, s) in enumerate(dense)}
         sparse_pos = {c: (i + 1, s) for i, (c, s) in enumerate(sparse)}
         asker = (regions.canonical_name(prefer_region) or prefer_region) if prefer_region else None
+        versions = self.versions()
+        old_docs = versions.superseded_ids()
         hits: list[Hit] = []
         for cid, score in reranked.scores.items():
             adjusted, tier = self.region_preference.adjust(score, live[cid].metadata, asker)
@@ -197,14 +225,15 @@ class HybridRetriever(BaseRetriever):
                     bm25_rank=b[0] if b else None,
                     coverage=reranked.coverage[cid],
                     tier=tier,
+                    superseded=str(live[cid].metadata.get("doc_id", "")) in old_docs,
                 )
             )
-        hits.sort(key=lambda h: (h.tier, -h.score, h.chunk_id))
+        hits.sort(key=lambda h: (h.superseded and demote_superseded, h.tier, -h.score, h.chunk_id))
         return RetrievalResult(analysis=analysis, hits=hits, dense=dense, sparse=sparse, region=asker)
 
     def to_passage(self, hit: Hit) -> Passage:
         """The :class:`Passage` view of a hit (its ``score`` is the hit's score)."""
-        return passage_from_chunk(self.store.chunks[hit.chunk_id], hit.score)
+        return passage_from_chunk(self.store.chunks[hit.chunk_id], hit.score, self.status_of(hit.chunk_id))
 
     def search(
         self,
@@ -217,11 +246,12 @@ class HybridRetriever(BaseRetriever):
         strict: bool = False,
         prefer_region: str | None = None,
     ) -> list[Passage]:
-        """Top-``k`` passages for ``query``, best first; raises as :meth:`retrieve`."""
+        """Top-``k`` passages for ``query``, best first, superseded ones included and marked
+        (``Passage.status``); raises as :meth:`retrieve`."""
         k = k or self.k
         result = self.retrieve(
             query, k, topic=topic, region=region, document=document, strict=strict,
-            prefer_region=prefer_region,
+            prefer_region=prefer_region, demote_superseded=False,
         )
         return [self.to_passage(h) for h in result.hits[:k]]
 
@@ -237,8 +267,12 @@ class HybridRetriever(BaseRetriever):
         return docs
 
 
-def passage_from_chunk(chunk: ChunkRecord, score: float) -> Passage:
-    """Build a :class:`Passage` from a stored chunk; ``score`` is rounded to 6 decimals."""
+def passage_from_chunk(chunk: ChunkRecord, score: float, status: DocumentStatus | None = None) -> Passage:
+    """Build a :class:`Passage` from a stored chunk; ``score`` is rounded to 6 decimals.
+
+    ``status`` is the document's version status (in force when None).
+    """
+    status = status or DocumentStatus()
     meta = chunk.metadata
     region = str(meta.get("region") or NATIONAL)
     scope = "local" if meta.get("scope") == "local" or region != NATIONAL else "national"
@@ -254,4 +288,8 @@ def passage_from_chunk(chunk: ChunkRecord, score: float) -> Passage:
         heading=str(meta.get("heading", "") or ""),
         scope=scope,
         topics=[t for t in str(meta.get("topics", "")).split("|") if t],
+        date_version=str(meta.get("date_version", "") or ""),
+        status=status.status,
+        superseded_by=status.superseded_by,
+        status_date=status.status_date,
     )

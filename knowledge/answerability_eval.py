@@ -1,0 +1,81 @@
+"""Fitting and leave-one-corpus-out evaluation of the answerability model (offline, by command).
+
+``collect(ask_features, items)`` turns labelled eval items (``answer`` → 1, ``refuse`` → 0;
+complaint items are skipped) into feature rows; :func:`loco` fits on every corpus but one and
+scores the decision on the one left out. Used by ``vetbot answerability fit|loco``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from knowledge.answerability import AnswerabilityModel, fit
+from knowledge.evaluation import EvalItem
+
+
+@dataclass
+class Row:
+    """One labelled question: its corpus, features and label (1 = answerable)."""
+
+    corpus: str
+    item_id: str
+    features: dict[str, float]
+    label: int
+
+
+def collect(
+    corpus: str, features_of: Callable[[str, str | None], Mapping[str, float]], items: Sequence[EvalItem]
+) -> list[Row]:
+    """Feature rows of the ``answer`` and ``refuse`` items of one corpus."""
+    rows = []
+    for item in items:
+        if item.kind not in ("answer", "refuse"):
+            continue
+        rows.append(Row(corpus, item.id, dict(features_of(item.q, item.region)), int(item.kind == "answer")))
+    return rows
+
+
+@dataclass
+class FoldResult:
+    """Decision quality on one held-out corpus: counts of each outcome."""
+
+    corpus: str
+    n: int
+    false_refusals: int  # answerable, refused
+    false_answers: int  # unanswerable, answered
+
+    def line(self) -> str:
+        """Chinese one-liner."""
+        ok = self.n - self.false_refusals - self.false_answers
+        return (f"{self.corpus}: {ok}/{self.n} 判定正确，误拒答 {self.false_refusals}，"
+                f"不应答而答 {self.false_answers}")
+
+
+def score(model: AnswerabilityModel, rows: Sequence[Row], corpus: str) -> FoldResult:
+    """Count the model's decision errors on ``rows``."""
+    fr = sum(1 for r in rows if r.label == 1 and model.probability(r.features) < model.threshold)
+    fa = sum(1 for r in rows if r.label == 0 and model.probability(r.features) >= model.threshold)
+    return FoldResult(corpus, len(rows), fr, fa)
+
+
+def loco(rows: Sequence[Row], *, c: float = 1.0) -> list[FoldResult]:
+    """Leave one corpus out: fit on the others, score on it; one result per corpus."""
+    corpora = sorted({r.corpus for r in rows})
+    out = []
+    for held in corpora:
+        train = [r for r in rows if r.corpus != held]
+        model = fit([r.features for r in train], [r.label for r in train], c=c)
+        out.append(score(model, [r for r in rows if r.corpus == held], held))
+    return out
+
+
+def fit_all(rows: Sequence[Row], *, c: float = 1.0) -> AnswerabilityModel:
+    """The model fitted on every row, with the corpora and counts in ``meta``."""
+    model = fit([r.features for r in rows], [r.label for r in rows], c=c)
+    model.meta = {
+        "corpora": sorted({r.corpus for r in rows}),
+        "n": len(rows),
+        "answerable": sum(r.label for r in rows),
+    }
+    return model

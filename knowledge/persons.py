@@ -1,0 +1,140 @@
+"""Who a question is about, and which groups a rule covers (退役军人, 残疾军人, 遗属, 现役军人 and family…).
+
+:func:`asked_group` reads the person a question is about: a group (``GROUPS``) and the
+relation of the person to it (``self``, ``family``: parents/spouse, ``children``), plus a
+disability grade when one is named (残疾军人 五级 → 5). :func:`groups_in` lists the groups a
+passage names. The answer uses both: among equally relevant rules it prefers the one covering
+the asker's group, and when the rule it states covers another group it says so.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from knowledge.text import normalize
+
+# Group code -> Chinese label used in answers.
+GROUPS: dict[str, str] = {
+    "veteran": "退役军人",
+    "disabled": "残疾军人",
+    "martyr_family": "烈士遗属",
+    "duty_death_family": "因公牺牲军人遗属",
+    "illness_death_family": "病故军人遗属",
+    "active": "现役军人",
+    "military_family": "军人家属（军属）",
+    "retired_cadre": "军休干部",
+}
+
+# Order matters: more specific patterns first; a question names one subject.
+_GROUP_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("duty_death_family", re.compile(r"因公牺牲")),
+    ("martyr_family", re.compile(
+        r"烈士(遗属|家属|子女|父母|配偶|的)|烈属|英烈家属|牺牲.{0,6}(家里|家属|遗属)")),
+    ("illness_death_family", re.compile(r"病故")),
+    ("disabled", re.compile(r"残疾军人|伤残军人|伤残|残疾|[一二三四五六七八九十1-9]级(伤残|残疾)")),
+    ("retired_cadre", re.compile(r"军休|军队离(休|退休)|离休干部|退休干部")),
+    ("active", re.compile(
+        r"现役|在部队|在役|当兵的?(儿子|孩子|家人)|部队(服役|当兵)|正在服役|服现役|义务兵家庭")),
+    ("military_family", re.compile(r"军属|军嫂|随军|军人(家属|配偶|子女|父母)")),
+    ("veteran", re.compile(r"退役|退伍|复员|转业|老兵|退下来|以前当过兵|当过兵")),
+)
+_FAMILY = re.compile(r"(爸|妈|父母|父亲|母亲|老人|配偶|妻子|老婆|丈夫|爱人|家属|家人|家里)")
+_CHILDREN = re.compile(r"(子女|孩子|儿子|女儿|小孩|娃)")
+_GRADE = re.compile(r"([一二三四五六七八九十]|10|[1-9])级")
+_CN_DIGITS = {c: i for i, c in enumerate("一二三四五六七八九十", 1)}
+
+# How passages name each group (broader than the question patterns: official wording).
+_PASSAGE_PATTERNS: dict[str, re.Pattern[str]] = {
+    "veteran": re.compile(r"退役军人|退役士兵|退伍军人|复员军人|转业军官|退役军官"),
+    "disabled": re.compile(r"残疾军人|伤残军人|伤残人民警察|因战、因公致残"),
+    "martyr_family": re.compile(r"烈士遗属|烈属|烈士的?(父母|配偶|子女)|烈士家属"),
+    "duty_death_family": re.compile(r"因公牺牲军人遗属|因公牺牲"),
+    "illness_death_family": re.compile(r"病故军人遗属|病故"),
+    # 军人 alone is a serving member; 退役军人, 残疾军人 … are other groups.
+    "active": re.compile(
+        r"现役军人|(?<!退役)(?<!伤残)(?<!残疾)(?<!病故)(?<!牺牲)军人(?!家属|配偶|子女|父母|遗属|保险)|官兵|服现役"
+    ),
+    "military_family": re.compile(r"军人家属|军属|军人配偶|军人子女|军人父母|随军|家属"),
+    "retired_cadre": re.compile(r"军休|军队离休|军队退休|离退休干部"),
+}
+# Groups that a rule for the wider group also covers (a 残疾军人 is a 退役军人 for most rules).
+_WIDER: dict[str, tuple[str, ...]] = {
+    "disabled": ("veteran",),
+    "retired_cadre": ("veteran",),
+    "duty_death_family": ("martyr_family",),
+    "illness_death_family": ("duty_death_family", "martyr_family"),
+}
+
+
+@dataclass(frozen=True)
+class AskedGroup:
+    """The person a question is about: ``group`` (a ``GROUPS`` code), ``relation``
+    (``self``, ``family`` or ``children``) and the disability ``grade`` (1-10, 0 when none)."""
+
+    group: str
+    relation: str = "self"
+    grade: int = 0
+
+    @property
+    def label(self) -> str:
+        """Chinese description, e.g. 现役军人的家属, 烈士遗属."""
+        base = GROUPS[self.group]
+        if self.relation == "children" and self.group not in ("military_family",):
+            return f"{base}的子女"
+        if self.relation == "family" and self.group in ("active", "veteran", "disabled", "retired_cadre"):
+            return f"{base}的家属"
+        if self.grade:
+            return f"{self.grade}级{base}"
+        return base
+
+    def passage_groups(self) -> set[str]:
+        """The passage groups whose rules apply to this person."""
+        if self.relation in ("family", "children") and self.group == "active":
+            return {"military_family"}
+        if self.relation in ("family", "children") and self.group in ("veteran", "disabled", "retired_cadre"):
+            return {"military_family", self.group}  # some rules name 退役军人 and their families
+        return {self.group, *_WIDER.get(self.group, ())}
+
+
+def asked_group(question: str) -> AskedGroup | None:
+    """The person ``question`` is about, or None when it names no group."""
+    text = normalize(question)
+    for code, pattern in _GROUP_PATTERNS:
+        m = pattern.search(text)
+        if m is None:
+            continue
+        tail = text[m.end(): m.end() + 6]
+        head = text[max(0, m.start() - 4): m.start()]
+        relation = "self"
+        if code not in ("martyr_family", "duty_death_family", "illness_death_family", "military_family"):
+            if _CHILDREN.search(tail) or _CHILDREN.search(head):
+                relation = "children"
+            elif _FAMILY.search(tail) or _FAMILY.search(head):
+                relation = "family"
+        grade = 0
+        g = _GRADE.search(text)
+        if code == "disabled" and g:
+            grade = _CN_DIGITS.get(g.group(1)) or int(g.group(1))
+        return AskedGroup(code, relation, grade)
+    return None
+
+
+def groups_in(text: str) -> set[str]:
+    """Codes of the groups a passage names."""
+    norm = normalize(text)
+    return {code for code, pattern in _PASSAGE_PATTERNS.items() if pattern.search(norm)}
+
+
+def covers(asked: AskedGroup, passage_text: str) -> bool | None:
+    """True when the passage names the asked group (or a wider one that includes it), False when
+    it names only other groups, None when it names no group at all (a rule for everyone)."""
+    named = groups_in(passage_text)
+    if not named:
+        return None
+    return bool(named & asked.passage_groups())
+
+
+def describe_groups(codes: set[str]) -> str:
+    """Chinese list of group labels, in ``GROUPS`` order."""
+    return "、".join(GROUPS[c] for c in GROUPS if c in codes)

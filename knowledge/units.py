@@ -1,0 +1,78 @@
+"""Answer units and related passages: how answers cut passages into facts and pick 相关条文."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from knowledge.types import Passage
+
+if TYPE_CHECKING:
+    from knowledge.retrieval import Hit, HybridRetriever
+
+SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|\n+")
+BULLET = re.compile(r"^\s*(?:[-*•·]\s*|\d+[.、)）]\s*)")
+MAX_RELATED = 2  # 相关条文 listed after the cited passages
+
+# List items of a lead-in ("对下列退役军人，优先安置：" then "（一）…；（二）…").
+_LIST_ITEM = re.compile(
+    r"^(?:[（(][一二三四五六七八九十]{1,3}[)）]|[一二三四五六七八九十]{1,3}、|\d{1,2}[.、．])"
+)
+_LEAD_IN_END = ("：", ":")
+MAX_LIST_CHARS = 420
+
+
+def answer_units(text: str) -> list[str]:
+    """The passage's sentences (as :func:`split_sentences`), with a lead-in ending in "：" joined
+    to the list items that follow it.
+
+    A lead-in alone says nothing ("对下列退役军人，优先安置："); lifted out with its items it
+    answers "who". A lead-in without items stays a sentence of its own.
+    """
+    raw = [r.strip() for r in SENTENCE_END.split(text)]
+    raw = [r for r in raw if r and not r.startswith("#")]
+    out: list[str] = []
+    i = 0
+    while i < len(raw):
+        sent = BULLET.sub("", raw[i]).strip()
+        if sent.endswith(_LEAD_IN_END):
+            items = []
+            j = i + 1
+            while j < len(raw) and (_LIST_ITEM.match(raw[j]) or BULLET.match(raw[j])):
+                items.append(raw[j] if _LIST_ITEM.match(raw[j]) else BULLET.sub("", raw[j]).strip())
+                j += 1
+            if items:
+                joined = sent + "".join(items)
+                if len(joined) > MAX_LIST_CHARS:
+                    joined = joined[:MAX_LIST_CHARS].rstrip("；;，,") + "……"
+                out.append(joined)
+                i = j
+                continue
+        if sent:
+            out.append(sent)
+        i += 1
+    return out
+
+
+
+def related_passages(
+    hits: list[Hit], retriever: HybridRetriever, cited: set[str], *, limit: int
+) -> list[Passage]:
+    """Up to ``limit`` passages in force, not cited, about as relevant as the best hit (相关条文).
+
+    Relevant means: among the top five, at least 0.6 of the best hit's concept coverage and
+    0.75 of its score; a passage that merely shares a word is not listed.
+    """
+    top = [h for h in hits[:5] if not h.superseded]
+    if not top or limit <= 0:
+        return []
+    best_cov = max(h.coverage for h in top)
+    best_score = top[0].score
+    out = []
+    for h in top:
+        if h.chunk_id in cited or h.coverage < 0.6 * best_cov or h.score < 0.75 * best_score:
+            continue
+        out.append(retriever.to_passage(h))
+        if len(out) >= limit:
+            break
+    return out

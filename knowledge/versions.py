@@ -1,0 +1,164 @@
+"""Versions in force: which documents of a knowledge base are superseded, and by what.
+
+Two rules, both read from the documents' own metadata (see :mod:`knowledge.types`):
+
+* **Same title.** Documents whose titles are the same once normalised (中华人民共和国 prefix,
+  summary suffixes, brackets, spaces dropped) are versions of one text; the one with the latest
+  ``date_version`` (the latest 修正/修订, else the publication date) is in force and the others
+  are ``已被取代`` by it. A document with no date cannot be ordered and stays in force.
+* **Known successions** (``KNOWN_SUCCESSORS``) that the newer text does not state by name:
+  信访条例 → 信访工作条例 (2022), when the knowledge base holds both.
+* **Repeal by name.** A document whose ``repeals`` names another document's title (《…》同时废止)
+  makes that document ``已废止`` — unless the named document is not older than the repealing
+  one (信访条例 2005 repeals the 1995 《信访条例》, not itself).
+
+``status_date`` is when the newer text took effect (its ``date_effective``, else its
+``date_version``). Pure functions over metadata mappings: no store, no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from knowledge.text import normalize
+from knowledge.types import status_note
+
+Status = Literal["现行有效", "已被取代", "已废止"]
+IN_FORCE: Status = "现行有效"
+SUPERSEDED: Status = "已被取代"
+REPEALED: Status = "已废止"
+
+# Successions the texts do not state by name: the national 信访条例 (国务院令第431号) gave way to
+# the 信访工作条例 of 2022. Applied only when the knowledge base holds both, the newer one later.
+KNOWN_SUCCESSORS: dict[str, str] = {"信访条例": "信访工作条例"}
+
+_PREFIX = re.compile(r"^(中华人民共和国|中国人民解放军)")
+# Summary suffixes and bracketed dates/versions: 《…（要点）》, 国防教育法(2018), 条例（2022年修订）.
+_BRACKETS = re.compile(r"[（(【\[][^（）()【】\[\]]{0,16}[)）】\]]")
+_PUNCT = re.compile(r"[\s《》〈〉“”\"'·・:：,，。]")
+
+
+def normalise_title(title: str) -> str:
+    """The title key two versions of one text share.
+
+    ``中华人民共和国国防教育法（2018年修正）`` → ``国防教育法``.
+    """
+    text = normalize(title or "")
+    text = _BRACKETS.sub("", text)
+    text = _PUNCT.sub("", text)
+    return _PREFIX.sub("", text)
+
+
+@dataclass(frozen=True)
+class DocumentStatus:
+    """Whether a document is in force; for a superseded one, what replaced it and from when."""
+
+    status: Status = IN_FORCE
+    superseded_by: str = ""  # title of the newer / repealing document
+    status_date: str = ""  # ISO date the newer text took effect ("" when it states none)
+
+    @property
+    def in_force(self) -> bool:
+        """True for 现行有效."""
+        return self.status == IN_FORCE
+
+    def note(self) -> str:
+        """Chinese label of a superseded document (:func:`knowledge.types.status_note`); "" in force."""
+        return status_note(self.status, self.superseded_by, self.status_date)
+
+
+@dataclass(frozen=True)
+class Supersession:
+    """One superseded document, for ingest reports: ``old`` (doc id) is replaced by ``new``."""
+
+    old: str
+    old_title: str
+    old_date: str
+    new: str
+    new_title: str
+    status: DocumentStatus
+
+    def describe(self) -> str:
+        """Chinese one-liner for the ingest report."""
+        old = f"《{self.old_title}》" + (f"（{self.old_date}）" if self.old_date else "")
+        return f"{old}{self.status.note()}"
+
+
+def _version_date(meta: Mapping[str, Any]) -> str:
+    return str(meta.get("date_version") or meta.get("date_amended") or meta.get("date_issued") or "")
+
+
+def _effective(meta: Mapping[str, Any]) -> str:
+    return str(meta.get("date_effective") or _version_date(meta))
+
+
+class VersionIndex:
+    """Status of every document of a knowledge base, from ``doc_id -> metadata``.
+
+    Metadata keys read: ``title``, ``date_version`` (fallbacks ``date_amended``, ``date_issued``),
+    ``date_effective``, ``repeals``. Documents not in the mapping are in force.
+    """
+
+    def __init__(self, documents: Mapping[str, Mapping[str, Any]]) -> None:
+        self._status: dict[str, DocumentStatus] = {}
+        self.supersessions: list[Supersession] = []
+        by_key: dict[str, list[str]] = {}
+        for doc_id, meta in documents.items():
+            key = normalise_title(str(meta.get("title", "")))
+            if key:
+                by_key.setdefault(key, []).append(doc_id)
+        for ids in by_key.values():
+            dated = [d for d in ids if _version_date(documents[d])]
+            if len(dated) < 2:
+                continue
+            newest = max(dated, key=lambda d: (_version_date(documents[d]), d))
+            new_meta = documents[newest]
+            for old in dated:
+                if old != newest and _version_date(documents[old]) < _version_date(new_meta):
+                    self._mark(old, newest, documents, SUPERSEDED)
+        for old_key, new_key in KNOWN_SUCCESSORS.items():
+            for new in by_key.get(new_key, []):
+                for old in by_key.get(old_key, []):
+                    old_date, new_date = _version_date(documents[old]), _version_date(documents[new])
+                    if old not in self._status and old_date and new_date and old_date < new_date:
+                        self._mark(old, new, documents, REPEALED)
+        for doc_id, meta in documents.items():
+            named = {normalise_title(t) for t in str(meta.get("repeals", "")).split("|") if t.strip()}
+            if not named:
+                continue
+            mine = _version_date(meta)
+            for key in named:
+                for target in by_key.get(key, []):
+                    if target == doc_id or target in self._status:
+                        continue
+                    theirs = _version_date(documents[target])
+                    if mine and theirs and theirs >= mine:
+                        continue  # the repealed text is an older one of the same name
+                    self._mark(target, doc_id, documents, REPEALED)
+        self.supersessions.sort(key=lambda s: (s.old_title, s.old_date))
+
+    def _mark(self, old: str, new: str, documents: Mapping[str, Mapping[str, Any]], status: Status) -> None:
+        new_meta = documents[new]
+        st = DocumentStatus(status, str(new_meta.get("title", "")), _effective(new_meta))
+        self._status[old] = st
+        old_meta = documents[old]
+        self.supersessions.append(
+            Supersession(old, str(old_meta.get("title", "")), _version_date(old_meta), new,
+                         st.superseded_by, st)
+        )
+
+    def status(self, doc_id: str) -> DocumentStatus:
+        """The document's status (in force when unknown)."""
+        return self._status.get(doc_id, DocumentStatus())
+
+    def superseded_ids(self) -> frozenset[str]:
+        """Doc ids of every superseded or repealed document."""
+        return frozenset(self._status)
+
+
+def index_from_documents(docs: Iterable[tuple[str, Mapping[str, Any]]]) -> VersionIndex:
+    """A :class:`VersionIndex` from ``(doc_id, metadata)`` pairs."""
+    return VersionIndex(dict(docs))

@@ -1,0 +1,65 @@
+# ruff: noqa: E501  (fixture texts read better unwrapped)
+"""Who a question is about, and the note when the stated rule covers another group."""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge.answer import answer_units
+from knowledge.persons import asked_group, covers, groups_in
+from knowledge.service import KnowledgeService
+
+
+@pytest.mark.parametrize(
+    ("question", "group", "relation", "grade"),
+    [
+        ("现役军人的爸妈看病能优先吗", "active", "family", 0),
+        ("我是五级伤残军人，坐公交免费不？", "disabled", "self", 5),
+        ("烈士子女上学有什么照顾？", "martyr_family", "self", 0),
+        ("因公牺牲军人的家属有抚恤吗", "duty_death_family", "self", 0),
+        ("老兵的孩子考大学加分吗", "veteran", "children", 0),
+        ("军休干部看病怎么报销", "retired_cadre", "self", 0),
+        ("军嫂随军能安排工作吗", "military_family", "self", 0),
+    ],
+)
+def test_asked_group(question: str, group: str, relation: str, grade: int) -> None:
+    asked = asked_group(question)
+    assert asked is not None
+    assert (asked.group, asked.relation, asked.grade) == (group, relation, grade)
+
+
+def test_no_group_named() -> None:
+    assert asked_group("优待证去哪里办？") is None
+
+
+def test_passage_groups_and_coverage() -> None:
+    rule = "现役军人和残疾军人凭有效证件，免费乘坐市内公共汽车。"
+    assert groups_in(rule) == {"active", "disabled"}
+    assert groups_in("退役军人凭优待证优先。") == {"veteran"}
+    family = asked_group("现役军人的爸妈看病能优先吗")
+    assert family is not None and covers(family, rule) is False
+    assert covers(family, "军人家属享受医疗优待。") is True
+    assert covers(family, "凭证件办理。") is None
+
+
+def test_answer_units_join_lead_in_and_items() -> None:
+    units = answer_units("第四条 对下列人员，优先安置：\n（一）参战的；\n（二）立功的。\n其他人员按规定办理。")
+    assert units == ["第四条 对下列人员，优先安置：（一）参战的；（二）立功的。", "其他人员按规定办理。"]
+    assert answer_units("说明如下：\n没有列表。") == ["说明如下：", "没有列表。"]
+
+
+def test_rule_for_another_group_is_said_so(service: KnowledgeService) -> None:
+    answer = service.ask("烈士遗属坐公交免费吗？")
+    assert not answer.refused
+    assert "以上规定适用于退役军人；知识库中没有找到专门针对烈士遗属的规定" in answer.answer
+    assert "适用于" not in service.ask("老兵坐公交免费吗？").answer
+
+
+def test_answer_cites_only_its_own_passages(service: KnowledgeService) -> None:
+    answer = service.ask("优待证丢了怎么办？")
+    assert not answer.refused
+    cited = {s.citation for s in answer.sources[:1]}
+    assert cited and all(c in answer.answer for c in cited)
+    assert all(s.in_force for s in answer.sources)
+    assert len(answer.related) <= 2
+    assert not {s.chunk_id for s in answer.related} & {s.chunk_id for s in answer.sources[:1]}

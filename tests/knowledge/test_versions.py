@@ -1,0 +1,110 @@
+# ruff: noqa: E501  (fixture texts read better unwrapped)
+"""Versions in force: same-title versions, repeal by name, the superseded-passage rule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingest.pipeline import ingest_paths
+from knowledge.service import KnowledgeService
+from knowledge.store import KnowledgeStore, make_chroma_client
+from knowledge.synonyms import SynonymTable
+from knowledge.versions import REPEALED, SUPERSEDED, VersionIndex, normalise_title
+from tests.fakes import HashingEmbeddings
+from tests.knowledge.conftest import coverage_only_policy
+from vetbot.settings import Settings
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "versions"
+
+
+def test_title_normalisation_joins_versions_of_one_text() -> None:
+    assert normalise_title("中华人民共和国国防教育法") == normalise_title("国防教育法（2018年修正）")
+    assert normalise_title("《信访条例》") == "信访条例"
+    assert normalise_title("信访工作条例") != normalise_title("信访条例")
+
+
+def test_latest_version_date_wins_and_the_older_is_superseded() -> None:
+    index = VersionIndex({
+        "old": {"title": "中华人民共和国示例法", "date_version": "2018-04-27", "date_effective": "2018-04-27"},
+        "new": {"title": "示例法", "date_version": "2024-09-13", "date_effective": "2024-09-21"},
+        "undated": {"title": "示例法"},
+    })
+    assert index.status("new").in_force
+    assert index.status("undated").in_force  # cannot be ordered, so never hidden
+    old = index.status("old")
+    assert old.status == SUPERSEDED and old.superseded_by == "示例法" and old.status_date == "2024-09-21"
+    assert [s.old for s in index.supersessions] == ["old"]
+    assert "已被《示例法》取代（2024-09-21起施行）" in index.supersessions[0].describe()
+
+
+def test_repeal_by_name_but_never_of_itself() -> None:
+    index = VersionIndex({
+        "a": {"title": "信访条例", "date_version": "2005-01-10", "repeals": "信访条例"},
+        "b": {"title": "示例来访规定", "date_version": "2001-01-01"},
+        "c": {"title": "示例来访工作办法", "date_version": "2021-05-01", "date_effective": "2021-06-01",
+              "repeals": "示例来访规定"},
+    })
+    assert index.status("a").in_force  # 信访条例 2005 repeals the 1995 text of the same name
+    assert index.status("c").in_force
+    b = index.status("b")
+    assert b.status == REPEALED and b.superseded_by == "示例来访工作办法" and b.status_date == "2021-06-01"
+
+
+def test_known_succession_without_a_repeal_clause() -> None:
+    index = VersionIndex({
+        "old": {"title": "信访条例", "date_version": "2005-01-10"},
+        "new": {"title": "信访工作条例", "date_version": "2022-02-25", "date_effective": "2022-05-01"},
+    })
+    assert index.status("old").status == REPEALED and index.status("old").status_date == "2022-05-01"
+    assert VersionIndex({"old": {"title": "信访条例", "date_version": "2005-01-10"}}).status("old").in_force
+
+
+@pytest.fixture
+def versions_service(tmp_path: Path) -> tuple[KnowledgeService, list[str]]:
+    store = KnowledgeStore(tmp_path / "kb", HashingEmbeddings(), make_chroma_client(tmp_path / "kb", None))
+    report = ingest_paths(store, [FIXTURES], progress=False)
+    settings = Settings(data_dir=tmp_path / "data", kb_dir=tmp_path / "kb")
+    service = KnowledgeService(store, settings, synonyms=SynonymTable(), policy=coverage_only_policy())
+    return service, report.supersessions
+
+
+def test_ingest_reads_dates_and_reports_supersessions(versions_service: tuple[KnowledgeService, list[str]]) -> None:
+    service, lines = versions_service
+    metas = {d.metadata["title"] + d.metadata["date_version"]: d.metadata for d in service.store.documents.values()}
+    assert metas["示例军人优抚条例2023-07-01"]["date_effective"] == "2023-09-01"  # from the last article
+    assert metas["示例军人优抚条例2015-06-01"]["date_adopted"] == "2010-03-01"  # from the head line
+    assert metas["示例来访工作办法2021-05-01"]["repeals"] == "示例来访规定"
+    assert len(lines) == 2
+    assert any("《示例军人优抚条例》（2015-06-01）已被《示例军人优抚条例》取代（2023-09-01起施行）" in s for s in lines)
+    assert any("《示例来访规定》" in s and "已废止" in s for s in lines)
+
+
+def test_answers_use_the_version_in_force_only(versions_service: tuple[KnowledgeService, list[str]]) -> None:
+    service, _ = versions_service
+    for question in ("军人牺牲了一次性抚恤金是多少？", "来访人对处理意见不服怎么办？", "残疾军人坐公交免费吗？"):
+        answer = service.ask(question)
+        assert not answer.refused, question
+        assert answer.sources and all(s.in_force for s in [*answer.sources, *answer.related]), question
+        assert "40个月" not in answer.answer and "复核" not in answer.answer
+    assert "80个月" in service.ask("军人牺牲了一次性抚恤金是多少？").answer
+
+
+def test_staff_search_shows_both_versions_marked(versions_service: tuple[KnowledgeService, list[str]]) -> None:
+    service, _ = versions_service
+    found = service.search("一次性抚恤金标准", k=10)
+    statuses = {(p.date_version, p.status) for p in found if p.article == "第三条"}
+    assert ("2023-07-01", "现行有效") in statuses and ("2015-06-01", "已被取代") in statuses
+    old = next(p for p in found if p.status == "已被取代")
+    assert old.superseded_by == "示例军人优抚条例" and old.status_date == "2023-09-01"
+    assert old.status_note == "已被《示例军人优抚条例》取代（2023-09-01起施行）"
+    assert next(p for p in found if p.in_force).status_note == ""
+
+
+def test_lead_in_comes_with_its_list(versions_service: tuple[KnowledgeService, list[str]]) -> None:
+    service, _ = versions_service
+    answer = service.ask("退役军人立过功，安排工作有没有优先？")
+    assert not answer.refused
+    assert "对下列退役军人，优先安排工作：" in answer.answer
+    assert "（二）荣立二等功以上奖励的退役军人" in answer.answer
