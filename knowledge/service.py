@@ -34,6 +34,7 @@ from knowledge.text import normalize
 from knowledge.types import NATIONAL, Answer, Passage
 from vetbot import regions
 from vetbot.errors import InvalidInputError
+from vetbot.textnorm import strip_surrogates
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
@@ -231,7 +232,9 @@ class KnowledgeService:
     @staticmethod
     def _validate(text: str) -> str:
         # The question is echoed as typed (trimmed); tokenizers normalise their own input.
-        text = (text or "").strip()
+        # A lone surrogate (a broken character from a JSON client) is dropped, not fatal: the
+        # rest of the question is still answered and can be echoed and logged.
+        text = strip_surrogates(text or "").strip()
         if not normalize(text):
             raise InvalidInputError("empty question", user_message="问题不能为空")
         if len(text) > MAX_QUESTION_CHARS:

@@ -58,11 +58,22 @@ _FORMAT_CHARS_RE = re.compile(
 )
 
 
+# Lone UTF-16 surrogates (category Cs) are not characters: a JSON client can send "\ud800",
+# but no encoder, database or OpenCC accepts them.
+_SURROGATES_RE = re.compile("[\ud800-\udfff]")
+
+
+def strip_surrogates(text: str) -> str:
+    """``text`` without lone surrogates (they cannot be encoded, stored or shown)."""
+    return _SURROGATES_RE.sub("", text)
+
+
 def normalize(text: str) -> str:
-    """NFKC-normalise ``text`` and drop invisible format (Cf) characters; whitespace is kept."""
+    """NFKC-normalise ``text`` and drop invisible format (Cf) characters and lone surrogates;
+    whitespace is kept."""
     if text.isascii():
         return text
-    return _FORMAT_CHARS_RE.sub("", unicodedata.normalize("NFKC", text))
+    return _FORMAT_CHARS_RE.sub("", unicodedata.normalize("NFKC", strip_surrogates(text)))
 
 
 def normalize_mapped(text: str) -> tuple[str, list[int]]:

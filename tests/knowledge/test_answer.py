@@ -249,3 +249,10 @@ def test_a_no_evidence_refusal_keeps_what_it_retrieved(service: KnowledgeService
     # Kept for the knowledge-gap report; never presented as the basis of an answer.
     assert answer.sources and all(s.chunk_id for s in answer.sources)
     assert all(s.citation not in answer.answer for s in answer.sources)
+
+
+def test_a_lone_surrogate_in_a_question_is_dropped_and_the_rest_answered(service: KnowledgeService) -> None:
+    # A JSON client can send "\ud800"; it used to reach OpenCC and fail with UnicodeEncodeError.
+    answer = service.ask("优待证\ud800去哪儿办")
+    assert answer.question == "优待证去哪儿办"
+    answer.model_dump_json()

@@ -37,3 +37,10 @@ def test_canonical_article_refs_and_numerals() -> None:
     assert textnorm.canonical_article_refs("依照第51条和第五十二条") == "依照第五十一条和第五十二条"
     assert textnorm.chinese_to_int("一百零二") == 102 and textnorm.chinese_to_int("５１") == 51
     assert textnorm.int_to_chinese(10) == "十" and textnorm.int_to_chinese(1001) == "一千零一"
+
+
+def test_lone_surrogates_are_dropped_not_fatal() -> None:
+    from vetbot.textnorm import fold, strip_surrogates
+
+    assert strip_surrogates("优待证\ud800丢了") == "优待证丢了"
+    assert fold("優待證\udfff丟了") == "优待证丢了"
