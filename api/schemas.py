@@ -29,7 +29,8 @@ def clean_question(value: Any, max_chars: int = MAX_QUESTION_CHARS, label: str =
             "text_unstorable", f"{label}包含无法识别的字符（控制字符或残缺编码），请删除后重试。"
         )
     if not text:
-        raise PydanticCustomError("question_empty", f"{label}不能为空，请输入您要咨询的内容。")
+        hint = "请输入您要咨询的内容" if label == "问题" else f"请填写{label}"
+        raise PydanticCustomError("question_empty", f"{label}不能为空，{hint}。")
     if len(text) > max_chars:
         raise PydanticCustomError(
             "question_too_long", f"{label}太长了（{len(text)} 字），请控制在 {max_chars} 字以内。"

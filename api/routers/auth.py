@@ -11,7 +11,7 @@ from api.deps import RuntimeDep, optional_principal, require
 from api.login import login_user
 from api.models import ApiKey, User
 from api.schemas import ApiKeyCreate, ApiKeyOut, MeResponse, TokenResponse, UserCreate, UserOut, UserUpdate
-from api.users import PERM_USERS, Principal, check_caseworker_id
+from api.users import PERM_ASK, PERM_USERS, Principal, check_caseworker_id
 
 router = APIRouter(tags=["登录与账号"])
 
@@ -31,14 +31,17 @@ async def token(
 
 
 @router.get("/auth/me", response_model=MeResponse, summary="当前身份")
-def me(principal: Annotated[Principal, Depends(optional_principal)]) -> MeResponse:
-    """Who the caller is and what it may do."""
+def me(principal: Annotated[Principal, Depends(optional_principal)], runtime: RuntimeDep) -> MeResponse:
+    """Who the caller is and what it may do (for a visitor, asking only with anonymous asking on)."""
+    permissions = set(principal.permissions)
+    if not principal.is_authenticated and not runtime.settings.anonymous_ask:
+        permissions.discard(PERM_ASK)
     return MeResponse(
         kind=principal.kind,
         name=principal.name,
         display_name=principal.display_name,
         role=principal.role,
-        permissions=sorted(principal.permissions),
+        permissions=sorted(permissions),
     )
 
 

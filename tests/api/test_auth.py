@@ -143,3 +143,12 @@ def test_user_creation_validates_in_chinese(client: TestClient, users: Users) ->
     assert r.status_code == 422
     msgs = " ".join(d["msg"] for d in r.json()["detail"])
     assert "用户名" in msgs and "密码至少需要 8 个字符" in msgs and "角色" in msgs
+
+
+def test_a_visitor_is_told_asking_needs_login_unless_anonymous_asking_is_on(
+    client: TestClient, anon_client: TestClient
+) -> None:
+    # /v1/ask answers 401 to visitors by default, so /auth/me must not promise "ask".
+    me = client.get("/v1/auth/me").json()
+    assert me["kind"] == "anonymous" and "ask" not in me["permissions"]
+    assert "ask" in anon_client.get("/v1/auth/me").json()["permissions"]

@@ -46,6 +46,7 @@ def test_intake_validation(client: TestClient, users: Users) -> None:
     h = users.headers("staff")
     r = client.post("/v1/complaints", json={"text": "   "}, headers=h)
     assert r.status_code == 422 and "投诉内容不能为空" in r.json()["detail"][0]["msg"]
+    assert "咨询" not in r.json()["detail"][0]["msg"]  # a complaint is not a question
     r = client.post("/v1/complaints", json={"text": "有问题", "channel": "pigeon"}, headers=h)
     assert r.status_code == 422 and "渠道的取值无效" in r.json()["detail"][0]["msg"]
     r = client.post("/v1/complaints", json={"text": "有问题", "theme": "weather"}, headers=h)
