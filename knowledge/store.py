@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
@@ -46,6 +47,9 @@ logger = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 SCHEMA_VERSION = 1
+# Up to this many live chunks, a dense search that HNSW cannot fill with live ids falls back
+# to an exact ranking of the live vectors (one get + one matrix product).
+EXACT_FALLBACK_MAX = 20_000
 
 
 @dataclass
@@ -293,9 +297,29 @@ class KnowledgeStore:
                 for cid, dist in zip(res["ids"][0], (res.get("distances") or [[]])[0], strict=False)
                 if cid in self._chunks
             ]
-            if len(out) >= k or n >= total:
+            if len(out) >= k:
+                return out[:k]
+            if n >= total:
+                # HNSW is approximate: with many orphans (worse, identical ones) near the
+                # query, even a whole-collection query can miss live ids. Rank the live
+                # vectors exactly then, where that is cheap; orphans are swept on the next open.
+                if len(self._chunks) <= EXACT_FALLBACK_MAX:
+                    return self._exact_live_search(vector, k)
                 return out[:k]
             n = min(total, n * 4)
+
+    def _exact_live_search(self, vector: list[float], k: int) -> list[tuple[str, float]]:
+        """Top-``k`` live ``(chunk_id, cosine similarity)`` by brute force over the live vectors."""
+        got = self.vectorstore._collection.get(ids=list(self._chunks), include=["embeddings"])
+        embeddings = got.get("embeddings")
+        if embeddings is None or len(got["ids"]) == 0:
+            return []
+        matrix = np.asarray(embeddings, dtype=np.float32)
+        query = np.asarray(vector, dtype=np.float32)
+        norms = np.linalg.norm(matrix, axis=1) * (np.linalg.norm(query) or 1.0)
+        sims = matrix @ query / np.where(norms == 0, 1.0, norms)
+        order = np.argsort(-sims)[:k]
+        return [(got["ids"][i], float(sims[i])) for i in order]
 
     def bm25_search(self, tokens: list[str], k: int) -> list[tuple[str, float]]:
         """Top-``k`` live ``(chunk_id, BM25 score > 0)`` pairs over jieba tokens, best first."""
