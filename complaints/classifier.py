@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -117,8 +118,12 @@ class ComplaintClassifier:
         """The labelled examples in use."""
         return list(self._examples)
 
-    def classify(self, text: str) -> Classification:
+    def classify(self, text: str, vector: Sequence[float] | None = None) -> Classification:
         """Classify one user message as a complaint or a question, with its theme.
+
+        ``vector`` is the message's query embedding when the caller already computed one
+        (``KnowledgeService.ask`` shares its retrieval embedding), so the message is not
+        embedded a second time; without it the classifier embeds the message itself.
 
         Grievance scores are summed pattern weights (a strong rule pattern 1.0, a weak one 0.5,
         capped at ``rules.GRIEVANCE_CAP``) nudged by the neighbours' net grievance share; the
@@ -129,7 +134,7 @@ class ComplaintClassifier:
         if not norm:
             return Classification(intent="question", theme="other", confidence=1.0, ambiguous=False)
         signals = rule_signals(norm)
-        neighbours = self._index.neighbours(norm) if self._index is not None else None
+        neighbours = self._index.neighbours(norm, vector) if self._index is not None else None
 
         grievance = signals.grievance + (_EMOTION_WEIGHT if signals.emotion else 0.0)
         if neighbours is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -65,8 +65,13 @@ class Classification(Protocol):
 class IntentClassifier(Protocol):
     """Tells complaints from questions (``complaints.classifier.ComplaintClassifier`` implements it)."""
 
-    def classify(self, text: str) -> Classification:
-        """The verdict for one message; may raise anything (the service then treats it as a question)."""
+    def classify(self, text: str, vector: Sequence[float] | None = None) -> Classification:
+        """The verdict for one message; may raise anything (the service then treats it as a question).
+
+        ``vector`` is the message's query embedding (``Embeddings.embed_query``), computed once
+        per question by the service and shared with retrieval; a classifier that embeds should
+        use it instead of embedding the message again.
+        """
 
 
 # Builds the classifier from the service's embeddings: ``factory(embeddings=..., cache_dir=...)``,
@@ -94,8 +99,12 @@ class KnowledgeService:
         synonyms: SynonymTable | None = None,
         policy: RefusalPolicy | None = None,
         fusion: str | None = None,
+        embeddings: Embeddings | None = None,
     ) -> None:
         self.store = store
+        # The model that embeds each question once, for the classifier and dense retrieval
+        # alike; by default the store's own (the one its vectors were made with).
+        self.embeddings = embeddings if embeddings is not None else store.embeddings
         self.settings = settings
         self.classifier = classifier
         self.synonyms = synonyms if synonyms is not None else SynonymTable.load()
@@ -131,7 +140,7 @@ class KnowledgeService:
         classifier = None
         if classifier_factory is not None:
             classifier = classifier_factory(embeddings=embeddings, cache_dir=settings.data_dir / "cache")
-        return cls(store, settings, classifier=classifier)
+        return cls(store, settings, classifier=classifier, embeddings=embeddings)
 
     # ------------------------------------------------------------------ queries
     def regions(self) -> list[str]:
@@ -173,7 +182,9 @@ class KnowledgeService:
         """
         question = self._validate(question)
         start = time.perf_counter()
-        intent, theme, offer = self._classify(question)
+        # One query embedding per question, shared by the classifier and dense retrieval.
+        vector = self.embeddings.embed_query(question)
+        intent, theme, offer = self._classify(question, vector)
         if fusion is not None and fusion not in FUSION_METHODS:
             raise InvalidInputError(f"unknown fusion {fusion!r}", user_message=f"未知的融合方式：{fusion}")
         asker = self._asker_region(question, region)
@@ -188,7 +199,7 @@ class KnowledgeService:
         if is_injection(question):
             return done(self._refusal(base, "injection"))
         k = max(3, self.settings.top_k)
-        result = self.retriever.retrieve(question, k, prefer_region=asker, fusion=fusion)
+        result = self.retriever.retrieve(question, k, prefer_region=asker, fusion=fusion, query_vector=vector)
         if not result.analysis.tokens:
             return done(self._refusal(base, "empty"))
         evidence = assess_evidence(result, self.retriever, self.policy, self.vocabulary)
@@ -274,12 +285,12 @@ class KnowledgeService:
             return NATIONAL
         return next((k for k in known if regions.same_place(k, typed)), typed)
 
-    def _classify(self, question: str) -> tuple[str, str | None, bool]:
+    def _classify(self, question: str, vector: Sequence[float]) -> tuple[str, str | None, bool]:
         """(intent, theme, offer_complaint) from the classifier; a question when it is absent."""
         if self.classifier is None:
             return "question", None, False
         try:
-            c = self.classifier.classify(question)
+            c = self.classifier.classify(question, vector=vector)
         except Exception:  # a broken classifier must not stop answers
             logger.warning("complaint classifier failed", exc_info=True)
             return "question", None, False

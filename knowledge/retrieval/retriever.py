@@ -14,6 +14,7 @@ Pipeline of :meth:`HybridRetriever.retrieve`:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -170,6 +171,7 @@ class HybridRetriever(BaseRetriever):
         prefer_region: str | None = None,
         fusion: str | None = None,
         demote_superseded: bool = True,
+        query_vector: Sequence[float] | None = None,
     ) -> RetrievalResult:
         """Rank chunks for ``query``; returns every candidate as a hit, best first.
 
@@ -177,7 +179,9 @@ class HybridRetriever(BaseRetriever):
         ``prefer_region`` is the asker's region for the region preference. Passages of
         superseded documents are ranked below every passage in force unless
         ``demote_superseded`` is False (staff search shows both, each by its own score).
-        Raises InvalidInputError for an unknown fusion method or topic.
+        ``query_vector`` is ``query``'s embedding (``embed_query``) when the caller has it
+        already: dense search then embeds nothing (ignored with ``expand_dense``, whose dense
+        query differs from ``query``). Raises InvalidInputError for an unknown fusion method or topic.
         """
         k = k or self.k
         fusion = fusion or self.fusion
@@ -195,7 +199,11 @@ class HybridRetriever(BaseRetriever):
         dense_query = query
         if self.expand_dense and analysis.expansions:
             dense_query = f"{query} {' '.join(analysis.expansions)}"
-        dense = [(c, s) for c, s in self.store.dense_search(dense_query, depth) if c in valid]
+        if query_vector is not None and dense_query == query:
+            dense_raw = self.store.dense_search_by_vector(list(query_vector), depth)
+        else:
+            dense_raw = self.store.dense_search(dense_query, depth)
+        dense = [(c, s) for c, s in dense_raw if c in valid]
         bm25_tokens = [*analysis.tokens, *analysis.tokens, *analysis.expansion_tokens]
         sparse = [(c, s) for c, s in self.store.bm25_search(bm25_tokens, depth) if c in valid]
 

@@ -194,14 +194,14 @@ class _Classification:
 
 
 class _FakeClassifier:
-    def classify(self, text: str) -> _Classification:
+    def classify(self, text: str, vector: object = None) -> _Classification:
         if "投诉" in text:
             return _Classification("complaint", "transit", 0.9, False)
         return _Classification("question", "card", 0.8, "拖" in text)
 
 
 class _BrokenClassifier:
-    def classify(self, text: str) -> _Classification:
+    def classify(self, text: str, vector: object = None) -> _Classification:
         raise RuntimeError("model crashed")
 
 
