@@ -17,6 +17,10 @@ def register(sub: Any) -> None:
     p.add_argument("--port", type=int, default=None, help="端口（默认 VETBOT_PORT）")
     p.add_argument("--no-bot", action="store_true", help="不启动 Telegram 机器人")
     p.add_argument("--skip-migrations", action="store_true", help="启动前不自动升级数据库结构")
+    p.add_argument(
+        "--workers", type=int, default=1,
+        help="网页/API 进程数（默认 1；大于 1 时机器人需另行用 vetbot bot 运行）",
+    )
     p.set_defaults(func="api.commands:serve")
 
     users = sub.add_parser("users", help="网页用户管理")

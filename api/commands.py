@@ -11,10 +11,12 @@ import getpass
 import logging
 import sys
 
+from fastapi import FastAPI
 from sqlalchemy import inspect
 
 from api.app import create_app, telegram_mode
 from api.bench import BenchConfig, run_bench
+from api.security import resolve_secret_key
 from api.users import UserService
 from bot.app import create_bot_application
 from complaints.classifier import ComplaintClassifier
@@ -22,6 +24,7 @@ from complaints.routing import RoutingTable
 from ingest.bootstrap import open_knowledge_service
 from vetbot.db import create_db_engine, make_session_factory, upgrade
 from vetbot.errors import ConfigurationError, InvalidInputError
+from vetbot.logging_setup import configure_logging
 from vetbot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -137,14 +140,39 @@ def keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def worker_app() -> FastAPI:
+    """The app of one ``vetbot serve --workers N`` process (a uvicorn factory).
+
+    Each worker process is started by uvicorn, not by ``vetbot.cli.main``, so this is its
+    ``main``: it reads the same ``VETBOT_*`` environment the parent did. The parent has already
+    migrated the database and created the secret key. No Telegram bot runs here (see ``serve``).
+    """
+    settings = Settings()
+    configure_logging(settings.log_level)
+    session_factory = make_session_factory(create_db_engine(settings.sqlalchemy_url))
+    return create_app(settings, session_factory=session_factory)
+
+
 def serve(args: argparse.Namespace, settings: Settings) -> int:
-    """``vetbot serve``: migrate (unless skipped), run the web app and, with a token, the bot."""
+    """``vetbot serve``: migrate (unless skipped), run the web app and, with a token, the bot.
+
+    ``--workers N`` (N > 1) runs N web/API processes on one port (uvicorn's workers), each
+    with its own models (``VETBOT_EMBED_THREADS`` threads each). What runs once: migrations
+    and the secret key (here, before the workers start). What is safe in each: ingest jobs
+    (a database queue with leases, ``api.jobqueue``) and rate limits with
+    ``VETBOT_RATE_LIMIT_BACKEND=database``. The Telegram bot is not started in N processes
+    (long polling allows one consumer, and its conversations are per process): run
+    ``vetbot bot`` once beside them; it also delivers the case-notice outbox.
+    """
     import uvicorn  # the server is only needed by this command
 
     if not args.skip_migrations:
         upgrade(settings.sqlalchemy_url)
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
+    workers = max(1, int(getattr(args, "workers", 1) or 1))
+    if workers > 1:
+        return _serve_workers(settings, host, port, workers, bot=not args.no_bot)
     session_factory = make_session_factory(create_db_engine(settings.sqlalchemy_url))
     mode = None if args.no_bot else telegram_mode(settings)
     if mode is None:
@@ -173,6 +201,23 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         print("提示：还没有网页账号。请另开终端运行 "
               ".venv/bin/vetbot users add admin --role admin 创建管理员。")
     uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=False)
+    return 0
+
+
+def _serve_workers(settings: Settings, host: str, port: int, workers: int, *, bot: bool) -> int:
+    import uvicorn
+
+    # Created once here: N workers generating it at once would each sign with their own key.
+    configured = settings.secret_key.get_secret_value() if settings.secret_key else None
+    resolve_secret_key(configured, settings.data_dir)
+    if bot and telegram_mode(settings) is not None:
+        print("提示：多进程模式下网页进程不运行 Telegram 机器人，"
+              "请另行运行 vetbot bot（它也投递案件通知）。")
+    print(f"服务地址：http://{host}:{port}/ （{workers} 个进程，API 文档：/docs）")
+    uvicorn.run(
+        "api.commands:worker_app", factory=True, host=host, port=port, workers=workers,
+        log_config=None, proxy_headers=False,
+    )
     return 0
 
 

