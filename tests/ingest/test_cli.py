@@ -101,9 +101,12 @@ def test_rebuild_recovers_from_another_embedding_model(
 
     src = tmp_path / "a.md"
     src.write_text("第一条 甲。\n", encoding="utf-8")
+    # The model loads lazily, so the store learns its id from the settings (the backend).
     monkeypatch.setattr("ingest.cli.build_embeddings", lambda settings: HashingEmbeddings())
+    monkeypatch.setattr("ingest.cli.embedding_model_id", lambda settings: HashingEmbeddings.model_id)
     assert main(["ingest", str(src)]) == 0
     monkeypatch.setattr("ingest.cli.build_embeddings", lambda settings: OtherModel(dim=64))
+    monkeypatch.setattr("ingest.cli.embedding_model_id", lambda settings: OtherModel.model_id)
     assert main(["ingest", str(src)]) == 1
     assert "--rebuild" in capsys.readouterr().err
     assert main(["ingest", "--rebuild", str(src)]) == 0
@@ -133,3 +136,26 @@ def test_json_report_and_strict_exit(env: Path, tmp_path: Path, capsys: pytest.C
     assert main(["ingest", "--no-progress", str(src)]) == 1
     out = capsys.readouterr().out
     assert "标题：济南市示例办法" in out and "地区：济南市" in out
+
+
+def test_unchanged_corpus_loads_no_model(
+    env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    loads: list[int] = []
+
+    def build(settings: object) -> HashingEmbeddings:
+        loads.append(1)
+        return HashingEmbeddings()
+
+    monkeypatch.setattr("ingest.cli.build_embeddings", build)
+    src = tmp_path / "a.md"
+    src.write_text("第一条 退役军人凭优待证免费乘车。\n", encoding="utf-8")
+    assert main(["ingest", "--no-progress", str(src)]) == 0
+    assert loads == [1]
+    # Hashes are checked before the model is needed: nothing to embed, nothing loaded.
+    assert main(["ingest", "--no-progress", str(src)]) == 0
+    assert loads == [1]
+    assert "未变 1" in capsys.readouterr().out
+    src.write_text("第一条 退役军人凭优待证免费乘坐公交。\n", encoding="utf-8")
+    assert main(["ingest", "--no-progress", str(src)]) == 0
+    assert loads == [1, 1]
