@@ -87,6 +87,7 @@ def create_app(
         lambda: runtime.knowledge.store,
         runtime.kb_lock,
         audit=runtime.users.audit,
+        run_jobs=settings.jobs_in_process,
     )
 
     @asynccontextmanager
@@ -118,7 +119,7 @@ def create_app(
     app.state.runtime = runtime
     app.state.metrics = metrics
     app.state.jobs = jobs
-    app.state.login_guard = LoginGuard(settings)
+    app.state.login_guard = LoginGuard(settings, runtime.session_factory)
     app.state.templates = make_templates()
     app.state.dashboard_url = None
     app.state.extra_nav = [{"href": "/cases", "label": "案件办理", "permission": PERM_CASES_OWN}]

@@ -23,6 +23,13 @@ def register(sub: Any) -> None:
     )
     p.set_defaults(func="api.commands:serve")
 
+    worker = sub.add_parser(
+        "worker", help="运行导入任务队列（配合设置 VETBOT_JOBS_IN_PROCESS=false 的网页进程）"
+    )
+    worker.add_argument("--skip-migrations", action="store_true", help="启动前不自动升级数据库结构")
+    worker.add_argument("--poll", type=float, default=2.0, help="查询队列的间隔秒数（默认 2）")
+    worker.set_defaults(func="api.commands:worker")
+
     users = sub.add_parser("users", help="网页用户管理")
     usub = users.add_subparsers(dest="users_action", metavar="ACTION", required=True)
     add = usub.add_parser("add", help="新建用户")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
+import signal
 import sys
 
 from fastapi import FastAPI
@@ -16,12 +17,15 @@ from sqlalchemy import inspect
 
 from api.app import create_app, telegram_mode
 from api.bench import BenchConfig, run_bench
+from api.jobs import JobRunner
 from api.security import resolve_secret_key
 from api.users import UserService
 from bot.app import create_bot_application
 from complaints.classifier import ComplaintClassifier
 from complaints.routing import RoutingTable
 from ingest.bootstrap import open_knowledge_service
+from knowledge.embeddings import LazyEmbeddings, build_embeddings, embedding_model_id
+from knowledge.store import KnowledgeStore
 from vetbot.db import create_db_engine, make_session_factory, upgrade
 from vetbot.errors import ConfigurationError, InvalidInputError
 from vetbot.logging_setup import configure_logging
@@ -218,6 +222,34 @@ def _serve_workers(settings: Settings, host: str, port: int, workers: int, *, bo
         "api.commands:worker_app", factory=True, host=host, port=port, workers=workers,
         log_config=None, proxy_headers=False,
     )
+    return 0
+
+
+def worker(args: argparse.Namespace, settings: Settings) -> int:
+    """``vetbot worker``: run the ingest job queue until SIGINT/SIGTERM.
+
+    Any number of workers (and API processes with ``VETBOT_JOBS_IN_PROCESS=true``) may run the
+    queue: jobs are claimed with leases (``api.jobqueue``). The model loads only when a job has
+    something to embed. The case-notice outbox is delivered by ``vetbot bot`` (it needs the
+    Telegram connection), not here.
+    """
+    if not args.skip_migrations:
+        upgrade(settings.sqlalchemy_url)
+    session_factory = make_session_factory(create_db_engine(settings.sqlalchemy_url))
+    embeddings = LazyEmbeddings(embedding_model_id(settings), lambda: build_embeddings(settings))
+    store = KnowledgeStore.open(settings.default_kb_dir, settings, embeddings)
+    runner = JobRunner(
+        session_factory, settings.data_dir / "uploads", lambda: store, None,
+        poll_interval=max(0.1, args.poll),
+    )
+
+    def stop(_signum: int, _frame: object) -> None:
+        runner.shutdown()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(f"导入任务队列运行中（知识库：{settings.default_kb_dir}），Ctrl+C 停止。")
+    runner.run_forever()
     return 0
 
 

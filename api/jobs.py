@@ -1,11 +1,15 @@
 """Background ingest jobs for documents uploaded through the API.
 
-Uploads are saved under ``<data_dir>/uploads/.jobs/<job id>/`` and the job (one worker
-thread, so jobs never contend for the index lock) moves each file to ``<data_dir>/uploads/``
-and ingests it with ``ingest.pipeline.ingest_paths``. Re-uploading a file of the same name
-replaces that document only when the new file ingests: until then the previous file waits in
+Jobs are a database queue with leases (``api.jobqueue``): the upload is stored with the job, and
+whichever process runs the queue claims it: the API process itself (one thread, the default,
+so ``make run`` stays one process) or ``vetbot worker`` processes (``VETBOT_JOBS_IN_PROCESS=false``
+on the API). Status and cancel go through the database, so any API process answers them.
+The runner writes the files to ``<data_dir>/uploads/.jobs/<job id>/``, moves each to
+``<data_dir>/uploads/`` and ingests it with ``ingest.pipeline.ingest_paths``.
+Re-uploading a file of the same name replaces that document only when the new file ingests:
+until then the previous file waits in
 ``.jobs/<job id>.previous/`` and comes back if the new one fails, or, after a crash, at the
-next start (which also removes every staging leftover).
+next start (which also removes the staging leftovers of jobs no live process holds).
 
 The job writes through its own :class:`KnowledgeStore` over the same Chroma collection and
 embeddings as the serving store, so searches keep running while files are embedded; the
@@ -20,9 +24,9 @@ import os
 import re
 import shutil
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -30,7 +34,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.models import IngestJob, utcnow
+from api import jobqueue
+from api.models import IngestJob, IngestQueueEntry, utcnow
 from ingest.pipeline import ingest_paths
 from knowledge.store import KnowledgeStore
 from vetbot.errors import NotFoundError
@@ -39,6 +44,8 @@ logger = logging.getLogger(__name__)
 
 ALLOWED_SUFFIXES: tuple[str, ...] = (".md", ".txt", ".docx", ".pdf", ".html")
 MAX_FILES_PER_UPLOAD = 20
+TERMINAL_STATES = ("done", "failed", "cancelled")
+_INTERRUPTED = "服务重启，导入任务被中断，请重新上传。"
 _UNSAFE_NAME = re.compile(r"[\\/\x00-\x1f<>:\"|?*]+")
 
 
@@ -118,81 +125,123 @@ def _restore(previous: Path | None, target: Path) -> None:
 
 
 class JobRunner:
-    """Creates job rows and runs them one at a time on a worker thread."""
+    """Creates queued jobs and, when ``run_jobs`` is set, runs the queue on a worker thread.
+
+    ``run_jobs`` False (``VETBOT_JOBS_IN_PROCESS=false``): this process only enqueues, reports
+    and cancels; ``vetbot worker`` runs the jobs. Either way the runner polls for jobs finished
+    elsewhere and reloads the serving store after them.
+    """
 
     def __init__(
         self,
         session_factory: Callable[[], Session],
         uploads_dir: Path,
         store_provider: Callable[[], KnowledgeStore],
-        kb_lock: ReadWriteLock,
+        kb_lock: ReadWriteLock | None,
         *,
         audit: Callable[..., None] | None = None,
+        run_jobs: bool = True,
+        poll_interval: float = 2.0,
     ) -> None:
         self._session_factory = session_factory
         self.uploads_dir = Path(uploads_dir)
         self._store_provider = store_provider
         self._kb_lock = kb_lock
         self._audit = audit
-        self._executor: ThreadPoolExecutor | None = None
-        self._futures: dict[str, Future[None]] = {}
-        # Checked between files: a cancelled job, or every job when the server stops.
+        self.run_jobs = run_jobs
+        self.poll_interval = poll_interval
+        self._thread: threading.Thread | None = None
+        self._wake = threading.Event()
+        # Checked between files: a cancelled job, or every job when the process stops.
         self._cancelled: set[str] = set()
         self._stopping = threading.Event()
+        self._seen_finished: Any = None
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
-        """Start the worker and fail jobs that a previous process left unfinished."""
+        """Start polling the queue; fail jobs of dead processes; clear their staging leftovers."""
         self._stopping.clear()
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-job")
+        live: set[str] = set()
         try:
-            with self._session_factory() as session:
-                stale = session.scalars(select(IngestJob).where(IngestJob.status.in_(("queued", "running"))))
-                for job in stale:
-                    job.status, job.finished_at = "failed", utcnow()
-                    job.error = "服务重启，导入任务被中断，请重新上传。"
-                session.commit()
+            self._fail_orphans()
+            live = jobqueue.live_job_ids(self._session_factory, utcnow())
+            self._seen_finished = jobqueue.last_finished(self._session_factory)
         except Exception:  # tables may not exist yet (db upgrade not run); jobs then fail on create
             logger.warning("could not check for interrupted ingest jobs", exc_info=True)
-        self._recover_interrupted()
+        self._recover_interrupted(live)
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._loop, name="ingest-jobs", daemon=True)
+            self._thread.start()
+
+    def _fail_orphans(self) -> None:
+        """Jobs left queued/running without a queue entry (before revision 0014) cannot run."""
+        with self._session_factory() as session:
+            queued = select(IngestQueueEntry.job_id)
+            stale = session.scalars(
+                select(IngestJob).where(
+                    IngestJob.status.in_(("queued", "running")), IngestJob.id.not_in(queued)
+                )
+            )
+            for job in stale:
+                job.status, job.finished_at, job.error = "failed", utcnow(), _INTERRUPTED
+            session.commit()
 
     def shutdown(self) -> None:
-        """Stop: queued jobs are dropped, the running one stops after its current file.
+        """Stop: no new job is claimed, the running one stops after its current file.
 
         Returns at once (SIGTERM must not hang on a long job); the worker thread ends after
         that file and marks the job ``cancelled``.
         """
         self._stopping.set()
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+        self._wake.set()
+
+    def run_forever(self) -> None:
+        """Run the queue in the calling thread until :meth:`shutdown` (``vetbot worker``)."""
+        self.start()
+        while not self._stopping.is_set():
+            time.sleep(0.2)
+        if self._thread is not None:
+            self._thread.join(timeout=60)
 
     def cancel(self, job_id: str) -> IngestJob:
         """Cancel a queued or running job (it stops before its next file); NotFoundError if unknown.
 
-        Files already ingested stay; the job ends with status ``cancelled``.
+        Works from any process: the request is stored with the job. Files already ingested
+        stay; the job ends with status ``cancelled``.
         """
         job = self.get(job_id)
         if job.status in ("queued", "running"):
             self._cancelled.add(job_id)
-            future = self._futures.get(job_id)
-            if future is not None and future.cancel():
+            if jobqueue.request_cancel(self._session_factory, job_id, utcnow()):
                 self._finish_cancelled(job_id, [dict(f) for f in job.files])
+                jobqueue.finish(self._session_factory, job_id)
                 shutil.rmtree(self.staging_dir(job_id), ignore_errors=True)
         return self.get(job_id)
 
-    def _finish_cancelled(self, job_id: str, files: list[dict[str, Any]]) -> None:
+    def _finish_cancelled(self, job_id: str, files: list[dict[str, Any]], token: str | None = None) -> None:
         for entry in files:
             if entry["status"] in ("queued", "running"):
                 entry["status"], entry["error"] = "cancelled", "任务已取消。"
-        self._update(job_id, status="cancelled", finished_at=utcnow(), files=files, error="导入任务已取消。")
+        self._close(
+            job_id, token, status="cancelled", finished_at=utcnow(), files=files, error="导入任务已取消。"
+        )
+
+    def _close(self, job_id: str, token: str | None, **changes: Any) -> None:
+        """Take the job out of the queue, then record its end (so an ended job holds no upload)."""
+        if token is not None:
+            jobqueue.finish(self._session_factory, job_id, token)
+        self._update(job_id, **changes)
 
     def wait(self, job_id: str, timeout: float | None = None) -> None:
-        """Block until a job submitted by this runner finished (tests, CLI)."""
-        future = self._futures.get(job_id)
-        if future is not None:
-            future.result(timeout=timeout)
+        """Block until a job has ended, run by whichever process (tests, CLI).
+
+        Raises TimeoutError after ``timeout`` seconds.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.get(job_id).status not in TERMINAL_STATES:
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"ingest job {job_id} still running")
+            time.sleep(0.05)
 
     # ------------------------------------------------------------------ jobs
     def staging_dir(self, job_id: str) -> Path:
@@ -204,7 +253,7 @@ class JobRunner:
         return uuid.uuid4().hex
 
     def submit(self, job_id: str, files: list[tuple[str, int]], created_by: str) -> IngestJob:
-        """Record a queued job for files already saved in ``staging_dir(job_id)`` and queue it."""
+        """Queue a job for files already saved in ``staging_dir(job_id)`` (stored with the job)."""
         job = IngestJob(
             id=job_id,
             created_by=created_by,
@@ -216,13 +265,14 @@ class JobRunner:
                 for n, s in files
             ],
         )
+        staging = self.staging_dir(job_id)
+        payload = [(n, (staging / n).read_bytes()) for n, _size in files]
         with self._session_factory() as session:
-            session.add(job)
+            jobqueue.enqueue(session, job, payload)
             session.commit()
-        if self._executor is None:
+        if self.run_jobs and (self._thread is None or not self._thread.is_alive()):
             self.start()
-        assert self._executor is not None
-        self._futures[job_id] = self._executor.submit(self._run, job_id)
+        self._wake.set()
         return job
 
     def get(self, job_id: str) -> IngestJob:
@@ -242,7 +292,45 @@ class JobRunner:
                 setattr(job, key, value)
             session.commit()
 
-    def _run(self, job_id: str) -> None:
+    def _loop(self) -> None:
+        """Claim and run jobs until stopped; notice jobs other processes finished."""
+        while not self._stopping.is_set():
+            try:
+                claimed = jobqueue.claim(self._session_factory, utcnow()) if self.run_jobs else None
+                if claimed is not None:
+                    self._run_claimed(*claimed)
+                    continue
+                self._reload_if_finished_elsewhere()
+            except Exception:
+                logger.warning("ingest queue poll failed", exc_info=True)
+            self._wake.wait(self.poll_interval)
+            self._wake.clear()
+
+    def _run_claimed(self, job_id: str, token: str, attempts: int) -> None:
+        if attempts > 0:
+            # A previous claim's process died mid-job: its files may be half moved.
+            self._close(job_id, token, status="failed", finished_at=utcnow(), error=_INTERRUPTED)
+            return
+        staging = self.staging_dir(job_id)
+        staging.mkdir(parents=True, exist_ok=True)
+        for name, data in jobqueue.files_of(self._session_factory, job_id):
+            if not (staging / name).exists():  # queued in another process (or machine)
+                (staging / name).write_bytes(data)
+        try:
+            self._run(job_id, token)
+        finally:
+            jobqueue.finish(self._session_factory, job_id, token)
+            self._seen_finished = jobqueue.last_finished(self._session_factory)
+
+    def _stop_requested(self, job_id: str) -> bool:
+        if job_id in self._cancelled or self._stopping.is_set():
+            return True
+        if jobqueue.cancel_requested(self._session_factory, job_id):
+            self._cancelled.add(job_id)
+            return True
+        return False
+
+    def _run(self, job_id: str, token: str) -> None:
         job = self.get(job_id)
         files = [dict(f) for f in job.files]
         self._update(job_id, status="running", started_at=utcnow())
@@ -251,8 +339,9 @@ class JobRunner:
         try:
             store = self._writer_store()
             for i, entry in enumerate(files):
-                if job_id in self._cancelled or self._stopping.is_set():
+                if self._stop_requested(job_id):
                     break
+                jobqueue.renew(self._session_factory, job_id, token, utcnow())
                 entry["status"] = "running"
                 self._update(job_id, files=[dict(f) for f in files])
                 target = self.uploads_dir / entry["name"]
@@ -279,20 +368,22 @@ class JobRunner:
                         ok += 1
                 self._update(job_id, files=[dict(f) for f in files], processed=i + 1)
             self._reload_serving_store()
-            if job_id in self._cancelled or self._stopping.is_set():
-                self._finish_cancelled(job_id, files)
+            if self._stop_requested(job_id):
+                self._finish_cancelled(job_id, files, token)
                 return
             status = "done" if ok or not files else "failed"
-            self._update(
+            self._close(
                 job_id,
+                token,
                 status=status,
                 finished_at=utcnow(),
                 error=None if status == "done" else "所有文件均导入失败。",
             )
         except Exception as exc:
             logger.exception("ingest job %s failed", job_id)
-            self._update(
+            self._close(
                 job_id,
+                token,
                 status="failed",
                 finished_at=utcnow(),
                 files=files,
@@ -321,18 +412,22 @@ class JobRunner:
         os.replace(target, previous)
         return previous
 
-    def _recover_interrupted(self) -> None:
-        """Put back files a killed job had moved aside, and drop every staging leftover.
+    def _recover_interrupted(self, live: set[str]) -> None:
+        """Put back files a killed job had moved aside, and drop staging leftovers.
 
-        Runs at start, when no job is running: every ``.jobs`` entry belongs to a dead process.
+        Entries of ``live`` jobs (queued, or held by a running process) are left alone.
         """
         jobs_dir = self.uploads_dir / ".jobs"
         if not jobs_dir.is_dir():
             return
         for kept in jobs_dir.glob("*.previous/*"):
+            if kept.parent.name.removesuffix(".previous") in live:
+                continue
             os.replace(kept, self.uploads_dir / kept.name)
             logger.warning("restored %s after an interrupted ingest job", kept.name)
         for leftover in jobs_dir.iterdir():
+            if leftover.name.removesuffix(".previous") in live:
+                continue
             if leftover.is_dir():
                 shutil.rmtree(leftover, ignore_errors=True)
             else:
@@ -351,5 +446,19 @@ class JobRunner:
 
     def _reload_serving_store(self) -> None:
         serving = self._store_provider()
+        if self._kb_lock is None:
+            serving.reload()
+            return
         with self._kb_lock.write():
             serving.reload()
+
+    def _reload_if_finished_elsewhere(self) -> None:
+        """A job another process finished changed the KB: reload ours (cheap when it did not)."""
+        latest = jobqueue.last_finished(self._session_factory)
+        if latest is None or latest == self._seen_finished:
+            return
+        self._seen_finished = latest
+        try:
+            self._reload_serving_store()
+        except Exception:  # no serving store yet (models loading): it opens the new KB anyway
+            logger.debug("serving store not reloaded", exc_info=True)

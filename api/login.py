@@ -22,13 +22,15 @@ The client address is the peer address, or, when the peer is one of
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from fastapi import HTTPException, Request
+from sqlalchemy.orm import Session
 
 from api.models import User
 from api.runtime import Runtime
 from api.security import create_token, signing_key
-from vetbot.ratelimit import SlidingWindowLimiter
+from vetbot.ratelimit_db import limiter_for
 from vetbot.settings import Settings
 
 MAX_LOGIN_FAILURES = 5
@@ -42,10 +44,17 @@ _BUSY = "登录请求较多，请稍后再试。"
 class LoginGuard:
     """Failure budgets and the hashing bound of password login (one per app)."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.per_account = SlidingWindowLimiter(MAX_LOGIN_FAILURES, LOGIN_WINDOW_S)
-        self.per_address = SlidingWindowLimiter(settings.login_failures_per_address, LOGIN_WINDOW_S)
-        self.global_failures = SlidingWindowLimiter(settings.login_failures_global, GLOBAL_WINDOW_S)
+    def __init__(self, settings: Settings, sessions: Callable[[], Session] | None = None) -> None:
+        """``sessions``: the database, for limits shared by processes (``VETBOT_RATE_LIMIT_BACKEND``)."""
+        self.per_account = limiter_for(
+            settings, "login:account", MAX_LOGIN_FAILURES, LOGIN_WINDOW_S, sessions
+        )
+        self.per_address = limiter_for(
+            settings, "login:address", settings.login_failures_per_address, LOGIN_WINDOW_S, sessions
+        )
+        self.global_failures = limiter_for(
+            settings, "login:global", settings.login_failures_global, GLOBAL_WINDOW_S, sessions
+        )
         self.hashing = threading.BoundedSemaphore(max(1, settings.login_max_concurrent_hashes))
 
 

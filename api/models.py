@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from complaints.models import UTCDateTime
@@ -103,3 +103,36 @@ class IngestJob(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class IngestQueueEntry(Base):
+    """An ingest job's place in the database queue (revision ``0014_ingest_jobs``).
+
+    Any process running the queue (``api.jobqueue``: the API in-process, or ``vetbot worker``)
+    claims an entry with a token and a lease (``claimed_until``) and renews it between files;
+    an entry whose lease ran out belongs to a dead process. ``cancel_requested`` reaches the
+    process running the job whichever process the cancel request arrived at.
+    """
+
+    __tablename__ = "ingest_queue"
+
+    job_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    enqueued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    done: Mapped[bool] = mapped_column(Boolean, default=False)
+    claim_token: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    claimed_by: Mapped[str] = mapped_column(String(64), default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class IngestJobFile(Base):
+    """An uploaded file of a queued job, kept in the database so any worker can ingest it."""
+
+    __tablename__ = "ingest_job_files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(String(32), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str] = mapped_column(String(128))
+    data: Mapped[bytes] = mapped_column(LargeBinary)

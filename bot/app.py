@@ -55,7 +55,7 @@ from knowledge.service import KnowledgeService
 from vetbot.db import create_db_engine, make_session_factory
 from vetbot.errors import ConfigurationError, VetbotError
 from vetbot.privacy import mask_text
-from vetbot.ratelimit import SlidingWindowLimiter
+from vetbot.ratelimit_db import limiter_for
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -157,7 +157,7 @@ def build_application(
         knowledge=knowledge,
         cases=cases,
         session_factory=session_factory,
-        limiter=SlidingWindowLimiter(settings.rate_limit_per_minute, 60.0),
+        limiter=limiter_for(settings, "bot:messages", settings.rate_limit_per_minute, 60.0, session_factory),
         notifier=notifier,
     )
     assert isinstance(application, VetbotApplication)

@@ -1,7 +1,10 @@
-"""The project's one sliding-window rate limiter (in memory: limits reset on restart, which is fine).
+"""The project's one sliding-window rate limiter.
 
 Used by the bot (messages per Telegram user per minute) and the web app (failed logins per
-username and client address per 15 minutes).
+username and client address per 15 minutes). Events live in memory by default (one process;
+limits reset on restart, which is fine); with a shared ``WindowStore``
+(``vetbot.ratelimit_db.DatabaseWindowStore``, chosen by ``VETBOT_RATE_LIMIT_BACKEND=database``
+through ``vetbot.ratelimit_db.limiter_for``) the limits hold across processes.
 """
 
 from __future__ import annotations
@@ -10,6 +13,29 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Hashable
+from typing import Protocol
+
+
+class WindowStore(Protocol):
+    """Shared storage of a limiter's events (every method is atomic across its users).
+
+    ``now`` and the window are in seconds of the limiter's clock (wall time for a shared store).
+    """
+
+    def hit(self, key: Hashable, now: float, limit: int, window: float) -> bool:
+        """Record an event unless ``limit`` events are in the window; False when refused."""
+
+    def count(self, key: Hashable, now: float, window: float) -> int:
+        """Events of ``key`` in the window."""
+
+    def record(self, key: Hashable, now: float, window: float) -> None:
+        """Record an event whatever the count."""
+
+    def reset(self, key: Hashable) -> None:
+        """Forget the key's events and warning."""
+
+    def should_warn(self, key: Hashable, now: float, window: float) -> bool:
+        """True (and remembered) unless the key was warned within the window."""
 
 
 class SlidingWindowLimiter:
@@ -23,9 +49,19 @@ class SlidingWindowLimiter:
     from worker threads). ``limit <= 0`` disables limiting.
     """
 
-    def __init__(self, limit: int, window: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        limit: int,
+        window: float = 60.0,
+        clock: Callable[[], float] | None = None,
+        store: WindowStore | None = None,
+    ) -> None:
+        """``store``: shared event storage (then ``clock`` defaults to wall time, which every
+        process shares); without it, events stay in this object (monotonic clock)."""
         self.limit = limit
         self.window = window
+        self._store = store
+        clock = clock or (time.time if store is not None else time.monotonic)
         self._clock = clock
         self._lock = threading.Lock()
         self._events: dict[Hashable, deque[float]] = {}
@@ -34,7 +70,7 @@ class SlidingWindowLimiter:
         self._last_sweep = clock()
 
     def __len__(self) -> int:
-        """Number of keys currently remembered (events or warnings)."""
+        """Number of keys remembered in memory (events or warnings; 0 with a shared store)."""
         with self._lock:
             return len(self._events.keys() | self._warned.keys())
 
@@ -42,6 +78,8 @@ class SlidingWindowLimiter:
         """Record an event for ``key``; False when it exceeds the limit (and is not counted)."""
         if self.limit <= 0:
             return True
+        if self._store is not None:
+            return self._store.hit(key, self._clock(), self.limit, self.window)
         with self._lock:
             now = self._clock()
             events = self._recent(key, now)
@@ -56,11 +94,16 @@ class SlidingWindowLimiter:
         """True while ``key`` has ``limit`` or more events in the window (records nothing)."""
         if self.limit <= 0:
             return False
+        if self._store is not None:
+            return self._store.count(key, self._clock(), self.window) >= self.limit
         with self._lock:
             return len(self._recent(key, self._clock())) >= self.limit
 
     def record(self, key: Hashable) -> None:
         """Count one event for ``key`` even when over the limit (e.g. a failed login)."""
+        if self._store is not None:
+            self._store.record(key, self._clock(), self.window)
+            return
         with self._lock:
             now = self._clock()
             self._events.setdefault(key, self._recent(key, now)).append(now)
@@ -68,12 +111,17 @@ class SlidingWindowLimiter:
 
     def reset(self, key: Hashable) -> None:
         """Forget ``key``'s events (e.g. after a successful login)."""
+        if self._store is not None:
+            self._store.reset(key)
+            return
         with self._lock:
             self._events.pop(key, None)
             self._warned.pop(key, None)
 
     def should_warn(self, key: Hashable) -> bool:
         """True the first time a limited key is refused in the current window."""
+        if self._store is not None:
+            return self._store.should_warn(key, self._clock(), self.window)
         with self._lock:
             now = self._clock()
             last = self._warned.get(key)

@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr | None = None
     telegram_admin_ids: list[int] = Field(default_factory=list)
     rate_limit_per_minute: int = 20
+    rate_limit_backend: Literal["memory", "database"] = Field(
+        "memory",
+        description="Where rate-limit events live: memory (one process) or the database "
+        "(limits shared by every process: vetbot serve --workers N, several replicas).",
+    )
 
     # --- web -------------------------------------------------------------------------
     host: str = "127.0.0.1"
@@ -83,6 +88,11 @@ class Settings(BaseSettings):
     )
     anonymous_ask: bool = False
     max_upload_mb: int = 20
+    jobs_in_process: bool = Field(
+        True,
+        description="The API process runs uploaded ingest jobs itself; false when separate "
+        "`vetbot worker` processes run the database job queue.",
+    )
 
     log_level: str = "INFO"
 
