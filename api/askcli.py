@@ -37,6 +37,8 @@ from knowledge.evaluation import (
     load_items,
     questions_from_file,
 )
+from knowledge.scalebench import run_scale_bench
+from knowledge.scalecorpus import parse_scale
 from knowledge.service import KnowledgeService
 from knowledge.types import NATIONAL
 from vetbot.errors import InvalidInputError, VetbotError
@@ -97,6 +99,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     b.add_argument("--kb", type=Path, default=None, help="知识库目录（默认：内置知识库）")
     b.add_argument("--n", type=int, default=200, help="计时的提问次数")
     b.add_argument("--questions", type=Path, default=None, help="问题文件（JSONL 的 q 字段或每行一个）")
+    b.add_argument(
+        "--scale", default=None, metavar="SIZES",
+        help="规模基准：合成语料的片段数，如 1k,10k,100k（不加载向量模型，与 LangChain Chroma 对照）",
+    )
+    b.add_argument("--rounds", type=int, default=5, help="规模基准每个问题的计时轮数（默认 5）")
+    b.add_argument("--json", action="store_true", help="规模基准以 JSON 输出")
     b.set_defaults(func=cmd_bench)
 
 
@@ -258,7 +266,15 @@ def cmd_answerability(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    """Latency p50/p95/mean of ``ask`` for both fusion methods (warm-up excluded)."""
+    """Latency p50/p95/mean of ``ask`` for both fusion methods (warm-up excluded); with
+    ``--scale``, the synthetic-corpus scale benchmark (``knowledge.scalebench``) instead."""
+    if getattr(args, "scale", None):
+        try:
+            sizes = parse_scale(args.scale)
+        except ValueError as exc:
+            raise InvalidInputError(str(exc), user_message="--scale 的格式如 1k,10k,100k。") from exc
+        run_scale_bench(settings, sizes, rounds=max(1, args.rounds), as_json=args.json)
+        return 0
     if args.n < 1:
         raise InvalidInputError("--n must be positive", user_message="--n 必须大于 0。")
     path = args.questions or (BUNDLED_QUESTIONS if BUNDLED_QUESTIONS.exists() else None)

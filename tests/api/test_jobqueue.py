@@ -87,3 +87,22 @@ def test_job_of_a_dead_process_fails_instead_of_running_twice(sessions, tmp_path
         worker.shutdown()
     job: IngestJob = api.get(job_id)
     assert job.status == "failed" and "中断" in (job.error or "")
+
+
+def test_revision_0014_creates_the_model_schema(tmp_path: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    import vetbot.ratelimit_db  # noqa: F401  (its table)
+    from vetbot.db import upgrade
+
+    ours = {"ingest_queue", "ingest_job_files", "rate_limit_windows"}
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    upgrade(url)
+    engine = create_db_engine(url)
+    import_all_models()
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    engine.dispose()
+    touching = [d for d in diff if any(name in repr(d) for name in ours)]
+    assert touching == []
