@@ -4,7 +4,9 @@ The server runs in a subprocess (``vetbot serve`` on 127.0.0.1, a free port) aga
 configured knowledge base but a throw-away SQLite database, so benchmark questions never
 reach the real question log. This process is the client: ``concurrency`` workers on one
 ``httpx.AsyncClient`` send requests until ``duration`` seconds or ``max_requests`` requests,
-per endpoint. Loopback only.
+per endpoint. Loopback only. The server is started once per entry of ``processes``
+(``vetbot serve --workers N``) under the configured thread policy (``VETBOT_EMBED_THREADS``),
+so one run compares one process with several.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ class BenchConfig:
     duration: float = 20.0
     max_requests: int = 5000
     port: int = 0
+    processes: tuple[int, ...] = (1, 2)
 
 
 @dataclass
@@ -85,6 +88,7 @@ class EndpointResult:
     mean_ms: float
     max_ms: float
     statuses: dict[str, int] = field(default_factory=dict)
+    processes: int = 1  # server processes (vetbot serve --workers)
 
 
 def free_port() -> int:
@@ -136,7 +140,9 @@ def _prepare_database(workdir: Path) -> tuple[str, str]:
     return url, key
 
 
-def _start_server(settings: Settings, workdir: Path, db_url: str, port: int) -> subprocess.Popen[bytes]:
+def _start_server(
+    settings: Settings, workdir: Path, db_url: str, port: int, workers: int = 1
+) -> subprocess.Popen[bytes]:
     kb_dir = settings.default_kb_dir.resolve()
     env = dict(os.environ)
     env.update(
@@ -147,6 +153,7 @@ def _start_server(settings: Settings, workdir: Path, db_url: str, port: int) -> 
             "VETBOT_TELEGRAM_TOKEN": "",
             "VETBOT_ANONYMOUS_ASK": "false",
             "VETBOT_LOG_LEVEL": "WARNING",
+            "VETBOT_EMBED_THREADS": str(settings.embed_threads),
         }
     )
     cmd = [
@@ -160,21 +167,31 @@ def _start_server(settings: Settings, workdir: Path, db_url: str, port: int) -> 
         HOST,
         "--port",
         str(port),
+        "--workers",
+        str(workers),
     ]
     log = (workdir / "server.log").open("wb")
     return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
-async def _wait_ready(base: str, proc: subprocess.Popen[bytes]) -> float:
+async def _wait_ready(base: str, proc: subprocess.Popen[bytes], workers: int = 1) -> float:
+    """Seconds until ``/readyz`` said ready ``3 * workers`` times in a row on fresh connections
+    (each worker process loads its own models; the kernel spreads connections over them)."""
     started = time.perf_counter()
-    async with httpx.AsyncClient(base_url=base, timeout=5.0) as client:
+    streak = 0
+    limits = httpx.Limits(max_keepalive_connections=0)
+    async with httpx.AsyncClient(base_url=base, timeout=5.0, limits=limits) as client:
         while time.perf_counter() - started < READY_TIMEOUT_S:
             if proc.poll() is not None:
                 raise ConfigurationError("bench server exited", user_message="压测服务进程启动失败。")
             try:
                 r = await client.get("/readyz")
                 if r.status_code == 200:
-                    return time.perf_counter() - started
+                    streak += 1
+                    if streak >= 3 * workers:
+                        return time.perf_counter() - started
+                    continue
+                streak = 0
                 reason = r.json().get("reason", "")
                 if "为空" in reason or "失败" in reason:
                     raise ConfigurationError(
@@ -245,14 +262,42 @@ def run_bench(settings: Settings, config: BenchConfig, *, as_json: bool = False)
             f"no knowledge base at {kb_dir}",
             user_message=f"知识库 {kb_dir} 不存在，请先运行 vetbot ingest knowledge/policies。",
         )
+    results: list[EndpointResult] = []
+    ready: dict[int, float] = {}
+    for workers in config.processes:
+        ready[workers], figures = _bench_processes(settings, config, workers)
+        results.extend(figures)
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "config": asdict(config),
+                    "embed_threads": settings.embed_threads,
+                    "ready_s": round(next(iter(ready.values())), 1),
+                    "ready_s_by_processes": {str(k): round(v, 1) for k, v in ready.items()},
+                    "results": [asdict(r) for r in results],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+    else:
+        _print_table(config, settings, ready, results)
+    return 0 if all(r.errors == 0 for r in results) else 1
+
+
+def _bench_processes(
+    settings: Settings, config: BenchConfig, workers: int
+) -> tuple[float, list[EndpointResult]]:
+    """One server with ``workers`` processes: (seconds to ready, figures of both endpoints)."""
     port = config.port or free_port()
     base = f"http://{HOST}:{port}"
     with tempfile.TemporaryDirectory(prefix="vetbot-bench-") as tmp:
         workdir = Path(tmp)
         db_url, key = _prepare_database(workdir)
-        proc = _start_server(settings, workdir, db_url, port)
+        proc = _start_server(settings, workdir, db_url, port, workers)
         try:
-            ready_s = asyncio.run(_wait_ready(base, proc))
+            ready_s = asyncio.run(_wait_ready(base, proc, workers))
             results = [asyncio.run(_load(base, key, name, config)) for name in ("search", "ask")]
         except BaseException:
             log = (workdir / "server.log").read_text(encoding="utf-8", errors="replace")[-2000:]
@@ -261,38 +306,32 @@ def run_bench(settings: Settings, config: BenchConfig, *, as_json: bool = False)
             raise
         finally:
             _stop(proc)
-    if as_json:
-        print(
-            json.dumps(
-                {
-                    "config": asdict(config),
-                    "ready_s": round(ready_s, 1),
-                    "results": [asdict(r) for r in results],
-                },
-                ensure_ascii=False,
-                indent=2,
-            )
+    for r in results:
+        r.processes = workers
+    return ready_s, results
+
+
+def _print_table(
+    config: BenchConfig, settings: Settings, ready: dict[int, float], results: list[EndpointResult]
+) -> None:
+    readiness = "，".join(f"{k} 个进程 {v:.1f} 秒" for k, v in ready.items())
+    print(
+        f"服务就绪用时：{readiness}；并发 {config.concurrency}，每个接口 {config.duration:g} 秒"
+        f"（最多 {config.max_requests} 个请求）；每进程向量线程 {settings.embed_threads or '默认'}"
+    )
+    widths = (12, 6, 8, 6, 13, 10, 10, 10)
+    header = ("接口", "进程", "请求数", "错误", "吞吐(次/秒)", "p50(ms)", "p95(ms)", "p99(ms)")
+    print(_row(header, widths))
+    for r in results:
+        cells = (
+            f"/v1/{r.endpoint}", r.processes, r.requests, r.errors, r.throughput_rps,
+            r.p50_ms, r.p95_ms, r.p99_ms,
         )
-    else:
-        print(
-            f"服务就绪用时 {ready_s:.1f} 秒；并发 {config.concurrency}，每个接口 {config.duration:g} 秒"
-            f"（最多 {config.max_requests} 个请求）"
-        )
-        widths = (12, 8, 6, 13, 10, 10, 10)
-        header = ("接口", "请求数", "错误", "吞吐(次/秒)", "p50(ms)", "p95(ms)", "p99(ms)")
-        print(_row(header, widths))
-        for r in results:
-            cells = (
-                f"/v1/{r.endpoint}",
-                r.requests,
-                r.errors,
-                r.throughput_rps,
-                r.p50_ms,
-                r.p95_ms,
-                r.p99_ms,
-            )
-            print(_row(cells, widths))
-    return 0 if all(r.errors == 0 for r in results) else 1
+        print(_row(cells, widths))
+    for workers in ready:
+        by = {r.endpoint: r for r in results if r.processes == workers}
+        if by.get("search") and by["search"].p50_ms:
+            print(f"{workers} 个进程：问答 p50 / 检索 p50 = {by['ask'].p50_ms / by['search'].p50_ms:.2f}")
 
 
 def _row(cells: tuple[object, ...], widths: tuple[int, ...]) -> str:

@@ -68,5 +68,6 @@ def register(sub: Any) -> None:
     bench.add_argument("--duration", type=float, default=20.0, help="每个接口的压测秒数（1–120，默认 20）")
     bench.add_argument("--max-requests", type=int, default=5000, help="每个接口的最多请求数（默认 5000）")
     bench.add_argument("--port", type=int, default=0, help="服务端口（默认随机空闲端口）")
+    bench.add_argument("--processes", default="1,2", help="依次比较的服务进程数（默认 1,2）")
     bench.add_argument("--json", action="store_true", help="以 JSON 输出结果")
     bench.set_defaults(func="api.commands:bench")

@@ -260,5 +260,17 @@ def bench(args: argparse.Namespace, settings: Settings) -> int:
         duration=max(1.0, min(args.duration, 120.0)),
         max_requests=max(1, min(args.max_requests, 100_000)),
         port=args.port,
+        processes=_process_counts(getattr(args, "processes", "1,2")),
     )
     return run_bench(settings, config, as_json=args.json)
+
+
+def _process_counts(text: str) -> tuple[int, ...]:
+    try:
+        counts = tuple(int(p) for p in str(text).split(",") if p.strip())
+    except ValueError as exc:
+        message = "--processes 的格式如 1,2。"
+        raise InvalidInputError(f"bad --processes {text!r}", user_message=message) from exc
+    if not counts or any(not 1 <= c <= 16 for c in counts):
+        raise InvalidInputError(f"bad --processes {text!r}", user_message="--processes 每项须在 1–16 之间。")
+    return counts
