@@ -296,7 +296,9 @@ class JobRunner:
         """Claim and run jobs until stopped; notice jobs other processes finished."""
         while not self._stopping.is_set():
             try:
-                claimed = jobqueue.claim(self._session_factory, utcnow()) if self.run_jobs else None
+                claimed = None
+                if self.run_jobs and self._store_ready():
+                    claimed = jobqueue.claim(self._session_factory, utcnow())
                 if claimed is not None:
                     self._run_claimed(*claimed)
                     continue
@@ -305,6 +307,14 @@ class JobRunner:
                 logger.warning("ingest queue poll failed", exc_info=True)
             self._wake.wait(self.poll_interval)
             self._wake.clear()
+
+    def _store_ready(self) -> bool:
+        """Whether the serving store is up: a process still loading its models claims nothing."""
+        try:
+            self._store_provider()
+        except Exception:
+            return False
+        return True
 
     def _run_claimed(self, job_id: str, token: str, attempts: int) -> None:
         if attempts > 0:
