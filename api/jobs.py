@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from api.models import IngestJob, utcnow
 from ingest.pipeline import ingest_paths
+from knowledge.overlay import OverlayHook
 from knowledge.store import KnowledgeStore
 from vetbot.errors import NotFoundError
 
@@ -128,12 +130,14 @@ class JobRunner:
         kb_lock: ReadWriteLock,
         *,
         audit: Callable[..., None] | None = None,
+        overlay: OverlayHook | None = None,
     ) -> None:
         self._session_factory = session_factory
         self.uploads_dir = Path(uploads_dir)
         self._store_provider = store_provider
         self._kb_lock = kb_lock
         self._audit = audit
+        self._overlay = overlay  # staff edits re-applied to every file ingested (knowledge.kbedits)
         self._executor: ThreadPoolExecutor | None = None
         self._futures: dict[str, Future[None]] = {}
         # Checked between files: a cancelled job, or every job when the server stops.
@@ -249,7 +253,7 @@ class JobRunner:
         staging = self.staging_dir(job_id)
         ok = 0
         try:
-            store = self._writer_store()
+            store = self.writer_store()
             for i, entry in enumerate(files):
                 if job_id in self._cancelled or self._stopping.is_set():
                     break
@@ -259,7 +263,7 @@ class JobRunner:
                 previous = self._keep_previous(job_id, target)
                 try:
                     shutil.move(str(staging / entry["name"]), target)
-                    report = ingest_paths(store, [target], progress=False)
+                    report = ingest_paths(store, [target], progress=False, overlay=self._overlay)
                 except Exception as exc:  # one bad file must not stop the others
                     logger.exception("ingest of %s failed", entry["name"])
                     entry["status"], entry["error"] = "failed", getattr(exc, "user_message", "导入失败。")
@@ -276,9 +280,11 @@ class JobRunner:
                         entry["status"] = "unchanged" if report.unchanged and not changed else "done"
                         if docs:
                             entry["doc_id"], entry["chunks"] = docs[0].doc_id, docs[0].chunks
+                            entry["report"] = {**asdict(docs[0]), "supersessions": report.supersessions,
+                                               "notes": report.warnings}
                         ok += 1
                 self._update(job_id, files=[dict(f) for f in files], processed=i + 1)
-            self._reload_serving_store()
+            self.reload_serving_store()
             if job_id in self._cancelled or self._stopping.is_set():
                 self._finish_cancelled(job_id, files)
                 return
@@ -338,7 +344,7 @@ class JobRunner:
             else:
                 leftover.unlink(missing_ok=True)
 
-    def _writer_store(self) -> KnowledgeStore:
+    def writer_store(self) -> KnowledgeStore:
         """A second store over the serving store's KB, collection, embeddings and tokenizer."""
         serving = self._store_provider()
         return KnowledgeStore(
@@ -349,7 +355,8 @@ class JobRunner:
             tokenizer=serving.tokenizer,
         )
 
-    def _reload_serving_store(self) -> None:
+    def reload_serving_store(self) -> None:
+        """Reload the serving store under the exclusive lock (searches wait, never see half an index)."""
         serving = self._store_provider()
         with self._kb_lock.write():
             serving.reload()
