@@ -110,12 +110,30 @@ class KbAdmin:
         rows: list[DocumentRow] = []
         for doc in docs.values():
             st = versions.status(doc.doc_id)
-            rows.append(self._row(doc.doc_id, doc.metadata, len(doc.chunks), st.status, st.note(),
-                                  edits.get(doc.doc_id), stale.get(doc.doc_id, 0)))
+            rows.append(
+                self._row(
+                    doc.doc_id,
+                    doc.metadata,
+                    len(doc.chunks),
+                    st.status,
+                    st.note(),
+                    edits.get(doc.doc_id),
+                    stale.get(doc.doc_id, 0),
+                )
+            )
         for doc_id, edit in edits.items():
             if edit.disabled and doc_id not in docs:
-                rows.append(self._row(doc_id, {**edit.snapshot, **edit.overrides}, 0, "已停用", "",
-                                      edit, stale.get(doc_id, 0)))
+                rows.append(
+                    self._row(
+                        doc_id,
+                        {**edit.snapshot, **edit.overrides},
+                        0,
+                        "已停用",
+                        "",
+                        edit,
+                        stale.get(doc_id, 0),
+                    )
+                )
         groups: dict[str, VersionGroup] = {}
         for row in rows:
             key = normalise_title(row.title) or row.doc_id
@@ -125,8 +143,15 @@ class KbAdmin:
         return sorted(groups.values(), key=lambda g: g.rows[0].title)
 
     @staticmethod
-    def _row(doc_id: str, meta: dict[str, Any], chunks: int, status: str, note: str,
-             edit: KbDocumentEdit | None, stale: int) -> DocumentRow:
+    def _row(
+        doc_id: str,
+        meta: dict[str, Any],
+        chunks: int,
+        status: str,
+        note: str,
+        edit: KbDocumentEdit | None,
+        stale: int,
+    ) -> DocumentRow:
         return DocumentRow(
             doc_id=doc_id,
             title=str(meta.get("title", "")) or doc_id,
@@ -159,19 +184,35 @@ class KbAdmin:
         rows: list[PassageRow] = []
         if record is not None:
             for key, chunk in zip(passage_keys(record.chunks), record.chunks, strict=True):
-                rows.append(PassageRow(key=key, label=str(chunk.metadata.get("article", "")),
-                                       heading=str(chunk.metadata.get("heading", "")), text=chunk.text,
-                                       chunk_id=chunk.chunk_id, edit=edits.get(key)))
+                rows.append(
+                    PassageRow(
+                        key=key,
+                        label=str(chunk.metadata.get("article", "")),
+                        heading=str(chunk.metadata.get("heading", "")),
+                        text=chunk.text,
+                        chunk_id=chunk.chunk_id,
+                        edit=edits.get(key),
+                    )
+                )
         shown = {r.key for r in rows}
         for key, edit in edits.items():
             if key not in shown:
-                rows.append(PassageRow(key=key, label=edit.label or "", heading="", text=edit.original_text,
-                                       edit=edit, disabled=edit.disabled))
+                rows.append(
+                    PassageRow(
+                        key=key,
+                        label=edit.label or "",
+                        heading="",
+                        text=edit.original_text,
+                        edit=edit,
+                        disabled=edit.disabled,
+                    )
+                )
         return rows
 
     # ------------------------------------------------------------------ writes
-    def _publish(self, doc_ids: list[str], pristine: dict[str, DocumentRecord] | None = None
-                 ) -> RestageResult:
+    def _publish(
+        self, doc_ids: list[str], pristine: dict[str, DocumentRecord] | None = None
+    ) -> RestageResult:
         store = self.jobs.writer_store()
         result = restage(store, doc_ids, self.edits.apply, pristine=pristine or {})
         self.jobs.reload_serving_store()
@@ -182,8 +223,14 @@ class KbAdmin:
         if edit is None or doc_id in self.store.documents:
             return {}
         snap = dict(edit.snapshot or {})
-        return {doc_id: DocumentRecord(doc_id=doc_id, path=str(snap.pop("_path", "")),
-                                       sha256=str(snap.pop("_sha256", "")), metadata=snap)}
+        return {
+            doc_id: DocumentRecord(
+                doc_id=doc_id,
+                path=str(snap.pop("_path", "")),
+                sha256=str(snap.pop("_sha256", "")),
+                metadata=snap,
+            )
+        }
 
     def _require(self, doc_id: str) -> DocumentRecord | None:
         record = self.store.documents.get(doc_id)
@@ -200,8 +247,11 @@ class KbAdmin:
         """
         self._require(doc_id)
         overrides = {k: v.strip() for k, v in values.items() if k in EDITABLE_FIELDS and v and v.strip()}
-        bad = [t for t in topic_list(overrides.get("topics", "").replace(",", "|").replace("，", "|"))
-               if t not in TOPICS]
+        bad = [
+            t
+            for t in topic_list(overrides.get("topics", "").replace(",", "|").replace("，", "|"))
+            if t not in TOPICS
+        ]
         if bad:
             raise InvalidInputError(f"unknown topics {bad}", user_message=f"未知的主题代码：{'、'.join(bad)}")
         if overrides.get("superseded_by") == doc_id:
@@ -226,16 +276,20 @@ class KbAdmin:
         """Read the source file again and publish it with its edits (stale ones flagged)."""
         record = self._require(doc_id)
         result = self._publish([doc_id], self._pristine(doc_id))
-        detail = {"before": {"sha256": record.sha256 if record else ""},
-                  "after": {"source_changed": bool(result.source_changed)}}
+        detail = {
+            "before": {"sha256": record.sha256 if record else ""},
+            "after": {"source_changed": bool(result.source_changed)},
+        }
         self._audit(actor, "kb.document.reingest", f"doc:{doc_id}", detail, ip=ip)
         return result
 
     def delete(self, doc_id: str, actor: str, ip: str | None = None) -> None:
         """Remove the document from the index, forget its edits and delete its uploaded file."""
         record = self._require(doc_id)
-        before: dict[str, Any] = {"title": record.metadata.get("title", "") if record else "",
-                                  "path": record.path if record else ""}
+        before: dict[str, Any] = {
+            "title": record.metadata.get("title", "") if record else "",
+            "path": record.path if record else "",
+        }
         store = self.jobs.writer_store()
         with store.writer() as writer:
             writer.stage_removal(doc_id)
@@ -270,9 +324,22 @@ class KbAdmin:
         if row is None or record is None:
             raise NotFoundError(f"passage {doc_id}#{key}", user_message="没有找到该段落。")
         original = row.edit.original_text if row.edit is not None else row.text
+        # The form posts both fields: only what differs from the passage as shown is an edit.
+        if text is not None and text.strip() == row.text.strip() and row.edit is None:
+            text = None
+        if label is not None and label.strip() == row.label:
+            label = None
+        if text is None and label is None and disabled is None:
+            return
         before, after = self.edits.set_passage(
-            doc_id, key, actor=actor, source_sha256=record.sha256, original_text=original,
-            text=text.strip() if text is not None else None, label=label, disabled=disabled,
+            doc_id,
+            key,
+            actor=actor,
+            source_sha256=record.sha256,
+            original_text=original,
+            text=text.strip() if text is not None else None,
+            label=label,
+            disabled=disabled,
         )
         self._publish([doc_id])
         action = {True: "kb.passage.disable", False: "kb.passage.enable", None: "kb.passage.edit"}[disabled]

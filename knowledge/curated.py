@@ -119,8 +119,15 @@ def curated_record(row: CuratedAnswer) -> DocumentRecord:
     chunk = ChunkRecord(
         chunk_id=chunk_id,
         text=text,
-        metadata={**common, "doc_id": doc_id, "chunk_id": chunk_id, "article": "", "article_no": 0,
-                  "heading": CURATED_TITLE, "path": ""},
+        metadata={
+            **common,
+            "doc_id": doc_id,
+            "chunk_id": chunk_id,
+            "article": "",
+            "article_no": 0,
+            "heading": CURATED_TITLE,
+            "path": "",
+        },
     )
     return DocumentRecord(doc_id=doc_id, path="", sha256=sha, metadata=common, chunks=[chunk])
 

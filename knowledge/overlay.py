@@ -152,9 +152,7 @@ def _digest(record: DocumentRecord, overlay: DocumentOverlay, applied: list[str]
     payload = {
         "sha": record.sha256,
         "meta": overlay.metadata,
-        "passages": [
-            [e.key, e.text, e.label, e.disabled] for e in overlay.passages if e.key in applied
-        ],
+        "passages": [[e.key, e.text, e.label, e.disabled] for e in overlay.passages if e.key in applied],
     }
     return hashlib.sha256(json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 
