@@ -39,7 +39,7 @@ EDITABLE_FIELDS: dict[str, str] = {
     "superseded_by": "被取代（新版本文件编号或标题）",
 }
 # Overrides copied onto every chunk (retrieval filters and citations read chunk metadata).
-_CHUNK_FIELDS = ("title", "issuer", "doc_number", "region", "topics", "date_effective")
+_CHUNK_FIELDS = ("title", "issuer", "doc_number", "region", "topics", "date_effective", "superseded_by")
 PASSAGE_KEY = "passage_key"
 UNLABELED = "段"
 
