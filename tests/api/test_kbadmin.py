@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -85,8 +86,9 @@ def test_passage_edit_survives_unchanged_reingest_and_goes_stale_when_source_cha
     kb: TestClient, staff: Users, settings: Settings
 ) -> None:
     store = _store(kb)
-    r = _post(kb, staff, "editor", f"/kb/docs/{CARD}/passage",
-              {"key": "第十一条", "text": "优待证有效期届满的，持证人应当在届满前三个月内申请换发。", "label": "第十一条"})
+    edited = "优待证有效期届满的，持证人应当在届满前三个月内申请换发。"
+    form = {"key": "第十一条", "text": edited, "label": "第十一条"}
+    r = _post(kb, staff, "editor", f"/kb/docs/{CARD}/passage", form)
     assert r.status_code == 303
     texts = {c.metadata["article"]: c.text for c in store.documents[CARD].chunks}
     assert texts["第十一条"].startswith("优待证有效期届满的，持证人应当在届满前三个月")
@@ -106,9 +108,10 @@ def test_passage_edit_survives_unchanged_reingest_and_goes_stale_when_source_cha
     assert "届满前三个月" in texts["第十一条"]
 
     # The source changes that article: the edit is flagged, the new source text is used.
-    source.write_text(source.read_text(encoding="utf-8").replace("应当申请换发", "可以申请换发新证"), encoding="utf-8")
+    changed = source.read_text(encoding="utf-8").replace("应当申请换发", "可以申请换发新证")
+    source.write_text(changed, encoding="utf-8")
     r = _post(kb, staff, "admin", f"/kb/docs/{CARD}/reingest")
-    assert r.status_code == 303 and "%E5%8E%9F%E6%96%87%E4%BB%B6%E6%9C%89%E5%8F%98%E5%8C%96" in r.headers["location"]
+    assert r.status_code == 303 and quote("原文件有变化") in r.headers["location"]
     texts = {c.metadata["article"]: c.text for c in _store(kb).documents[CARD].chunks}
     assert "可以申请换发新证" in texts["第十一条"]
     page = kb.get(f"/kb/docs/{CARD}", headers=staff.headers("editor")).text
