@@ -158,8 +158,8 @@ def kb_passage(
     principal: KbEditorPage,
     key: Annotated[str, Form(max_length=64)],
     action: Annotated[str, Form(max_length=16)] = "save",
-    text: Annotated[str, Form(max_length=20_000)] = "",
-    label: Annotated[str, Form(max_length=64)] = "",
+    text: Annotated[str | None, Form(max_length=20_000)] = None,
+    label: Annotated[str | None, Form(max_length=64)] = None,
 ) -> RedirectResponse:
     """Save a passage's text and label, or disable / enable it."""
     ip = client_ip(request)

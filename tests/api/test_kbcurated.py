@@ -89,7 +89,8 @@ def test_expired_and_retired_curated_answers_are_not_used(kb: TestClient, staff:
     assert not _knowledge(kb).ask(REFUSED).official
     assert "已停用" in kb.get("/kb/curated", headers=staff.headers("editor")).text
     actions = [e.action for e in kb.app.state.runtime.users.recent_audit()]  # type: ignore[attr-defined]
-    assert {"kb.curated.create", "kb.curated.expire", "kb.curated.update", "kb.curated.retire"} <= set(actions)
+    expected = {"kb.curated.create", "kb.curated.expire", "kb.curated.update", "kb.curated.retire"}
+    assert expected <= set(actions)
 
 
 def test_invalid_curated_forms_are_shown_again_with_the_error(kb: TestClient, staff: Users) -> None:
