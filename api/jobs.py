@@ -278,10 +278,10 @@ class JobRunner:
                         docs = report.added + report.updated + report.unchanged
                         changed = report.added + report.updated
                         entry["status"] = "unchanged" if report.unchanged and not changed else "done"
+                        entry["report"] = {"supersessions": report.supersessions, "notes": report.warnings}
                         if docs:
                             entry["doc_id"], entry["chunks"] = docs[0].doc_id, docs[0].chunks
-                            entry["report"] = {**asdict(docs[0]), "supersessions": report.supersessions,
-                                               "notes": report.warnings}
+                            entry["report"].update(asdict(docs[0]))
                         ok += 1
                 self._update(job_id, files=[dict(f) for f in files], processed=i + 1)
             self.reload_serving_store()

@@ -24,13 +24,15 @@
       if (f.error) head.appendChild(document.createTextNode("（" + f.error + "）"));
       item.appendChild(head);
       var r = f.report;
-      if (r) {
+      if (r && r.chunks != null) {
         var line = r.chunks + " 个片段，" + r.articles + " 条";
         var meta = META.filter(function (m) { return r.metadata && r.metadata[m[0]]; })
           .map(function (m) { return m[1] + "：" + r.metadata[m[0]]; });
         if (meta.length) line += "；" + meta.join("；");
         item.appendChild(el("p", line, "small"));
-        (r.warnings || []).forEach(function (w) { item.appendChild(el("p", "提示：" + w, "small muted")); });
+      }
+      if (r) {
+        (r.notes || []).forEach(function (w) { item.appendChild(el("p", "提示：" + w, "small muted")); });
         (r.supersessions || []).forEach(function (s) { item.appendChild(el("p", "版本：" + s, "small muted")); });
       }
       if (f.doc_id) {

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from api.users import UserService
 from ingest.pipeline import ingest_paths
-from tests.api.kb_support import add_editor, make_kb_app
+from tests.api.kb_support import OLD_CARD_RULES, add_editor, make_kb_app
 from tests.api.support import Users
 from vetbot.settings import Settings
 
@@ -160,3 +160,19 @@ def test_unknown_document_and_bad_topic(kb: TestClient, staff: Users) -> None:
     r = _post(kb, staff, "editor", f"/kb/docs/{CARD}/meta", {"topics": "card,notatopic"})
     assert r.status_code == 422
     assert _audit(kb, "kb.document.update") == []
+
+
+def test_upload_job_reports_each_file_and_keeps_a_disabled_document_out(kb: TestClient, staff: Users) -> None:
+    _post(kb, staff, "editor", f"/kb/docs/{OLD}/disable")
+    fees = "# 收费说明\n## 第一条 不收费\n补办优待证不收费。"
+    files = [("files", (OLD, OLD_CARD_RULES.encode())), ("files", ("fees.md", fees.encode()))]
+    r = kb.post("/v1/documents", files=files, headers=staff.headers("admin"))
+    assert r.status_code == 202
+    kb.app.state.jobs.wait(r.json()["job_id"], timeout=120)  # type: ignore[attr-defined]
+    job = kb.get(r.json()["status_url"], headers=staff.headers("admin")).json()
+    by_name = {f["name"]: f for f in job["files"]}
+    report = by_name["fees.md"]["report"]
+    assert report["articles"] == 1 and report["chunks"] == 1 and report["metadata"]["title"] == "收费说明"
+    # Uploading a disabled document again does not bring it back into the index.
+    assert OLD not in _store(kb).documents
+    assert any("已在知识库管理中停用" in note for note in by_name[OLD]["report"]["notes"])
