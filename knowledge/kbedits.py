@@ -13,16 +13,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text, UniqueConstraint, func, select
+from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text, UniqueConstraint, func, inspect, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from knowledge.overlay import EDITABLE_FIELDS, DocumentOverlay, PassageEdit, apply_overlay
 from knowledge.store import DocumentRecord
 from vetbot.clock import utcnow
-from vetbot.db import Base
+from vetbot.db import Base, create_db_engine, make_session_factory
 from vetbot.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from vetbot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -212,3 +216,16 @@ class KbEditRepository:
         if outcome.stale:
             logger.info("%s: %d passage edits stale after a source change", record.doc_id, len(outcome.stale))
         return outcome.record
+
+
+def repository_for(settings: Settings) -> KbEditRepository | None:
+    """The edits of the configured database for ``vetbot ingest``, or None when there are none to
+    apply: no database yet, or ``vetbot db upgrade`` has not created the tables."""
+    url = settings.sqlalchemy_url
+    if url.startswith("sqlite") and not Path(url.split("///", 1)[-1]).exists():
+        return None
+    engine = create_db_engine(url)
+    if not inspect(engine).has_table(KbPassageEdit.__tablename__):
+        engine.dispose()
+        return None
+    return KbEditRepository(make_session_factory(engine))
