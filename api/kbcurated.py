@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from api.jobs import JobRunner
 from knowledge.curated import CURATED_PREFIX, CuratedAnswer, curated_record
 from knowledge.overlay import passage_keys
-from knowledge.questionlog import QuestionLog
+from knowledge.questionlog import QuestionLog, knowledge_gaps
 from knowledge.store import KnowledgeStore
 from knowledge.types import NATIONAL
 from vetbot import regions
@@ -94,6 +94,15 @@ class CuratedAnswers:
         if row is None:
             raise NotFoundError(f"curated {answer_id}", user_message="没有找到该官方口径。")
         return row
+
+    def open_gaps(self, limit: int = 20) -> list[QuestionLog]:
+        """Recent refused, low-confidence or 👎 questions (masked) that no curated answer covers yet."""
+        with self._session_factory() as session:
+            rows = knowledge_gaps(session, limit=limit * 3)
+        covered = {r.source_log_id for r in self.entries() if r.source_log_id is not None}
+        covered_questions = {r.question for r in self.entries()}
+        fresh = [r for r in rows if r.id not in covered and r.question not in covered_questions]
+        return fresh[:limit]
 
     def draft_from_log(self, log_id: int) -> CuratedDraft:
         """A form prefilled from a logged question (gap report, 👎): its question and the

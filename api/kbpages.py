@@ -209,7 +209,9 @@ def kb_curated_list(
     curated.sweep()
     on = today()
     rows = [(r, review_state(r, on)) for r in curated.entries()]
-    return render(request, "kb/curated.html", title="官方口径", rows=rows, msg=msg[:200])
+    return render(
+        request, "kb/curated.html", title="官方口径", rows=rows, gaps=curated.open_gaps(), msg=msg[:200]
+    )
 
 
 @router.get("/kb/curated/new", response_class=HTMLResponse)
