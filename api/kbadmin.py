@@ -10,6 +10,7 @@ and every other replica picks up the new generation. Every change is written to 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from api.jobs import JobRunner
 from ingest.restage import RestageResult, restage
 from knowledge.curated import is_curated
 from knowledge.kbedits import KbDocumentEdit, KbEditRepository, KbPassageEdit
-from knowledge.overlay import EDITABLE_FIELDS, passage_keys
+from knowledge.overlay import EDITABLE_FIELDS, passage_keys, topics_value
 from knowledge.store import DocumentRecord, KnowledgeStore
 from knowledge.types import TOPICS
 from knowledge.versions import VersionIndex, normalise_title
@@ -247,13 +248,12 @@ class KbAdmin:
         """
         self._require(doc_id)
         overrides = {k: v.strip() for k, v in values.items() if k in EDITABLE_FIELDS and v and v.strip()}
-        bad = [
-            t
-            for t in topic_list(overrides.get("topics", "").replace(",", "|").replace("，", "|"))
-            if t not in TOPICS
-        ]
+        bad = [t for t in topic_list(topics_value(overrides.get("topics", ""))) if t not in TOPICS]
         if bad:
             raise InvalidInputError(f"unknown topics {bad}", user_message=f"未知的主题代码：{'、'.join(bad)}")
+        effective = overrides.get("date_effective", "")
+        if effective and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", effective):
+            raise InvalidInputError("bad date", user_message="施行日期请按 YYYY-MM-DD 填写，如 2025-01-01。")
         if overrides.get("superseded_by") == doc_id:
             raise InvalidInputError("self supersession", user_message="文件不能被自己取代。")
         before, after = self.edits.set_document(doc_id, actor=actor, overrides=overrides)

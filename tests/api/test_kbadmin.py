@@ -159,6 +159,8 @@ def test_unknown_document_and_bad_topic(kb: TestClient, staff: Users) -> None:
     assert kb.get("/kb/docs/nope.md", headers=staff.headers("editor")).status_code == 404
     r = _post(kb, staff, "editor", f"/kb/docs/{CARD}/meta", {"topics": "card,notatopic"})
     assert r.status_code == 422
+    r = _post(kb, staff, "editor", f"/kb/docs/{CARD}/meta", {"date_effective": "2025年1月1日"})
+    assert r.status_code == 422
     assert _audit(kb, "kb.document.update") == []
 
 

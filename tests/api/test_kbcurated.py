@@ -112,7 +112,9 @@ def test_gap_report_links_to_a_new_curated_answer_for_editors_only(
     assert "/kb/curated/new?log=" not in kb.get("/dashboard/gaps", headers=staff.headers("office")).text
 
 
-def test_editors_find_open_gaps_on_the_curated_page(kb: TestClient, staff: Users, session_factory: Any) -> None:
+def test_editors_find_open_gaps_on_the_curated_page(
+    kb: TestClient, staff: Users, session_factory: Any
+) -> None:
     log_id = QuestionLogService(session_factory).record(_knowledge(kb).ask(REFUSED), channel="web")
     page = kb.get("/kb/curated", headers=staff.headers("editor")).text
     assert REFUSED in page and f"/kb/curated/new?log={log_id}" in page
