@@ -25,7 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from knowledge.overlay import passage_keys
 from knowledge.retrieval.retriever import RetrievalResult, passage_from_chunk
-from knowledge.store import ChunkRecord, DocumentRecord
+from knowledge.store import ChunkRecord, DocumentRecord, KnowledgeStore
 from knowledge.types import NATIONAL, Passage
 from knowledge.versions import VersionIndex
 from vetbot.clock import utcnow
@@ -162,23 +162,20 @@ class CuratedReply:
 
 
 def curated_answer(
-    result: RetrievalResult,
-    chunks: Mapping[str, ChunkRecord],
-    documents: Mapping[str, DocumentRecord],
-    today: date,
-    versions: VersionIndex | None = None,
+    result: RetrievalResult, store: KnowledgeStore, today: date, versions: VersionIndex | None = None
 ) -> CuratedReply | None:
     """The curated answer when one ranks first for the question and has not expired, else None."""
     if not result.hits:
         return None
-    chunk = chunks.get(result.hits[0].chunk_id)
+    chunk = store.chunks.get(result.hits[0].chunk_id)
     if chunk is None or not is_curated(chunk.metadata):
         return None
     expires = str(chunk.metadata.get("expires_on", ""))
     if not expires or date.fromisoformat(expires) < today:
         return None
     _question, _, answer = chunk.text.partition("\n")
-    sources = cited_passages(_parse_citations(str(chunk.metadata.get("citations", ""))), documents, versions)
+    citations = _parse_citations(str(chunk.metadata.get("citations", "")))
+    sources = cited_passages(citations, store.documents, versions)
     basis = "；".join(p.citation for p in sources)
     text = f"{OFFICIAL_MARK}{answer.strip()}" + (f"\n依据：{basis}" if basis else "")
     return CuratedReply(text=text, sources=sources, doc_id=str(chunk.metadata.get("doc_id", "")))
