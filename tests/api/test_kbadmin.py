@@ -11,8 +11,10 @@ from fastapi.testclient import TestClient
 
 from api.users import UserService
 from ingest.pipeline import ingest_paths
+from knowledge.store import KnowledgeStore
 from tests.api.kb_support import OLD_CARD_RULES, add_editor, make_kb_app
 from tests.api.support import Users
+from tests.fakes import HashingEmbeddings
 from vetbot.settings import Settings
 
 CARD = "card-rules.md"
@@ -178,3 +180,14 @@ def test_upload_job_reports_each_file_and_keeps_a_disabled_document_out(kb: Test
     # Uploading a disabled document again does not bring it back into the index.
     assert OLD not in _store(kb).documents
     assert any("已在知识库管理中停用" in note for note in by_name[OLD]["report"]["notes"])
+
+
+def test_another_replica_sees_the_edit_after_reloading(
+    kb: TestClient, staff: Users, settings: Settings
+) -> None:
+
+    replica = KnowledgeStore.open(settings.data_dir / "kb", settings, HashingEmbeddings())
+    assert replica.documents[CARD].metadata["title"] == "测试优待证管理办法"
+    _post(kb, staff, "editor", f"/kb/docs/{CARD}/meta", {"title": "测试优待证管理规定"})
+    replica.reload()
+    assert replica.documents[CARD].metadata["title"] == "测试优待证管理规定"
