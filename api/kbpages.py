@@ -133,11 +133,12 @@ def kb_document_reingest(
 ) -> RedirectResponse:
     """Read the source file again (edits re-applied; changed passages flagged)."""
     result = kb.reingest(doc_id, principal.audit_name, ip=client_ip(request))
-    msg = (
-        "已重新导入：原文件有变化，请复核标记为“待复核”的修改。"
-        if result.source_changed
-        else "已重新导入，原文件未变化。"
-    )
+    if result.source_missing:
+        msg = "原文件已不存在，已按索引中的内容重新发布；如需更新请重新上传该文件。"
+    elif result.source_changed:
+        msg = "已重新导入：原文件有变化，请复核标记为“待复核”的修改。"
+    else:
+        msg = "已重新导入，原文件未变化。"
     return _back(_doc_url(doc_id, msg))
 
 

@@ -30,6 +30,9 @@ class RestageResult:
     staged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     source_changed: list[str] = field(default_factory=list)
+    # Source file gone: the edit was applied to the indexed record (a cleared override cannot
+    # bring back the ingested value until the file is uploaded again).
+    source_missing: list[str] = field(default_factory=list)
 
 
 def rebuild_from_source(doc: DocumentRecord) -> DocumentRecord:
@@ -58,8 +61,9 @@ def restage(
     """Rebuild ``doc_ids`` from their sources, apply ``overlay`` and publish one new generation.
 
     ``pristine`` maps doc ids that are not in the store (disabled documents being enabled) to a
-    record naming their source. Raises IngestError when a source cannot be read (nothing is
-    published then) and KnowledgeBaseError from the store.
+    record naming their source. A document whose source file is gone is edited as indexed
+    (``source_missing``); a disabled one whose source is gone cannot come back (IngestError,
+    nothing published). Raises KnowledgeBaseError from the store.
     """
     result = RestageResult()
     with store.writer() as writer:
@@ -67,7 +71,14 @@ def restage(
             current = writer.documents.get(doc_id) or pristine.get(doc_id)
             if current is None:
                 continue
-            fresh = rebuild_from_source(current)
+            try:
+                fresh = rebuild_from_source(current)
+            except IngestError:
+                if doc_id not in writer.documents:
+                    raise
+                logger.warning("source of %s is gone; editing the indexed record", doc_id)
+                fresh = current
+                result.source_missing.append(doc_id)
             if fresh.sha256 != current.sha256:
                 result.source_changed.append(doc_id)
             edited = overlay(fresh)

@@ -191,3 +191,16 @@ def test_another_replica_sees_the_edit_after_reloading(
     _post(kb, staff, "editor", f"/kb/docs/{CARD}/meta", {"title": "测试优待证管理规定"})
     replica.reload()
     assert replica.documents[CARD].metadata["title"] == "测试优待证管理规定"
+
+
+def test_a_document_whose_source_file_is_gone_can_still_be_edited(
+    kb: TestClient, staff: Users, settings: Settings
+) -> None:
+    (settings.data_dir.parent / "sources" / CARD).unlink()
+    form = {"key": "第十条", "text": "优待证遗失的，可以在线申请补办。"}
+    assert _post(kb, staff, "editor", f"/kb/docs/{CARD}/passage", form).status_code == 303
+    texts = {c.metadata["article"]: c.text for c in _store(kb).documents[CARD].chunks}
+    assert texts["第十条"] == "优待证遗失的，可以在线申请补办。" and len(texts) == 2
+    r = _post(kb, staff, "admin", f"/kb/docs/{CARD}/reingest")
+    assert r.status_code == 303 and CARD in _store(kb).documents
+    assert quote("原文件已不存在") in r.headers["location"]
