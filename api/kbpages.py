@@ -16,12 +16,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from api.deps import CuratedDep, KbAdminDep, KbEditorPage, KbWriterPage, RuntimeDep
 from api.errors import ServiceNotReadyError
+from api.kbadmin import topic_list
 from api.kbcurated import CuratedDraft, review_state, today
 from api.kbhittest import hit_test
 from api.login import client_ip
 from api.templating import render
 from api.users import PERM_DOCUMENTS_WRITE
-from knowledge.overlay import EDITABLE_FIELDS
+from knowledge.overlay import EDITABLE_FIELDS, ingested_value
 from knowledge.types import NATIONAL, TOPICS
 from vetbot.errors import InvalidInputError
 
@@ -60,9 +61,9 @@ def kb_document(
     """One document: metadata form, status, actions and its passages in order."""
     row, record, edit = kb.document(doc_id)
     others = [r for g in kb.document_groups() for r in g.rows if r.doc_id != doc_id and not r.disabled]
-    ingested = (
-        dict(edit.snapshot or {}) if record is None and edit else dict(record.metadata if record else {})
-    )
+    meta = dict(edit.snapshot or {}) if record is None and edit else dict(record.metadata if record else {})
+    ingested = {key: ingested_value(meta, key) for key in EDITABLE_FIELDS}
+    ingested["topics"] = ",".join(topic_list(ingested["topics"]))
     return render(
         request,
         "kb/document.html",

@@ -41,6 +41,7 @@ EDITABLE_FIELDS: dict[str, str] = {
 # Overrides copied onto every chunk (retrieval filters and citations read chunk metadata).
 _CHUNK_FIELDS = ("title", "issuer", "doc_number", "region", "topics", "date_effective", "superseded_by")
 PASSAGE_KEY = "passage_key"
+INGESTED = "ingested_"
 UNLABELED = "段"
 
 # Applies the staff edits to a freshly built record; None when the document is disabled.
@@ -81,6 +82,11 @@ class OverlayOutcome:
     record: DocumentRecord | None
     applied: list[str] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)
+
+
+def ingested_value(metadata: dict[str, Any], key: str) -> str:
+    """The value ingest read for ``key``, before any staff override."""
+    return str(metadata.get(f"{INGESTED}{key}", metadata.get(key, "")) or "")
 
 
 def passage_keys(chunks: Sequence[ChunkRecord]) -> list[str]:
@@ -205,5 +211,7 @@ def apply_overlay(record: DocumentRecord, overlay: DocumentOverlay | None) -> Ov
         chunk_id = f"{record.doc_id}:{digest}:{i}"
         meta = {**chunk.metadata, "chunk_id": chunk_id}
         chunks.append(ChunkRecord(chunk_id=chunk_id, text=chunk.text, metadata=meta))
-    metadata = {**record.metadata, **updates, "overlay": digest}
+    # The ingested values of overridden fields stay visible to staff (``ingested_<field>``).
+    ingested = {f"{INGESTED}{k}": ingested_value(record.metadata, k) for k in updates}
+    metadata = {**record.metadata, **ingested, **updates, "overlay": digest}
     return OverlayOutcome(replace(record, metadata=metadata, chunks=chunks), applied, stale)
