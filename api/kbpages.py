@@ -28,6 +28,17 @@ from vetbot.errors import InvalidInputError
 
 router = APIRouter(include_in_schema=False)
 
+ACTION_LABELS = {
+    "kb.document.update": "修改元数据",
+    "kb.document.disable": "停用文件",
+    "kb.document.enable": "启用文件",
+    "kb.document.reingest": "重新导入",
+    "kb.passage.edit": "修改段落",
+    "kb.passage.disable": "停用段落",
+    "kb.passage.enable": "启用段落",
+}
+# The document page shows its latest changes, found among the newest audit records.
+HISTORY_SCAN, HISTORY_SHOWN = 1000, 20
 MetaField = Annotated[str, Form(max_length=200)]
 
 
@@ -56,9 +67,9 @@ def kb_documents(request: Request, kb: KbAdminDep, principal: KbEditorPage, msg:
 
 @router.get("/kb/docs/{doc_id:path}", response_class=HTMLResponse)
 def kb_document(
-    request: Request, doc_id: str, kb: KbAdminDep, principal: KbEditorPage, msg: str = ""
+    request: Request, doc_id: str, runtime: RuntimeDep, kb: KbAdminDep, principal: KbEditorPage, msg: str = ""
 ) -> HTMLResponse:
-    """One document: metadata form, status, actions and its passages in order."""
+    """One document: metadata form, status, actions, its passages in order and its change history."""
     row, record, edit = kb.document(doc_id)
     others = [r for g in kb.document_groups() for r in g.rows if r.doc_id != doc_id and not r.disabled]
     meta = dict(edit.snapshot or {}) if record is None and edit else dict(record.metadata if record else {})
@@ -78,6 +89,12 @@ def kb_document(
         topics=TOPICS,
         others=others,
         can_write=principal.can(PERM_DOCUMENTS_WRITE),
+        action_labels=ACTION_LABELS,
+        history=[
+            e
+            for e in runtime.users.recent_audit(limit=HISTORY_SCAN)
+            if e.target == f"doc:{doc_id}" or e.target.startswith(f"doc:{doc_id}#")
+        ][:HISTORY_SHOWN],
         msg=msg[:200],
     )
 
