@@ -33,9 +33,11 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import SecretStr
 from telegram import Update
 
-from api import casepages, intakepages, pages
+from api import casepages, intakepages, kbpages, pages
 from api.exception_handlers import install_error_handlers
 from api.jobs import MAX_FILES_PER_UPLOAD, JobRunner
+from api.kbadmin import KbAdmin
+from api.kbcurated import CuratedAnswers
 from api.login import LoginGuard
 from api.metrics import Metrics, MetricsMiddleware
 from api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
@@ -44,8 +46,9 @@ from api.routers import knowledge as knowledge_routes
 from api.runtime import Runtime
 from api.security import resolve_secret_key
 from api.templating import make_templates
-from api.users import PERM_CASES_OWN
+from api.users import PERM_CASES_OWN, PERM_KB_EDIT
 from bot.webhook import make_webhook_router, telegram_lifespan
+from knowledge.kbedits import KbEditRepository
 from vetbot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -81,6 +84,7 @@ def create_app(
     settings = settings.model_copy(update={"secret_key": SecretStr(key)})
     runtime = Runtime(settings, knowledge=knowledge, cases=cases, session_factory=session_factory)
     metrics = Metrics()
+    kb_edits = KbEditRepository(runtime.session_factory)
     jobs = JobRunner(
         runtime.session_factory,
         settings.data_dir / "uploads",
@@ -88,6 +92,7 @@ def create_app(
         runtime.kb_lock,
         audit=runtime.users.audit,
         run_jobs=settings.jobs_in_process,
+        overlay=kb_edits.apply,
     )
 
     @asynccontextmanager
@@ -119,10 +124,19 @@ def create_app(
     app.state.runtime = runtime
     app.state.metrics = metrics
     app.state.jobs = jobs
+    app.state.kb_admin = KbAdmin(
+        kb_edits, jobs, lambda: runtime.knowledge.store, runtime.users.audit, settings.data_dir / "uploads"
+    )
+    app.state.curated = CuratedAnswers(
+        runtime.session_factory, jobs, lambda: runtime.knowledge.store, runtime.users.audit
+    )
     app.state.login_guard = LoginGuard(settings, runtime.session_factory)
     app.state.templates = make_templates()
     app.state.dashboard_url = None
-    app.state.extra_nav = [{"href": "/cases", "label": "案件办理", "permission": PERM_CASES_OWN}]
+    app.state.extra_nav = [
+        {"href": "/cases", "label": "案件办理", "permission": PERM_CASES_OWN},
+        {"href": "/kb", "label": "知识库管理", "permission": PERM_KB_EDIT},
+    ]
     app.state.telegram_application = telegram_application
 
     install_error_handlers(app)
@@ -147,6 +161,7 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(casepages.router)
     app.include_router(intakepages.router)
+    app.include_router(kbpages.router)
 
     if telegram_application is not None and telegram_mode(settings) == "webhook":
         _include_webhook(app, telegram_application, settings)

@@ -14,9 +14,18 @@ from urllib.parse import urlsplit
 from fastapi import Depends, HTTPException, Request
 
 from api.errors import LoginRequiredError
+from api.kbadmin import KbAdmin
+from api.kbcurated import CuratedAnswers
 from api.runtime import Runtime
 from api.security import API_KEY_HEADER, SESSION_COOKIE, decode_token, signing_key
-from api.users import ANONYMOUS, Principal, principal_for_user, token_still_valid
+from api.users import (
+    ANONYMOUS,
+    PERM_DOCUMENTS_WRITE,
+    PERM_KB_EDIT,
+    Principal,
+    principal_for_user,
+    token_still_valid,
+)
 from vetbot.settings import Settings
 
 _UNAUTHORIZED_HEADERS = {"WWW-Authenticate": "Bearer"}
@@ -151,3 +160,22 @@ def page_require(permission: str) -> Callable[[Request], Principal]:
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_kb_admin(request: Request) -> KbAdmin:
+    """The knowledge-base admin service (documents, versions, passages)."""
+    kb: KbAdmin = request.app.state.kb_admin
+    return kb
+
+
+def get_curated(request: Request) -> CuratedAnswers:
+    """The curated-answers (官方口径) service."""
+    curated: CuratedAnswers = request.app.state.curated
+    return curated
+
+
+KbAdminDep = Annotated[KbAdmin, Depends(get_kb_admin)]
+CuratedDep = Annotated[CuratedAnswers, Depends(get_curated)]
+# Knowledge-base pages: editors and admins; uploading, deleting and re-ingesting: admins.
+KbEditorPage = Annotated[Principal, Depends(page_require(PERM_KB_EDIT))]
+KbWriterPage = Annotated[Principal, Depends(page_require(PERM_DOCUMENTS_WRITE))]

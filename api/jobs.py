@@ -28,6 +28,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ from sqlalchemy.orm import Session
 from api import jobqueue
 from api.models import IngestJob, IngestQueueEntry, utcnow
 from ingest.pipeline import ingest_paths
+from knowledge.overlay import OverlayHook
 from knowledge.store import KnowledgeStore
 from vetbot.errors import NotFoundError
 
@@ -142,6 +144,7 @@ class JobRunner:
         audit: Callable[..., None] | None = None,
         run_jobs: bool = True,
         poll_interval: float = 2.0,
+        overlay: OverlayHook | None = None,
     ) -> None:
         self._session_factory = session_factory
         self.uploads_dir = Path(uploads_dir)
@@ -149,6 +152,7 @@ class JobRunner:
         self._kb_lock = kb_lock
         self._audit = audit
         self.run_jobs = run_jobs
+        self._overlay = overlay  # staff edits re-applied to every file ingested (knowledge.kbedits)
         self.poll_interval = poll_interval
         self._thread: threading.Thread | None = None
         self._wake = threading.Event()
@@ -347,7 +351,7 @@ class JobRunner:
         staging = self.staging_dir(job_id)
         ok = 0
         try:
-            store = self._writer_store()
+            store = self.writer_store()
             for i, entry in enumerate(files):
                 if self._stop_requested(job_id):
                     break
@@ -358,7 +362,7 @@ class JobRunner:
                 previous = self._keep_previous(job_id, target)
                 try:
                     shutil.move(str(staging / entry["name"]), target)
-                    report = ingest_paths(store, [target], progress=False)
+                    report = ingest_paths(store, [target], progress=False, overlay=self._overlay)
                 except Exception as exc:  # one bad file must not stop the others
                     logger.exception("ingest of %s failed", entry["name"])
                     entry["status"], entry["error"] = "failed", getattr(exc, "user_message", "导入失败。")
@@ -373,11 +377,13 @@ class JobRunner:
                         docs = report.added + report.updated + report.unchanged
                         changed = report.added + report.updated
                         entry["status"] = "unchanged" if report.unchanged and not changed else "done"
+                        entry["report"] = {"supersessions": report.supersessions, "notes": report.warnings}
                         if docs:
                             entry["doc_id"], entry["chunks"] = docs[0].doc_id, docs[0].chunks
+                            entry["report"].update(asdict(docs[0]))
                         ok += 1
                 self._update(job_id, files=[dict(f) for f in files], processed=i + 1)
-            self._reload_serving_store()
+            self.reload_serving_store()
             if self._stop_requested(job_id):
                 self._finish_cancelled(job_id, files, token)
                 return
@@ -443,7 +449,7 @@ class JobRunner:
             else:
                 leftover.unlink(missing_ok=True)
 
-    def _writer_store(self) -> KnowledgeStore:
+    def writer_store(self) -> KnowledgeStore:
         """A second store over the serving store's KB, collection, embeddings and tokenizer."""
         serving = self._store_provider()
         return KnowledgeStore(
@@ -454,7 +460,8 @@ class JobRunner:
             tokenizer=serving.tokenizer,
         )
 
-    def _reload_serving_store(self) -> None:
+    def reload_serving_store(self) -> None:
+        """Reload the serving store under the exclusive lock (searches wait, never see half an index)."""
         serving = self._store_provider()
         if self._kb_lock is None:
             serving.reload()
@@ -469,6 +476,6 @@ class JobRunner:
             return
         self._seen_finished = latest
         try:
-            self._reload_serving_store()
+            self.reload_serving_store()
         except Exception:  # no serving store yet (models loading): it opens the new KB anyway
             logger.debug("serving store not reloaded", exc_info=True)

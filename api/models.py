@@ -14,12 +14,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 from complaints.models import UTCDateTime
 from vetbot.db import Base
 
-# Roles, least to most privileged. handler and office both include staff rights; admin has all.
-ROLES: tuple[str, ...] = ("staff", "handler", "office", "admin")
+# Roles, least to most privileged. handler, office and editor include staff rights (editor: the
+# knowledge base: metadata, passages, curated answers, hit testing); admin has all.
+ROLES: tuple[str, ...] = ("staff", "handler", "office", "editor", "admin")
 ROLE_LABELS: dict[str, str] = {
     "staff": "服务站工作人员",
     "handler": "承办人",
     "office": "双拥办",
+    "editor": "知识库编辑",
     "admin": "管理员",
 }
 

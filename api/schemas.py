@@ -150,6 +150,9 @@ class JobFile(BaseModel):
     error: str | None = None
     doc_id: str | None = None
     chunks: int | None = None
+    # The file's ingest report once done: articles, warnings, metadata read, stats, versions
+    # (``ingest.report.IngestedDocument`` fields plus ``supersessions``).
+    report: dict[str, Any] | None = None
 
 
 class JobOut(BaseModel):

@@ -5,7 +5,8 @@ Roles and what they may do::
     staff    search, ask, read documents, file a complaint, look up a case (masked)
     handler  staff + own cases (list, act)
     office   staff + all cases, themes
-    admin    everything: documents (upload), users, API keys
+    editor   staff + the knowledge base: metadata, passages, curated answers (口径), hit testing
+    admin    everything: documents (upload, delete, re-ingest), the knowledge base, users, API keys
 """
 
 from __future__ import annotations
@@ -46,13 +47,16 @@ PERM_CASES_OWN = "cases:own"
 PERM_CASES_ALL = "cases:all"
 PERM_THEMES = "themes"
 PERM_USERS = "users"
+PERM_KB_EDIT = "kb:edit"
 
 _STAFF = frozenset({PERM_ASK, PERM_SEARCH, PERM_DOCUMENTS_READ, PERM_CASES_FILE, PERM_CASES_VIEW})
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "staff": _STAFF,
     "handler": _STAFF | {PERM_CASES_OWN},
     "office": _STAFF | {PERM_CASES_OWN, PERM_CASES_ALL, PERM_THEMES},
-    "admin": _STAFF | {PERM_CASES_OWN, PERM_CASES_ALL, PERM_THEMES, PERM_DOCUMENTS_WRITE, PERM_USERS},
+    "editor": _STAFF | {PERM_KB_EDIT},
+    "admin": _STAFF
+    | {PERM_CASES_OWN, PERM_CASES_ALL, PERM_THEMES, PERM_DOCUMENTS_WRITE, PERM_USERS, PERM_KB_EDIT},
 }
 ANONYMOUS_PERMISSIONS = frozenset({PERM_ASK})
 

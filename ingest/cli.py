@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 from ingest.pipeline import ingest_paths
 from knowledge.embeddings import LazyEmbeddings, build_embeddings, embedding_model_id
+from knowledge.embeddings import build_embeddings
+from knowledge.kbedits import repository_for
 from knowledge.store import KnowledgeStore
 from vetbot.errors import KnowledgeBaseError
 
@@ -72,8 +74,10 @@ def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
             raise
         _set_aside_manifest(kb_dir)
         store = KnowledgeStore.open(kb_dir, settings, embeddings)
+    # Staff edits (knowledge-base admin) belong to the served KB: re-applied when it is rebuilt.
+    edits = repository_for(settings) if kb_dir.resolve() == settings.default_kb_dir.resolve() else None
     report = ingest_paths(store, paths, prune=args.prune, rebuild=args.rebuild,
-                          progress=not args.no_progress)
+                          progress=not args.no_progress, overlay=edits.apply if edits else None)
     elapsed = time.perf_counter() - started
     if args.json:
         data = report.to_dict()

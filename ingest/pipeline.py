@@ -23,6 +23,7 @@ from typing import Any
 from ingest.chunking import chunk_text
 from ingest.loaders import EXTRA_KEYS, METADATA_KEYS, LoadedDocument, is_supported, load_bytes
 from ingest.report import FailedFile, IngestedDocument, IngestReport
+from knowledge.overlay import OverlayHook
 from knowledge.store import ChunkRecord, DocumentRecord, KnowledgeStore, content_hash
 from knowledge.versions import VersionIndex
 from vetbot.errors import IngestError
@@ -202,12 +203,14 @@ def _supersessions(store: KnowledgeStore) -> list[str]:
 
 
 def ingest_paths(store: KnowledgeStore, paths: list[Path], *, prune: bool = False, rebuild: bool = False,
-                 progress: bool = True) -> IngestReport:
+                 progress: bool = True, overlay: OverlayHook | None = None) -> IngestReport:
     """Ingest files and folders into ``store`` incrementally and report what happened.
 
     ``prune`` removes documents of the walked folders whose files are gone; ``rebuild`` empties
     the store first. Unreadable files are reported in ``failed`` and skipped; store and
-    embedding errors propagate and leave the previous index as it was.
+    embedding errors propagate and leave the previous index as it was. ``overlay`` applies the
+    staff edits kept for a document (``knowledge.kbedits.KbEditRepository.apply``) to every
+    record staged; a document it disables is not staged (and leaves the index).
     """
     report = IngestReport()
     candidates, folder_roots = collect(paths, report)
@@ -252,6 +255,15 @@ def ingest_paths(store: KnowledgeStore, paths: list[Path], *, prune: bool = Fals
                 report.failed.append(FailedFile(cand.display, exc.user_message))
                 continue
             report.warnings.extend(f"{cand.display}：{w}" for w in loaded.warnings)
+            edited = overlay(record) if overlay is not None else record
+            if edited is None:
+                report.warnings.append(f"{cand.display}：该文件已在知识库管理中停用，未写入索引")
+                if existing is not None:
+                    writer.stage_removal(cand.doc_id)
+                continue
+            if edited is not record:
+                report.warnings.append(f"{cand.display}：已套用知识库管理中的人工修改")
+            record = edited
             if existing is not None and existing.metadata.get("root") not in (None, cand.root):
                 report.warnings.append(
                     f"{cand.display}：文档编号 {cand.doc_id} 原来自 {existing.path}，已被替换")

@@ -26,13 +26,15 @@ from knowledge.answer import (
     refusal_reason,
 )
 from knowledge.answerability import AnswerabilityModel
+from knowledge.curated import curated_answer, without_curated
 from knowledge.embeddings import build_embeddings
-from knowledge.retrieval import FUSION_METHODS, HybridRetriever
+from knowledge.retrieval import FUSION_METHODS, HybridRetriever, RetrievalResult
 from knowledge.store import KnowledgeStore
 from knowledge.synonyms import SynonymTable
 from knowledge.text import normalize
 from knowledge.types import NATIONAL, Answer, Passage
 from vetbot import regions
+from vetbot.clock import to_china, utcnow
 from vetbot.errors import InvalidInputError
 from vetbot.textnorm import strip_surrogates
 
@@ -202,6 +204,14 @@ class KnowledgeService:
         result = self.retriever.retrieve(question, k, prefer_region=asker, fusion=fusion, query_vector=vector)
         if not result.analysis.tokens:
             return done(self._refusal(base, "empty"))
+        today = to_china(utcnow()).date()
+        official = None if intent == "complaint" else curated_answer(
+            result, self.store, today, self.retriever.versions()
+        )
+        if official is not None:
+            return done(Answer(**base, answer=official.text, refused=False, sources=official.sources,
+                               confidence=1.0, official=True))
+        result = without_curated(result, self.store.chunks)
         evidence = assess_evidence(result, self.retriever, self.policy, self.vocabulary)
         reason = refusal_reason(question, evidence, self.policy, complaint=intent == "complaint")
         logger.debug(
@@ -234,10 +244,16 @@ class KnowledgeService:
 
         Raises InvalidInputError as :meth:`ask`.
         """
+        return self.explain(question, region)[1]
+
+    def explain(self, question: str, region: str | None = None) -> tuple[RetrievalResult, Evidence]:
+        """The ranking (curated passages included) and the evidence :meth:`ask` decides on, for
+        hit testing; raises InvalidInputError as :meth:`ask`."""
         question = self._validate(question)
         asker = self._asker_region(question, region)
         result = self.retriever.retrieve(question, max(3, self.settings.top_k), prefer_region=asker)
-        return assess_evidence(result, self.retriever, self.policy, self.vocabulary)
+        ordinary = without_curated(result, self.store.chunks)
+        return result, assess_evidence(ordinary, self.retriever, self.policy, self.vocabulary)
 
     # ------------------------------------------------------------------ helpers
     @staticmethod

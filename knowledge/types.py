@@ -115,6 +115,8 @@ class Answer(BaseModel):
     confidence: float = 0.0
     refusal_reason: str | None = None
     local_rule: bool = False
+    # A curated answer (官方口径, knowledge.curated) written by staff; ``sources`` are its citations.
+    official: bool = False
     offer_complaint: bool = False
     # The question as understood in its conversation (a follow-up rewritten from context, typos
     # corrected); None when the message was used as typed (knowledge.conversation).

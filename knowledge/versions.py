@@ -8,6 +8,9 @@ Two rules, both read from the documents' own metadata (see :mod:`knowledge.types
   are ``已被取代`` by it. A document with no date cannot be ordered and stays in force.
 * **Known successions** (``KNOWN_SUCCESSORS``) that the newer text does not state by name:
   信访条例 → 信访工作条例 (2022), when the knowledge base holds both.
+* **Marked by staff.** A document whose metadata has ``superseded_by`` (a doc id or a title,
+  set on the knowledge-base admin page) is ``已被取代`` by that document; this wins over the
+  rules above. A title the knowledge base does not hold is still shown as the successor.
 * **Repeal by name.** A document whose ``repeals`` names another document's title (《…》同时废止)
   makes that document ``已废止`` — unless the named document is not older than the repealing
   one (信访条例 2005 repeals the 1995 《信访条例》, not itself).
@@ -99,7 +102,7 @@ class VersionIndex:
     """Status of every document of a knowledge base, from ``doc_id -> metadata``.
 
     Metadata keys read: ``title``, ``date_version`` (fallbacks ``date_amended``, ``date_issued``),
-    ``date_effective``, ``repeals``. Documents not in the mapping are in force.
+    ``date_effective``, ``repeals``, ``superseded_by``. Documents not in the mapping are in force.
     """
 
     def __init__(self, documents: Mapping[str, Mapping[str, Any]]) -> None:
@@ -110,6 +113,7 @@ class VersionIndex:
             key = normalise_title(str(meta.get("title", "")))
             if key:
                 by_key.setdefault(key, []).append(doc_id)
+        self._mark_explicit(documents, by_key)
         for ids in by_key.values():
             dated = [d for d in ids if _version_date(documents[d])]
             if len(dated) < 2:
@@ -117,6 +121,8 @@ class VersionIndex:
             newest = max(dated, key=lambda d: (_version_date(documents[d]), d))
             new_meta = documents[newest]
             for old in dated:
+                if old in self._status:
+                    continue  # marked by staff
                 if old != newest and _version_date(documents[old]) < _version_date(new_meta):
                     self._mark(old, newest, documents, SUPERSEDED)
         for old_key, new_key in KNOWN_SUCCESSORS.items():
@@ -139,6 +145,26 @@ class VersionIndex:
                         continue  # the repealed text is an older one of the same name
                     self._mark(target, doc_id, documents, REPEALED)
         self.supersessions.sort(key=lambda s: (s.old_title, s.old_date))
+
+    def _mark_explicit(
+        self, documents: Mapping[str, Mapping[str, Any]], by_key: dict[str, list[str]]
+    ) -> None:
+        """Successions set by staff (``superseded_by``: a doc id, else a title)."""
+        for doc_id, meta in documents.items():
+            named = str(meta.get("superseded_by", "") or "").strip()
+            if not named:
+                continue
+            new = named if named in documents else next(iter(by_key.get(normalise_title(named), [])), "")
+            if new and new != doc_id:
+                self._mark(doc_id, new, documents, SUPERSEDED)
+            elif not new:
+                st = DocumentStatus(SUPERSEDED, named.strip("《》"), "")
+                self._status[doc_id] = st
+                self.supersessions.append(
+                    Supersession(
+                        doc_id, str(meta.get("title", "")), _version_date(meta), "", st.superseded_by, st
+                    )
+                )
 
     def _mark(self, old: str, new: str, documents: Mapping[str, Mapping[str, Any]], status: Status) -> None:
         new_meta = documents[new]

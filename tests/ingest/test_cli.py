@@ -159,3 +159,25 @@ def test_unchanged_corpus_loads_no_model(
     src.write_text("第一条 退役军人凭优待证免费乘坐公交。\n", encoding="utf-8")
     assert main(["ingest", "--no-progress", str(src)]) == 0
     assert loads == [1, 1]
+@pytest.mark.usefixtures("fake_embeddings")
+def test_staff_edits_are_reapplied_when_the_served_kb_is_rebuilt(env: Path, tmp_path: Path) -> None:
+    from knowledge.kbedits import KbEditRepository
+    from knowledge.store import KnowledgeStore, make_chroma_client
+    from vetbot.db import create_db_engine, make_session_factory, upgrade
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "good.md").write_text("# 示例办法\n\n第一条 退役军人凭优待证免费乘车。\n", encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'data' / 'vetbot.db'}"
+    upgrade(url, "heads")
+    edits = KbEditRepository(make_session_factory(create_db_engine(url)))
+    edits.set_document("good.md", actor="user:editor", overrides={"title": "示例办法（修正）"})
+
+    assert main(["ingest", "--no-progress", "--rebuild", str(src / "good.md")]) == 0
+    store = KnowledgeStore(env, HashingEmbeddings(), make_chroma_client(env, None))
+    assert store.documents["good.md"].metadata["title"] == "示例办法（修正）"
+    # Another KB directory is not the served one: its documents are left as ingested.
+    other = tmp_path / "other-kb"
+    assert main(["ingest", "--no-progress", "--kb", str(other), str(src / "good.md")]) == 0
+    other_store = KnowledgeStore(other, HashingEmbeddings(), make_chroma_client(other, None))
+    assert other_store.documents["good.md"].metadata["title"] == "示例办法"
