@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 from ingest.pipeline import ingest_paths
 from knowledge.embeddings import LazyEmbeddings, build_embeddings, embedding_model_id
-from knowledge.embeddings import build_embeddings
 from knowledge.kbedits import repository_for
 from knowledge.store import KnowledgeStore
 from vetbot.errors import KnowledgeBaseError
