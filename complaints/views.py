@@ -72,6 +72,7 @@ def case_view(
         overdue=lc.is_overdue(case.status, case.accept_due, case.conclude_due, now),
         masked=not full,
         allowed_actions=lc.allowed_actions(case.status),
+        merged_into=case.merged_into,
         events=[
             CaseEventView(
                 at=e.at,
