@@ -65,8 +65,9 @@ TRANSITIONS: Final[dict[str, tuple[tuple[str, ...], str | None]]] = {
     "supervise": (OPEN_STATUSES, None),
     # 回访: staff record the complainant's satisfaction (by phone or at the window).
     "followup": ((CONCLUDED,), None),
-    # 协办: a partner unit is asked to help; the owner keeps the case (complaints.partners).
-    "assist": (OPEN_STATUSES, None),
+    # 协办: once accepted, a partner unit is asked to help; the owner keeps the case
+    # (complaints.partners).
+    "assist": ((ACCEPTED, IN_PROGRESS), None),
     # 合并: a duplicate of another case (same person or issue) is closed into it (complaints.merging).
     "merge": (OPEN_STATUSES, MERGED),
 }

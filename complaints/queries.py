@@ -58,18 +58,20 @@ class CaseQueries:
         viewer: Actor | None,
         events: list[CaseEvent] | None = None,
         now: datetime | None = None,
+        reveal: bool = False,
     ) -> CaseView:
-        return case_view(case, viewer, self.routing, now or self.now(), events or ())
+        return case_view(case, viewer, self.routing, now or self.now(), events or (), reveal=reveal)
 
-    def get(self, ticket: str, actor: Actor | None = None) -> CaseView:
-        """One case with its history; masked unless ``actor`` is the assigned caseworker.
+    def get(self, ticket: str, actor: Actor | None = None, *, reveal: bool = False) -> CaseView:
+        """One case with its history; masked unless ``actor`` is the assigned caseworker or the
+        caller entitles the viewer with ``reveal`` (an admin; the caller audits it).
 
         Raises ``InvalidInputError`` for a malformed ticket, ``NotFoundError`` for an unknown one.
         """
         ticket = normalize_ticket(ticket)
         with self._sessions() as session:
             case = load_case(session, ticket)
-            return self._view(case, actor, events_of(session, case.id))
+            return self._view(case, actor, events_of(session, case.id), reveal=reveal)
 
     def get_for_complainant(self, ticket: str, chat_id: int) -> CaseView:
         """A complainant's own case; someone else's ticket raises ``NotFoundError`` too."""

@@ -25,9 +25,15 @@ def case_view(
     routing: RoutingTable,
     now: datetime,
     events: Sequence[CaseEvent] = (),
+    *,
+    reveal: bool = False,
 ) -> CaseView:
-    """``case`` as ``viewer`` may see it (None: an anonymous, masked view) at ``now``."""
-    full = viewer is not None and viewer.role == "handler" and viewer.id == case.assigned_handler_id
+    """``case`` as ``viewer`` may see it (None: an anonymous, masked view) at ``now``.
+
+    ``reveal`` unmasks for a viewer the caller has entitled (an admin on the web case page,
+    which audits the view)."""
+    assigned = viewer is not None and viewer.role == "handler" and viewer.id == case.assigned_handler_id
+    full = reveal or assigned
     m: Callable[[str | None], str | None] = (lambda s: s) if full else (lambda s: mask_text(s) if s else s)
     caseworker = routing.handlers.get(case.assigned_handler_id or "")
     return CaseView(

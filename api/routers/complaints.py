@@ -78,8 +78,9 @@ class ActionIn(BaseModel):
 
 
 # Web roles that act in the case store, as the store's actor roles.
-_CASE_ROLES: dict[str, Literal["handler", "office", "admin"]] = {
+_CASE_ROLES: dict[str, Literal["handler", "office", "admin", "partner"]] = {
     "handler": "handler",
+    "partner": "partner",
     "office": "office",
     "admin": "admin",
 }
