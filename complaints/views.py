@@ -83,7 +83,10 @@ def case_view(
             CaseEventView(
                 at=e.at,
                 actor_id=e.actor_id,
-                actor_name=e.actor_name,
+                # The complainant's own entries carry their name: masked like the name field.
+                actor_name=e.actor_name
+                if full or e.actor_role != "complainant"
+                else mask_name(e.actor_name) or "",
                 actor_role=e.actor_role,
                 action=e.action,
                 action_label=lc.ACTION_LABELS.get(e.action, e.action),
