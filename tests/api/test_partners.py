@@ -286,3 +286,42 @@ def test_names_and_numbers_masked_except_assigned_and_admin_each_view_audited(
             )
         ).all()
     assert {a.actor for a in audited} == {"user:handler_jn", "user:admin"}
+
+
+RAW = re.compile(r"(?<![\d*])(1[3-9]\d{9}|\d{17}[\dXx]|\d{16,19})(?![\d*])")
+
+
+def test_no_full_numbers_or_name_for_unentitled_viewers_anywhere(
+    client: TestClient, users: Users, heads: dict[str, dict[str, str]]
+) -> None:
+    """Complaints carrying an ID card, a phone and a bank card number: no page, list, work order,
+    API answer or export shows them (or the full name) to a viewer who is not entitled."""
+    ticket = _file(client, users)
+    _act(client, heads["handler_jn"], ticket, action="accept")
+    _act(client, heads["handler_jn"], ticket, action="assist", partner_id="p-jt", note=f"联系电话{PHONE}")
+    _act(client, heads["handler_jn"], ticket, action="reply", note=f"已核实卡号{CARD}的补贴")
+    unentitled = {
+        "colleague": [f"/cases/{ticket}", f"/cases/{ticket}/print", "/cases?view=unit"],
+        "office": [
+            f"/cases/{ticket}",
+            f"/cases/{ticket}/print",
+            "/cases",
+            "/dashboard",
+            "/dashboard/themes/transit",
+            "/dashboard/export/cases.csv",
+            "/v1/complaints",
+            f"/v1/complaints/{ticket}",
+        ],
+        "partner_jt": [f"/cases/{ticket}", f"/cases/{ticket}/print", "/cases", "/v1/complaints"],
+        "staff": [f"/v1/complaints/{ticket}"],
+    }
+    for who, paths in unentitled.items():
+        for path in paths:
+            r = client.get(path, headers=heads[who])
+            assert r.status_code == 200, (who, path, r.status_code)
+            body = r.content.decode("utf-8-sig")
+            assert not RAW.search(body), (who, path, RAW.search(body))
+            assert "李建国" not in body, (who, path)
+    # the admin's export stays masked too (exports leave the system)
+    export = client.get("/dashboard/export/cases.csv", headers=heads["admin"]).content.decode("utf-8-sig")
+    assert ticket in export and not RAW.search(export)
