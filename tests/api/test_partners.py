@@ -325,3 +325,39 @@ def test_no_full_numbers_or_name_for_unentitled_viewers_anywhere(
     # the admin's export stays masked too (exports leave the system)
     export = client.get("/dashboard/export/cases.csv", headers=heads["admin"]).content.decode("utf-8-sig")
     assert ticket in export and not RAW.search(export)
+
+
+def test_api_parity_assist_answer_merge_and_masked_name(
+    client: TestClient, users: Users, heads: dict[str, dict[str, str]]
+) -> None:
+    ticket = _file(client, users)
+    dup = _file(client, users)
+    hj = heads["handler_jn"]
+
+    def act(who: str, t: str, **body: Any) -> Any:
+        return client.post(f"/v1/complaints/{t}/actions", json=body, headers=heads[who])
+
+    assert act("handler_jn", ticket, action="accept").status_code == 200
+    assert act("handler_jn", ticket, action="assist", partner_id="p-jt").status_code == 422  # no note
+    r = act("handler_jn", ticket, action="assist", partner_id="p-jt", note="请协助核查", days=5)
+    assert r.status_code == 200 and r.json()["events"][-1]["action"] == "assist"
+    assert act("partner_jy", ticket, action="assist_reply", note="不是我们的").status_code == 404
+    assert act("handler_jn", ticket, action="assist_reply", note="代答").status_code == 403
+    r = act("partner_jt", ticket, action="assist_reply", note="已约谈")
+    assert r.status_code == 200 and r.json()["complainant_name"] == "李**"
+    assert act("handler_yz", dup, action="merge", into=ticket).status_code == 403
+    r = act("office", dup, action="merge", into=ticket)
+    assert r.status_code == 200 and r.json()["status"] == "已合并" and r.json()["merged_into"] == ticket
+    assert r.json()["complainant_name"] == "李**"  # office: the name masked on action answers too
+    assert client.get("/v1/complaints", headers=hj).json()["total"] == 2
+
+
+def test_admin_creates_partner_accounts_only_for_known_partner_units(
+    client: TestClient, users: Users
+) -> None:
+    body = {"username": "wl_clerk", "password": "long-enough-pass-1", "role": "partner", "handler_id": "p-jy"}
+    r = client.post("/v1/users", json=body, headers=users.headers("admin"))
+    assert r.status_code == 201 and r.json()["role"] == "partner"
+    bad = {**body, "username": "ghost", "handler_id": "p-nowhere"}
+    assert client.post("/v1/users", json=bad, headers=users.headers("admin")).status_code == 422
+    assert client.post("/v1/users", json=body, headers=users.headers("office")).status_code == 403
