@@ -103,7 +103,7 @@ class VetbotApplication(Application[Any, Any, Any, Any, Any, Any]):
             deps.notifier.start()
         if deps.photos is not None:
             # Photos of complaints filed while the bot was down (or whose fetch failed).
-            self.create_task(deps.photos.sweep(), name="vetbot-photo-sweep")
+            deps.photos.start_sweep()
         try:
             await self.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS])
         except TelegramError:
@@ -112,6 +112,8 @@ class VetbotApplication(Application[Any, Any, Any, Any, Any, Any]):
     async def stop(self) -> None:
         """Finish pending notices, then stop the application."""
         deps = self.vetbot
+        if deps is not None and deps.photos is not None:
+            await deps.photos.stop()
         if deps is not None and deps.notifier is not None:
             await deps.notifier.drain(timeout=5.0)
             await deps.notifier.stop()

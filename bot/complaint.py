@@ -464,7 +464,7 @@ class ComplaintFlow:
         user_data(context).pop("complaint", None)
         photos = [a for a in draft.get("attachments", []) if a.get("kind") == "photo"]
         if self.deps.photos is not None and photos:
-            context.application.create_task(self.deps.photos.fetch_case(view.ticket))
+            self.deps.photos.start_fetch(view.ticket)
         await reply_html(
             update,
             context,

@@ -6,13 +6,16 @@ download from the Bot API's file URL, ``VETBOT_TELEGRAM_BASE_URL``'s ``/file`` c
 set) and stores the bytes under ``<data_dir>/case-files`` (``complaints.attachments``), where
 the web case page shows them to those entitled to the case. It runs right after a complaint
 is filed and sweeps the recent Telegram cases when the bot starts. Idempotent: a photo that is
-stored already is skipped, and one fetch runs at a time.
+stored already is skipped, and one fetch runs at a time. Background runs (``start_fetch`` /
+``start_sweep``) are cancelled by ``stop`` so that shutting the bot down never waits on Telegram;
+what was not stored is fetched by the next sweep.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from typing import Any
 
 from complaints.attachments import AttachmentStore, attach_file, sniff_image_mime, unfetched_telegram_photos
@@ -41,6 +44,28 @@ class PhotoFetcher:
         self.cases = cases
         self.store = store
         self._lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[int]] = set()
+
+    def start_fetch(self, ticket: str) -> None:
+        """Fetch one case's photos in the background (right after filing)."""
+        self._spawn(self.fetch_case(ticket))
+
+    def start_sweep(self) -> None:
+        """Sweep the recent Telegram cases in the background (when the bot starts)."""
+        self._spawn(self.sweep())
+
+    def _spawn(self, work: Coroutine[Any, Any, int]) -> None:
+        task = asyncio.get_running_loop().create_task(work, name="vetbot-photo-fetch")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def stop(self) -> None:
+        """Cancel background fetches still running and wait (briefly) for them to end."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=2.0)
 
     async def fetch_case(self, ticket: str) -> int:
         """Fetch the unstored photos of one case; returns how many were stored."""
