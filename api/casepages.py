@@ -16,7 +16,7 @@ the assigned caseworker, and each such view is written to the audit log.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -25,14 +25,25 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
+from api.caseaccess import (
+    ACTION_LABELS,
+    VIEW_LABELS,
+    actions_for,
+    audit_unmasked,
+    case_actor_of,
+    load_for_viewer,
+    merge_candidates,
+    unit_of,
+    views_for,
+)
 from api.deps import RuntimeDep, page_require
-from api.login import client_ip
-from api.routers.complaints import case_actor
 from api.runtime import Runtime
 from api.templating import render
 from api.users import PERM_CASES_ALL, PERM_CASES_OWN, Principal
 from complaints import lifecycle as lc
 from complaints.attachments import AttachmentStore, attach_file, stored_attachment
+from complaints.merging import merge
+from complaints.partners import answer_assist, assists_of, request_assist, transfer_to_partner
 from complaints.supervision import SUPERVISION_KINDS, add_note, follow_up, supervise
 from complaints.themes import THEMES
 from complaints.types import Actor, CaseFilter, CaseView
@@ -42,7 +53,6 @@ from vetbot.errors import InvalidInputError, PermissionDeniedError, VetbotError
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 25
-VIEW_LABELS = {"mine": "我的案件", "unit": "本单位", "all": "全部案件"}
 SORT_LABELS = {
     "-created": "登记时间（新→旧）",
     "created": "登记时间（旧→新）",
@@ -50,44 +60,14 @@ SORT_LABELS = {
     "-updated": "最近更新",
     "ticket": "受理编号",
 }
-# Web form action -> label on the buttons, in display order.
-ACTION_LABELS = {
-    "accept": "签收/受理",
-    "start": "开始办理",
-    "reply": "中间答复",
-    "extend": "延期",
-    "transfer": "转办",
-    "conclude": "办结",
-    "reject": "不予受理",
-    "reassign": "改派",
-    "supervise": "督办/催办",
-    "followup": "回访",
-    "note": "内部备注",
-}
 SOON_DAYS = 3
 
 CaseworkPrincipal = Annotated[Principal, Depends(page_require(PERM_CASES_OWN))]
 
 
-def _actor(principal: Principal) -> Actor:
-    actor = case_actor(principal)
-    if actor is None:
-        raise PermissionDeniedError("no case actor", user_message="该身份不能办理案件。")
-    return actor
-
-
-def _views_for(principal: Principal) -> list[str]:
-    return ["all"] if principal.can(PERM_CASES_ALL) else ["mine", "unit"]
-
-
-def _unit_of(runtime: Runtime, actor: Actor) -> str | None:
-    caseworker = runtime.cases.routing.handlers.get(actor.id)
-    return caseworker.unit if caseworker else None
-
-
 def _scope(runtime: Runtime, principal: Principal, actor: Actor, view: str) -> CaseFilter:
     if view == "unit":
-        return CaseFilter(unit=_unit_of(runtime, actor) or "—")
+        return CaseFilter(unit=unit_of(runtime, actor) or "—")
     if view == "mine":
         return CaseFilter(handler_id=actor.id)
     return CaseFilter()
@@ -130,8 +110,8 @@ def case_list(
     page: int = 1,
 ) -> HTMLResponse:
     """The case queue with filters, search, sorting, pages and per-view counts."""
-    actor = _actor(principal)
-    views = _views_for(principal)
+    actor = case_actor_of(principal)
+    views = views_for(principal)
     current = view if view in views else views[0]
     scope = _scope(runtime, principal, actor, current)
     filters = replace(
@@ -199,49 +179,6 @@ def case_list(
     )
 
 
-def _load_for_viewer(runtime: Runtime, principal: Principal, ticket: str) -> tuple[Actor, CaseView]:
-    """The case as this principal may see it; 403 for a caseworker of another unit."""
-    actor = _actor(principal)
-    view = runtime.cases.get(ticket, actor)
-    same_unit = view.assigned_unit is not None and view.assigned_unit == _unit_of(runtime, actor)
-    if not principal.can(PERM_CASES_ALL) and view.assigned_handler_id != actor.id and not same_unit:
-        raise PermissionDeniedError(
-            f"{actor.id} viewing {view.ticket}", user_message="该案件不属于您所在单位，无权查看。"
-        )
-    return actor, view
-
-
-def _actions_for(principal: Principal, actor: Actor, view: CaseView) -> list[str]:
-    may_act = principal.can(PERM_CASES_ALL) or view.assigned_handler_id == actor.id
-    if not may_act:
-        return []
-    # 督办 and 改派 are the office's; 回访 only while unrated; the complainant's own rating is not staff's.
-    allowed = set(view.allowed_actions) - {"supervise", "followup", "rate"}
-    if principal.can(PERM_CASES_ALL) and view.status in lc.OPEN_STATUSES:
-        allowed.add("supervise")
-    elif not principal.can(PERM_CASES_ALL):
-        allowed.discard("reassign")
-    if view.status == lc.CONCLUDED and view.rating is None:
-        allowed.add("followup")
-    if view.extended:
-        allowed.discard("extend")
-    allowed.add("note")
-    return [a for a in ACTION_LABELS if a in allowed]
-
-
-def _audit_unmasked(
-    runtime: Runtime, principal: Principal, request: Request, view: CaseView, what: str
-) -> None:
-    if not view.masked:
-        runtime.users.audit(
-            principal.audit_name,
-            "case.view_unmasked",
-            f"case:{view.ticket}",
-            {"page": what},
-            ip=client_ip(request),
-        )
-
-
 @router.get("/cases/{ticket}", response_class=HTMLResponse)
 def case_page(
     request: Request,
@@ -252,9 +189,12 @@ def case_page(
     error: str | None = None,
 ) -> HTMLResponse:
     """One case: timeline, messages, notes, deadlines, other cases, files and valid actions."""
-    actor, view = _load_for_viewer(runtime, principal, ticket)
-    _audit_unmasked(runtime, principal, request, view, "case")
-    others = runtime.cases.related_cases(view.ticket)
+    actor, view = load_for_viewer(runtime, principal, ticket)
+    audit_unmasked(runtime, principal, request, view, "case")
+    assists = assists_of(runtime.cases, view.ticket)
+    # A partner sees the case it was sent, not the complainant's other cases.
+    others = [] if actor.role == "partner" else runtime.cases.related_cases(view.ticket)
+    duplicates = merge_candidates(runtime, actor, view)
     now = runtime.cases.now()
     return render(
         request,
@@ -262,14 +202,17 @@ def case_page(
         title=f"案件 {view.ticket}",
         case=view,
         deadline=deadline_class(view, now),
-        actions=_actions_for(principal, actor, view),
+        actions=actions_for(principal, actor, view, assists, duplicates),
+        assists=assists,
+        partners=runtime.cases.routing.partners_for(view.theme, view.region),
+        merge_targets=duplicates,
         action_labels=ACTION_LABELS,
         supervision_kinds=SUPERVISION_KINDS,
         ratings=lc.RATINGS,
         legal=lc.LEGAL_BASIS,
         caseworkers=sorted(runtime.cases.routing.handlers.values(), key=lambda h: h.id),
         others=others,
-        internal=("note", "supervise", "assign", "reassign", "attach"),
+        internal=("note", "supervise", "assign", "reassign", "attach", "assist", "assist_reply", "merged_in"),
         done=done,
         error=error,
     )
@@ -288,18 +231,23 @@ async def case_action(
     rating: Annotated[str, Form(max_length=8)] = "",
     kind: Annotated[str, Form(max_length=8)] = "",
     handler_id: Annotated[str, Form(max_length=64)] = "",
+    partner_id: Annotated[str, Form(max_length=64)] = "",
+    into: Annotated[str, Form(max_length=32)] = "",
 ) -> RedirectResponse:
     """Perform one action; back to the case page with a confirmation or the reason it failed."""
     target = f"/cases/{quote(ticket)}"
 
     def work() -> None:
-        actor, view = _load_for_viewer(runtime, principal, ticket)
-        if action not in _actions_for(principal, actor, view):
+        actor, view = load_for_viewer(runtime, principal, ticket)
+        assists = assists_of(runtime.cases, view.ticket)
+        duplicates = merge_candidates(runtime, actor, view) if action == "merge" else []
+        if action not in actions_for(principal, actor, view, assists, duplicates):
             raise PermissionDeniedError(
                 f"{action} not offered",
                 user_message=f"当前不能进行“{ACTION_LABELS.get(action, action)}”操作。",
             )
-        _perform(runtime, actor, view.ticket, action, note, to, days, rating, kind, handler_id)
+        form = _Form(note.strip(), to, days, rating, kind, handler_id, partner_id.strip(), into.strip())
+        _perform(runtime, actor, view.ticket, action, form)
 
     try:
         await run_in_threadpool(work)
@@ -310,20 +258,29 @@ async def case_action(
     )
 
 
-def _perform(
-    runtime: Runtime,
-    actor: Actor,
-    ticket: str,
-    action: str,
-    note: str,
-    to: str,
-    days: str,
-    rating: str,
-    kind: str,
-    handler_id: str,
-) -> None:
+@dataclass(frozen=True)
+class _Form:
+    note: str
+    to: str
+    days: str
+    rating: str
+    kind: str
+    handler_id: str
+    partner_id: str
+    into: str
+
+
+def _days(value: str, default: int | None = None) -> int:
+    if not value.strip() and default is not None:
+        return default
+    if not value.strip().isdigit():
+        raise InvalidInputError("bad days", user_message="天数必须为 1 至 30 天。")
+    return int(value)
+
+
+def _perform(runtime: Runtime, actor: Actor, ticket: str, action: str, f: _Form) -> None:
     cases = runtime.cases
-    text = note.strip()
+    text = f.note
     if action == "accept":
         cases.accept(ticket, actor, text or None)
     elif action == "start":
@@ -334,18 +291,24 @@ def _perform(
         cases.conclude(ticket, actor, text)
     elif action == "reject":
         cases.reject(ticket, actor, text)
+    elif action == "transfer" and f.partner_id:
+        transfer_to_partner(cases, ticket, actor, f.partner_id, text or None)
     elif action == "transfer":
-        cases.transfer(ticket, actor, to, text or None)
+        cases.transfer(ticket, actor, f.to, text or None)
     elif action == "extend":
-        if not days.strip().isdigit():
-            raise InvalidInputError("bad days", user_message="延期天数必须为 1 至 30 天。")
-        cases.extend(ticket, actor, int(days), text)
+        cases.extend(ticket, actor, _days(f.days), text)
+    elif action == "assist":
+        request_assist(cases, ticket, actor, f.partner_id, text, _days(f.days, lc.ASSIST_DAYS))
+    elif action == "assist_reply":
+        answer_assist(cases, ticket, actor, text)
+    elif action == "merge":
+        merge(cases, ticket, actor, f.into, text or None)
     elif action == "reassign":
-        cases.reassign(ticket, actor, handler_id, text or None)
+        cases.reassign(ticket, actor, f.handler_id, text or None)
     elif action == "supervise":
-        supervise(cases, ticket, actor, kind or "督办", text)
+        supervise(cases, ticket, actor, f.kind or "督办", text)
     elif action == "followup":
-        follow_up(cases, ticket, actor, rating, text or None)
+        follow_up(cases, ticket, actor, f.rating, text or None)
     else:  # note
         add_note(cases, ticket, actor, text)
 
@@ -367,8 +330,8 @@ async def case_upload(
     data = await file.read()
 
     def work() -> None:
-        actor, view = _load_for_viewer(runtime, principal, ticket)
-        if "note" not in _actions_for(principal, actor, view):
+        actor, view = load_for_viewer(runtime, principal, ticket)
+        if "note" not in actions_for(principal, actor, view):
             raise PermissionDeniedError("upload", user_message="只有本案承办人或双拥办/管理员可以上传附件。")
         attach_file(
             runtime.cases,
@@ -390,7 +353,7 @@ async def case_upload(
 @router.get("/cases/{ticket}/files/{index}", response_model=None)
 def case_file(runtime: RuntimeDep, principal: CaseworkPrincipal, ticket: str, index: int) -> FileResponse:
     """One stored attachment, only for those who may see the case."""
-    _, view = _load_for_viewer(runtime, principal, ticket)
+    _, view = load_for_viewer(runtime, principal, ticket)
     stored, mime = stored_attachment(view, index)
     return FileResponse(
         attachment_store(runtime).path(stored),
@@ -404,8 +367,8 @@ def case_print(
     request: Request, runtime: RuntimeDep, principal: CaseworkPrincipal, ticket: str
 ) -> HTMLResponse:
     """打印工单: the printable work order of a case."""
-    _, view = _load_for_viewer(runtime, principal, ticket)
-    _audit_unmasked(runtime, principal, request, view, "print")
+    _, view = load_for_viewer(runtime, principal, ticket)
+    audit_unmasked(runtime, principal, request, view, "print")
     return render(
         request,
         "cases/print.html",

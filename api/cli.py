@@ -35,10 +35,14 @@ def register(sub: Any) -> None:
     add = usub.add_parser("add", help="新建用户")
     add.add_argument("username")
     # "handler" is the web role of a caseworker (承办人): a stored value, kept as is.
-    add.add_argument("--role", required=True, choices=ROLES, help="staff / handler / office / editor / admin")
+    add.add_argument(
+        "--role", required=True, choices=ROLES, help="staff / partner / handler / office / editor / admin"
+    )
     add.add_argument("--password", help="密码（不填则交互输入）")
     add.add_argument("--name", default="", help="显示名称")
-    add.add_argument("--handler-id", default=None, help="承办人在投诉分派表中的编号（handler 角色）")
+    add.add_argument(
+        "--handler-id", default=None, help="承办人或协办单位在投诉分派表中的编号（handler / partner 角色）"
+    )
     add.add_argument("--region", default=None, help="所在地区（检索页默认地区）")
     add.set_defaults(func="api.commands:users_add")
     lst = usub.add_parser("list", help="列出用户")

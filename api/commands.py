@@ -64,6 +64,8 @@ def users_add(args: argparse.Namespace, settings: Settings) -> int:
     service = _user_service(settings)
     if args.role == "handler":  # the web role of a caseworker (承办人)
         _warn_unknown_caseworker(settings, args.handler_id or args.username)
+    elif args.role == "partner":  # a partner unit's account (协办单位)
+        _warn_unknown_partner(settings, args.handler_id or args.username)
     password = _read_password(args.password)
     user = service.create_user(
         args.username,
@@ -87,6 +89,20 @@ def _warn_unknown_caseworker(settings: Settings, caseworker_id: str) -> None:
         known = "、".join(sorted(table.handlers)[:12])
         print(
             f"提示：投诉分派表中没有编号为 {caseworker_id} 的承办人"
+            f"（可用 --handler-id 指定，例如：{known}）。",
+            file=sys.stderr,
+        )
+
+
+def _warn_unknown_partner(settings: Settings, partner_id: str) -> None:
+    try:
+        table = RoutingTable.load(settings.routing_file)
+    except Exception:  # the routing table is optional for creating a user
+        return
+    if partner_id not in table.partners:
+        known = "、".join(sorted(table.partners)[:12])
+        print(
+            f"提示：投诉分派表中没有编号为 {partner_id} 的协办单位"
             f"（可用 --handler-id 指定，例如：{known}）。",
             file=sys.stderr,
         )
@@ -202,8 +218,9 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     print(f"服务地址：http://{host}:{port}/ （API 文档：/docs{bot_note}）")
     if not _user_service(settings).list_users():
         # A fresh install has no accounts; say how to make the first one instead of a bare login page.
-        print("提示：还没有网页账号。请另开终端运行 "
-              ".venv/bin/vetbot users add admin --role admin 创建管理员。")
+        print(
+            "提示：还没有网页账号。请另开终端运行 .venv/bin/vetbot users add admin --role admin 创建管理员。"
+        )
     uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=False)
     return 0
 

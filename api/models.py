@@ -16,9 +16,12 @@ from vetbot.db import Base
 
 # Roles, least to most privileged. handler, office and editor include staff rights (editor: the
 # knowledge base: metadata, passages, curated answers, hit testing); admin has all.
-ROLES: tuple[str, ...] = ("staff", "handler", "office", "editor", "admin")
+# partner: an account of a partner unit (协办单位: 交通运输局, 教育局...); its handler_id is the
+# partner's id in the routing table.
+ROLES: tuple[str, ...] = ("staff", "partner", "handler", "office", "editor", "admin")
 ROLE_LABELS: dict[str, str] = {
     "staff": "服务站工作人员",
+    "partner": "协办单位",
     "handler": "承办人",
     "office": "双拥办",
     "editor": "知识库编辑",

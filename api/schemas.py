@@ -206,7 +206,7 @@ class UserCreate(BaseModel):
 
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=8, max_length=128)
-    role: Literal["staff", "handler", "office", "admin"]
+    role: Literal["staff", "partner", "handler", "office", "editor", "admin"]
     display_name: str = Field("", max_length=64)
     handler_id: str | None = Field(None, max_length=64)
     region: str | None = Field(None, max_length=32)
@@ -224,7 +224,7 @@ class UserCreate(BaseModel):
 class UserUpdate(BaseModel):
     """``PATCH /v1/users/{username}`` (admin)."""
 
-    role: Literal["staff", "handler", "office", "admin"] | None = None
+    role: Literal["staff", "partner", "handler", "office", "editor", "admin"] | None = None
     active: bool | None = None
     password: str | None = Field(None, min_length=8, max_length=128)
     display_name: str | None = Field(None, max_length=64)

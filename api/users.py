@@ -3,6 +3,7 @@
 Roles and what they may do::
 
     staff    search, ask, read documents, file a complaint, look up a case (masked)
+    partner  search, ask, read documents; the cases sent to its unit (转办/协办), masked; answer 协办
     handler  staff + own cases (list, act)
     office   staff + all cases, themes
     editor   staff + the knowledge base: metadata, passages, curated answers (口径), hit testing
@@ -52,6 +53,9 @@ PERM_KB_EDIT = "kb:edit"
 _STAFF = frozenset({PERM_ASK, PERM_SEARCH, PERM_DOCUMENTS_READ, PERM_CASES_FILE, PERM_CASES_VIEW})
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "staff": _STAFF,
+    # A partner's case list and pages are narrowed to its unit by the case store (actor role
+    # "partner"); it files nothing and looks up nothing else.
+    "partner": frozenset({PERM_ASK, PERM_SEARCH, PERM_DOCUMENTS_READ, PERM_CASES_OWN}),
     "handler": _STAFF | {PERM_CASES_OWN},
     "office": _STAFF | {PERM_CASES_OWN, PERM_CASES_ALL, PERM_THEMES},
     "editor": _STAFF | {PERM_KB_EDIT},

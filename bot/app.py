@@ -45,8 +45,10 @@ from bot.complaint import CONFIRM, DETAILS, PHONE, REGION, THEME, ComplaintFlow
 from bot.formatting import esc
 from bot.notifier import TelegramNotifier
 from bot.persistence import DatabasePersistence
+from bot.photos import PhotoFetcher, file_base_url
 from bot.qa import REGION_STATE, QAHandlers
 from bot.status import CaseStatusHandlers
+from complaints.attachments import AttachmentStore
 from complaints.classifier import ComplaintClassifier
 from complaints.routing import RoutingTable
 from complaints.service import CaseService
@@ -99,6 +101,9 @@ class VetbotApplication(Application[Any, Any, Any, Any, Any, Any]):
             return
         if deps.notifier is not None:
             deps.notifier.start()
+        if deps.photos is not None:
+            # Photos of complaints filed while the bot was down (or whose fetch failed).
+            deps.photos.start_sweep()
         try:
             await self.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS])
         except TelegramError:
@@ -107,6 +112,8 @@ class VetbotApplication(Application[Any, Any, Any, Any, Any, Any]):
     async def stop(self) -> None:
         """Finish pending notices, then stop the application."""
         deps = self.vetbot
+        if deps is not None and deps.photos is not None:
+            await deps.photos.stop()
         if deps is not None and deps.notifier is not None:
             await deps.notifier.drain(timeout=5.0)
             await deps.notifier.stop()
@@ -144,6 +151,8 @@ def build_application(
         builder = builder.token(settings.telegram_token.get_secret_value())
         if settings.telegram_base_url:
             builder = builder.base_url(settings.telegram_base_url)
+            # Photos are downloaded from the same server (getFile's file URL).
+            builder = builder.base_file_url(file_base_url(settings.telegram_base_url) or "")
     builder = builder.persistence(persistence or DatabasePersistence(session_factory))
     application = builder.build()
 
@@ -159,6 +168,7 @@ def build_application(
         session_factory=session_factory,
         limiter=limiter_for(settings, "bot:messages", settings.rate_limit_per_minute, 60.0, session_factory),
         notifier=notifier,
+        photos=PhotoFetcher(application.bot, cases, AttachmentStore(settings.data_dir / "case-files")),
     )
     assert isinstance(application, VetbotApplication)
     application.vetbot = deps

@@ -17,6 +17,7 @@ from telegram.ext import ContextTypes, filters
 from bot import texts
 from bot.formatting import split_message
 from bot.notifier import TelegramNotifier
+from bot.photos import PhotoFetcher
 from vetbot.ratelimit import SlidingWindowLimiter
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ class BotDeps:
     session_factory: Callable[[], Session]
     limiter: SlidingWindowLimiter
     notifier: TelegramNotifier | None = None
+    photos: PhotoFetcher | None = None
 
     @property
     def admin_ids(self) -> frozenset[int]:

@@ -462,6 +462,9 @@ class ComplaintFlow:
             await reply_html(update, context, esc(exc.user_message), inline(rows))
             return CONFIRM
         user_data(context).pop("complaint", None)
+        photos = [a for a in draft.get("attachments", []) if a.get("kind") == "photo"]
+        if self.deps.photos is not None and photos:
+            self.deps.photos.start_fetch(view.ticket)
         await reply_html(
             update,
             context,

@@ -11,6 +11,7 @@ from bot import texts
 from bot.common import BotDeps, Context, answer_callback, drop_buttons, reply_html
 from bot.formatting import esc, format_dt
 from bot.keyboards import RATINGS, menu_markup, rating_markup
+from complaints.merging import merged_target
 from complaints.types import CaseEventView, CaseView
 from vetbot.errors import VetbotError
 
@@ -19,7 +20,7 @@ logger = logging.getLogger(__name__)
 STATUS_LIMIT = 5
 # Events the complainant is shown with their note (others only by name).
 # The transfer note is meant for the receiving unit; the complainant sees "已转交X办理" instead.
-_PUBLIC_NOTES = {"accept", "reject", "conclude", "reply", "extend", "rate"}
+_PUBLIC_NOTES = {"accept", "reject", "conclude", "reply", "extend", "rate", "merge"}
 
 
 class CaseStatusHandlers:
@@ -78,6 +79,14 @@ class CaseStatusHandlers:
             lines.append(f"办理结果：{esc(view.result)}")
         if view.rating:
             lines.append(f"您的评价：{esc(view.rating)}")
+        if view.merged_into:
+            # A merged duplicate: its complainant follows the surviving case (masked).
+            target = await asyncio.to_thread(merged_target, self.deps.cases, view)
+            lines.append(f"已合并至：<b>{esc(view.merged_into)}</b>（同一事项合并办理）")
+            if target is not None:
+                lines.append(f"合并后案件状态：<b>{esc(target.status)}</b>")
+                if target.result and target.status in ("已办结", "不予受理", "已转办"):
+                    lines.append(f"合并后办理结果：{esc(target.result)}")
         events = view.events if full else view.events[-1:]
         if events:
             lines.append("办理记录：" if full else "最新进展：")

@@ -335,6 +335,91 @@ def case_summary(records: Sequence[CaseRecord], now: datetime) -> CaseSummary:
     )
 
 
+@dataclass(frozen=True)
+class UnitSupervision:
+    """Supervision figures of one unit (承办单位) for the office (rates 0..1, None without data).
+
+    ``on_time``: concluded by the deadline of its stage; ``late``: concluded after it, or still
+    open past it at ``now`` (on-time rate = on_time / (on_time + late)). ``satisfied_rate``:
+    满意 + 基本满意 over rated cases (the complainant's rating or the staff's 回访).
+    ``returns``: repeat complaints (an earlier case of the same complainant, by Telegram chat
+    or phone, on the same theme) and duplicates merged away (已合并); return rate over ``total``.
+    """
+
+    unit: str
+    total: int
+    open: int
+    overdue: int
+    on_time: int
+    late: int
+    on_time_rate: float | None
+    rated: int
+    satisfied_rate: float | None
+    returns: int
+    return_rate: float | None
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _is_return(record: CaseRecord, seen: set[tuple[str, str]]) -> bool:
+    keys = []
+    if record.complainant_chat_id is not None:
+        keys.append((f"chat:{record.complainant_chat_id}", record.theme))
+    if record.complainant_phone:
+        keys.append((f"phone:{record.complainant_phone}", record.theme))
+    repeat = any(k in seen for k in keys)
+    seen.update(keys)
+    return repeat or record.status == lc.MERGED
+
+
+def unit_supervision(records: Iterable[CaseRecord], now: datetime) -> list[UnitSupervision]:
+    """``UnitSupervision`` per assigned unit (most late first, then by name).
+
+    A repeat is judged against every earlier case in ``records`` whatever its unit, so pass
+    the period's records oldest first (as ``load_case_records`` returns them)."""
+    at = as_utc(now)
+    seen: set[tuple[str, str]] = set()
+    groups: dict[str, list[tuple[CaseRecord, bool]]] = defaultdict(list)
+    for r in sorted(records, key=lambda r: as_utc(r.created_at)):
+        groups[r.unit or "未分派"].append((r, _is_return(r, seen)))
+    out = []
+    for unit, items in groups.items():
+        on_time = late = overdue = rated = satisfied = 0
+        for r, _ in items:
+            is_overdue = lc.is_overdue(r.status, r.accept_deadline(), r.conclude_deadline(), at)
+            overdue += is_overdue
+            if r.concluded_at is not None:
+                due = r.conclude_deadline()
+                if due is None or as_utc(r.concluded_at) <= due:
+                    on_time += 1
+                else:
+                    late += 1
+            elif is_overdue:
+                late += 1
+            if r.rating in lc.RATINGS:
+                rated += 1
+                satisfied += r.rating in ("满意", "基本满意")
+        returns = sum(1 for _, repeat in items if repeat)
+        out.append(
+            UnitSupervision(
+                unit=unit,
+                total=len(items),
+                open=sum(1 for r, _ in items if r.status in lc.OPEN_STATUSES),
+                overdue=overdue,
+                on_time=on_time,
+                late=late,
+                on_time_rate=_rate(on_time, on_time + late),
+                rated=rated,
+                satisfied_rate=_rate(satisfied, rated),
+                returns=returns,
+                return_rate=_rate(returns, len(items)),
+            )
+        )
+    return sorted(out, key=lambda u: (-u.late, u.unit))
+
+
 __all__ = [
     "PERIODS",
     "UNRATED",
@@ -344,6 +429,7 @@ __all__ = [
     "Satisfaction",
     "TimeStats",
     "TrendSeries",
+    "UnitSupervision",
     "average_times",
     "average_times_by_unit",
     "case_summary",
@@ -354,4 +440,5 @@ __all__ = [
     "satisfaction",
     "theme_counts",
     "trend_series",
+    "unit_supervision",
 ]

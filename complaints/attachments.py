@@ -14,14 +14,18 @@ import hashlib
 import mimetypes
 import re
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from complaints.models import Case
 from complaints.service import CaseService
 from complaints.types import Actor, CaseView
-from vetbot.errors import InvalidInputError, NotFoundError
+from vetbot.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 ALLOWED_MIME = ("image/jpeg", "image/png", "image/webp", "image/gif", "application/pdf")
@@ -101,14 +105,66 @@ def attach_file(
             "stored": stored,
         }
         target = next((a for a in items if replaces and a.get("file_id") == replaces), None)
+        if replaces is not None and target is None:
+            raise NotFoundError(f"no attachment {replaces!r}", user_message="附件不存在。")
         if target is not None:
             target.update(stored=stored, mime=mime, size=len(data))
         else:
             items.append(entry)
         case.attachments = items  # a new list: the JSON column sees the change
+        if target is not None:
+            return f"已从 Telegram 取回附件：{target.get('kind') or 'photo'}"
         return f"附件：{entry['name'] or entry['kind']}"
 
-    return service.act(ticket, actor, "attach", apply, None)
+    return service.act(ticket, actor, "attach", apply, None, authorize=_system_or_staff)
+
+
+def _system_or_staff(case: Case, actor: Actor) -> None:
+    # The bot's fetcher (system) stores Telegram photos; people need the usual case rights.
+    if actor.role == "system":
+        return
+    if actor.role in ("office", "admin") or (
+        actor.role == "handler" and actor.id == case.assigned_handler_id
+    ):
+        return
+    raise PermissionDeniedError(
+        f"{actor.role}:{actor.id} attaching to {case.ticket}",
+        user_message=f"只有本案承办人或双拥办/管理员可以为投诉 {case.ticket} 添加附件。",
+    )
+
+
+def sniff_image_mime(data: bytes) -> str:
+    """The image type of ``data`` from its first bytes (JPEG, PNG, GIF, WebP); ``InvalidInputError``
+    for anything else, so a file that is not a picture is never stored as a photo."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    raise InvalidInputError("not an image", user_message="取回的文件不是图片。")
+
+
+def unfetched_telegram_photos(
+    session_factory: Callable[[], Session], limit: int = 200
+) -> list[tuple[str, str]]:
+    """(ticket, Telegram file_id) of photos not yet stored here, newest cases first, from the
+    ``limit`` most recent Telegram cases (what a background fetch works through)."""
+    with session_factory() as session:
+        rows = session.scalars(
+            select(Case)
+            .where(Case.channel == "telegram")
+            .order_by(Case.created_at.desc(), Case.id.desc())
+            .limit(limit)
+        ).all()
+        return [
+            (c.ticket, str(a["file_id"]))
+            for c in rows
+            for a in (c.attachments or [])
+            if a.get("kind") == "photo" and not a.get("stored") and a.get("file_id")
+        ]
 
 
 def stored_attachment(case_view: CaseView, index: int) -> tuple[str, str]:
@@ -122,4 +178,12 @@ def stored_attachment(case_view: CaseView, index: int) -> tuple[str, str]:
     return item.stored, item.mime or "application/octet-stream"
 
 
-__all__ = ["ALLOWED_MIME", "MAX_FILE_BYTES", "AttachmentStore", "attach_file", "stored_attachment"]
+__all__ = [
+    "ALLOWED_MIME",
+    "MAX_FILE_BYTES",
+    "AttachmentStore",
+    "attach_file",
+    "sniff_image_mime",
+    "stored_attachment",
+    "unfetched_telegram_photos",
+]

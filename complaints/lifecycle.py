@@ -5,7 +5,8 @@ Statuses::
     待受理 ──accept──▶ 已受理 ──start──▶ 办理中 ──conclude──▶ 已办结 (rate)
        │                 │  └──────conclude──────────▶ 已办结
        ├──reject──▶ 不予受理
-       └──transfer─▶ 已转办 ◀──transfer── 已受理 / 办理中
+       ├──transfer─▶ 已转办 ◀──transfer── 已受理 / 办理中
+       └──merge────▶ 已合并 ◀──merge───── 已受理 / 办理中   (a duplicate, folded into another case)
 
 Deadlines follow 《信访工作条例》(2022): the decision whether to accept is due within 15 days
 of receipt (第二十三条), the conclusion within 60 days of acceptance (第三十四条), extendable
@@ -26,10 +27,15 @@ IN_PROGRESS: Final = "办理中"
 CONCLUDED: Final = "已办结"
 REJECTED: Final = "不予受理"
 TRANSFERRED: Final = "已转办"
+MERGED: Final = "已合并"
 
-STATUSES: Final = (PENDING, ACCEPTED, IN_PROGRESS, CONCLUDED, REJECTED, TRANSFERRED)
+STATUSES: Final = (PENDING, ACCEPTED, IN_PROGRESS, CONCLUDED, REJECTED, TRANSFERRED, MERGED)
 OPEN_STATUSES: Final = (PENDING, ACCEPTED, IN_PROGRESS)
-CLOSED_STATUSES: Final = (CONCLUDED, REJECTED, TRANSFERRED)
+CLOSED_STATUSES: Final = (CONCLUDED, REJECTED, TRANSFERRED, MERGED)
+
+# Days a partner unit has to answer a 协办 request unless the requester sets another.
+ASSIST_DAYS: Final = 10
+MAX_ASSIST_DAYS: Final = 30
 
 RATINGS: Final = ("满意", "基本满意", "不满意")
 
@@ -59,11 +65,17 @@ TRANSITIONS: Final[dict[str, tuple[tuple[str, ...], str | None]]] = {
     "supervise": (OPEN_STATUSES, None),
     # 回访: staff record the complainant's satisfaction (by phone or at the window).
     "followup": ((CONCLUDED,), None),
+    # 协办: once accepted, a partner unit is asked to help; the owner keeps the case
+    # (complaints.partners).
+    "assist": ((ACCEPTED, IN_PROGRESS), None),
+    # 合并: a duplicate of another case (same person or issue) is closed into it (complaints.merging).
+    "merge": (OPEN_STATUSES, MERGED),
 }
 
 # Annotations: history entries allowed in every status, not offered as lifecycle actions.
 # An internal note (内部备注) is never shown or sent to the complainant.
-ANNOTATIONS: Final = ("note", "attach")
+# A partner's 协办 answer and the "merged in" entry on the surviving case are annotations too.
+ANNOTATIONS: Final = ("note", "attach", "assist_reply", "merged_in")
 
 # Actions whose note the complainant may see (answers to them, never internal notes).
 PUBLIC_ACTIONS: Final = ("accept", "reject", "transfer", "start", "reply", "conclude", "extend")
@@ -84,6 +96,10 @@ ACTION_LABELS: Final = {
     "attach": "附件",
     "supervise": "督办",
     "followup": "回访",
+    "assist": "协办",
+    "assist_reply": "协办答复",
+    "merge": "合并",
+    "merged_in": "并入",
 }
 
 

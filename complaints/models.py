@@ -5,8 +5,10 @@ append-only history (every intake, assignment, status change, reply, extension a
 ``case_ticket_counters`` hands out the per-day ticket sequence atomically; ``case_notices``
 is the notification outbox (see ``complaints.outbox``).
 
-The schema is created by the Alembic revisions ``0002_complaints`` and ``0005_notice_outbox``;
-keep both in step.
+``case_assists`` holds 协办 requests to partner units (``complaints.partners``).
+
+The schema is created by the Alembic revisions ``0002_complaints``, ``0005_notice_outbox`` and
+``0016_partner_units``; keep them in step.
 """
 
 from __future__ import annotations
@@ -100,6 +102,8 @@ class Case(Base):
     transferred_to: Mapped[str | None] = mapped_column(String(128), nullable=True)
     rating: Mapped[str | None] = mapped_column(String(8), nullable=True, index=True)
     rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Ticket of the case this one was merged into (合并: a duplicate of the same person/issue).
+    merged_into: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
     # Optimistic lock: two handlers acting at once cannot both move the case (SQLite has no
     # SELECT ... FOR UPDATE); the loser gets StaleDataError.
@@ -175,6 +179,24 @@ class CaseNotice(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
     claim_token: Mapped[str | None] = mapped_column(String(36), nullable=True)
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class CaseAssist(Base):
+    """A 协办 request: the owner keeps the case, a partner unit answers by ``due_at``."""
+
+    __tablename__ = "case_assists"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("complaint_cases.id"), index=True)
+    partner_id: Mapped[str] = mapped_column(String(64), index=True)
+    partner_unit: Mapped[str] = mapped_column(String(128))
+    requested_by: Mapped[str] = mapped_column(String(64))
+    request_note: Mapped[str] = mapped_column(Text)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answer: Mapped[str | None] = mapped_column(Text, nullable=True)
+    answered_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 @event.listens_for(CaseEvent, "before_update")

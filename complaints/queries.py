@@ -17,7 +17,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from complaints import lifecycle as lc
-from complaints.models import Case, CaseEvent
+from complaints.models import Case, CaseAssist, CaseEvent
 from complaints.routing import RoutingTable
 from complaints.themes import THEMES
 from complaints.tickets import normalize_ticket
@@ -58,18 +58,20 @@ class CaseQueries:
         viewer: Actor | None,
         events: list[CaseEvent] | None = None,
         now: datetime | None = None,
+        reveal: bool = False,
     ) -> CaseView:
-        return case_view(case, viewer, self.routing, now or self.now(), events or ())
+        return case_view(case, viewer, self.routing, now or self.now(), events or (), reveal=reveal)
 
-    def get(self, ticket: str, actor: Actor | None = None) -> CaseView:
-        """One case with its history; masked unless ``actor`` is the assigned caseworker.
+    def get(self, ticket: str, actor: Actor | None = None, *, reveal: bool = False) -> CaseView:
+        """One case with its history; masked unless ``actor`` is the assigned caseworker or the
+        caller entitles the viewer with ``reveal`` (an admin; the caller audits it).
 
         Raises ``InvalidInputError`` for a malformed ticket, ``NotFoundError`` for an unknown one.
         """
         ticket = normalize_ticket(ticket)
         with self._sessions() as session:
             case = load_case(session, ticket)
-            return self._view(case, actor, events_of(session, case.id))
+            return self._view(case, actor, events_of(session, case.id), reveal=reveal)
 
     def get_for_complainant(self, ticket: str, chat_id: int) -> CaseView:
         """A complainant's own case; someone else's ticket raises ``NotFoundError`` too."""
@@ -117,6 +119,11 @@ class CaseQueries:
         if actor.role not in ROLES:
             raise PermissionDeniedError(f"unknown role {actor.role!r}")
         caseworker_id = filters.handler_id
+        conditions: list[Any] = []
+        if actor.role == "partner":
+            # A partner unit sees only the cases sent to it (转办 or 协办), whatever it asks for.
+            partner = self.routing.partners.get(actor.id)
+            conditions.append(partner_clause(partner.unit if partner else None, actor.id))
         if actor.role == "handler":
             own_unit = self.routing.handlers.get(actor.id)
             if filters.unit and (own_unit is None or filters.unit != own_unit.unit):
@@ -129,7 +136,6 @@ class CaseQueries:
                 )
             if not filters.unit:
                 caseworker_id = actor.id
-        conditions: list[Any] = []
         if filters.status:
             if filters.status not in lc.STATUSES:
                 raise InvalidInputError(
@@ -272,6 +278,12 @@ def upper_bound(value: date | datetime) -> datetime:
     return as_utc(datetime.combine(value + timedelta(days=1), dtime.min, tzinfo=CHINA_TZ))
 
 
+def partner_clause(unit: str | None, partner_id: str) -> Any:
+    """SQL condition: the case was sent to a partner unit (transferred to ``unit`` or 协办 asked)."""
+    asked = Case.id.in_(select(CaseAssist.case_id).where(CaseAssist.partner_id == partner_id))
+    return or_(Case.transferred_to == unit, asked) if unit else asked
+
+
 def overdue_clause(now: datetime) -> Any:
     """SQL condition: the deadline of the case's current status passed before ``now``."""
     return or_(
@@ -301,5 +313,6 @@ __all__ = [
     "load_case",
     "lower_bound",
     "overdue_clause",
+    "partner_clause",
     "upper_bound",
 ]

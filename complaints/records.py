@@ -47,6 +47,7 @@ class CaseRecord:
     rating: str | None = None
     complainant_name: str | None = None
     complainant_phone: str | None = None
+    complainant_chat_id: int | None = None
 
     @property
     def is_open(self) -> bool:
@@ -121,6 +122,7 @@ def record_from_case(case: Case) -> CaseRecord:
         rating=case.rating,
         complainant_name=case.complainant_name,
         complainant_phone=case.complainant_phone,
+        complainant_chat_id=case.complainant_chat_id,
     )
 
 

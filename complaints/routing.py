@@ -23,6 +23,12 @@ who handles what needs no code change. Format::
     defaults:                      # per theme when no rule matches: handler or group id
       card: prov-yfc
     fallback: xfk                  # when nothing else matches (handler or group id)
+    partners:                      # optional; other departments that fix what is theirs
+      - id: jn-jtj                 # the unit's id; partner web accounts carry it
+        unit: 济南市交通运输局
+        region: 济南市             # "*" = any region
+        theme: [transit]           # themes it is suggested for (a code, a list or "*")
+        telegram_chat_id: 654321   # optional; where 协办 requests are announced
 
 Precedence: the rule with the most specific region containing the complaint's place wins
 (a case from 历下区 or 山东省济南市历下区 goes to a 济南市 rule, else a 山东省 rule, else
@@ -71,6 +77,17 @@ class Group:
 
 
 @dataclass(frozen=True)
+class Partner:
+    """A partner unit (交通运输局, 教育局...): cases are transferred to it or sent for 协办."""
+
+    id: str
+    unit: str
+    region: str
+    themes: tuple[str, ...]
+    telegram_chat_id: int | None = None
+
+
+@dataclass(frozen=True)
 class Rule:
     """theme × region -> handler or group id."""
 
@@ -99,8 +116,14 @@ class RoutingTable:
         defaults: Mapping[str, str],
         fallback: str,
         source: str = "<内存>",
+        partners: Iterable[Partner] = (),
     ) -> None:
         self.source = source
+        self.partners: dict[str, Partner] = {}
+        for p in partners:
+            if p.id in self.partners:
+                self._fail(f"协办单位编号“{p.id}”重复")
+            self.partners[p.id] = p
         self.handlers: dict[str, Handler] = {}
         for h in handlers:
             if h.id in self.handlers:
@@ -237,6 +260,26 @@ class RoutingTable:
         fallback = _text(data.get("fallback"))
         if not fallback:
             raise fail("缺少兜底办理人 fallback")
+        raw_partners = data.get("partners") or []
+        if not isinstance(raw_partners, list):
+            raise fail("partners 应为列表")
+        partners: list[Partner] = []
+        for i, item in enumerate(raw_partners, 1):
+            if not isinstance(item, dict) or not _text(item.get("id")) or not _text(item.get("unit")):
+                raise fail(f"协办单位第 {i} 项缺少 id 或 unit")
+            theme = item.get("theme", WILDCARD)
+            chat = item.get("telegram_chat_id")
+            if chat is not None and (isinstance(chat, bool) or not isinstance(chat, int)):
+                raise fail(f"协办单位“{item['id']}”的 telegram_chat_id 必须是整数")
+            partners.append(
+                Partner(
+                    id=_text(item["id"]),
+                    unit=_text(item["unit"]),
+                    region=_text(item.get("region")) or WILDCARD,
+                    themes=tuple(_text(t) for t in theme) if isinstance(theme, list) else (_text(theme),),
+                    telegram_chat_id=chat,
+                )
+            )
         return cls(
             handlers,
             groups,
@@ -244,6 +287,7 @@ class RoutingTable:
             {_text(k): _text(v) for k, v in defaults.items()},
             fallback,
             source=source,
+            partners=partners,
         )
 
     def _fail(self, msg: str) -> None:
@@ -271,6 +315,12 @@ class RoutingTable:
                 self._fail(f"defaults 中主题“{theme}”引用了不存在的办理人或分组“{target}”")
         if self.fallback not in self.handlers and self.fallback not in self.groups:
             self._fail(f"兜底 fallback 引用了不存在的办理人或分组“{self.fallback}”")
+        for p in self.partners.values():
+            if p.id in self.handlers or p.id in self.groups:
+                self._fail(f"协办单位编号“{p.id}”与办理人或分组编号相同")
+            for theme in p.themes:
+                if theme != WILDCARD and theme not in THEMES:
+                    self._fail(f"协办单位“{p.id}”的主题代码“{theme}”未知")
 
     # ---------------------------------------------------------------- queries
     def route(self, theme: str, region: str | None) -> RouteTarget:
@@ -316,6 +366,30 @@ class RoutingTable:
                 f"unknown handler {handler_id!r}",
                 user_message=f"投诉分派表中没有编号为“{handler_id}”的办理人。",
             ) from None
+
+    def partner(self, partner_id: str) -> Partner:
+        """The partner unit with this id; ``NotFoundError`` if the table has none."""
+        try:
+            return self.partners[partner_id]
+        except KeyError:
+            raise NotFoundError(
+                f"unknown partner {partner_id!r}",
+                user_message=f"投诉分派表中没有编号为“{partner_id}”的协办单位。",
+            ) from None
+
+    def partner_by_unit(self, unit: str | None) -> Partner | None:
+        """The partner unit named ``unit`` (a transfer target), or None."""
+        return next((p for p in self.partners.values() if unit and p.unit == unit), None)
+
+    def partners_for(self, theme: str, region: str | None) -> list[Partner]:
+        """Partner units for ``theme`` in ``region``: matching ones first, then the others."""
+
+        def fits(p: Partner) -> bool:
+            theme_ok = WILDCARD in p.themes or theme in p.themes
+            return theme_ok and _region_score(p.region, region) is not None
+
+        ordered = sorted(self.partners.values(), key=lambda p: (not fits(p), p.id))
+        return ordered
 
     def handler_for_chat(self, chat_id: int) -> Handler | None:
         """The handler whose Telegram chat id is ``chat_id`` (the bot maps staff this way)."""

@@ -6,6 +6,7 @@ permission, lifecycle and the outbox work as for every other action:
 - ``add_note``: an internal note (内部备注) for colleagues; never sent or shown to the complainant.
 - ``supervise``: 督办 / 催办 by the office (双拥办) or an admin; the assigned caseworker is
   notified through the outbox.
+- ``supervise_unit``: 督办 / 催办 of every open case of a unit at once.
 - ``follow_up``: 回访 after 已办结: staff record the satisfaction the complainant gave by phone
   or at the window (the complainant's own rating in Telegram is ``CaseService.rate``).
 
@@ -22,7 +23,7 @@ from complaints import lifecycle as lc
 from complaints.models import Case
 from complaints.notices import NoticeDraft
 from complaints.service import CaseService
-from complaints.types import STAFF_ROLES, Actor, CaseView
+from complaints.types import STAFF_ROLES, Actor, CaseFilter, CaseView
 from complaints.validation import required_text
 from vetbot.errors import CaseError, InvalidInputError, PermissionDeniedError
 
@@ -62,6 +63,30 @@ def supervise(service: CaseService, ticket: str, actor: Actor, kind: str, text: 
     return service.act(ticket, actor, "supervise", lambda case, now: f"{kind}：{body}", None, notices)
 
 
+def supervise_unit(service: CaseService, unit: str, actor: Actor, kind: str, text: str) -> list[str]:
+    """督办 or 催办 every open case of ``unit`` (office/admin only): each case gets the event and
+    its caseworker the Telegram notice. Returns the tickets supervised (oldest first).
+
+    Raises ``InvalidInputError`` for an unknown unit or missing text, ``PermissionDeniedError``
+    for anyone but office/admin."""
+    if actor.role not in STAFF_ROLES:
+        raise PermissionDeniedError(
+            f"{actor.role}:{actor.id} supervising unit {unit}",
+            user_message="只有双拥办或管理员可以督办、催办案件。",
+        )
+    known = {h.unit for h in service.routing.handlers.values()}
+    if unit not in known:
+        raise InvalidInputError(f"unknown unit {unit!r}", user_message=f"投诉分派表中没有单位“{unit}”。")
+    body = required_text(text, f"请填写{kind}意见。")
+    tickets: list[str] = []
+    for status in lc.OPEN_STATUSES:
+        views = service.list_cases(CaseFilter(unit=unit, status=status, sort="created", limit=5000), actor)
+        tickets.extend(v.ticket for v in views)
+    for ticket in tickets:
+        supervise(service, ticket, actor, kind, f"（对{unit}{kind}）{body}")
+    return tickets
+
+
 def follow_up(
     service: CaseService, ticket: str, actor: Actor, rating: str, note: str | None = None
 ) -> CaseView:
@@ -82,4 +107,4 @@ def follow_up(
     return service.act(ticket, actor, "followup", apply, None)
 
 
-__all__ = ["SUPERVISION_KINDS", "add_note", "follow_up", "supervise"]
+__all__ = ["SUPERVISION_KINDS", "add_note", "follow_up", "supervise", "supervise_unit"]

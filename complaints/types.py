@@ -13,8 +13,9 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 # "handler" is the caseworker (承办人); the value is stored in case_events.actor_role.
-Role = Literal["handler", "office", "admin", "system", "complainant"]
-ROLES: tuple[str, ...] = ("handler", "office", "admin", "system", "complainant")
+# "partner" is a partner unit's account (协办单位): it sees only the cases sent to its unit.
+Role = Literal["handler", "office", "admin", "system", "complainant", "partner"]
+ROLES: tuple[str, ...] = ("handler", "office", "admin", "system", "complainant", "partner")
 STAFF_ROLES: tuple[str, ...] = ("office", "admin")
 
 
@@ -113,6 +114,7 @@ class CaseView:
     masked: bool
     allowed_actions: list[str] = field(default_factory=list)
     events: list[CaseEventView] = field(default_factory=list)
+    merged_into: str | None = None  # ticket of the case this duplicate was merged into
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,15 @@ def case_view(
     routing: RoutingTable,
     now: datetime,
     events: Sequence[CaseEvent] = (),
+    *,
+    reveal: bool = False,
 ) -> CaseView:
-    """``case`` as ``viewer`` may see it (None: an anonymous, masked view) at ``now``."""
-    full = viewer is not None and viewer.role == "handler" and viewer.id == case.assigned_handler_id
+    """``case`` as ``viewer`` may see it (None: an anonymous, masked view) at ``now``.
+
+    ``reveal`` unmasks for a viewer the caller has entitled (an admin on the web case page,
+    which audits the view)."""
+    assigned = viewer is not None and viewer.role == "handler" and viewer.id == case.assigned_handler_id
+    full = reveal or assigned
     m: Callable[[str | None], str | None] = (lambda s: s) if full else (lambda s: mask_text(s) if s else s)
     caseworker = routing.handlers.get(case.assigned_handler_id or "")
     return CaseView(
@@ -72,11 +78,15 @@ def case_view(
         overdue=lc.is_overdue(case.status, case.accept_due, case.conclude_due, now),
         masked=not full,
         allowed_actions=lc.allowed_actions(case.status),
+        merged_into=case.merged_into,
         events=[
             CaseEventView(
                 at=e.at,
                 actor_id=e.actor_id,
-                actor_name=e.actor_name,
+                # The complainant's own entries carry their name: masked like the name field.
+                actor_name=e.actor_name
+                if full or e.actor_role != "complainant"
+                else mask_name(e.actor_name) or "",
                 actor_role=e.actor_role,
                 action=e.action,
                 action_label=lc.ACTION_LABELS.get(e.action, e.action),

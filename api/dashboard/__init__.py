@@ -10,6 +10,7 @@ Pages (office and admin only, ``PERM_THEMES``)::
     /dashboard/monthly?month=YYYY-MM[&to=YYYY-MM]   printable summary, one page per month
     /dashboard/export/cases.csv|.xlsx, /dashboard/export/aggregates.csv|.xlsx   (audited)
     /v1/dashboard/aggregates        the counts as JSON
+    POST /dashboard/units/supervise 督办/催办 every open case of a unit (``api.dashboard.supervision``)
 
 Charts are SVG rendered on the server (``api.dashboard.charts``); no script or CDN is needed.
 ``api.app.create_app`` calls :func:`register`; tests may then set
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api.dashboard import downloads, routes
+from api.dashboard import downloads, routes, supervision
 from api.dashboard.state import DashboardState
 
 DASHBOARD_URL = "/dashboard"
@@ -32,4 +33,5 @@ def register(app: FastAPI) -> None:
     app.include_router(routes.router)
     app.include_router(downloads.router)
     app.include_router(routes.api_router)
+    app.include_router(supervision.router)
     app.state.dashboard_url = DASHBOARD_URL

@@ -26,12 +26,14 @@ from complaints.aggregates import (
     Satisfaction,
     TimeStats,
     TrendSeries,
+    UnitSupervision,
     average_times,
     average_times_by_unit,
     drill_down,
     satisfaction,
     theme_counts,
     trend_series,
+    unit_supervision,
 )
 from complaints.deadlines import UnitDeadlines, deadline_report
 from complaints.emerging import EmergingCluster, emerging_themes
@@ -188,6 +190,7 @@ class Overview:
     satisfaction: Satisfaction
     satisfaction_chart: Markup
     aggregates: list[AggregateRow] = field(default_factory=list)
+    units: list[UnitSupervision] = field(default_factory=list)
 
 
 def theme_rows(trend: TrendSeries, records: Sequence[CaseRecord]) -> list[ThemeRow]:
@@ -272,6 +275,7 @@ def overview(session: Session, filters: Filters, now: datetime, names: Mapping[s
         satisfaction=sat,
         satisfaction_chart=satisfaction_chart(sat),
         aggregates=theme_counts(records, filters.period),
+        units=unit_supervision(records, now),
     )
 
 

@@ -88,7 +88,7 @@ def create_user(body: UserCreate, runtime: RuntimeDep, admin: AdminDep) -> UserO
         body.password,
         body.role,
         display_name=body.display_name,
-        handler_id=check_caseworker_id(body.handler_id, runtime.cases.routing.handlers),
+        handler_id=check_caseworker_id(body.handler_id, _case_ids(runtime)),
         region=body.region,
         actor=admin.audit_name,
     )
@@ -105,7 +105,7 @@ def update_user(username: str, body: UserUpdate, runtime: RuntimeDep, admin: Adm
         active=body.active,
         password=body.password,
         display_name=body.display_name,
-        handler_id=check_caseworker_id(body.handler_id, runtime.cases.routing.handlers),
+        handler_id=check_caseworker_id(body.handler_id, _case_ids(runtime)),
         region=body.region,
     )
     return _user_out(user)
@@ -128,3 +128,9 @@ def create_api_key(body: ApiKeyCreate, runtime: RuntimeDep, admin: AdminDep) -> 
 def revoke_api_key(name: str, runtime: RuntimeDep, admin: AdminDep) -> ApiKeyOut:
     """Revoke a key by name."""
     return _key_out(runtime.users.revoke_api_key(name, actor=admin.audit_name))
+
+
+def _case_ids(runtime: RuntimeDep) -> set[str]:
+    """Ids a web user may act under: caseworkers and partner units of the routing table."""
+    routing = runtime.cases.routing
+    return {*routing.handlers, *routing.partners}

@@ -18,8 +18,12 @@ from pydantic import BaseModel, Field, field_validator
 from api.deps import RuntimeDep, require
 from api.errors import field_error
 from api.login import client_ip
+from api.runtime import Runtime
 from api.schemas import clean_question
 from api.users import PERM_CASES_ALL, PERM_CASES_FILE, PERM_CASES_OWN, PERM_CASES_VIEW, Principal
+from complaints import lifecycle as lc
+from complaints.merging import merge
+from complaints.partners import answer_assist, check_partner_sees, request_assist, transfer_to_partner
 from complaints.supervision import add_note, follow_up, supervise
 from complaints.tickets import normalize_ticket
 from complaints.types import Actor, CaseFilter, CaseView, ComplaintIntake
@@ -38,6 +42,9 @@ ActionName = Literal[
     "conclude",
     "extend",
     "reassign",
+    "assist",
+    "assist_reply",
+    "merge",
     "note",
     "supervise",
     "followup",
@@ -67,19 +74,25 @@ class ActionIn(BaseModel):
     action: ActionName = Field(
         description="accept 受理 / reject 不予受理 / transfer 转办 / start 开始办理 / reply 答复 / "
         "conclude 办结 / extend 延期 / reassign 改派（双拥办） / note 内部备注（信访人不可见） / "
-        "supervise 督办或催办（双拥办） / followup 回访满意度"
+        "supervise 督办或催办（双拥办） / followup 回访满意度 / assist 发起协办（partner_id） / "
+        "assist_reply 协办单位答复 / merge 合并重复件（into）"
     )
     note: str | None = Field(None, max_length=2000, description="说明；reject/reply/conclude/extend 必填")
     to: str | None = Field(None, max_length=128, description="transfer：转办的有权处理机关")
-    days: int | None = Field(None, ge=1, le=30, description="extend：延期天数（1–30）")
+    partner_id: str | None = Field(
+        None, max_length=64, description="assist：协办单位编号；transfer：转办至该协办单位（代替 to）"
+    )
+    into: str | None = Field(None, max_length=32, description="merge：合并至的受理编号")
+    days: int | None = Field(None, ge=1, le=30, description="extend：延期天数（1–30）；assist：答复期限天数")
     handler_id: str | None = Field(None, max_length=64, description="reassign：新的承办人编号")
     kind: Literal["督办", "催办"] = Field("督办", description="supervise：督办或催办")
     rating: str | None = Field(None, max_length=8, description="followup：满意/基本满意/不满意")
 
 
 # Web roles that act in the case store, as the store's actor roles.
-_CASE_ROLES: dict[str, Literal["handler", "office", "admin"]] = {
+_CASE_ROLES: dict[str, Literal["handler", "office", "admin", "partner"]] = {
     "handler": "handler",
+    "partner": "partner",
     "office": "office",
     "admin": "admin",
 }
@@ -267,6 +280,12 @@ def act_on_complaint(
     lifecycle decides what is allowed in the current status (InvalidTransitionError, 409);
     a missing note, unit or day count is a 422.
     """
+    view = _perform(ticket, body, runtime, principal)
+    # The name is masked for all but the assigned caseworker and admin, as on every other answer.
+    return with_name_for(view, admin=principal.role == "admin")
+
+
+def _perform(ticket: str, body: ActionIn, runtime: Runtime, principal: Principal) -> CaseView:
     actor = case_actor(principal)
     if actor is None:
         raise PermissionDeniedError("no case actor", user_message="该身份不能办理案件。")
@@ -283,8 +302,20 @@ def act_on_complaint(
         return cases.reply(ticket, actor, _need(note, "note", "回复内容不能为空。"))
     if action == "conclude":
         return cases.conclude(ticket, actor, _need(note, "note", "请填写办理结果，结果将答复信访人。"))
+    if action == "transfer" and body.partner_id:
+        return transfer_to_partner(cases, ticket, actor, body.partner_id, note)
     if action == "transfer":
         return cases.transfer(ticket, actor, _need(body.to, "to", "请填写转办的有权处理机关或单位。"), note)
+    if action == "assist":
+        partner = _need(body.partner_id, "partner_id", "请选择协办单位。")
+        request = _need(note, "note", "请填写需要协办单位办理或答复的事项。")
+        return request_assist(cases, ticket, actor, partner, request, body.days or lc.ASSIST_DAYS)
+    if action == "assist_reply":
+        if actor.role == "partner":  # a case not sent to the unit answers like an unknown one
+            check_partner_sees(cases, ticket, actor.id)
+        return answer_assist(cases, ticket, actor, _need(note, "note", "请填写协办答复内容。"))
+    if action == "merge":
+        return merge(cases, ticket, actor, _need(body.into, "into", "请填写合并至的受理编号。"), note)
     if action == "extend":
         if body.days is None:
             raise field_error(["body", "days"], "延期必须填写延期天数（1–30 天）。")

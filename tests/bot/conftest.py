@@ -31,6 +31,7 @@ TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
 VETERAN = 5550001
 HANDLER = 5550099
 OTHER_HANDLER = 5550098
+PARTNER = 5550097
 ADMIN = 5550042
 STRANGER = 5550077
 
@@ -161,6 +162,15 @@ ROUTING = {
         {"region": "济南市", "theme": "employment", "handler": "jn-other"},
     ],
     "fallback": "xfk",
+    "partners": [
+        {
+            "id": "jn-jtj",
+            "unit": "济南市交通运输局",
+            "region": "济南市",
+            "theme": ["transit"],
+            "telegram_chat_id": PARTNER,
+        },
+    ],
 }
 
 

@@ -24,6 +24,7 @@ from telegram.request import BaseRequest, RequestData
 
 BOT_ID = 777000111
 BOT_USERNAME = "vetbot_test_bot"
+TINY_JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
 
 # Parameters the Bot API receives JSON-encoded (everything else is a plain string).
 _JSON_PARAMS = {
@@ -64,6 +65,10 @@ class FakeBotAPI:
         self.sent: list[dict[str, Any]] = []  # every sendMessage result, in order
         self.edits: list[dict[str, Any]] = []  # every editMessageText / editMessageReplyMarkup call
         self.callback_answers: list[dict[str, Any]] = []
+        # Bytes served for a file_id by the file download URL (getFile's file_path); others get
+        # a tiny JPEG. ``downloads`` lists every file_id downloaded, in order.
+        self.files: dict[str, bytes] = {}
+        self.downloads: list[str] = []
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
@@ -299,9 +304,17 @@ class FakeBotAPI:
                 "file_id": p["file_id"],
                 "file_unique_id": "u-" + p["file_id"],
                 "file_size": 10,
-                "file_path": "photos/file.jpg",
+                "file_path": f"photos/{p['file_id']}.jpg",
             }
         return None
+
+    def download(self, path: str) -> tuple[int, bytes]:
+        """Serve ``/file/bot<token>/photos/<file_id>.jpg`` (the file URL of getFile)."""
+        file_id = path.rsplit("/", 1)[-1].removesuffix(".jpg")
+        with self.cond:
+            self.downloads.append(file_id)
+            data = self.files.get(file_id, TINY_JPEG)
+        return 200, data
 
 
 class FakeRequest(BaseRequest):
@@ -332,6 +345,8 @@ class FakeRequest(BaseRequest):
         pool_timeout: Any = None,
     ) -> tuple[int, bytes]:
         """Route the call to the fake API (``getUpdates`` never blocks here)."""
+        if "/file/bot" in url:
+            return self.api.download(url)
         api_method = url.rsplit("/", 1)[-1]
         params = _decode_params(request_data.json_parameters) if request_data else {}
         status, payload = self.api.handle(api_method, params, wait=False)
@@ -350,6 +365,17 @@ class FakeTelegramServer:
 
             def log_message(self, format: str, *args: Any) -> None:
                 return
+
+            def do_GET(self) -> None:
+                if "/file/bot" not in self.path:
+                    self.do_POST()
+                    return
+                status, data = api_ref.download(self.path)
+                self.send_response(status)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -371,7 +397,6 @@ class FakeTelegramServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-            do_GET = do_POST
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
