@@ -267,5 +267,6 @@ def ingest_paths(store: KnowledgeStore, paths: list[Path], *, prune: bool = Fals
                 writer.stage_removal(doc_id)
                 report.removed.append(doc_id)
     report.supersessions = _supersessions(store)
-    logger.info("ingest: %s", report.summary().splitlines()[0])
+    # DEBUG: the CLI prints the summary itself, and an INFO line here showed it twice.
+    logger.debug("ingest: %s", report.summary().splitlines()[0])
     return report

@@ -133,3 +133,15 @@ def test_json_report_and_strict_exit(env: Path, tmp_path: Path, capsys: pytest.C
     assert main(["ingest", "--no-progress", str(src)]) == 1
     out = capsys.readouterr().out
     assert "标题：济南市示例办法" in out and "地区：济南市" in out
+
+
+@pytest.mark.usefixtures("env", "fake_embeddings")
+def test_summary_is_printed_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The pipeline used to log the summary's first line at INFO on top of the CLI's print.
+    src = tmp_path / "once"
+    src.mkdir()
+    (src / "a.md").write_text("# 示例\n\n第一条 退役军人凭优待证免费乘车。\n", encoding="utf-8")
+    assert main(["--log-level", "INFO", "ingest", "--no-progress", str(src)]) == 0
+    captured = capsys.readouterr()
+    both = captured.out + captured.err
+    assert both.count("新增 1，更新 0，未变 0，删除 0，失败 0") == 1, both
