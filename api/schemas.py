@@ -10,6 +10,8 @@ from pydantic import BaseModel, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from knowledge.types import Answer, Passage
+from vetbot import regions
+from vetbot.errors import InvalidInputError
 
 MAX_QUESTION_CHARS = 500
 MAX_QUERY_CHARS = 200
@@ -38,6 +40,14 @@ def clean_question(value: Any, max_chars: int = MAX_QUESTION_CHARS, label: str =
     return text
 
 
+def clean_region(value: Any) -> str | None:
+    """A request's region through :func:`vetbot.regions.validate_region` (PydanticCustomError → 422)."""
+    try:
+        return regions.validate_region(_optional_text(value))
+    except InvalidInputError as exc:
+        raise PydanticCustomError("region_unknown", exc.user_message) from exc
+
+
 def _optional_text(value: Any) -> str | None:
     if value is None:
         return None
@@ -60,7 +70,7 @@ class AskRequest(BaseModel):
     @field_validator("region", mode="before")
     @classmethod
     def _region(cls, value: Any) -> str | None:
-        return _optional_text(value)
+        return clean_region(value)
 
 
 class AskResponse(Answer):

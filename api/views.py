@@ -15,7 +15,8 @@ from api.schemas import MAX_QUERY_CHARS, MAX_SEARCH_K, ChunkOut, DocumentDetail,
 from knowledge.conversation import ConversationService
 from knowledge.questionlog import QuestionLogService
 from knowledge.types import NATIONAL, TOPICS, Answer
-from vetbot.errors import NotFoundError
+from vetbot import regions
+from vetbot.errors import InvalidInputError, NotFoundError
 
 if TYPE_CHECKING:
     from api.metrics import Metrics
@@ -121,12 +122,12 @@ def validate_filters(
     if topic is not None and topic not in TOPICS:
         choices = "、".join(f"{code}（{label}）" for code, label in TOPICS.items())
         raise field_error([query_loc, "topic"], f"未知的主题“{topic}”，可选：{choices}。")
-    if region is not None:
-        known = set(knowledge.regions()) | {NATIONAL}
-        if region not in known:
-            raise field_error(
-                [query_loc, "region"], f"未知的地区“{region}”，可选：{'、'.join(sorted(known))}。"
-            )
+    # The same check as ask and complaints: any place is a valid filter (national passages
+    # plus that place's own), not only the regions the KB happens to hold.
+    try:
+        region = regions.validate_region(region)
+    except InvalidInputError as exc:
+        raise field_error([query_loc, "region"], exc.user_message) from exc
     if document is not None and document not in knowledge.store.documents:
         raise field_error([query_loc, "document"], f"未知的文件“{document}”。")
     return topic, region, document
