@@ -77,12 +77,21 @@ class AskResponse(Answer):
     """The answer (same JSON as ``vetbot ask --json``) plus the id to rate it with."""
 
     log_id: int | None = Field(None, description="问答记录编号，用于 POST /v1/ask/{id}/rating")
+    rating_token: str | None = Field(
+        None, description="评价凭证：匿名提问时评价须带上（POST /v1/ask/{id}/rating 的 token）"
+    )
 
 
 class RatingRequest(BaseModel):
     """``POST /v1/ask/{id}/rating``."""
 
     rating: Literal["up", "down"] = Field(description="up = 有用 👍，down = 没用 👎")
+    token: str | None = Field(
+        None, max_length=64, description="回答附带的 rating_token；匿名提问的回答凭它评价"
+    )
+    reason: str | None = Field(
+        None, max_length=200, description="工作人员代提问人评价时必填的理由（记入审计日志）"
+    )
 
 
 class RatingResponse(BaseModel):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import re
@@ -12,6 +14,8 @@ from urllib.parse import quote
 from api.errors import field_error
 from api.highlight import snippet
 from api.schemas import MAX_QUERY_CHARS, MAX_SEARCH_K, ChunkOut, DocumentDetail, DocumentSummary, SearchHit
+from api.security import signing_key
+from api.users import PERM_SEARCH, Principal
 from knowledge.conversation import ConversationService
 from knowledge.questionlog import QuestionLogService
 from knowledge.types import NATIONAL, TOPICS, Answer
@@ -229,6 +233,38 @@ def converse_and_log(
     return turn.answer, log_id, turn.state
 
 
-def rate_logged_answer(runtime: Runtime, log_id: int, rating: str, user_ref: str | None) -> None:
-    """Rate a logged answer; only its asker may rate it (anonymous answers by anyone allowed to ask)."""
-    QuestionLogService(runtime.session_factory).rate(log_id, rating, rater=user_ref)
+def rating_token(runtime: Runtime, log_id: int) -> str:
+    """The proof that the caller asked question ``log_id`` (hex, 32 chars; HMAC with the signing key).
+
+    Returned with every answer; an answer logged without a user (anonymous asking) can only be
+    rated with it, so nobody else can rate other people's or demo rows.
+    """
+    key = signing_key(runtime.settings.secret_key).encode()
+    return hmac.new(key, f"qa-rating:{log_id}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def rate_logged_answer(
+    runtime: Runtime,
+    log_id: int,
+    rating: str,
+    principal: Principal,
+    *,
+    token: str | None = None,
+    reason: str | None = None,
+) -> None:
+    """Rate a logged answer: only its asker may (NotFoundError / PermissionDeniedError otherwise).
+
+    The asker is the logged-in user who asked, or, for an answer logged without a user, whoever
+    shows its :func:`rating_token`. Staff (any logged-in role that may search) may rate any
+    answer when they give a ``reason``; that rating is audited.
+    """
+    user_ref = principal.audit_name if principal.is_authenticated else None
+    proved = bool(token) and hmac.compare_digest(str(token), rating_token(runtime, log_id))
+    reason = (reason or "").strip() or None
+    override = reason is not None and principal.is_authenticated and principal.can(PERM_SEARCH)
+    QuestionLogService(runtime.session_factory).rate(
+        log_id, rating, rater=user_ref, unowned_ok=proved, override=override
+    )
+    if override:
+        runtime.users.audit(principal.audit_name, "qa.rate_for_asker", f"qa_log:{log_id}",
+                            {"rating": rating, "reason": reason})

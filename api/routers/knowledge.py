@@ -26,6 +26,7 @@ from api.views import (
     get_document,
     list_documents,
     rate_logged_answer,
+    rating_token,
     search_hits,
     validate_filters,
 )
@@ -61,7 +62,8 @@ async def ask(
         channel="api",
         user_ref=user_ref,
     )
-    return AskResponse(**answer.model_dump(), log_id=log_id)
+    token = rating_token(runtime, log_id) if log_id is not None else None
+    return AskResponse(**answer.model_dump(), log_id=log_id, rating_token=token)
 
 
 @router.post(
@@ -73,9 +75,12 @@ def rate(
     runtime: RuntimeDep,
     principal: Annotated[Principal, Depends(require_ask)],
 ) -> RatingResponse:
-    """Attach 👍 (``up``) or 👎 (``down``) to a logged answer."""
-    user_ref = principal.audit_name if principal.is_authenticated else None
-    rate_logged_answer(runtime, log_id, body.rating, user_ref)
+    """Attach 👍 (``up``) or 👎 (``down``) to a logged answer.
+
+    Only the asker: the same logged-in user, or for an anonymous question the ``rating_token``
+    returned with the answer. Staff rating on someone's behalf give a ``reason`` (audited).
+    """
+    rate_logged_answer(runtime, log_id, body.rating, principal, token=body.token, reason=body.reason)
     return RatingResponse(log_id=log_id, rating=body.rating)
 
 
