@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from typing import Any, Literal
@@ -16,6 +17,7 @@ from vetbot.errors import InvalidInputError
 MAX_QUESTION_CHARS = 500
 MAX_QUERY_CHARS = 200
 MAX_SEARCH_K = 50
+MAX_CONTEXT_CHARS = 4000  # a context the server returned is well under 1000
 # NUL and other C0 controls (tab and line breaks allowed) and lone UTF-16 surrogates: neither
 # SQLite (UTF-8) nor PostgreSQL (no NUL in text) can store them.
 _UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
@@ -61,11 +63,34 @@ class AskRequest(BaseModel):
 
     question: str = Field(description="问题（1–500 字）", examples=["优待证丢了怎么补办？"])
     region: str | None = Field(None, max_length=32, description="所在地区，如 济南市；不填按全国政策回答")
+    context: dict[str, Any] | None = Field(
+        None,
+        description=(
+            "对话上下文：带上这个字段即按多轮对话回答（追问如“那火车呢？”按上一问理解，问候语得到简短回复）。"
+            "首轮传 {}，之后原样带回上一次回答返回的 context；30 分钟未续问即失效。"
+            "不带此字段则按单个问题回答。"
+        ),
+        examples=[{}],
+    )
 
     @field_validator("question", mode="before")
     @classmethod
     def _question(cls, value: Any) -> str:
         return clean_question(value)
+
+    @field_validator("context")
+    @classmethod
+    def _context(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None and len(json.dumps(value, ensure_ascii=False, default=str)) > MAX_CONTEXT_CHARS:
+            raise PydanticCustomError(
+                "context_too_long", "对话上下文过长，请原样带回上一次回答返回的 context。"
+            )
+        return value
+
+    @property
+    def conversational(self) -> bool:
+        """True when the caller sent ``context`` (even ``null``): answer as a chat turn."""
+        return "context" in self.model_fields_set
 
     @field_validator("region", mode="before")
     @classmethod
@@ -79,6 +104,9 @@ class AskResponse(Answer):
     log_id: int | None = Field(None, description="问答记录编号，用于 POST /v1/ask/{id}/rating")
     rating_token: str | None = Field(
         None, description="评价凭证：匿名提问时评价须带上（POST /v1/ask/{id}/rating 的 token）"
+    )
+    context: dict[str, Any] | None = Field(
+        None, description="多轮对话时返回：下一问原样带回（请求带了 context 时才有；null 表示上下文已清空）"
     )
 
 
