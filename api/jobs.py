@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from api.models import IngestJob, utcnow
 from ingest.pipeline import ingest_paths
 from knowledge.store import KnowledgeStore
-from vetbot.errors import NotFoundError
+from vetbot.errors import NotFoundError, OperationCancelledError
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +109,13 @@ def sniff_mismatch(suffix: str, head: bytes) -> bool:
     return False
 
 
+class _JobToken:
+    """A job's cancellation token for ``ingest_paths``: set by ``cancel(job_id)`` or ``shutdown()``."""
+
+    def __init__(self, is_set: Callable[[], bool]) -> None:
+        self.is_set = is_set
+
+
 def _restore(previous: Path | None, target: Path) -> None:
     """Undo a failed replacement: the previous good file comes back, or the new one goes."""
     if previous is not None:
@@ -136,7 +143,8 @@ class JobRunner:
         self._audit = audit
         self._executor: ThreadPoolExecutor | None = None
         self._futures: dict[str, Future[None]] = {}
-        # Checked between files: a cancelled job, or every job when the server stops.
+        # Checked between files and inside one (ingest_paths' cancel token): a cancelled job,
+        # or every job when the server stops.
         self._cancelled: set[str] = set()
         self._stopping = threading.Event()
 
@@ -158,10 +166,11 @@ class JobRunner:
         self._recover_interrupted()
 
     def shutdown(self) -> None:
-        """Stop: queued jobs are dropped, the running one stops after its current file.
+        """Stop: queued jobs are dropped, the running one stops at its next checkpoint.
 
-        Returns at once (SIGTERM must not hang on a long job); the worker thread ends after
-        that file and marks the job ``cancelled``.
+        Returns at once (SIGTERM must not hang on a long job); the worker thread stops within
+        the current file (parsing, chunking or an embedding batch), publishes nothing of it and
+        marks the job ``cancelled``.
         """
         self._stopping.set()
         if self._executor is not None:
@@ -169,9 +178,10 @@ class JobRunner:
             self._executor = None
 
     def cancel(self, job_id: str) -> IngestJob:
-        """Cancel a queued or running job (it stops before its next file); NotFoundError if unknown.
+        """Cancel a queued or running job (it stops within its current file); NotFoundError if unknown.
 
-        Files already ingested stay; the job ends with status ``cancelled``.
+        Files already ingested stay; the one in progress keeps its previous version; the job
+        ends with status ``cancelled``.
         """
         job = self.get(job_id)
         if job.status in ("queued", "running"):
@@ -250,6 +260,7 @@ class JobRunner:
         ok = 0
         try:
             store = self._writer_store()
+            token = _JobToken(lambda: job_id in self._cancelled or self._stopping.is_set())
             for i, entry in enumerate(files):
                 if job_id in self._cancelled or self._stopping.is_set():
                     break
@@ -259,7 +270,11 @@ class JobRunner:
                 previous = self._keep_previous(job_id, target)
                 try:
                     shutil.move(str(staging / entry["name"]), target)
-                    report = ingest_paths(store, [target], progress=False)
+                    report = ingest_paths(store, [target], progress=False, cancel=token)
+                except OperationCancelledError:  # stopped inside the file: nothing of it published
+                    entry["status"], entry["error"] = "cancelled", "任务已取消。"
+                    _restore(previous, target)
+                    break
                 except Exception as exc:  # one bad file must not stop the others
                     logger.exception("ingest of %s failed", entry["name"])
                     entry["status"], entry["error"] = "failed", getattr(exc, "user_message", "导入失败。")
