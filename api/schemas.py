@@ -66,9 +66,8 @@ class AskRequest(BaseModel):
     context: dict[str, Any] | None = Field(
         None,
         description=(
-            "对话上下文：带上这个字段即按多轮对话回答（追问如“那火车呢？”按上一问理解，问候语得到简短回复）。"
-            "首轮传 {}，之后原样带回上一次回答返回的 context；30 分钟未续问即失效。"
-            "不带此字段则按单个问题回答。"
+            "对话上下文：原样带回上一次回答返回的 context，追问（如“那火车呢？”）即按上一问理解；"
+            "30 分钟未续问即失效。不带或为 null 时按新话题回答。"
         ),
         examples=[{}],
     )
@@ -87,11 +86,6 @@ class AskRequest(BaseModel):
             )
         return value
 
-    @property
-    def conversational(self) -> bool:
-        """True when the caller sent ``context`` (even ``null``): answer as a chat turn."""
-        return "context" in self.model_fields_set
-
     @field_validator("region", mode="before")
     @classmethod
     def _region(cls, value: Any) -> str | None:
@@ -106,7 +100,7 @@ class AskResponse(Answer):
         None, description="评价凭证：匿名提问时评价须带上（POST /v1/ask/{id}/rating 的 token）"
     )
     context: dict[str, Any] | None = Field(
-        None, description="多轮对话时返回：下一问原样带回（请求带了 context 时才有；null 表示上下文已清空）"
+        None, description="对话上下文：下一问原样带回以便追问（null 表示没有可延续的话题）"
     )
 
 

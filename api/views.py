@@ -164,29 +164,6 @@ def search_hits(
     return terms, hits
 
 
-def answer_and_log(
-    runtime: Runtime,
-    metrics: Metrics,
-    question: str,
-    region: str | None,
-    *,
-    channel: str,
-    user_ref: str | None,
-) -> tuple[Answer, int | None]:
-    """Ask the knowledge service and log the question; a logging failure never loses the answer."""
-
-    def ask(q: str, r: str | None) -> Answer:
-        with runtime.kb_lock.read():
-            answer = runtime.knowledge.ask(q, region=r)
-        metrics.observe_answer(answer, channel)
-        return answer
-
-    logged = QuestionLogService(runtime.session_factory).ask_and_record(
-        ask, question, region, channel=channel, user_ref=user_ref
-    )
-    return logged.answer, logged.log_id
-
-
 _CONVERSATIONS: weakref.WeakKeyDictionary[Any, ConversationService] = weakref.WeakKeyDictionary()
 
 

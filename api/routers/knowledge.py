@@ -22,7 +22,6 @@ from api.schemas import (
 )
 from api.users import PERM_DOCUMENTS_READ, PERM_SEARCH, Principal
 from api.views import (
-    answer_and_log,
     converse_and_log,
     get_document,
     list_documents,
@@ -51,23 +50,19 @@ async def ask(
 ) -> AskResponse:
     """Answer a question with cited articles (same JSON as ``vetbot ask --json``) and log it.
 
-    The returned ``log_id`` rates the answer via ``POST /v1/ask/{log_id}/rating``. With a
-    ``context`` field (``{}`` to start) the question is a turn of a conversation, as in the bot:
-    follow-ups are rewritten (``understood_as``), small talk gets a short reply (not logged), and
-    the response's ``context`` goes back with the next question.
+    The returned ``log_id`` rates the answer via ``POST /v1/ask/{log_id}/rating``. Answered as
+    a chat turn, as in the bot: small talk gets a short reply (not logged, no ``log_id``), typos
+    and traditional characters are folded, other languages get a Chinese hint; sending back the
+    response's ``context`` with the next question makes follow-ups (那火车呢？) work.
     """
     user_ref = principal.audit_name if principal.is_authenticated else None
     metrics = request.app.state.metrics
-    state: dict[str, Any] | None = None
-    if body.conversational:  # the same conversation service as the bot and the ask page
-        answer, log_id, state = await run_in_threadpool(
-            lambda: converse_and_log(runtime, metrics, body.question, body.region, body.context,
-                                     channel="api", user_ref=user_ref)
-        )
-    else:
-        answer, log_id = await run_in_threadpool(
-            answer_and_log, runtime, metrics, body.question, body.region, channel="api", user_ref=user_ref
-        )
+    # The same conversation service as the bot and the ask page: small talk, typos, other
+    # languages; follow-ups when the caller sends back the previous answer's context.
+    answer, log_id, state = await run_in_threadpool(
+        lambda: converse_and_log(runtime, metrics, body.question, body.region, body.context,
+                                 channel="api", user_ref=user_ref)
+    )
     token = rating_token(runtime, log_id) if log_id is not None else None
     return AskResponse(**answer.model_dump(), log_id=log_id, rating_token=token, context=state)
 

@@ -9,7 +9,7 @@ from tests.api.support import Users
 
 def test_follow_up_over_the_api(client: TestClient, users: Users) -> None:
     h = users.headers("staff")
-    first = client.post("/v1/ask", json={"question": "我是残疾军人，坐公交免费吗", "context": {}}, headers=h)
+    first = client.post("/v1/ask", json={"question": "我是残疾军人，坐公交免费吗"}, headers=h)
     assert first.status_code == 200, first.text
     state = first.json()["context"]
     assert isinstance(state, dict) and state.get("question")
@@ -18,12 +18,12 @@ def test_follow_up_over_the_api(client: TestClient, users: Users) -> None:
     assert follow["log_id"] and follow["context"]
     # Without a context the same words are a stand-alone question, as before.
     alone = client.post("/v1/ask", json={"question": "那火车呢？"}, headers=h).json()
-    assert alone["understood_as"] is None and alone["context"] is None
+    assert alone["understood_as"] is None
 
 
 def test_small_talk_and_bad_contexts_over_the_api(client: TestClient, users: Users) -> None:
     h = users.headers("staff")
-    hello = client.post("/v1/ask", json={"question": "你好", "context": None}, headers=h).json()
+    hello = client.post("/v1/ask", json={"question": "你好"}, headers=h).json()
     assert hello["intent"] == "smalltalk" and hello["log_id"] is None and hello["rating_token"] is None
     junk = client.post("/v1/ask", json={"question": "那火车呢？", "context": {"question": 1, "at": "x"}},
                        headers=h)
@@ -39,3 +39,9 @@ def test_context_is_documented_in_openapi(client: TestClient) -> None:
     request = spec["components"]["schemas"]["AskRequest"]["properties"]["context"]
     response = spec["components"]["schemas"]["AskResponse"]["properties"]["context"]
     assert "那火车呢" in request["description"] and "带回" in response["description"]
+
+
+def test_english_and_typos_are_handled_like_in_the_bot(client: TestClient, users: Users) -> None:
+    h = users.headers("staff")
+    english = client.post("/v1/ask", json={"question": "Do veterans get free bus rides?"}, headers=h).json()
+    assert "中文" in english["answer"]
