@@ -22,7 +22,7 @@ import shutil
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -176,6 +176,18 @@ class JobRunner:
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
+
+    def join(self, timeout: float) -> bool:
+        """After :meth:`shutdown`, wait up to ``timeout`` seconds for the running job to stop.
+
+        True when no job is left running. The job stops at its next cancellation checkpoint
+        (seconds), restores the file it was replacing and is marked ``cancelled``.
+        """
+        pending = [f for f in self._futures.values() if not f.done()]
+        if not pending:
+            return True
+        _done, not_done = wait(pending, timeout=timeout)
+        return not not_done
 
     def cancel(self, job_id: str) -> IngestJob:
         """Cancel a queued or running job (it stops within its current file); NotFoundError if unknown.

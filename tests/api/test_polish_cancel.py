@@ -9,9 +9,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from api.app import create_app
+from knowledge.service import KnowledgeService
 from tests.api.support import Users
 from tests.api.test_uploads import _upload, kb_client  # noqa: F401  (fixture)
+from tests.fakes import HashingEmbeddings
 from vetbot.cancel import checkpoint
+from vetbot.settings import Settings
 
 GOOD = "# 保留的办法\n\n第一条 退役军人凭优待证免费乘坐公交。\n".encode()
 LONG = ("# 保留的办法\n\n" + "\n\n".join(
@@ -85,3 +89,28 @@ def test_shutdown_stops_inside_a_long_file(
     runner.wait(job_id, timeout=10)  # the worker thread is done: the process can exit
     assert time.perf_counter() - began < 3
     assert runner.get(job_id).status == "cancelled"
+
+
+def test_app_shutdown_lets_the_job_stop_cleanly_before_the_process_ends(
+    settings: Settings,
+    case_service: Any,
+    session_factory: Any,
+    users: Users,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # uvicorn re-raises SIGTERM after the lifespan: whatever the job has not recorded by then
+    # is lost (it stayed "running" with the new file left in uploads/).
+    knowledge = KnowledgeService.from_settings(
+        settings, kb_dir=settings.data_dir / "kb", embeddings=HashingEmbeddings()
+    )
+    app = create_app(settings, knowledge=knowledge, cases=case_service, session_factory=session_factory)
+    with TestClient(app) as client:
+        started = _slow_embeddings(client, monkeypatch)
+        job_id = _job(client, users, LONG)
+        assert started.wait(30)
+        began = time.perf_counter()
+    assert time.perf_counter() - began < 5
+    runner = app.state.jobs
+    assert runner.get(job_id).status == "cancelled"
+    assert not (settings.data_dir / "uploads" / "keep.md").exists()  # never ingested: not kept
+    assert not list((settings.data_dir / "uploads" / ".jobs").glob("*"))
