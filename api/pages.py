@@ -35,6 +35,8 @@ from api.views import (
     validate_filters,
 )
 from knowledge.types import NATIONAL, TOPICS
+from vetbot.errors import InvalidInputError
+from vetbot.regions import validate_region
 
 router = APIRouter(include_in_schema=False)
 
@@ -291,6 +293,10 @@ async def ask_submit(
         "max_chars": MAX_QUESTION_CHARS,
         "rated": "",
     }
+    try:  # the same check as POST /v1/ask (the select can be bypassed)
+        region = validate_region(region) or ""
+    except InvalidInputError as exc:
+        return render(request, "ask.html", 422, answer=None, log_id=None, error=exc.user_message, **common)
     if not text:
         return render(
             request,

@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 
 from complaints.validation import SMALLTALK_MESSAGE, TOO_SHORT_MESSAGE, check_complaint_substance
 from tests.api.support import Users
+from tests.api.test_pages import _login
 from vetbot import regions
 from vetbot.errors import InvalidInputError
 
@@ -72,3 +73,10 @@ def test_trivial_complaints_are_refused_with_what_to_include(
 
 def test_a_real_complaint_is_not_trivial() -> None:
     check_complaint_substance("你好，济南市服务站三个月没给我办优待证")
+
+
+def test_ask_page_refuses_an_unknown_region_like_the_api(client: TestClient) -> None:
+    _login(client)
+    page = client.post("/ask", data={"question": "优待证怎么办", "region": "火星"})
+    assert page.status_code == 422 and MARS in page.text
+    assert client.post("/ask", data={"question": "优待证怎么办", "region": "济南"}).status_code == 200
