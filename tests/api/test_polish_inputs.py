@@ -80,3 +80,9 @@ def test_ask_page_refuses_an_unknown_region_like_the_api(client: TestClient) -> 
     page = client.post("/ask", data={"question": "优待证怎么办", "region": "火星"})
     assert page.status_code == 422 and MARS in page.text
     assert client.post("/ask", data={"question": "优待证怎么办", "region": "济南"}).status_code == 200
+
+
+def test_walk_in_intake_refuses_a_greeting(client: TestClient, users: Users) -> None:
+    _login(client, "staff", "/intake")
+    page = client.post("/intake", data={"text": "你好", "region": "济南市"}, follow_redirects=False)
+    assert page.status_code == 422 and SMALLTALK_MESSAGE in page.text
