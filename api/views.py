@@ -236,7 +236,10 @@ def rate_logged_answer(
     answer when they give a ``reason``; that rating is audited.
     """
     user_ref = principal.audit_name if principal.is_authenticated else None
-    proved = bool(token) and hmac.compare_digest(str(token), rating_token(runtime, log_id))
+    # Bytes: compare_digest refuses str with non-ASCII characters (a 500 found by the fuzz test).
+    proved = bool(token) and hmac.compare_digest(
+        str(token).encode("utf-8", "replace"), rating_token(runtime, log_id).encode()
+    )
     reason = (reason or "").strip() or None
     override = reason is not None and principal.is_authenticated and principal.can(PERM_SEARCH)
     QuestionLogService(runtime.session_factory).rate(
