@@ -108,6 +108,9 @@ def create_app(
                 yield
             finally:
                 await asyncio.to_thread(jobs.shutdown)
+                # uvicorn re-raises SIGTERM once the lifespan ends, which kills the process:
+                # give the job a moment to stop at its checkpoint and record itself cancelled.
+                await asyncio.to_thread(jobs.join, 10.0)
 
     app = FastAPI(
         title="退役军人服务与优待政策助手 API",

@@ -41,6 +41,7 @@ from knowledge.scalebench import run_scale_bench
 from knowledge.scalecorpus import parse_scale
 from knowledge.service import KnowledgeService
 from knowledge.types import NATIONAL
+from vetbot import regions
 from vetbot.errors import InvalidInputError, VetbotError
 
 if TYPE_CHECKING:
@@ -142,6 +143,7 @@ def _print_human(answer: Answer) -> None:
 # ---------------------------------------------------------------------------- commands
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     """Answer one question, or a batch file with one JSON line per question."""
+    args.region = regions.validate_region(args.region)  # the same check as the API
     if args.chat_batch is not None:
         return _chat_batch(args, settings)
     if args.batch is None and not args.question:
@@ -154,7 +156,10 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         questions = [q for q in questions if q]
     service = open_service(settings, args.kb)
     if args.batch is None:
-        answer = service.ask(args.question, region=args.region, fusion=args.fusion)
+        if args.fusion is None:  # one chat turn, as in the bot, the web page and POST /v1/ask
+            answer = ConversationService(service).reply(args.question, None, args.region).answer
+        else:  # comparing fusion methods: the bare service
+            answer = service.ask(args.question, region=args.region, fusion=args.fusion)
         if args.json:
             print(_dump(answer))
         else:

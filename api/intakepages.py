@@ -24,6 +24,7 @@ from api.templating import render
 from api.users import PERM_CASES_FILE, Principal
 from complaints.themes import THEMES
 from complaints.types import ComplaintIntake
+from complaints.validation import check_complaint_substance
 from vetbot import regions
 from vetbot.errors import InvalidInputError, VetbotError
 
@@ -96,6 +97,7 @@ async def intake_submit(
         body = text.strip()
         if not body:
             raise InvalidInputError("empty walk-in text", user_message="请填写投诉内容。")
+        check_complaint_substance(body)  # the same rule as the API and the bot
         if id_number.strip():
             # No column of its own: the number travels in the text, which is masked for everyone
             # but the assigned caseworker.

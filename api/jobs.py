@@ -40,7 +40,7 @@ from api.models import IngestJob, IngestQueueEntry, utcnow
 from ingest.pipeline import ingest_paths
 from knowledge.overlay import OverlayHook
 from knowledge.store import KnowledgeStore
-from vetbot.errors import NotFoundError
+from vetbot.errors import NotFoundError, OperationCancelledError
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +118,13 @@ def sniff_mismatch(suffix: str, head: bytes) -> bool:
     return False
 
 
+class _JobToken:
+    """A job's cancellation token for ``ingest_paths``: set by ``cancel(job_id)`` or ``shutdown()``."""
+
+    def __init__(self, is_set: Callable[[], bool]) -> None:
+        self.is_set = is_set
+
+
 def _restore(previous: Path | None, target: Path) -> None:
     """Undo a failed replacement: the previous good file comes back, or the new one goes."""
     if previous is not None:
@@ -156,7 +163,8 @@ class JobRunner:
         self.poll_interval = poll_interval
         self._thread: threading.Thread | None = None
         self._wake = threading.Event()
-        # Checked between files: a cancelled job, or every job when the process stops.
+        # Checked between files and inside one (ingest_paths' cancel token): a cancelled job,
+        # or every job when the process stops.
         self._cancelled: set[str] = set()
         self._stopping = threading.Event()
         self._seen_finished: Any = None
@@ -191,10 +199,11 @@ class JobRunner:
             session.commit()
 
     def shutdown(self) -> None:
-        """Stop: no new job is claimed, the running one stops after its current file.
+        """Stop: no new job is claimed, the running one stops at its next checkpoint.
 
-        Returns at once (SIGTERM must not hang on a long job); the worker thread ends after
-        that file and marks the job ``cancelled``.
+        Returns at once (SIGTERM must not hang on a long job); the worker thread stops within
+        the current file (parsing, chunking or an embedding batch), publishes nothing of it and
+        marks the job ``cancelled``.
         """
         self._stopping.set()
         self._wake.set()
@@ -207,11 +216,22 @@ class JobRunner:
         if self._thread is not None:
             self._thread.join(timeout=60)
 
+    def join(self, timeout: float) -> bool:
+        """After :meth:`shutdown`, wait up to ``timeout`` seconds for the running job to stop.
+
+        True when no job is left running. The job stops at its next cancellation checkpoint
+        (seconds), restores the file it was replacing and is marked ``cancelled``.
+        """
+        if self._thread is None:
+            return True
+        self._thread.join(timeout=timeout)
+        return not self._thread.is_alive()
+
     def cancel(self, job_id: str) -> IngestJob:
-        """Cancel a queued or running job (it stops before its next file); NotFoundError if unknown.
+        """Cancel a queued or running job (it stops within its current file); NotFoundError if unknown.
 
         Works from any process: the request is stored with the job. Files already ingested
-        stay; the job ends with status ``cancelled``.
+        stay; the one in progress keeps its previous version; the job ends with status ``cancelled``.
         """
         job = self.get(job_id)
         if job.status in ("queued", "running"):
@@ -352,6 +372,7 @@ class JobRunner:
         ok = 0
         try:
             store = self.writer_store()
+            cancel_token = _JobToken(lambda: self._stop_requested(job_id))
             for i, entry in enumerate(files):
                 if self._stop_requested(job_id):
                     break
@@ -362,7 +383,13 @@ class JobRunner:
                 previous = self._keep_previous(job_id, target)
                 try:
                     shutil.move(str(staging / entry["name"]), target)
-                    report = ingest_paths(store, [target], progress=False, overlay=self._overlay)
+                    report = ingest_paths(
+                        store, [target], progress=False, overlay=self._overlay, cancel=cancel_token
+                    )
+                except OperationCancelledError:  # stopped inside the file: nothing of it published
+                    entry["status"], entry["error"] = "cancelled", "任务已取消。"
+                    _restore(previous, target)
+                    break
                 except Exception as exc:  # one bad file must not stop the others
                     logger.exception("ingest of %s failed", entry["name"])
                     entry["status"], entry["error"] = "failed", getattr(exc, "user_message", "导入失败。")

@@ -30,10 +30,13 @@ from api.views import (
     list_documents,
     parse_conversation_state,
     rate_logged_answer,
+    rating_token,
     search_hits,
     validate_filters,
 )
 from knowledge.types import NATIONAL, TOPICS
+from vetbot.errors import InvalidInputError
+from vetbot.regions import validate_region
 
 router = APIRouter(include_in_schema=False)
 
@@ -290,6 +293,10 @@ async def ask_submit(
         "max_chars": MAX_QUESTION_CHARS,
         "rated": "",
     }
+    try:  # the same check as POST /v1/ask (the select can be bypassed)
+        region = validate_region(region) or ""
+    except InvalidInputError as exc:
+        return render(request, "ask.html", 422, answer=None, log_id=None, error=exc.user_message, **common)
     if not text:
         return render(
             request,
@@ -326,7 +333,9 @@ async def ask_submit(
         {"source": s, "url": document_url(s.doc_id, s.chunk_id) if s.doc_id else None} for s in answer.sources
     ]
     common["context_json"] = json.dumps(state, ensure_ascii=False) if state else ""
-    return render(request, "ask.html", answer=answer, sources=sources, log_id=log_id, error=None, **common)
+    token = rating_token(runtime, log_id) if log_id is not None else None
+    return render(request, "ask.html", answer=answer, sources=sources, log_id=log_id, error=None,
+                  rating_token=token, **common)
 
 
 @router.post("/ask/{log_id}/rate")
@@ -336,8 +345,8 @@ def ask_rate(
     runtime: RuntimeDep,
     principal: Annotated[Principal, Depends(_ask_principal)],
     rating: Annotated[str, Form(max_length=8)] = "",
+    token: Annotated[str, Form(max_length=64)] = "",
 ) -> RedirectResponse:
     """👍/👎 from the answer page, then back to an empty form with a thank-you note."""
-    user_ref = principal.audit_name if principal.is_authenticated else None
-    rate_logged_answer(runtime, log_id, rating, user_ref)
+    rate_logged_answer(runtime, log_id, rating, principal, token=token or None)
     return RedirectResponse(f"/ask?rated={'up' if rating == 'up' else 'down'}", status_code=303)

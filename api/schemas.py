@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from typing import Any, Literal
@@ -10,10 +11,13 @@ from pydantic import BaseModel, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from knowledge.types import Answer, Passage
+from vetbot import regions
+from vetbot.errors import InvalidInputError
 
 MAX_QUESTION_CHARS = 500
 MAX_QUERY_CHARS = 200
 MAX_SEARCH_K = 50
+MAX_CONTEXT_CHARS = 4000  # a context the server returned is well under 1000
 # NUL and other C0 controls (tab and line breaks allowed) and lone UTF-16 surrogates: neither
 # SQLite (UTF-8) nor PostgreSQL (no NUL in text) can store them.
 _UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
@@ -38,6 +42,14 @@ def clean_question(value: Any, max_chars: int = MAX_QUESTION_CHARS, label: str =
     return text
 
 
+def clean_region(value: Any) -> str | None:
+    """A request's region through :func:`vetbot.regions.validate_region` (PydanticCustomError → 422)."""
+    try:
+        return regions.validate_region(_optional_text(value))
+    except InvalidInputError as exc:
+        raise PydanticCustomError("region_unknown", exc.user_message) from exc
+
+
 def _optional_text(value: Any) -> str | None:
     if value is None:
         return None
@@ -51,28 +63,57 @@ class AskRequest(BaseModel):
 
     question: str = Field(description="问题（1–500 字）", examples=["优待证丢了怎么补办？"])
     region: str | None = Field(None, max_length=32, description="所在地区，如 济南市；不填按全国政策回答")
+    context: dict[str, Any] | None = Field(
+        None,
+        description=(
+            "对话上下文：原样带回上一次回答返回的 context，追问（如“那火车呢？”）即按上一问理解；"
+            "30 分钟未续问即失效。不带或为 null 时按新话题回答。"
+        ),
+        examples=[{}],
+    )
 
     @field_validator("question", mode="before")
     @classmethod
     def _question(cls, value: Any) -> str:
         return clean_question(value)
 
+    @field_validator("context")
+    @classmethod
+    def _context(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None and len(json.dumps(value, ensure_ascii=False, default=str)) > MAX_CONTEXT_CHARS:
+            raise PydanticCustomError(
+                "context_too_long", "对话上下文过长，请原样带回上一次回答返回的 context。"
+            )
+        return value
+
     @field_validator("region", mode="before")
     @classmethod
     def _region(cls, value: Any) -> str | None:
-        return _optional_text(value)
+        return clean_region(value)
 
 
 class AskResponse(Answer):
     """The answer (same JSON as ``vetbot ask --json``) plus the id to rate it with."""
 
     log_id: int | None = Field(None, description="问答记录编号，用于 POST /v1/ask/{id}/rating")
+    rating_token: str | None = Field(
+        None, description="评价凭证：匿名提问时评价须带上（POST /v1/ask/{id}/rating 的 token）"
+    )
+    context: dict[str, Any] | None = Field(
+        None, description="对话上下文：下一问原样带回以便追问（null 表示没有可延续的话题）"
+    )
 
 
 class RatingRequest(BaseModel):
     """``POST /v1/ask/{id}/rating``."""
 
     rating: Literal["up", "down"] = Field(description="up = 有用 👍，down = 没用 👎")
+    token: str | None = Field(
+        None, max_length=64, description="回答附带的 rating_token；匿名提问的回答凭它评价"
+    )
+    reason: str | None = Field(
+        None, max_length=200, description="工作人员代提问人评价时必填的理由（记入审计日志）"
+    )
 
 
 class RatingResponse(BaseModel):

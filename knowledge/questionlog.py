@@ -143,12 +143,15 @@ class QuestionLogService:
                 raise NotFoundError(f"qa_log {log_id}", user_message="未找到这条问答记录。")
             return row
 
-    def rate(self, log_id: int, rating: str, *, rater: str | None) -> None:
+    def rate(self, log_id: int, rating: str, *, rater: str | None, unowned_ok: bool = True,
+             override: bool = False) -> None:
         """Attach 👍 (``up``) or 👎 (``down``) to a logged question.
 
-        Only the asker may rate: a row with a ``user_ref`` can be rated by that ``rater`` only
-        (anonymous rows by anyone who can reach them). Raises InvalidInputError for another
-        rating, NotFoundError for an unknown ``log_id``, PermissionDeniedError for another rater.
+        Only the asker may rate: a row with a ``user_ref`` can be rated by that ``rater`` only;
+        a row without one (anonymous, demo data) only when ``unowned_ok`` (the caller proved it
+        asked, e.g. with the API's rating token). ``override`` skips both checks (staff giving a
+        reason, audited by the caller). Raises InvalidInputError for another rating,
+        NotFoundError for an unknown ``log_id``, PermissionDeniedError for another rater.
         """
         if rating not in RATINGS:
             raise InvalidInputError(f"bad rating {rating!r}", user_message="评价只能是“有用”或“没用”。")
@@ -156,9 +159,11 @@ class QuestionLogService:
             row = session.get(QuestionLog, log_id)
             if row is None:
                 raise NotFoundError(f"qa_log {log_id}", user_message="未找到这条问答记录。")
-            if row.user_ref and row.user_ref != rater:
+            owned_by_other = row.user_ref != rater if row.user_ref else not unowned_ok
+            if owned_by_other and not override:
                 raise PermissionDeniedError(
-                    f"{rater} rating {row.user_ref}'s answer", user_message="只能评价自己提出的问题。"
+                    f"{rater} rating {row.user_ref or 'an unowned'} answer",
+                    user_message="只能评价自己提出的问题。",
                 )
             row.rating, row.rated_at = rating, utcnow()
             session.commit()

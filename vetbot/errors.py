@@ -10,6 +10,7 @@ into user-facing Chinese messages and status codes. ``user_message`` is always s
     ├── InvalidInputError       the user's input is unusable (empty, too long, bad filter)
     ├── NotFoundError           a ticket, document or job does not exist
     ├── PermissionDeniedError   the actor may not do this
+    ├── OperationCancelledError long work stopped at a checkpoint (job cancelled, shutdown)
     └── CaseError               complaint case rules
         └── InvalidTransitionError  a status change the lifecycle does not allow
 """
@@ -61,6 +62,12 @@ class PermissionDeniedError(VetbotError):
     """The acting user may not perform this action."""
 
     default_message = "您没有权限进行此操作。"
+
+
+class OperationCancelledError(VetbotError):
+    """Long work (an ingest job) was stopped at a cancellation checkpoint (``vetbot.cancel``)."""
+
+    default_message = "操作已取消。"
 
 
 class CaseError(VetbotError):

@@ -20,6 +20,8 @@ detection in free text. Nothing is loaded at import; the first call builds the t
 - :func:`covers` / :func:`same_place` — whether one place is or contains another
   (济南市 covers 历下区; 济南 is 济南市); the test behind local rules and complaint routing.
 - :func:`spellings` — the ways a division is written (``济南市``, ``济南``).
+- :func:`validate_region` — the one check of a region people type (ask, search, complaints):
+  ``全国`` or a division, else ``InvalidInputError`` with :data:`UNKNOWN_REGION_MESSAGE`.
 
 A :class:`Place` carries ``name`` (the official full name), ``code`` (six-digit adcode) and
 ``level`` (``"province"``, ``"city"`` or ``"county"``).
@@ -32,10 +34,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
+from vetbot.errors import InvalidInputError
+
 NATIONAL = "全国"
 # What askers type for "the whole country"; canonical_name maps each to NATIONAL.
 _NATIONAL_ALIASES = frozenset({NATIONAL, "国家", "中国"})
 PATH_SEP = "/"
+
+# Shown (422) wherever a region typed by a person is not a place: "{name}" is the input.
+UNKNOWN_REGION_MESSAGE = "未知的地区“{name}”，请填写省、市或区县的名称（如 济南市、浙江省），或填写“全国”。"
 
 Level = Literal["province", "city", "county"]
 
@@ -286,3 +293,26 @@ def spellings(name: str | None) -> list[str]:
 def is_place_word(word: str) -> bool:
     """True when ``word`` names a division (济南, 济南市, 黄浦区); 全市 / 本市 are not places."""
     return bool(re.fullmatch(r"[\u4e00-\u9fff]{2,}", word)) and bool(gazetteer().places(word))
+
+
+def validate_region(name: str | None) -> str | None:
+    """A region typed by a person, checked: None when blank, else the official name.
+
+    Accepts ``全国`` (and 中国 / 国家), a division written in full or short (``济南`` → ``济南市``)
+    or an address naming one (``山东省济南市历下区``, returned as typed without spaces). Raises
+    ``InvalidInputError`` (``user_message`` = :data:`UNKNOWN_REGION_MESSAGE`) for anything else,
+    such as ``火星``. Used by ``POST /v1/ask``, ``GET /v1/search`` and ``POST /v1/complaints``.
+    """
+    if name is None:
+        return None
+    text = "".join(name.split())
+    if not text:
+        return None
+    official = canonical_name(text)
+    if official is not None:
+        return official
+    if chain_of(text):
+        return text
+    shown = text[:32]
+    raise InvalidInputError(f"unknown region {shown!r}",
+                            user_message=UNKNOWN_REGION_MESSAGE.format(name=shown))

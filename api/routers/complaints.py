@@ -14,21 +14,24 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from api.deps import RuntimeDep, require
 from api.errors import field_error
 from api.login import client_ip
 from api.runtime import Runtime
-from api.schemas import clean_question
+from api.schemas import clean_question, clean_region
 from api.users import PERM_CASES_ALL, PERM_CASES_FILE, PERM_CASES_OWN, PERM_CASES_VIEW, Principal
 from complaints import lifecycle as lc
 from complaints.merging import merge
 from complaints.partners import answer_assist, check_partner_sees, request_assist, transfer_to_partner
 from complaints.supervision import add_note, follow_up, supervise
+from complaints.themes import THEMES
 from complaints.tickets import normalize_ticket
 from complaints.types import Actor, CaseFilter, CaseView, ComplaintIntake
+from complaints.validation import check_complaint_substance
 from complaints.views import with_name_for
-from vetbot.errors import NotFoundError, PermissionDeniedError
+from vetbot.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 
 router = APIRouter(tags=["投诉办理"])
 
@@ -66,6 +69,20 @@ class ComplaintIn(BaseModel):
     @classmethod
     def _text(cls, value: object) -> str:
         return clean_question(value, MAX_COMPLAINT_CHARS, "投诉内容")
+
+    @field_validator("region", mode="before")
+    @classmethod
+    def _region(cls, value: object) -> str | None:
+        return clean_region(value)
+
+    @field_validator("theme")
+    @classmethod
+    def _theme(cls, value: str | None) -> str | None:
+        # Checked here too (the service is the authority) so that a bad theme is reported
+        # before the route's check of the text's substance.
+        if value is not None and value not in THEMES:
+            raise PydanticCustomError("theme_unknown", f"未知的投诉主题：{value}。")
+        return value
 
 
 class ActionIn(BaseModel):
@@ -145,6 +162,10 @@ async def file_complaint(
     With an ``Idempotency-Key`` the same caller retrying the same key gets the case filed the
     first time instead of a second case (recorded in the audit log, so it survives restarts).
     """
+    try:  # the same rule as the bot's description step
+        check_complaint_substance(body.text)
+    except InvalidInputError as exc:
+        raise field_error(["body", "text"], exc.user_message) from exc
     intake = ComplaintIntake(
         text=body.text,
         channel=body.channel,

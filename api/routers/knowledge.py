@@ -22,10 +22,11 @@ from api.schemas import (
 )
 from api.users import PERM_DOCUMENTS_READ, PERM_SEARCH, Principal
 from api.views import (
-    answer_and_log,
+    converse_and_log,
     get_document,
     list_documents,
     rate_logged_answer,
+    rating_token,
     search_hits,
     validate_filters,
 )
@@ -49,19 +50,21 @@ async def ask(
 ) -> AskResponse:
     """Answer a question with cited articles (same JSON as ``vetbot ask --json``) and log it.
 
-    The returned ``log_id`` rates the answer via ``POST /v1/ask/{log_id}/rating``.
+    The returned ``log_id`` rates the answer via ``POST /v1/ask/{log_id}/rating``. Answered as
+    a chat turn, as in the bot: small talk gets a short reply (not logged, no ``log_id``), typos
+    and traditional characters are folded, other languages get a Chinese hint; sending back the
+    response's ``context`` with the next question makes follow-ups (那火车呢？) work.
     """
     user_ref = principal.audit_name if principal.is_authenticated else None
-    answer, log_id = await run_in_threadpool(
-        answer_and_log,
-        runtime,
-        request.app.state.metrics,
-        body.question,
-        body.region,
-        channel="api",
-        user_ref=user_ref,
+    metrics = request.app.state.metrics
+    # The same conversation service as the bot and the ask page: small talk, typos, other
+    # languages; follow-ups when the caller sends back the previous answer's context.
+    answer, log_id, state = await run_in_threadpool(
+        lambda: converse_and_log(runtime, metrics, body.question, body.region, body.context,
+                                 channel="api", user_ref=user_ref)
     )
-    return AskResponse(**answer.model_dump(), log_id=log_id)
+    token = rating_token(runtime, log_id) if log_id is not None else None
+    return AskResponse(**answer.model_dump(), log_id=log_id, rating_token=token, context=state)
 
 
 @router.post(
@@ -73,9 +76,12 @@ def rate(
     runtime: RuntimeDep,
     principal: Annotated[Principal, Depends(require_ask)],
 ) -> RatingResponse:
-    """Attach 👍 (``up``) or 👎 (``down``) to a logged answer."""
-    user_ref = principal.audit_name if principal.is_authenticated else None
-    rate_logged_answer(runtime, log_id, body.rating, user_ref)
+    """Attach 👍 (``up``) or 👎 (``down``) to a logged answer.
+
+    Only the asker: the same logged-in user, or for an anonymous question the ``rating_token``
+    returned with the answer. Staff rating on someone's behalf give a ``reason`` (audited).
+    """
+    rate_logged_answer(runtime, log_id, body.rating, principal, token=body.token, reason=body.reason)
     return RatingResponse(log_id=log_id, rating=body.rating)
 
 

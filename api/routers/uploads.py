@@ -121,7 +121,7 @@ def cancel_job(
     request: Request,
     principal: Annotated[Principal, Depends(require(PERM_DOCUMENTS_WRITE))],
 ) -> JobOut:
-    """Cancel a queued or running job: it stops before its next file (ingested files stay)."""
+    """Cancel a queued or running job: it stops within its current file (ingested files stay)."""
     job = _runner(request).cancel(job_id)
     request.app.state.runtime.users.audit(
         principal.audit_name, "documents.cancel", f"job:{job_id}", {}, ip=client_ip(request)

@@ -19,6 +19,7 @@ from ingest.loaders.text import decode_text, load_markdown, load_txt
 from ingest.loaders.web import load_html
 from ingest.loaders.word import load_docx
 from ingest.metadata import EXTRA_KEYS, METADATA_KEYS, finalize_metadata, region_from_title, scope_of
+from vetbot.cancel import checkpoint
 from vetbot.errors import IngestError
 
 __all__ = [
@@ -79,6 +80,7 @@ def load_bytes(data: bytes, path: Path) -> LoadedDocument:
         raise IngestError(f"unsupported file type {path.suffix}",
                           user_message=f"不支持的文件类型 {path.suffix or '（无扩展名）'}")
     extracted = loader(data, path)
+    checkpoint()
     text = extracted.text.replace("\x00", "").strip()
     if not text:
         raise IngestError(f"no text in {path.name}", user_message="文件中没有可提取的文字")

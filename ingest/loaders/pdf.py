@@ -14,7 +14,8 @@ from pathlib import Path
 
 from ingest import furniture
 from ingest.loaders.base import Extracted
-from vetbot.errors import IngestError
+from vetbot.cancel import checkpoint
+from vetbot.errors import IngestError, OperationCancelledError
 
 # A page with fewer visible characters than this has no real text layer (a scan, perhaps
 # with a stamped page number).
@@ -73,8 +74,11 @@ def _read_pages(data: bytes, path: Path) -> tuple[list[str], str]:
                                   user_message="PDF 文件已加密，无法读取") from exc
         if len(reader.pages) == 0:
             raise IngestError(f"pdf without pages {path.name}", user_message="PDF 文件已损坏或格式无效")
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except IngestError:
+        pages = []
+        for page in reader.pages:
+            checkpoint()  # a page can take seconds; a cancelled job stops here
+            pages.append(page.extract_text() or "")
+    except (IngestError, OperationCancelledError):
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
         raise IngestError(f"cannot read pdf {path.name}: {exc}",

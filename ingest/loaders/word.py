@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.loaders.base import Extracted
+from vetbot.cancel import checkpoint
 from vetbot.errors import IngestError
 from vetbot.textnorm import int_to_chinese
 
@@ -201,7 +202,9 @@ def load_docx(data: bytes, path: Path) -> Extracted:
     out = Extracted(text="")
     lines: list[str] = []
     # Walk the body in order so tables stay where they are in the document.
-    for element in document.element.body.iterchildren():
+    for i, element in enumerate(document.element.body.iterchildren()):
+        if not i % 200:
+            checkpoint()  # a huge body takes minutes to walk; a cancelled job stops here
         tag = element.tag.rsplit("}", 1)[-1]
         if tag == "p":
             para = Paragraph(element, document)

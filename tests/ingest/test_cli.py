@@ -181,3 +181,13 @@ def test_staff_edits_are_reapplied_when_the_served_kb_is_rebuilt(env: Path, tmp_
     assert main(["ingest", "--no-progress", "--kb", str(other), str(src / "good.md")]) == 0
     other_store = KnowledgeStore(other, HashingEmbeddings(), make_chroma_client(other, None))
     assert other_store.documents["good.md"].metadata["title"] == "示例办法"
+@pytest.mark.usefixtures("env", "fake_embeddings")
+def test_summary_is_printed_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The pipeline used to log the summary's first line at INFO on top of the CLI's print.
+    src = tmp_path / "once"
+    src.mkdir()
+    (src / "a.md").write_text("# 示例\n\n第一条 退役军人凭优待证免费乘车。\n", encoding="utf-8")
+    assert main(["--log-level", "INFO", "ingest", "--no-progress", str(src)]) == 0
+    captured = capsys.readouterr()
+    both = captured.out + captured.err
+    assert both.count("新增 1，更新 0，未变 0，删除 0，失败 0") == 1, both

@@ -215,3 +215,15 @@ def test_bench_prints_latency_for_both_fusions(kb: Path, tmp_path: Path,
     assert main(["bench", "--kb", str(kb), "--n", "6", "--questions", str(questions)]) == 0
     out = capsys.readouterr().out
     assert "rrf" in out and "weighted" in out and "p95" in out and "rrf/weighted" in out
+
+
+def test_ask_is_a_chat_turn_like_the_bot(kb: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A greeting used to be refused as off-topic on the command line only.
+    assert main(["ask", "--kb", str(kb), "--json", "你好"]) == 0
+    (data,) = _json_lines(capsys.readouterr().out)
+    assert data["intent"] == "smalltalk" and data["refused"] is False
+
+
+def test_ask_refuses_an_unknown_region(kb: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "--kb", str(kb), "--region", "火星", "优待证丢了怎么办？"]) == 1
+    assert "未知的地区“火星”" in capsys.readouterr().err

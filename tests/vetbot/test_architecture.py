@@ -7,6 +7,9 @@ import-linter; the other rules are read from the source with ``ast``.
 from __future__ import annotations
 
 import ast
+import contextlib
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,15 +30,54 @@ def _modules(package: str) -> list[Path]:
     return sorted(p for p in (PROJECT_ROOT / package).rglob("*.py") if "migrations" not in p.parts)
 
 
+@contextlib.contextmanager
+def _logging_kept() -> Iterator[None]:
+    """Undo what import-linter's ``dictConfig`` does to the process's loggers.
+
+    ``lint_imports`` configures logging with ``disable_existing_loggers`` left at True, which
+    silences every logger created so far (``bot.app`` among them) for the rest of the test run,
+    so a later ``caplog`` test saw no records when this module ran first.
+    """
+    manager = logging.Logger.manager
+    before = {name: (lg.disabled, list(lg.handlers), lg.level, lg.propagate)
+              for name, lg in manager.loggerDict.items() if isinstance(lg, logging.Logger)}
+    try:
+        yield
+    finally:
+        for name, lg in list(manager.loggerDict.items()):
+            if not isinstance(lg, logging.Logger):
+                continue
+            if name in before:
+                lg.disabled, lg.handlers[:], lg.level, lg.propagate = (
+                    before[name][0], before[name][1], before[name][2], before[name][3])
+            else:  # created by import-linter itself: keep it, but without its console handler
+                lg.handlers.clear()
+
+
+def _lint(contract: str) -> int:
+    with _logging_kept():
+        return lint_imports(
+            config_filename=str(PROJECT_ROOT / "pyproject.toml"),
+            limit_to_contracts=(contract,),
+            no_cache=True,
+            no_logo=True,
+        )
+
+
 @pytest.mark.parametrize("contract", CONTRACTS)
 def test_import_contract_is_kept(contract: str, capsys: pytest.CaptureFixture[str]) -> None:
-    code = lint_imports(
-        config_filename=str(PROJECT_ROOT / "pyproject.toml"),
-        limit_to_contracts=(contract,),
-        no_cache=True,
-        no_logo=True,
-    )
+    code = _lint(contract)
     assert code == 0, capsys.readouterr().out
+
+
+def test_checking_contracts_leaves_existing_loggers_working(caplog: pytest.LogCaptureFixture) -> None:
+    # Reproduces the order dependence: after import-linter ran, bot.app's error log was lost.
+    sentinel = logging.getLogger("vetbot.tests.sentinel")
+    _lint("acyclic-vetbot")
+    caplog.set_level(logging.ERROR, logger="vetbot.tests.sentinel")
+    sentinel.error("still heard")
+    assert not sentinel.disabled
+    assert [r.getMessage() for r in caplog.records if r.name == sentinel.name] == ["still heard"]
 
 
 def _imports_in_functions(path: Path, root: Path = PROJECT_ROOT) -> list[str]:
