@@ -136,6 +136,7 @@ class KnowledgeService:
     # ------------------------------------------------------------------ queries
     def regions(self) -> list[str]:
         """Regions present in the KB (``全国`` first)."""
+        self.store.refresh_if_stale()
         return self.retriever.regions()
 
     def query_terms(self, query: str) -> list[str]:
@@ -156,6 +157,7 @@ class KnowledgeService:
         Raises InvalidInputError on an empty or over-long query or an unknown topic.
         """
         query = self._validate(query)
+        self.store.refresh_if_stale()
         return self.retriever.search(query, k, topic=topic, region=region, document=document)
 
     def warm_up(self) -> None:
@@ -173,6 +175,8 @@ class KnowledgeService:
         """
         question = self._validate(question)
         start = time.perf_counter()
+        # Another process may have published a new generation (cheap check, rate-limited).
+        self.store.refresh_if_stale()
         intent, theme, offer = self._classify(question)
         if fusion is not None and fusion not in FUSION_METHODS:
             raise InvalidInputError(f"unknown fusion {fusion!r}", user_message=f"未知的融合方式：{fusion}")
