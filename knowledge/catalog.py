@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 CATALOG_FILE = "catalog.sqlite3"
 KEEP_GENERATIONS = 2
-TABLES = [KbCatalog.__table__, KbGeneration.__table__, KbDocument.__table__, KbChunk.__table__]
+MODELS = (KbCatalog, KbGeneration, KbDocument, KbChunk)
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ class Catalog:
         """The private SQLite catalogue of an ad-hoc KB directory (created when missing)."""
         kb_dir.mkdir(parents=True, exist_ok=True)
         engine = create_db_engine(f"sqlite:///{(kb_dir / CATALOG_FILE).resolve()}")
-        Base.metadata.create_all(engine, tables=TABLES)
+        Base.metadata.create_all(engine, tables=[Base.metadata.tables[m.__tablename__] for m in MODELS])
         return cls(engine)
 
     @classmethod
