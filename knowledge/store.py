@@ -112,7 +112,7 @@ def open_catalog(kb_dir: Path, settings: Settings | None) -> Catalog:
     kb_dir = Path(kb_dir)
     is_default = settings is not None and kb_dir.resolve() == Path(settings.default_kb_dir).resolve()
     if settings is not None and is_default and not (kb_dir / CATALOG_FILE).exists():
-        return Catalog.for_database(settings.sqlalchemy_url)
+        return Catalog.for_database(settings.kb_database_url or settings.sqlalchemy_url)
     return Catalog.for_directory(kb_dir)
 
 
@@ -252,7 +252,9 @@ class KnowledgeStore:
     def sweep_orphans(self) -> bool:
         """Drop vectors an interrupted ingest left behind, unless a writer is busy (then False)."""
         head = self.catalog.head()
-        if head is None:
+        if head is None or head.generation == 0:
+            # A catalogue that never published may share its collection with an existing KB
+            # (a fresh database pointed at old vectors): nothing here says what is an orphan.
             return True
         # One count, not a listing of every id, unless something is there that no generation lists.
         if not head.dirty and self.vectorstore._collection.count() <= len(self._state.chunks):
