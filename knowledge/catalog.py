@@ -22,6 +22,7 @@ import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, delete, inspect, or_, select, update
 from sqlalchemy.engine import Engine
@@ -35,6 +36,9 @@ from knowledge.types import NATIONAL
 from vetbot.clock import utcnow
 from vetbot.db import Base, create_db_engine, make_session_factory, upgrade
 from vetbot.errors import KnowledgeBaseError
+
+if TYPE_CHECKING:
+    from vetbot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -331,13 +335,16 @@ class Catalog:
             s.execute(delete(KbDocument).where(KbDocument.kb == self.name, KbDocument.gen_to <= floor))
             s.execute(delete(KbGeneration).where(KbGeneration.kb == self.name, KbGeneration.number < floor))
 
-    def set_embedding(self, token: str, embedding_id: str) -> None:
-        """Record the embedding model (``ingest --rebuild`` with another model)."""
-        with self._sessions() as s:
-            s.execute(update(KbCatalog).where(KbCatalog.name == self.name, KbCatalog.writer == token)
-                      .values(embedding_id=embedding_id))
-            s.commit()
-
 
 def _region(meta: Mapping[str, object]) -> str:
     return str(meta.get("region") or NATIONAL)
+
+
+def open_catalog(kb_dir: Path, settings: Settings | None) -> Catalog:
+    """The catalogue of ``kb_dir``: its own SQLite file if it has one, the project database for
+    the default KB, else a new file in ``kb_dir``."""
+    kb_dir = Path(kb_dir)
+    is_default = settings is not None and kb_dir.resolve() == Path(settings.default_kb_dir).resolve()
+    if settings is not None and is_default and not (kb_dir / CATALOG_FILE).exists():
+        return Catalog.for_database(settings.kb_database_url or settings.sqlalchemy_url)
+    return Catalog.for_directory(kb_dir)

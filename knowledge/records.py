@@ -56,3 +56,23 @@ class CorpusCounts:
 def content_hash(data: bytes) -> str:
     """SHA-256 of a document's raw bytes, the key of incremental ingest."""
     return hashlib.sha256(data).hexdigest()
+
+
+class LiveChunks(dict[str, ChunkRecord]):
+    """A generation's live chunks; ``[]``/``get`` still find chunks of the generation before it.
+
+    Membership (``in``), iteration and ``len`` are the live generation only: a request that
+    ranked chunks before a swap can still show them after it.
+    """
+
+    def __init__(self, chunks: dict[str, ChunkRecord], retired: dict[str, ChunkRecord] | None = None) -> None:
+        super().__init__(chunks)
+        self.retired = retired or {}
+
+    def __missing__(self, key: str) -> ChunkRecord:
+        return self.retired[key]
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        """Like ``dict.get``, falling back to the previous generation."""
+        found = super().get(key)
+        return found if found is not None else self.retired.get(key, default)

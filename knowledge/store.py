@@ -44,11 +44,11 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from knowledge import bm25index
-from knowledge.catalog import CATALOG_FILE, Catalog, StagedDocument, next_counts
+from knowledge.catalog import Catalog, StagedDocument, next_counts, open_catalog
 from knowledge.chroma import collection_name_for, make_chroma_client
 from knowledge.embeddings import embeddings_id
 from knowledge.kbmigrate import MANIFEST, migrate_manifest
-from knowledge.records import ChunkRecord, CorpusCounts, DocumentRecord, content_hash
+from knowledge.records import ChunkRecord, CorpusCounts, DocumentRecord, LiveChunks, content_hash
 from knowledge.text import ChineseTokenizer, default_tokenizer
 from vetbot.errors import KnowledgeBaseError
 
@@ -59,7 +59,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MANIFEST", "ChunkRecord", "CorpusCounts", "DocumentRecord", "KnowledgeStore", "LiveChunks",
-    "collection_name_for", "content_hash", "make_chroma_client",
+    "collection_name_for", "content_hash", "make_chroma_client", "open_catalog",
 ]
 
 logger = logging.getLogger(__name__)
@@ -75,26 +75,6 @@ def _ids(doc: DocumentRecord | None) -> list[str]:
     return [c.chunk_id for c in doc.chunks] if doc else []
 
 
-class LiveChunks(dict[str, ChunkRecord]):
-    """A generation's live chunks; ``[]``/``get`` still find chunks of the generation before it.
-
-    Membership (``in``), iteration and ``len`` are the live generation only: a request that
-    ranked chunks before a swap can still show them after it.
-    """
-
-    def __init__(self, chunks: dict[str, ChunkRecord], retired: dict[str, ChunkRecord] | None = None) -> None:
-        super().__init__(chunks)
-        self.retired = retired or {}
-
-    def __missing__(self, key: str) -> ChunkRecord:
-        return self.retired[key]
-
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
-        """Like ``dict.get``, falling back to the previous generation."""
-        found = super().get(key)
-        return found if found is not None else self.retired.get(key, default)
-
-
 @dataclass(frozen=True)
 class _State:
     generation: int = 0
@@ -104,16 +84,6 @@ class _State:
     bm25: Any = None
     bm25_ids: list[str] = field(default_factory=list)
     rows: dict[str, np.ndarray] = field(default_factory=dict)  # doc id -> BM25 rows
-
-
-def open_catalog(kb_dir: Path, settings: Settings | None) -> Catalog:
-    """The catalogue of ``kb_dir``: its own SQLite file if it has one, the project database for
-    the default KB, else a new file in ``kb_dir``."""
-    kb_dir = Path(kb_dir)
-    is_default = settings is not None and kb_dir.resolve() == Path(settings.default_kb_dir).resolve()
-    if settings is not None and is_default and not (kb_dir / CATALOG_FILE).exists():
-        return Catalog.for_database(settings.kb_database_url or settings.sqlalchemy_url)
-    return Catalog.for_directory(kb_dir)
 
 
 class KnowledgeStore:
@@ -225,11 +195,19 @@ class KnowledgeStore:
 
     def _load(self, generation: int) -> _State:
         documents, counts = self.catalog.load(generation)
+        return self._assemble(generation, documents, counts, None)
+
+    def _assemble(self, generation: int, documents: dict[str, DocumentRecord], counts: CorpusCounts,
+                  bm25: tuple[Any, list[str]] | None) -> _State:
+        """The in-memory state of a generation (BM25 from ``bm25``, the disk cache or the stored tokens)."""
         chunks = {c.chunk_id: c for d in documents.values() for c in d.chunks}
+        old = self._state.chunks
+        # Only what the new generation dropped is kept for requests in flight.
+        live = LiveChunks(chunks, {k: v for k, v in old.items() if k not in chunks})
         if not chunks:
-            return _State(generation, documents, LiveChunks({}, dict(self._state.chunks)), counts)
+            return _State(generation, documents, live, counts)
         target = self.kb_dir / f"bm25-g{generation}"
-        loaded = bm25index.load(target)
+        loaded = bm25 or bm25index.load(target)
         if loaded is None or len(loaded[1]) != len(chunks) or not all(c in chunks for c in loaded[1]):
             # A generation another machine published (or a lost cache): build it once from the
             # stored tokens and keep it for the next start.
@@ -245,7 +223,7 @@ class KnowledgeStore:
         for i, cid in enumerate(ids):
             rows.setdefault(owner[cid], []).append(i)
         return _State(
-            generation, documents, LiveChunks(chunks, dict(self._state.chunks)), counts, retriever, ids,
+            generation, documents, live, counts, retriever, ids,
             {d: np.asarray(r, dtype=np.int64) for d, r in rows.items()},
         )
 
@@ -443,12 +421,14 @@ class KnowledgeStore:
         removed_tokens = [] if reset else self.catalog.stat_tokens(state.generation, removed)
         counts = next_counts(CorpusCounts() if reset else state.counts, removed_tokens, staged)
         generation = state.generation + 1
-        if counts.n:
-            self._save_bm25(state, reset, old_rows, new_chunks, staged, generation)
+        bm25 = self._save_bm25(state, reset, old_rows, new_chunks, staged, generation) if counts.n else None
         dropped = removed - {s.record.doc_id for s in staged}
         self.catalog.publish(self._token, state.generation, staged, dropped, counts, self._embedding_id)
         self._pending, self._staged = {}, {}
-        self._state = self._load(generation)
+        # The new state from memory: what was published is what this writer holds.
+        documents = {d: rec for d, rec in base_docs.items() if d not in removed}
+        documents.update((s.record.doc_id, s.record) for s in staged)
+        self._state = self._assemble(generation, documents, counts, bm25)
         live = self._state.chunks
         if self._was_dirty:  # an interrupted writer left vectors no generation lists
             stale = [c for c in self.vectorstore._collection.get(include=[])["ids"] if c not in live]
@@ -462,7 +442,7 @@ class KnowledgeStore:
                 shutil.rmtree(path, ignore_errors=True)
 
     def _save_bm25(self, state: _State, reset: bool, old_rows: set[str], new_chunks: list[ChunkRecord],
-                   staged: list[StagedDocument], generation: int) -> None:
+                   staged: list[StagedDocument], generation: int) -> tuple[Any, list[str]]:
         """Write generation ``generation``'s BM25: the previous term counts updated, or a full count."""
         new_ids = [c.chunk_id for c in new_chunks]
         new_tokens = [" ".join(t) for s in staged for t in s.bm25_tokens]
@@ -475,7 +455,9 @@ class KnowledgeStore:
             ids, tokens = self.catalog.bm25_corpus(state.generation)
             keep = [(i, t) for i, t in zip(ids, tokens, strict=True) if i not in old_rows]
             counted = bm25index.count([i for i, _ in keep] + new_ids, [t for _, t in keep] + new_tokens)
-        bm25index.save(bm25index.to_bm25(counted), counted, self.kb_dir / f"bm25-g{generation}")
+        retriever = bm25index.to_bm25(counted)
+        bm25index.save(retriever, counted, self.kb_dir / f"bm25-g{generation}")
+        return retriever, counted.ids
 
     def _delete_vectors(self, ids: list[str]) -> None:
         try:
@@ -498,6 +480,6 @@ class KnowledgeStore:
             self._reset_docs = self._state.documents
         self._was_reset = self._added = True
         # The writer sees an empty KB from now on; the catalogue changes at commit.
-        self._state = _State(self._state.generation, chunks=LiveChunks({}, dict(self._state.chunks)))
+        self._state = _State(self._state.generation, chunks=LiveChunks({}, self._state.chunks))
         self._pending = {}
         self._staged = {}
