@@ -95,7 +95,7 @@ class KnowledgeService:
         policy: RefusalPolicy | None = None,
         fusion: str | None = None,
     ) -> None:
-        self.store = store
+        self._store = store
         self.settings = settings
         self.classifier = classifier
         self.synonyms = synonyms if synonyms is not None else SynonymTable.load()
@@ -133,10 +133,21 @@ class KnowledgeService:
             classifier = classifier_factory(embeddings=embeddings, cache_dir=settings.data_dir / "cache")
         return cls(store, settings, classifier=classifier)
 
+    @property
+    def store(self) -> KnowledgeStore:
+        """The knowledge base, on its newest published generation.
+
+        Every read through the service (pages listing documents, health, the bot's cited
+        passages) checks for a newer generation first; the check is rate-limited by
+        ``settings.kb_refresh_seconds`` and usually only compares two clock readings.
+        """
+        self._store.refresh_if_stale()
+        return self._store
+
     # ------------------------------------------------------------------ queries
     def regions(self) -> list[str]:
         """Regions present in the KB (``全国`` first)."""
-        self.store.refresh_if_stale()
+        self._store.refresh_if_stale()
         return self.retriever.regions()
 
     def query_terms(self, query: str) -> list[str]:
@@ -157,7 +168,7 @@ class KnowledgeService:
         Raises InvalidInputError on an empty or over-long query or an unknown topic.
         """
         query = self._validate(query)
-        self.store.refresh_if_stale()
+        self._store.refresh_if_stale()
         return self.retriever.search(query, k, topic=topic, region=region, document=document)
 
     def warm_up(self) -> None:
@@ -176,7 +187,7 @@ class KnowledgeService:
         question = self._validate(question)
         start = time.perf_counter()
         # Another process may have published a new generation (cheap check, rate-limited).
-        self.store.refresh_if_stale()
+        self._store.refresh_if_stale()
         intent, theme, offer = self._classify(question)
         if fusion is not None and fusion not in FUSION_METHODS:
             raise InvalidInputError(f"unknown fusion {fusion!r}", user_message=f"未知的融合方式：{fusion}")
