@@ -30,7 +30,11 @@ def needs_default_kb(settings: Settings) -> bool:
     directory no old ``manifest.json`` to migrate)."""
     if (settings.default_kb_dir / MANIFEST).exists():
         return False
-    return open_catalog(settings.default_kb_dir, settings).generation() == 0
+    catalog = open_catalog(settings.default_kb_dir, settings)
+    try:
+        return catalog.generation() == 0
+    finally:
+        catalog.engine.dispose()
 
 
 def build_default_kb(store: KnowledgeStore, settings: Settings) -> None:
