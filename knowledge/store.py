@@ -68,6 +68,8 @@ logger = logging.getLogger(__name__)
 # to an exact ranking of the live vectors (one get + one matrix product).
 EXACT_FALLBACK_MAX = 20_000
 ADD_BATCH = 256
+# Share of the live chunks below which a document filter is handed to Chroma's ``where``.
+FILTER_IN_CHROMA_BELOW = 0.25
 LEASE_SECONDS = 300.0
 
 
@@ -84,6 +86,7 @@ class _State:
     bm25: Any = None
     bm25_ids: list[str] = field(default_factory=list)
     rows: dict[str, np.ndarray] = field(default_factory=dict)  # doc id -> BM25 rows
+    owner: dict[str, str] = field(default_factory=dict)  # chunk id -> doc id
 
 
 class KnowledgeStore:
@@ -224,7 +227,7 @@ class KnowledgeStore:
             rows.setdefault(owner[cid], []).append(i)
         return _State(
             generation, documents, live, counts, retriever, ids,
-            {d: np.asarray(r, dtype=np.int64) for d, r in rows.items()},
+            {d: np.asarray(r, dtype=np.int64) for d, r in rows.items()}, owner,
         )
 
     def sweep_orphans(self) -> bool:
@@ -291,17 +294,24 @@ class KnowledgeStore:
         self, vector: list[float], k: int, *, doc_ids: Collection[str] | None = None
     ) -> list[tuple[str, float]]:
         """Like :meth:`dense_search` for an already embedded query."""
-        live = self._state.chunks
+        state = self._state
+        live = state.chunks
         if not live or (doc_ids is not None and not doc_ids):
             return []
         where: Any = None
+        allowed: Collection[str] | None = None
         if doc_ids is not None:
-            ids = sorted(doc_ids)
-            where = {"doc_id": ids[0]} if len(ids) == 1 else {"doc_id": {"$in": ids}}
+            allowed = doc_ids if isinstance(doc_ids, set | frozenset | dict) else set(doc_ids)
+            share = sum(len(state.rows.get(d, ())) for d in allowed) / len(live)
+            if share < FILTER_IN_CHROMA_BELOW:
+                # A selective filter goes into Chroma; a broad one (a region keeps every
+                # national rule) is cheaper as an over-fetch filtered here.
+                ids = sorted(allowed)
+                where = {"doc_id": ids[0]} if len(ids) == 1 else {"doc_id": {"$in": ids}}
         # Orphaned vectors of an interrupted ingest may fill the top slots: over-fetch, and
         # widen the query until k live ids are found or the collection is exhausted.
         collection = self.vectorstore._collection
-        n = k + 16
+        n = k + 16 if allowed is None or where is not None else int(k / FILTER_IN_CHROMA_BELOW) + 16
         while True:
             res = collection.query(
                 query_embeddings=[vector],  # type: ignore[arg-type]
@@ -313,7 +323,7 @@ class KnowledgeStore:
             out = [
                 (cid, 1.0 - float(dist))
                 for cid, dist in zip(got, (res.get("distances") or [[]])[0], strict=False)
-                if cid in live
+                if cid in live and (allowed is None or state.owner.get(cid) in allowed)
             ]
             if len(out) >= k:
                 return out[:k]
@@ -321,7 +331,7 @@ class KnowledgeStore:
                 # HNSW is approximate: with many orphans (worse, identical ones) near the
                 # query, even a whole-collection query can miss live ids. Rank the live
                 # vectors exactly then, where that is cheap; orphans are swept on the next open.
-                if where is None and len(out) < min(k, len(live)) and len(live) <= EXACT_FALLBACK_MAX:
+                if allowed is None and len(out) < min(k, len(live)) and len(live) <= EXACT_FALLBACK_MAX:
                     return self._exact_live_search(vector, k)
                 return out[:k]
             n *= 4

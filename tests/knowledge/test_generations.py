@@ -140,6 +140,12 @@ def test_filtered_search_is_pushed_down_and_matches_filtering_afterwards(tmp_pat
     assert [c for c, _ in sparse] == [c for c, _ in expected]
     assert np.allclose([s for _, s in sparse], [s for _, s in expected])
 
+    # One document: a selective filter, handed to Chroma's where.
+    for doc_id, doc in store.documents.items():
+        only = [c for c, _ in store.dense_search(query, 50, doc_ids={doc_id})]
+        assert only == [c for c, _ in store.dense_search(query, 50) if c.startswith(f"{doc_id}:")]
+        assert len(only) == len(doc.chunks)
+
     hits = retriever.search(query, 10, region="济南")
     assert hits and all(h.region in {"全国", "济南市"} for h in hits)
     assert store.dense_search(query, 5, doc_ids=[]) == [] and store.bm25_search(tokens, 5, doc_ids=[]) == []
