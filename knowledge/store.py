@@ -85,7 +85,8 @@ class _State:
     counts: CorpusCounts = field(default_factory=CorpusCounts)
     bm25: Any = None
     bm25_ids: list[str] = field(default_factory=list)
-    rows: dict[str, np.ndarray] = field(default_factory=dict)  # doc id -> BM25 rows
+    doc_index: dict[str, int] = field(default_factory=dict)  # doc id -> ordinal
+    row_doc: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))  # BM25 row -> ordinal
     owner: dict[str, str] = field(default_factory=dict)  # chunk id -> doc id
 
 
@@ -222,13 +223,9 @@ class KnowledgeStore:
             loaded = (retriever, ids)
         retriever, ids = loaded
         owner = {c.chunk_id: d.doc_id for d in documents.values() for c in d.chunks}
-        rows: dict[str, list[int]] = {}
-        for i, cid in enumerate(ids):
-            rows.setdefault(owner[cid], []).append(i)
-        return _State(
-            generation, documents, live, counts, retriever, ids,
-            {d: np.asarray(r, dtype=np.int64) for d, r in rows.items()}, owner,
-        )
+        doc_index = {d: i for i, d in enumerate(documents)}
+        row_doc = np.fromiter((doc_index[owner[cid]] for cid in ids), dtype=np.int32, count=len(ids))
+        return _State(generation, documents, live, counts, retriever, ids, doc_index, row_doc, owner)
 
     def sweep_orphans(self) -> bool:
         """Drop vectors an interrupted ingest left behind, unless a writer is busy (then False)."""
@@ -302,7 +299,7 @@ class KnowledgeStore:
         allowed: Collection[str] | None = None
         if doc_ids is not None:
             allowed = doc_ids if isinstance(doc_ids, set | frozenset | dict) else set(doc_ids)
-            share = sum(len(state.rows.get(d, ())) for d in allowed) / len(live)
+            share = sum(len(state.documents[d].chunks) for d in allowed if d in state.documents) / len(live)
             if share < FILTER_IN_CHROMA_BELOW:
                 # A selective filter goes into Chroma; a broad one (a region keeps every
                 # national rule) is cheaper as an over-fetch filtered here.
@@ -361,11 +358,8 @@ class KnowledgeStore:
             return []
         mask = None
         if doc_ids is not None:
-            mask = np.zeros(len(state.bm25_ids), dtype=np.float32)
-            for doc_id in doc_ids:
-                rows = state.rows.get(doc_id)
-                if rows is not None:
-                    mask[rows] = 1.0
+            wanted = [state.doc_index[d] for d in doc_ids if d in state.doc_index]
+            mask = np.isin(state.row_doc, np.asarray(wanted, dtype=np.int32)).astype(np.float32)
         k = min(k, len(state.bm25_ids))
         docs, scores = state.bm25.retrieve(
             [tokens], k=k, show_progress=False, n_threads=1, weight_mask=mask

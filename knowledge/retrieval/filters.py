@@ -39,14 +39,19 @@ def filter_doc_ids(
         )
     doc_query = normalize(document).lower() if document else None
     keep: set[str] = set()
+    region_ok: dict[str, bool] = {}  # a KB has few distinct regions: match each once
     for doc_id, doc in documents.items():
         meta = doc.chunks[0].metadata if doc.chunks else doc.metadata
         if topic is not None and f"|{topic}|" not in str(meta.get("topics", "")):
             continue
         if region is not None:
             doc_region = str(meta.get("region") or NATIONAL)
-            national = doc_region == NATIONAL
-            if not regions.same_place(doc_region, region) and (strict or not national):
+            ok = region_ok.get(doc_region)
+            if ok is None:
+                national = doc_region == NATIONAL
+                ok = region_ok[doc_region] = regions.same_place(doc_region, region) or (
+                    not strict and national)
+            if not ok:
                 continue
         if doc_query is not None:
             title = normalize(str(meta.get("title", ""))).lower()
