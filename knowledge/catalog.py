@@ -22,7 +22,7 @@ import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, delete, inspect, or_, select, update
 from sqlalchemy.engine import Engine
@@ -169,7 +169,7 @@ class Catalog:
             )
             docs = s.execute(
                 select(KbDocument.id, KbDocument.doc_id, KbDocument.path, KbDocument.sha256,
-                       KbDocument.meta, KbDocument.ingested_at)
+                       KbDocument.meta, KbDocument.ingested_at, KbDocument.chunk_meta)
                 .where(KbDocument.kb == self.name, _live(generation))  # type: ignore[arg-type]
                 .order_by(KbDocument.doc_id)
             ).all()
@@ -181,14 +181,17 @@ class Catalog:
             ).all()
         if blob is None:
             raise KnowledgeBaseError(f"generation {generation} of knowledge base {self.name!r} is missing")
-        by_row: dict[int, DocumentRecord] = {}
+        by_row: dict[int, tuple[DocumentRecord, dict[str, Any]]] = {}
         documents: dict[str, DocumentRecord] = {}
-        for row_id, doc_id, path, sha, meta, ingested_at in docs:
+        for row_id, doc_id, path, sha, meta, ingested_at, shared in docs:
             rec = DocumentRecord(doc_id, path, sha, json.loads(meta), [], ingested_at)
-            by_row[row_id] = documents[doc_id] = rec
+            documents[doc_id] = rec
+            by_row[row_id] = (rec, json.loads(shared))
         loads = json.loads
         for row_id, chunk_id, text, meta in chunks:
-            by_row[row_id].chunks.append(ChunkRecord(chunk_id, text, loads(meta)))
+            rec, shared = by_row[row_id]
+            own = loads(meta)
+            rec.chunks.append(ChunkRecord(chunk_id, text, {**shared, **own} if own else dict(shared)))
         return documents, unpack_counts(blob)
 
     def bm25_corpus(self, generation: int) -> tuple[list[str], list[str]]:
@@ -309,14 +312,17 @@ class Catalog:
                 )
             for doc in staged:
                 rec = doc.record
+                shared = _shared_metadata(rec.chunks)
                 row = KbDocument(kb=self.name, doc_id=rec.doc_id, path=rec.path, sha256=rec.sha256,
                                  meta=json.dumps(rec.metadata, ensure_ascii=False),
+                                 chunk_meta=json.dumps(shared, ensure_ascii=False),
                                  ingested_at=rec.ingested_at, gen_from=new, gen_to=None)
                 s.add(row)
                 s.flush()
                 s.add_all(
                     KbChunk(document_id=row.id, position=i, chunk_id=c.chunk_id, text=c.text,
-                            meta=json.dumps(c.metadata, ensure_ascii=False),
+                            meta=json.dumps({k: v for k, v in c.metadata.items() if k not in shared},
+                                            ensure_ascii=False),
                             bm25_tokens=" ".join(bt), stat_tokens=" ".join(st))
                     for i, (c, bt, st) in enumerate(
                         zip(rec.chunks, doc.bm25_tokens, doc.stat_tokens, strict=True)
@@ -334,6 +340,14 @@ class Catalog:
             s.execute(delete(KbChunk).where(KbChunk.document_id.in_(old)))
             s.execute(delete(KbDocument).where(KbDocument.kb == self.name, KbDocument.gen_to <= floor))
             s.execute(delete(KbGeneration).where(KbGeneration.kb == self.name, KbGeneration.number < floor))
+
+
+def _shared_metadata(chunks: Sequence[ChunkRecord]) -> dict[str, Any]:
+    """Metadata items every chunk has with the same value (stored once per document)."""
+    if not chunks:
+        return {}
+    first = chunks[0].metadata
+    return {k: v for k, v in first.items() if all(k in c.metadata and c.metadata[k] == v for c in chunks[1:])}
 
 
 def _region(meta: Mapping[str, object]) -> str:

@@ -74,6 +74,9 @@ class KbDocument(Base):
     path: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64))
     meta: Mapped[str] = mapped_column(Text)
+    # Metadata shared by every chunk of this version (JSON); a chunk row keeps only the rest,
+    # so loading a generation parses each shared value once per document, not once per chunk.
+    chunk_meta: Mapped[str] = mapped_column(Text, default="{}")
     ingested_at: Mapped[str] = mapped_column(String(40), default="")
     gen_from: Mapped[int] = mapped_column(Integer)
     gen_to: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -49,6 +49,7 @@ def upgrade() -> None:
         sa.Column("path", sa.Text(), nullable=False),
         sa.Column("sha256", sa.String(64), nullable=False),
         sa.Column("meta", sa.Text(), nullable=False),
+        sa.Column("chunk_meta", sa.Text(), nullable=False),
         sa.Column("ingested_at", sa.String(40), nullable=False),
         sa.Column("gen_from", sa.Integer(), nullable=False),
         sa.Column("gen_to", sa.Integer(), nullable=True),
