@@ -165,14 +165,20 @@ class KnowledgeStore:
         a generation, returns at once and the caller keeps serving the current one.
         """
         now = time.monotonic()
-        if now - self._checked_at < self._refresh_seconds:
-            return False
+        if now - self._checked_at < self._refresh_seconds or self._token is not None:
+            return False  # checked a moment ago, or this store is writing (its base must hold)
         if not self._swap_lock.acquire(blocking=False):
             return False
         try:
             self._checked_at = time.monotonic()
-            published = self.catalog.generation()
+            head = self.catalog.head()
+            published = head.generation if head else 0
             if published == self._state.generation:
+                return False
+            if head and self._check_model and published and head.embedding_id != self._embedding_id:
+                logger.error("knowledge base %s: generation %d uses %s, not %s; keeping generation %d",
+                             self.kb_dir, published, head.embedding_id, self._embedding_id,
+                             self._state.generation)
                 return False
             self._state = self._load(published)
             logger.info("knowledge base %s: generation %d swapped in", self.kb_dir, published)
