@@ -29,6 +29,7 @@ import httpx
 import numpy as np
 
 from api.users import UserService
+from ingest.bootstrap import needs_default_kb
 from vetbot.db import Base, create_db_engine, import_all_models, make_session_factory
 from vetbot.errors import ConfigurationError
 from vetbot.settings import Settings
@@ -149,6 +150,8 @@ def _start_server(
         {
             "VETBOT_DATABASE_URL": db_url,
             "VETBOT_KB_DIR": str(kb_dir),
+            # The server's own database is a scratch one; the KB catalogue stays the real one.
+            "VETBOT_KB_DATABASE_URL": settings.kb_database_url or settings.sqlalchemy_url,
             "VETBOT_DATA_DIR": str(workdir),
             "VETBOT_TELEGRAM_TOKEN": "",
             "VETBOT_ANONYMOUS_ASK": "false",
@@ -257,7 +260,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 def run_bench(settings: Settings, config: BenchConfig, *, as_json: bool = False) -> int:
     """Start the server, load both endpoints, print the figures; returns an exit code."""
     kb_dir = settings.default_kb_dir
-    if not (kb_dir / "manifest.json").exists():
+    if needs_default_kb(settings):
         raise ConfigurationError(
             f"no knowledge base at {kb_dir}",
             user_message=f"知识库 {kb_dir} 不存在，请先运行 vetbot ingest knowledge/policies。",

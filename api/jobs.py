@@ -485,6 +485,7 @@ class JobRunner:
             serving.client,
             collection_name=serving.vectorstore._collection.name,
             tokenizer=serving.tokenizer,
+            catalog=serving.catalog,
         )
 
     def reload_serving_store(self) -> None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from ingest.pipeline import ingest_paths
 from knowledge.service import ClassifierFactory, KnowledgeService
-from knowledge.store import MANIFEST, KnowledgeStore
+from knowledge.store import MANIFEST, KnowledgeStore, open_catalog
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
@@ -26,8 +26,15 @@ logger = logging.getLogger(__name__)
 
 
 def needs_default_kb(settings: Settings) -> bool:
-    """True when the default KB has never been built (it has no manifest yet)."""
-    return not (settings.default_kb_dir / MANIFEST).exists()
+    """True when the default KB has never been built (its catalogue has no generation and the
+    directory no old ``manifest.json`` to migrate)."""
+    if (settings.default_kb_dir / MANIFEST).exists():
+        return False
+    catalog = open_catalog(settings.default_kb_dir, settings)
+    try:
+        return catalog.generation() == 0
+    finally:
+        catalog.engine.dispose()
 
 
 def build_default_kb(store: KnowledgeStore, settings: Settings) -> None:

@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING
 from ingest.pipeline import ingest_paths
 from knowledge.embeddings import LazyEmbeddings, build_embeddings, embedding_model_id
 from knowledge.kbedits import repository_for
-from knowledge.store import KnowledgeStore
+from knowledge.kbmigrate import MANIFEST, migrate_manifest
+from knowledge.store import KnowledgeStore, collection_name_for, open_catalog
+from knowledge.text import default_tokenizer
 from vetbot.errors import KnowledgeBaseError
 
 if TYPE_CHECKING:
@@ -37,16 +39,21 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--no-progress", action="store_true", help="不显示进度条")
     parser.add_argument("--json", action="store_true", help="以 JSON 输出逐个文件的导入报告（供程序读取）")
     parser.add_argument("--strict", action="store_true", help="有任何文件导入失败时以退出码 2 结束")
+    parser.add_argument("--migrate", action="store_true",
+                        help="把旧版知识库目录的 manifest.json 导入数据库目录（不重新计算向量）后退出")
     parser.set_defaults(func=run_ingest)
 
 
-def _set_aside_manifest(kb_dir: Path) -> None:
-    """For --rebuild of a KB built with another embedding model, which cannot even be opened."""
-    manifest = kb_dir / "manifest.json"
-    if manifest.exists():
-        backup = kb_dir / f"manifest.json.{time.strftime('%Y%m%d%H%M%S')}.bak"
-        manifest.replace(backup)
-        logger.warning("rebuild: previous manifest kept as %s", backup)
+def _migrate(kb_dir: Path, settings: Settings) -> int:
+    """``vetbot ingest --migrate``: import an old ``manifest.json`` into the catalogue."""
+    if not (kb_dir / MANIFEST).exists():
+        print(f"{kb_dir} 中没有 manifest.json，无需迁移。")
+        return 0
+    catalog = open_catalog(kb_dir, settings)
+    name = collection_name_for(settings.chroma_collection, kb_dir, bool(settings.chroma_url))
+    count = migrate_manifest(kb_dir, catalog, name, default_tokenizer())
+    print(f"已迁移知识库 {kb_dir}：{count} 个文档（向量未重新计算）。")
+    return 0
 
 
 def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
@@ -62,6 +69,8 @@ def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
     logging.getLogger("bm25s").setLevel(logging.WARNING)
     kb_dir = Path(args.kb) if args.kb else settings.default_kb_dir
+    if args.migrate:
+        return _migrate(kb_dir, settings)
     paths = list(args.paths) or [settings.bundled_knowledge_dir]
     started = time.perf_counter()
     # The model loads only when a changed file needs embedding: hashes are checked first.
@@ -71,8 +80,8 @@ def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
     except KnowledgeBaseError:
         if not args.rebuild:
             raise
-        _set_aside_manifest(kb_dir)
-        store = KnowledgeStore.open(kb_dir, settings, embeddings)
+        # Built with another embedding model: --rebuild replaces everything, model included.
+        store = KnowledgeStore.open(kb_dir, settings, embeddings, check_model=False)
     # Staff edits (knowledge-base admin) belong to the served KB: re-applied when it is rebuilt.
     edits = repository_for(settings) if kb_dir.resolve() == settings.default_kb_dir.resolve() else None
     report = ingest_paths(store, paths, prune=args.prune, rebuild=args.rebuild,

@@ -103,7 +103,7 @@ class KnowledgeService:
         fusion: str | None = None,
         embeddings: Embeddings | None = None,
     ) -> None:
-        self.store = store
+        self._store = store
         # The model that embeds each question once, for the classifier and dense retrieval
         # alike; by default the store's own (the one its vectors were made with).
         self.embeddings = embeddings if embeddings is not None else store.embeddings
@@ -144,9 +144,21 @@ class KnowledgeService:
             classifier = classifier_factory(embeddings=embeddings, cache_dir=settings.data_dir / "cache")
         return cls(store, settings, classifier=classifier, embeddings=embeddings)
 
+    @property
+    def store(self) -> KnowledgeStore:
+        """The knowledge base, on its newest published generation.
+
+        Every read through the service (pages listing documents, health, the bot's cited
+        passages) checks for a newer generation first; the check is rate-limited by
+        ``settings.kb_refresh_seconds`` and usually only compares two clock readings.
+        """
+        self._store.refresh_if_stale()
+        return self._store
+
     # ------------------------------------------------------------------ queries
     def regions(self) -> list[str]:
         """Regions present in the KB (``全国`` first)."""
+        self._store.refresh_if_stale()
         return self.retriever.regions()
 
     def query_terms(self, query: str) -> list[str]:
@@ -167,6 +179,7 @@ class KnowledgeService:
         Raises InvalidInputError on an empty or over-long query or an unknown topic.
         """
         query = self._validate(query)
+        self._store.refresh_if_stale()
         return self.retriever.search(query, k, topic=topic, region=region, document=document)
 
     def warm_up(self) -> None:
@@ -184,6 +197,8 @@ class KnowledgeService:
         """
         question = self._validate(question)
         start = time.perf_counter()
+        # Another process may have published a new generation (cheap check, rate-limited).
+        self._store.refresh_if_stale()
         # One query embedding per question, shared by the classifier and dense retrieval.
         vector = self.embeddings.embed_query(question)
         intent, theme, offer = self._classify(question, vector)

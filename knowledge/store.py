@@ -1,40 +1,54 @@
-"""A knowledge base directory: manifest, Chroma vectors and a BM25 index.
+"""A knowledge base: catalogue in a database, vectors in Chroma, BM25 cached per generation.
 
-Layout of ``kb_dir``::
+Where things live:
 
-    manifest.json     documents, their content hashes and chunks (the source of truth)
-    chroma/           embedded Chroma data (absent when a Chroma server is used)
-    bm25-<gen>/       bm25s index over the live chunks, generation named in the manifest
-    .lock             held by a writer
+* the catalogue (``knowledge.catalog``, tables of ``knowledge.kbmodels``): documents, chunks
+  with their pre-tokenised BM25 and coverage tokens, and index generations with the corpus
+  counts computed at commit. The default KB (``settings.default_kb_dir``) uses the project
+  database (``settings.sqlalchemy_url``: SQLite by default, PostgreSQL in production), so every
+  replica sharing that database and a Chroma server (``VETBOT_CHROMA_URL``) serves the same KB;
+  any other directory keeps a private SQLite file ``<kb_dir>/catalog.sqlite3``;
+* vectors: Chroma (embedded in ``<kb_dir>/chroma``, or a server), collection named in the catalogue;
+* ``<kb_dir>/bm25-g<N>/``: the bm25s index of generation N on this machine's disk, written by
+  the committing writer, or built once from the stored tokens by a reader that lacks it.
 
-Crash safety: a writer first adds new chunk vectors (new ids, since ids contain the content
-hash), then atomically replaces ``manifest.json`` (which names the new BM25 generation), and
-only then deletes vectors and BM25 generations the manifest no longer references. Readers only
-trust ids listed in the manifest, so an interrupted run leaves the previous index usable and
-its leftovers are swept by the next commit.
+Crash safety: a writer takes the catalogue's lease, marks it dirty and adds new chunk vectors
+(new ids, since ids contain the content hash); :meth:`KnowledgeStore.commit` builds the next
+generation's BM25 from the previous one's term counts plus the new chunks' tokens, publishes
+the new document versions and the generation row in one transaction, then deletes the vectors
+of replaced chunks. Readers only trust ids of the generation they loaded, so an interrupted run
+leaves the previous generation usable; its leftovers are swept by the next open (dirty flag).
+
+Replicas: :meth:`KnowledgeStore.refresh_if_stale` (called per request by ``KnowledgeService``)
+reads the published generation number (one small SELECT, at most every
+``settings.kb_refresh_seconds``) and swaps a new generation in by building the new state aside
+and replacing one reference; lookups of chunks dropped by the swap still resolve for requests
+in flight (:class:`LiveChunks`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import hashlib
-import json
 import logging
-import os
 import shutil
-import tempfile
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+import threading
+import time
+import uuid
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
+from knowledge import bm25index
+from knowledge.catalog import Catalog, StagedDocument, next_counts, open_catalog
+from knowledge.chroma import collection_name_for, make_chroma_client
 from knowledge.embeddings import embeddings_id
+from knowledge.kbmigrate import MANIFEST, migrate_manifest
+from knowledge.records import ChunkRecord, CorpusCounts, DocumentRecord, LiveChunks, content_hash
 from knowledge.text import ChineseTokenizer, default_tokenizer
 from vetbot.errors import KnowledgeBaseError
 
@@ -43,91 +57,37 @@ if TYPE_CHECKING:
 
     from vetbot.settings import Settings
 
+__all__ = [
+    "MANIFEST", "ChunkRecord", "CorpusCounts", "DocumentRecord", "KnowledgeStore", "LiveChunks",
+    "collection_name_for", "content_hash", "make_chroma_client", "open_catalog",
+]
+
 logger = logging.getLogger(__name__)
 
-MANIFEST = "manifest.json"
-SCHEMA_VERSION = 1
 # Up to this many live chunks, a dense search that HNSW cannot fill with live ids falls back
 # to an exact ranking of the live vectors (one get + one matrix product).
 EXACT_FALLBACK_MAX = 20_000
+ADD_BATCH = 256
+# Share of the live chunks below which a document filter is handed to Chroma's ``where``.
+FILTER_IN_CHROMA_BELOW = 0.25
+LEASE_SECONDS = 300.0
 
 
-@dataclass
-class ChunkRecord:
-    """One chunk: its id, its text (what is embedded and shown) and its metadata."""
-
-    chunk_id: str
-    text: str
-    metadata: dict[str, Any]
-
-    def to_document(self) -> Document:
-        """As a LangChain Document (id and metadata kept)."""
-        return Document(page_content=self.text, metadata=dict(self.metadata), id=self.chunk_id)
+def _ids(doc: DocumentRecord | None) -> list[str]:
+    return [c.chunk_id for c in doc.chunks] if doc else []
 
 
-@dataclass
-class DocumentRecord:
-    """One ingested source document with its chunks."""
-
-    doc_id: str
-    path: str
-    sha256: str
-    metadata: dict[str, Any]
-    chunks: list[ChunkRecord] = field(default_factory=list)
-    ingested_at: str = ""
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> DocumentRecord:
-        """Rebuild a record from its manifest JSON."""
-        chunks = [ChunkRecord(**c) for c in data.get("chunks", [])]
-        return cls(**{**data, "chunks": chunks})
-
-
-def content_hash(data: bytes) -> str:
-    """SHA-256 of a document's raw bytes, the key of incremental ingest."""
-    return hashlib.sha256(data).hexdigest()
-
-
-def _atomic_write_json(path: Path, payload: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, ensure_ascii=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def make_chroma_client(kb_dir: Path, chroma_url: str | None) -> ClientAPI:
-    """An embedded PersistentClient in ``kb_dir/chroma``, or an HttpClient for a server URL."""
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    chroma_settings = ChromaSettings(anonymized_telemetry=False)
-    if chroma_url:
-        from urllib.parse import urlparse
-
-        url = urlparse(chroma_url)
-        return chromadb.HttpClient(
-            host=url.hostname or "127.0.0.1",
-            port=url.port or 8000,
-            ssl=url.scheme == "https",
-            settings=chroma_settings,
-        )
-    (kb_dir / "chroma").mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(kb_dir / "chroma"), settings=chroma_settings)
-
-
-def collection_name_for(base: str, kb_dir: Path, server: bool) -> str:
-    """Collection name; on a shared server each KB directory gets its own collection."""
-    if not server:
-        return base
-    digest = hashlib.sha1(str(kb_dir.resolve()).encode()).hexdigest()[:10]
-    return f"{base}-{digest}"
+@dataclass(frozen=True)
+class _State:
+    generation: int = 0
+    documents: dict[str, DocumentRecord] = field(default_factory=dict)
+    chunks: LiveChunks = field(default_factory=lambda: LiveChunks({}))
+    counts: CorpusCounts = field(default_factory=CorpusCounts)
+    bm25: Any = None
+    bm25_ids: list[str] = field(default_factory=list)
+    doc_index: dict[str, int] = field(default_factory=dict)  # doc id -> ordinal
+    row_doc: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))  # BM25 row -> ordinal
+    owner: dict[str, str] = field(default_factory=dict)  # chunk id -> doc id
 
 
 class KnowledgeStore:
@@ -140,6 +100,10 @@ class KnowledgeStore:
         client: ClientAPI,
         collection_name: str = "vetbot",
         tokenizer: ChineseTokenizer | None = None,
+        *,
+        catalog: Catalog | None = None,
+        refresh_seconds: float = 1.0,
+        check_model: bool = True,
     ) -> None:
         from langchain_chroma import Chroma
 
@@ -148,169 +112,236 @@ class KnowledgeStore:
         self.embeddings = embeddings
         self.tokenizer = tokenizer or default_tokenizer()
         self.client = client
+        self.catalog = catalog or Catalog.for_directory(self.kb_dir)
+        self._embedding_id = embeddings_id(embeddings)
+        if (self.kb_dir / MANIFEST).exists() and self.catalog.head() is None:
+            migrate_manifest(self.kb_dir, self.catalog, collection_name, self.tokenizer)
+        head = self.catalog.ensure(collection_name, self._embedding_id)
         self.vectorstore = Chroma(
-            collection_name=collection_name,
+            collection_name=head.collection,
             embedding_function=embeddings,
             client=client,
             collection_metadata={"hnsw:space": "cosine"},
         )
-        self._documents: dict[str, DocumentRecord] = {}
-        self._chunks: dict[str, ChunkRecord] = {}
-        self._bm25: Any = None
-        self._bm25_ids: list[str] = []
-        self._generation = 0
-        self._bm25_dir = ""
-        self._embedding_id = embeddings_id(embeddings)
+        self._check_model = check_model
+        self._refresh_seconds = refresh_seconds
+        self._checked_at = 0.0
+        self._swap_lock = threading.Lock()
+        self._state = _State()
+        self._token: str | None = None
         self._pending: dict[str, DocumentRecord | None] = {}
+        self._staged: dict[str, StagedDocument] = {}
+        self._was_reset = self._was_dirty = self._committed = self._added = False
+        self._reset_docs: dict[str, DocumentRecord] = {}
         self.reload()
 
     @classmethod
     def open(
-        cls, kb_dir: Path, settings: Settings, embeddings: Embeddings, client: ClientAPI | None = None
+        cls, kb_dir: Path, settings: Settings, embeddings: Embeddings, client: ClientAPI | None = None,
+        *, check_model: bool = True,
     ) -> KnowledgeStore:
-        """Open ``kb_dir`` with the Chroma client the settings select."""
+        """Open ``kb_dir`` with the catalogue and Chroma client the settings select.
+
+        ``check_model=False`` opens a KB built with another embedding model (for ``--rebuild``).
+        """
+        catalog = open_catalog(kb_dir, settings)
         client = client or make_chroma_client(kb_dir, settings.chroma_url)
         name = collection_name_for(settings.chroma_collection, kb_dir, bool(settings.chroma_url))
-        store = cls(kb_dir, embeddings, client, collection_name=name)
+        store = cls(kb_dir, embeddings, client, collection_name=name, catalog=catalog,
+                    refresh_seconds=settings.kb_refresh_seconds, check_model=check_model)
         store.sweep_orphans()
         return store
 
+    # ------------------------------------------------------------------ generations
+    @property
+    def generation(self) -> int:
+        """The generation this store serves (0: empty, never published)."""
+        return self._state.generation
+
+    def refresh_if_stale(self) -> bool:
+        """Swap in a newer published generation; True when one was swapped in.
+
+        Checks at most every ``refresh_seconds`` (one small SELECT); while another thread loads
+        a generation, returns at once and the caller keeps serving the current one.
+        """
+        now = time.monotonic()
+        if now - self._checked_at < self._refresh_seconds or self._token is not None:
+            return False  # checked a moment ago, or this store is writing (its base must hold)
+        if not self._swap_lock.acquire(blocking=False):
+            return False
+        try:
+            self._checked_at = time.monotonic()
+            head = self.catalog.head()
+            published = head.generation if head else 0
+            if published == self._state.generation:
+                return False
+            if head and self._check_model and published and head.embedding_id != self._embedding_id:
+                logger.error("knowledge base %s: generation %d uses %s, not %s; keeping generation %d",
+                             self.kb_dir, published, head.embedding_id, self._embedding_id,
+                             self._state.generation)
+                return False
+            self._state = self._load(published)
+            logger.info("knowledge base %s: generation %d swapped in", self.kb_dir, published)
+            return True
+        finally:
+            self._swap_lock.release()
+
+    def reload(self) -> None:
+        """Load the published generation now."""
+        with self._swap_lock:
+            head = self.catalog.head()
+            generation = head.generation if head else 0
+            if head and generation and self._check_model and head.embedding_id != self._embedding_id:
+                raise KnowledgeBaseError(
+                    f"knowledge base {self.kb_dir} was built with {head.embedding_id}, "
+                    f"not {self._embedding_id}",
+                    user_message=(
+                        f"知识库是用向量模型 {head.embedding_id} 建立的，与当前配置不一致；"
+                        "请改回原配置，或使用 vetbot ingest --rebuild 重建。"
+                    ),
+                )
+            self._state = self._load(generation)
+            self._checked_at = time.monotonic()
+
+    def _load(self, generation: int) -> _State:
+        documents, counts = self.catalog.load(generation)
+        return self._assemble(generation, documents, counts, None)
+
+    def _assemble(self, generation: int, documents: dict[str, DocumentRecord], counts: CorpusCounts,
+                  bm25: tuple[Any, list[str]] | None) -> _State:
+        """The in-memory state of a generation (BM25 from ``bm25``, the disk cache or the stored tokens)."""
+        chunks = {c.chunk_id: c for d in documents.values() for c in d.chunks}
+        old = self._state.chunks
+        # Only what the new generation dropped is kept for requests in flight.
+        live = LiveChunks(chunks, {k: v for k, v in old.items() if k not in chunks})
+        if not chunks:
+            return _State(generation, documents, live, counts)
+        target = self.kb_dir / f"bm25-g{generation}"
+        loaded = bm25 or bm25index.load(target)
+        if loaded is None or len(loaded[1]) != len(chunks) or not all(c in chunks for c in loaded[1]):
+            # A generation another machine published (or a lost cache): build it once from the
+            # stored tokens and keep it for the next start.
+            ids, tokens = self.catalog.bm25_corpus(generation)
+            counted = bm25index.count(ids, tokens)
+            retriever = bm25index.to_bm25(counted)
+            with contextlib.suppress(OSError):
+                bm25index.save(retriever, counted, target)
+            loaded = (retriever, ids)
+        retriever, ids = loaded
+        owner = {c.chunk_id: d.doc_id for d in documents.values() for c in d.chunks}
+        doc_index = {d: i for i, d in enumerate(documents)}
+        row_doc = np.fromiter((doc_index[owner[cid]] for cid in ids), dtype=np.int32, count=len(ids))
+        return _State(generation, documents, live, counts, retriever, ids, doc_index, row_doc, owner)
+
     def sweep_orphans(self) -> bool:
         """Drop vectors an interrupted ingest left behind, unless a writer is busy (then False)."""
-        lock_path = self.kb_dir / ".lock"
-        if not self.kb_dir.is_dir():
+        head = self.catalog.head()
+        if head is None or head.generation == 0:
+            # A catalogue that never published may share its collection with an existing KB
+            # (a fresh database pointed at old vectors): nothing here says what is an orphan.
+            return True
+        # One count, not a listing of every id, unless something is there that no generation lists.
+        if not head.dirty and self.vectorstore._collection.count() <= len(self._state.chunks):
+            return True
+        token = uuid.uuid4().hex
+        if not self.catalog.acquire(token, LEASE_SECONDS, dirty=False):
             return False
-        with open(lock_path, "a+") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return False
-            try:
-                self.reload()
-                self._sweep()
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        try:
+            self.reload()
+            live = self._state.chunks
+            stored = self.vectorstore._collection.get(include=[])["ids"]
+            self._delete_vectors([cid for cid in stored if cid not in live])
+            self.catalog.release(token, clean=True)
+        finally:
+            self.catalog.release(token)
         return True
 
     # ------------------------------------------------------------------ reading
-    def reload(self) -> None:
-        """(Re)read the manifest and the BM25 generation it names."""
-        path = self.kb_dir / MANIFEST
-        if not path.exists():
-            self._documents, self._chunks, self._bm25, self._bm25_ids = {}, {}, None, []
-            return
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise KnowledgeBaseError(f"cannot read {path}: {exc}") from exc
-        stored = data.get("embedding_id")
-        if data.get("documents") and stored and stored != self._embedding_id:
-            raise KnowledgeBaseError(
-                f"knowledge base {self.kb_dir} was built with {stored}, not {self._embedding_id}",
-                user_message=(
-                    f"知识库是用向量模型 {stored} 建立的，与当前配置不一致；"
-                    "请改回原配置，或使用 vetbot ingest --rebuild 重建。"
-                ),
-            )
-        self._documents = {d["doc_id"]: DocumentRecord.from_json(d) for d in data.get("documents", [])}
-        self._chunks = {c.chunk_id: c for d in self._documents.values() for c in d.chunks}
-        self._generation = int(data.get("generation", 0))
-        self._bm25_dir = data.get("bm25_dir", "")
-        self._load_bm25()
-
-    def _load_bm25(self) -> None:
-        import bm25s
-
-        self._bm25, self._bm25_ids = None, []
-        if not self._chunks:
-            return
-        bm_dir = self.kb_dir / self._bm25_dir if self._bm25_dir else None
-        if bm_dir and (bm_dir / "ids.json").exists():
-            try:
-                self._bm25 = bm25s.BM25.load(str(bm_dir), show_progress=False)
-                self._bm25_ids = json.loads((bm_dir / "ids.json").read_text(encoding="utf-8"))
-                if set(self._bm25_ids) == set(self._chunks):
-                    return
-            except (OSError, ValueError) as exc:
-                logger.warning("BM25 index unreadable, rebuilding in memory: %s", exc)
-        # Missing or stale: rebuild in memory from the manifest (cheap for policy corpora).
-        self._bm25, self._bm25_ids = self._build_bm25(self._chunks)
-
-    def _build_bm25(self, chunks: dict[str, ChunkRecord]) -> tuple[Any, list[str]]:
-        import bm25s
-
-        ids = sorted(chunks)
-        corpus = [self.tokenizer.tokens(self._bm25_text(chunks[i])) or ["_empty_"] for i in ids]
-        retriever = bm25s.BM25()
-        retriever.index(corpus, show_progress=False)
-        return retriever, ids
-
-    @staticmethod
-    def _bm25_text(chunk: ChunkRecord) -> str:
-        # Title and heading make "which law" questions match; the article label is in text.
-        meta = chunk.metadata
-        return f"{meta.get('title', '')} {meta.get('heading', '')} {chunk.text}"
-
     @property
     def documents(self) -> dict[str, DocumentRecord]:
         """Live documents by id."""
-        return self._documents
+        return self._state.documents
 
     @property
-    def chunks(self) -> dict[str, ChunkRecord]:
-        """Live chunks by id."""
-        return self._chunks
+    def chunks(self) -> LiveChunks:
+        """Live chunks by id (see :class:`LiveChunks`)."""
+        return self._state.chunks
+
+    @property
+    def corpus_counts(self) -> CorpusCounts:
+        """Corpus counts of the served generation (computed at its commit)."""
+        return self._state.counts
 
     def is_empty(self) -> bool:
         """True when nothing has been ingested."""
-        return not self._chunks
+        return not self._state.chunks
 
     def is_unchanged(self, doc_id: str, sha256: str) -> bool:
         """True when ``doc_id`` is indexed with exactly this content hash."""
-        doc = self._documents.get(doc_id)
+        doc = self._state.documents.get(doc_id)
         return doc is not None and doc.sha256 == sha256
 
-    def dense_search(self, query: str, k: int) -> list[tuple[str, float]]:
-        """Top-``k`` live ``(chunk_id, cosine similarity -1..1)`` pairs, best first."""
-        if not self._chunks:
-            return []
-        vector = self.embeddings.embed_query(query)
-        return self.dense_search_by_vector(vector, k)
+    def dense_search(
+        self, query: str, k: int, *, doc_ids: Collection[str] | None = None
+    ) -> list[tuple[str, float]]:
+        """Top-``k`` live ``(chunk_id, cosine similarity -1..1)`` pairs, best first.
 
-    def dense_search_by_vector(self, vector: list[float], k: int) -> list[tuple[str, float]]:
-        """Like :meth:`dense_search` for an already embedded query."""
-        if not self._chunks:
+        ``doc_ids`` restricts the search to those documents' chunks (Chroma ``where`` on the
+        chunk metadata's ``doc_id``).
+        """
+        if not self._state.chunks or (doc_ids is not None and not doc_ids):
             return []
+        return self.dense_search_by_vector(self.embeddings.embed_query(query), k, doc_ids=doc_ids)
+
+    def dense_search_by_vector(
+        self, vector: list[float], k: int, *, doc_ids: Collection[str] | None = None
+    ) -> list[tuple[str, float]]:
+        """Like :meth:`dense_search` for an already embedded query."""
+        state = self._state
+        live = state.chunks
+        if not live or (doc_ids is not None and not doc_ids):
+            return []
+        where: Any = None
+        allowed: Collection[str] | None = None
+        if doc_ids is not None:
+            allowed = doc_ids if isinstance(doc_ids, set | frozenset | dict) else set(doc_ids)
+            share = sum(len(state.documents[d].chunks) for d in allowed if d in state.documents) / len(live)
+            if share < FILTER_IN_CHROMA_BELOW:
+                # A selective filter goes into Chroma; a broad one (a region keeps every
+                # national rule) is cheaper as an over-fetch filtered here.
+                ids = sorted(allowed)
+                where = {"doc_id": ids[0]} if len(ids) == 1 else {"doc_id": {"$in": ids}}
         # Orphaned vectors of an interrupted ingest may fill the top slots: over-fetch, and
-        # widen the query until k live ids are found or the whole collection was searched.
+        # widen the query until k live ids are found or the collection is exhausted.
         collection = self.vectorstore._collection
-        total = max(1, collection.count())
-        n = min(k + 16, total)
+        n = k + 16 if allowed is None or where is not None else int(k / FILTER_IN_CHROMA_BELOW) + 16
         while True:
             res = collection.query(
                 query_embeddings=[vector],  # type: ignore[arg-type]
                 n_results=n,
+                where=where,
                 include=["distances"],
             )
+            got = res["ids"][0]
             out = [
                 (cid, 1.0 - float(dist))
-                for cid, dist in zip(res["ids"][0], (res.get("distances") or [[]])[0], strict=False)
-                if cid in self._chunks
+                for cid, dist in zip(got, (res.get("distances") or [[]])[0], strict=False)
+                if cid in live and (allowed is None or state.owner.get(cid) in allowed)
             ]
             if len(out) >= k:
                 return out[:k]
-            if n >= total:
+            if len(got) < n:
                 # HNSW is approximate: with many orphans (worse, identical ones) near the
                 # query, even a whole-collection query can miss live ids. Rank the live
                 # vectors exactly then, where that is cheap; orphans are swept on the next open.
-                if len(self._chunks) <= EXACT_FALLBACK_MAX:
+                if allowed is None and len(out) < min(k, len(live)) and len(live) <= EXACT_FALLBACK_MAX:
                     return self._exact_live_search(vector, k)
                 return out[:k]
-            n = min(total, n * 4)
+            n *= 4
 
     def _exact_live_search(self, vector: list[float], k: int) -> list[tuple[str, float]]:
         """Top-``k`` live ``(chunk_id, cosine similarity)`` by brute force over the live vectors."""
-        got = self.vectorstore._collection.get(ids=list(self._chunks), include=["embeddings"])
+        got = self.vectorstore._collection.get(ids=list(self._state.chunks), include=["embeddings"])
         embeddings = got.get("embeddings")
         if embeddings is None or len(got["ids"]) == 0:
             return []
@@ -321,48 +352,64 @@ class KnowledgeStore:
         order = np.argsort(-sims)[:k]
         return [(got["ids"][i], float(sims[i])) for i in order]
 
-    def bm25_search(self, tokens: list[str], k: int) -> list[tuple[str, float]]:
-        """Top-``k`` live ``(chunk_id, BM25 score > 0)`` pairs over jieba tokens, best first."""
-        if self._bm25 is None or not tokens:
+    def bm25_search(
+        self, tokens: list[str], k: int, *, doc_ids: Collection[str] | None = None
+    ) -> list[tuple[str, float]]:
+        """Top-``k`` live ``(chunk_id, BM25 score > 0)`` pairs over jieba tokens, best first.
+
+        ``doc_ids`` restricts the search to those documents' chunks (a row mask, no scan).
+        """
+        state = self._state
+        if state.bm25 is None or not tokens:
             return []
-        k = min(k, len(self._bm25_ids))
-        docs, scores = self._bm25.retrieve([tokens], k=k, show_progress=False, n_threads=1)
-        out = []
-        for idx, score in zip(docs[0], scores[0], strict=False):
-            if score > 0:
-                out.append((self._bm25_ids[int(idx)], float(score)))
-        return out
+        mask = None
+        if doc_ids is not None:
+            wanted = [state.doc_index[d] for d in doc_ids if d in state.doc_index]
+            mask = np.isin(state.row_doc, np.asarray(wanted, dtype=np.int32)).astype(np.float32)
+        k = min(k, len(state.bm25_ids))
+        docs, scores = state.bm25.retrieve(
+            [tokens], k=k, show_progress=False, n_threads=1, weight_mask=mask
+        )
+        return [(state.bm25_ids[int(i)], float(s)) for i, s in zip(docs[0], scores[0], strict=False) if s > 0]
 
     # ------------------------------------------------------------------ writing
     @contextlib.contextmanager
     def writer(self) -> Iterator[KnowledgeStore]:
-        """Exclusive write session: stage changes, then commit them on normal exit."""
-        lock_path = self.kb_dir / ".lock"
-        with open(lock_path, "a+") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError as exc:
-                raise KnowledgeBaseError(
-                    f"{self.kb_dir} is locked by another writer",
-                    user_message="另一个导入任务正在写入该知识库，请稍后再试。",
-                ) from exc
-            try:
-                self.reload()
-                self._pending = {}
-                yield self
-                self.commit()
-            finally:
-                self._pending = {}
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        """Exclusive write session (a lease in the catalogue): stage changes, commit on normal exit."""
+        token = uuid.uuid4().hex
+        head = self.catalog.head()
+        self._was_dirty = bool(head and head.dirty)
+        if not self.catalog.acquire(token, LEASE_SECONDS, dirty=True):
+            raise KnowledgeBaseError(
+                f"{self.kb_dir} is locked by another writer",
+                user_message="另一个导入任务正在写入该知识库，请稍后再试。",
+            )
+        self._committed = False
+        try:
+            self._token = token
+            self.reload()
+            self._pending, self._staged, self._was_reset, self._added = {}, {}, False, False
+            yield self
+            self.commit()
+        finally:
+            self._pending, self._staged, self._token = {}, {}, None
+            # Clean once a commit swept, or when nothing was staged over a clean catalogue.
+            self.catalog.release(token, clean=self._committed or not (self._was_dirty or self._added))
 
     def stage_document(self, record: DocumentRecord) -> None:
-        """Embed and add ``record``'s chunks now; the manifest switches to them at commit."""
+        """Embed and add ``record``'s chunks now (batches of 256); they go live at commit."""
+        if self._token is None:
+            raise KnowledgeBaseError("stage_document outside writer()")
+        self.catalog.renew(self._token, LEASE_SECONDS)
         record.ingested_at = record.ingested_at or datetime.now(UTC).isoformat(timespec="seconds")
-        old = self._documents.get(record.doc_id)
+        old = None if self._was_reset else self._state.documents.get(record.doc_id)
         old_ids = {c.chunk_id for c in old.chunks} if old else set()
         new = [c for c in record.chunks if c.chunk_id not in old_ids]
-        if new:
-            self.vectorstore.add_documents([c.to_document() for c in new], ids=[c.chunk_id for c in new])
+        self._added = self._added or bool(new)
+        for start in range(0, len(new), ADD_BATCH):
+            batch = new[start : start + ADD_BATCH]
+            self.vectorstore.add_documents([c.to_document() for c in batch], ids=[c.chunk_id for c in batch])
+        self._staged[record.doc_id] = StagedDocument.of(record, self.tokenizer.tokens)
         self._pending[record.doc_id] = record
 
     def stage_removal(self, doc_id: str) -> None:
@@ -370,55 +417,79 @@ class KnowledgeStore:
         self._pending[doc_id] = None
 
     def commit(self) -> None:
-        """Publish staged changes: new manifest and BM25 generation, then sweep leftovers."""
-        documents = dict(self._documents)
-        for doc_id, rec in self._pending.items():
-            if rec is None:
-                documents.pop(doc_id, None)
-            else:
-                documents[doc_id] = rec
-        chunks = {c.chunk_id: c for d in documents.values() for c in d.chunks}
-        generation = self._generation + 1
-        bm25_dir = f"bm25-{generation}"
-        if chunks:
-            retriever, ids = self._build_bm25(chunks)
-            target = self.kb_dir / bm25_dir
-            shutil.rmtree(target, ignore_errors=True)
-            retriever.save(str(target), show_progress=False)
-            (target / "ids.json").write_text(json.dumps(ids), encoding="utf-8")
-        else:
-            bm25_dir = ""
-        manifest = {
-            "schema": SCHEMA_VERSION,
-            "generation": generation,
-            "embedding_id": self._embedding_id,
-            "bm25_dir": bm25_dir,
-            "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "documents": [asdict(d) for d in sorted(documents.values(), key=lambda d: d.doc_id)],
-        }
-        _atomic_write_json(self.kb_dir / MANIFEST, manifest)
-        self._pending = {}
-        self.reload()
-        self._sweep()
-
-    def _sweep(self) -> None:
-        """Delete vectors and BM25 generations that the manifest no longer references."""
-        try:
-            stored = set(self.vectorstore._collection.get(include=[])["ids"])
-            stale = sorted(stored - set(self._chunks))
-            for start in range(0, len(stale), 500):
-                self.vectorstore.delete(ids=stale[start : start + 500])
-        except Exception:  # sweeping is best effort; the next commit retries
-            logger.warning("could not sweep stale vectors", exc_info=True)
+        """Publish staged changes as the next generation, then delete replaced vectors."""
+        if self._token is None:
+            raise KnowledgeBaseError("commit outside writer()")
+        if not self._pending and not self._was_reset:
+            return
+        state, reset = self._state, self._was_reset
+        base_docs = {} if reset else state.documents
+        staged = [self._staged[d] for d, r in self._pending.items() if r is not None]
+        removed = set(self._reset_docs) if reset else {d for d in self._pending if d in base_docs}
+        old_rows = {c.chunk_id for d in removed if d in base_docs for c in base_docs[d].chunks}
+        new_chunks = [c for s in staged for c in s.record.chunks]
+        removed_tokens = [] if reset else self.catalog.stat_tokens(state.generation, removed)
+        counts = next_counts(CorpusCounts() if reset else state.counts, removed_tokens, staged)
+        generation = state.generation + 1
+        bm25 = self._save_bm25(state, reset, old_rows, new_chunks, staged, generation) if counts.n else None
+        dropped = removed - {s.record.doc_id for s in staged}
+        self.catalog.publish(self._token, state.generation, staged, dropped, counts, self._embedding_id)
+        self._pending, self._staged = {}, {}
+        # The new state from memory: what was published is what this writer holds.
+        documents = {d: rec for d, rec in base_docs.items() if d not in removed}
+        documents.update((s.record.doc_id, s.record) for s in staged)
+        self._state = self._assemble(generation, documents, counts, bm25)
+        live = self._state.chunks
+        if self._was_dirty:  # an interrupted writer left vectors no generation lists
+            stale = [c for c in self.vectorstore._collection.get(include=[])["ids"] if c not in live]
+        else:  # only the replaced chunks (a reset already emptied the collection)
+            stale = [c for d in removed for c in _ids(state.documents.get(d)) if c not in live]
+        self._delete_vectors(sorted(stale))
+        self._committed = True
+        self.catalog.prune(generation)
         for path in self.kb_dir.glob("bm25-*"):
-            if path.name != self._bm25_dir:
+            if path.name != f"bm25-g{generation}":  # readers keep theirs mapped
                 shutil.rmtree(path, ignore_errors=True)
 
+    def _save_bm25(self, state: _State, reset: bool, old_rows: set[str], new_chunks: list[ChunkRecord],
+                   staged: list[StagedDocument], generation: int) -> tuple[Any, list[str]]:
+        """Write generation ``generation``'s BM25: the previous term counts updated, or a full count."""
+        new_ids = [c.chunk_id for c in new_chunks]
+        new_tokens = [" ".join(t) for s in staged for t in s.bm25_tokens]
+        prev = None if reset else bm25index.load_counts(self.kb_dir / f"bm25-g{state.generation}")
+        if reset:
+            counted = bm25index.count(new_ids, new_tokens)
+        elif prev is not None and len(prev.ids) == len(state.chunks):
+            counted = bm25index.update(prev, old_rows, new_ids, new_tokens)
+        else:
+            ids, tokens = self.catalog.bm25_corpus(state.generation)
+            keep = [(i, t) for i, t in zip(ids, tokens, strict=True) if i not in old_rows]
+            counted = bm25index.count([i for i, _ in keep] + new_ids, [t for _, t in keep] + new_tokens)
+        retriever = bm25index.to_bm25(counted)
+        bm25index.save(retriever, counted, self.kb_dir / f"bm25-g{generation}")
+        return retriever, counted.ids
+
+    def _delete_vectors(self, ids: list[str]) -> None:
+        try:
+            for start in range(0, len(ids), 500):
+                self.vectorstore.delete(ids=ids[start : start + 500])
+        except Exception:  # sweeping is best effort; the next open retries (dirty flag)
+            logger.warning("could not delete stale vectors", exc_info=True)
+
     def reset(self) -> None:
-        """Drop everything (``ingest --rebuild``): vectors, BM25 and manifest."""
+        """Drop everything (``ingest --rebuild``): vectors now, catalogue rows at commit.
+
+        Outside a writer it opens one and publishes an empty generation.
+        """
+        if self._token is None:
+            with self.writer() as w:
+                w.reset()
+            return
         self.vectorstore.reset_collection()
-        for path in self.kb_dir.glob("bm25-*"):
-            shutil.rmtree(path, ignore_errors=True)
-        with contextlib.suppress(FileNotFoundError):
-            (self.kb_dir / MANIFEST).unlink()
-        self.reload()
+        if not self._was_reset:
+            self._reset_docs = self._state.documents
+        self._was_reset = self._added = True
+        # The writer sees an empty KB from now on; the catalogue changes at commit.
+        self._state = _State(self._state.generation, chunks=LiveChunks({}, self._state.chunks))
+        self._pending = {}
+        self._staged = {}

@@ -1,6 +1,6 @@
 """Data types shared by ingest, retrieval, answers and every interface (CLI, bot, API).
 
-Chunk metadata keys (stored in Chroma and in the manifest; scalar values only):
+Chunk metadata keys (stored in Chroma and in the catalogue; scalar values only):
 
 ``doc_id``      stable id of the source document (slug of its path relative to the ingest root)
 ``chunk_id``    ``{doc_id}:{content_hash[:12]}:{index}``

@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     )
     chroma_url: str | None = Field(None, description="http://host:port of a Chroma server.")
     chroma_collection: str = "vetbot"
+    kb_database_url: str | None = Field(
+        None, description="Database of the default knowledge base's catalogue; default database_url."
+    )
+    kb_refresh_seconds: float = Field(
+        1.0, ge=0.0, description="How often (s) a process checks for a newer knowledge-base generation."
+    )
     fusion: Literal["rrf", "weighted"] = "rrf"
     top_k: int = 5
     refusal_threshold: float = Field(0.45, description="Minimum evidence confidence to answer.")

@@ -11,21 +11,24 @@ from vetbot import regions
 from vetbot.errors import InvalidInputError
 
 if TYPE_CHECKING:
-    from knowledge.store import ChunkRecord
+    from knowledge.records import DocumentRecord
 
 
-def filter_chunk_ids(
-    chunks: Mapping[str, ChunkRecord],
+def filter_doc_ids(
+    documents: Mapping[str, DocumentRecord],
     *,
     topic: str | None = None,
     region: str | None = None,
     document: str | None = None,
     strict: bool = False,
 ) -> set[str] | None:
-    """Ids of the chunks that pass every given filter; None when no filter is given.
+    """Ids of the documents that pass every given filter; None when no filter is given.
 
-    ``region`` keeps that region's chunks and, unless ``strict``, the national ones; ``document``
-    matches a doc id exactly or a title substring. Raises InvalidInputError for an unknown topic.
+    Topic, region and title are document-level (every chunk of a document carries the same),
+    so filtering looks at each document once, never at every chunk; the store then pushes the
+    ids into Chroma's ``where`` and a BM25 row mask. ``region`` keeps that region's documents
+    and, unless ``strict``, the national ones; ``document`` matches a doc id exactly or a title
+    substring. Raises InvalidInputError for an unknown topic.
     """
     if topic is None and region is None and document is None:
         return None
@@ -36,19 +39,23 @@ def filter_chunk_ids(
         )
     doc_query = normalize(document).lower() if document else None
     keep: set[str] = set()
-    for cid, chunk in chunks.items():
-        meta = chunk.metadata
+    region_ok: dict[str, bool] = {}  # a KB has few distinct regions: match each once
+    for doc_id, doc in documents.items():
+        meta = doc.chunks[0].metadata if doc.chunks else doc.metadata
         if topic is not None and f"|{topic}|" not in str(meta.get("topics", "")):
             continue
         if region is not None:
-            chunk_region = str(meta.get("region") or NATIONAL)
-            national = chunk_region == NATIONAL
-            if not regions.same_place(chunk_region, region) and (strict or not national):
+            doc_region = str(meta.get("region") or NATIONAL)
+            ok = region_ok.get(doc_region)
+            if ok is None:
+                national = doc_region == NATIONAL
+                ok = region_ok[doc_region] = regions.same_place(doc_region, region) or (
+                    not strict and national)
+            if not ok:
                 continue
         if doc_query is not None:
-            doc_id = str(meta.get("doc_id", "")).lower()
             title = normalize(str(meta.get("title", ""))).lower()
-            if doc_query != doc_id and doc_query not in title:
+            if doc_query != doc_id.lower() and doc_query not in title:
                 continue
-        keep.add(cid)
+        keep.add(doc_id)
     return keep

@@ -35,7 +35,7 @@ def rrf_fuse(
         rank = 0
         for cid, _score in ranking:
             if valid is not None and cid not in valid:
-                continue  # orphaned vector or chunk outside the live manifest: not a rank holder
+                continue  # orphaned vector or chunk outside the live generation: not a rank holder
             rank += 1
             fused[cid] = fused.get(cid, 0.0) + weight / (k0 + rank)
     return fused

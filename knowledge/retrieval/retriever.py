@@ -24,7 +24,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field, PrivateAttr
 
 from knowledge.retrieval.corpus import CorpusStats
-from knowledge.retrieval.filters import filter_chunk_ids
+from knowledge.retrieval.filters import filter_doc_ids
 from knowledge.retrieval.fusion import FUSION_METHODS, rrf_fuse, weighted_fuse
 from knowledge.retrieval.query import QueryAnalysis, QueryAnalyzer
 from knowledge.retrieval.regions import RegionPreference
@@ -126,12 +126,12 @@ class HybridRetriever(BaseRetriever):
         return analyzer.analyze(query, self.stats())
 
     def stats(self) -> CorpusStats:
-        """Corpus statistics of the store's current generation (rebuilt after a reload)."""
+        """Corpus statistics of the store's current generation (counted at its commit)."""
         chunks = self.store.chunks
-        # Identity of the live chunk dict: the store swaps in a new one on every reload. The
-        # reference is kept, so a new dict can never reuse the old one's address.
+        # Identity of the live chunk dict: the store swaps in a new one with every generation.
+        # The reference is kept, so a new dict can never reuse the old one's address.
         if self._stats is None or self._stats_source is not chunks:
-            self._stats = CorpusStats(chunks, self.store.tokenizer.tokens)
+            self._stats = CorpusStats.from_counts(self.store.corpus_counts, chunks)
             self._stats_source = chunks
         return self._stats
 
@@ -139,11 +139,12 @@ class HybridRetriever(BaseRetriever):
         """Which documents are in force (rebuilt after a reload; see :mod:`knowledge.versions`)."""
         chunks = self.store.chunks
         if self._versions is None or self._versions_source is not chunks:
+            # One look per document (its first chunk carries the document's metadata).
             docs: dict[str, dict[str, Any]] = {}
-            for chunk in chunks.values():
-                doc_id = str(chunk.metadata.get("doc_id", ""))
-                if doc_id and doc_id not in docs:
-                    docs[doc_id] = chunk.metadata
+            for doc in self.store.documents.values():
+                if doc.chunks:
+                    meta = doc.chunks[0].metadata
+                    docs[str(meta.get("doc_id") or doc.doc_id)] = meta
             self._versions = VersionIndex(docs)
             self._versions_source = chunks
         return self._versions
@@ -175,7 +176,7 @@ class HybridRetriever(BaseRetriever):
     ) -> RetrievalResult:
         """Rank chunks for ``query``; returns every candidate as a hit, best first.
 
-        ``topic``/``region``/``document`` filter (see :func:`filter_chunk_ids`);
+        ``topic``/``region``/``document`` filter (see :func:`filter_doc_ids`);
         ``prefer_region`` is the asker's region for the region preference. Passages of
         superseded documents are ranked below every passage in force unless
         ``demote_superseded`` is False (staff search shows both, each by its own score).
@@ -188,29 +189,30 @@ class HybridRetriever(BaseRetriever):
         _check_fusion(fusion)
         analysis = self.analyze(query)
         live = self.store.chunks
-        allowed = filter_chunk_ids(live, topic=topic, region=region, document=document, strict=strict)
+        allowed = filter_doc_ids(self.store.documents, topic=topic, region=region, document=document,
+                                 strict=strict)
         if not live or (allowed is not None and not allowed):
             return RetrievalResult(analysis=analysis, hits=[], region=prefer_region)
-        valid = allowed if allowed is not None else set(live)
-        # Filtered searches look at every chunk: policy corpora are small, and a tight filter
-        # would otherwise leave the top-N candidates empty.
-        depth = len(live) if allowed is not None else min(len(live), max(self.fetch_k, 4 * k))
+        # Filters are pushed into both searches (Chroma ``where``, a BM25 row mask), so a
+        # filtered search takes the same number of candidates as an unfiltered one.
+        depth = min(len(live), max(self.fetch_k, 4 * k))
 
         dense_query = query
         if self.expand_dense and analysis.expansions:
             dense_query = f"{query} {' '.join(analysis.expansions)}"
         if query_vector is not None and dense_query == query:
-            dense_raw = self.store.dense_search_by_vector(list(query_vector), depth)
+            dense_raw = self.store.dense_search_by_vector(list(query_vector), depth, doc_ids=allowed)
         else:
-            dense_raw = self.store.dense_search(dense_query, depth)
-        dense = [(c, s) for c, s in dense_raw if c in valid]
+            dense_raw = self.store.dense_search(dense_query, depth, doc_ids=allowed)
+        dense = [(c, s) for c, s in dense_raw if c in live]
         bm25_tokens = [*analysis.tokens, *analysis.tokens, *analysis.expansion_tokens]
-        sparse = [(c, s) for c, s in self.store.bm25_search(bm25_tokens, depth) if c in valid]
+        sparse = [(c, s) for c, s in self.store.bm25_search(bm25_tokens, depth, doc_ids=allowed) if c in live]
 
+        # Both lists hold live, allowed ids only: fusion needs no id set.
         if fusion == "rrf":
-            fused = rrf_fuse([dense, sparse], weights=self.rrf_weights, k0=self.rrf_k0, valid_ids=valid)
+            fused = rrf_fuse([dense, sparse], weights=self.rrf_weights, k0=self.rrf_k0)
         else:
-            fused = weighted_fuse(dense, sparse, alpha=self.alpha, valid_ids=valid)
+            fused = weighted_fuse(dense, sparse, alpha=self.alpha)
         reranked = self.reranker.rerank(fused, analysis, self.stats())
 
         dense_pos = {c: (i + 1, s) for i, (c, s) in enumerate(dense)}

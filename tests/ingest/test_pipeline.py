@@ -24,8 +24,9 @@ SIMPLE = ("# 示例办法\n\n## 第一章 总则\n\n第一条 退役军人凭优
           "第二条 本办法自发布之日起施行。\n")
 
 
-def _manifest(store: KnowledgeStore) -> bytes:
-    return (store.kb_dir / "manifest.json").read_bytes()
+def _manifest(store: KnowledgeStore) -> int:
+    """The published generation (what the old manifest file stood for)."""
+    return store.catalog.generation()
 
 
 def _vector_ids(store: KnowledgeStore) -> set[str]:

@@ -1,0 +1,150 @@
+"""BM25 over pre-tokenised chunks, built with numpy and cached on local disk per generation.
+
+The index is a ``bm25s.BM25`` (Lucene variant, ``k1=1.5``, ``b=0.75``: bm25s's defaults) whose
+score matrix is computed here from term counts (:class:`TermCounts`) in a few vectorised passes;
+searching, saving and loading are bm25s's own. A new generation's counts are the previous
+generation's minus the removed chunks plus the new ones (:func:`update`), so only new chunks'
+tokens are looked at; without the previous counts they are rebuilt from every chunk's stored
+tokens (:func:`count`, seconds at 100k chunks). A cache directory holds the bm25s files,
+``ids.json`` (the chunk id of every row) and ``counts.npz``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+K1 = 1.5
+B = 0.75
+EMPTY = "_empty_"  # stands in for a chunk without tokens, so every chunk has a row
+
+
+@dataclass
+class TermCounts:
+    """Sparse term counts: row ``doc[i]`` has term ``tok[i]`` ``tf[i]`` times; ``lengths`` per row.
+
+    Pairs are sorted by term, then row (the column order of bm25s's CSC score matrix).
+    """
+
+    ids: list[str]
+    vocab: dict[str, int]
+    doc: np.ndarray
+    tok: np.ndarray
+    tf: np.ndarray
+    lengths: np.ndarray
+
+
+def _pairs(token_strings: list[str], vocab: dict[str, int], first_row: int
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(rows, terms, tf, lengths)`` of new rows, pairs sorted by term then row."""
+    flat: list[int] = []
+    lengths = np.empty(len(token_strings), dtype=np.int64)
+    for i, text in enumerate(token_strings):
+        words = text.split() or [EMPTY]
+        lengths[i] = len(words)
+        flat.extend([vocab.setdefault(w, len(vocab)) for w in words])
+    height = first_row + len(token_strings) + 1
+    rows = np.repeat(np.arange(first_row, height - 1, dtype=np.int64), lengths)
+    keys, tf = np.unique(np.asarray(flat, dtype=np.int64) * height + rows, return_counts=True)
+    return keys % height, keys // height, tf, lengths
+
+
+def count(ids: list[str], token_strings: list[str]) -> TermCounts:
+    """Term counts of every chunk (row i = ``ids[i]``, tokens space-separated)."""
+    vocab: dict[str, int] = {"": 0}  # "" (no entries) lets bm25s answer a query with no known token
+    doc, tok, tf, lengths = _pairs(token_strings, vocab, 0)
+    return TermCounts(list(ids), vocab, doc, tok, tf, lengths)
+
+
+def update(
+    prev: TermCounts, removed: Collection[str], ids: list[str], token_strings: list[str]
+) -> TermCounts:
+    """``prev`` without the ``removed`` chunk ids, plus new rows ``ids`` (tokens space-separated)."""
+    keep = np.fromiter((cid not in removed for cid in prev.ids), dtype=bool, count=len(prev.ids))
+    new_row = np.cumsum(keep) - 1
+    kept = keep[prev.doc]
+    vocab = dict(prev.vocab)
+    n_kept = int(keep.sum())
+    doc, tok, tf, lengths = _pairs(token_strings, vocab, n_kept)
+    all_tok = np.concatenate([prev.tok[kept], tok])
+    # Two runs each sorted by term (a row renumbering keeps the order): a stable sort merges them.
+    order = np.argsort(all_tok, kind="stable")
+    return TermCounts(
+        [cid for cid, k in zip(prev.ids, keep, strict=True) if k] + list(ids),
+        vocab,
+        np.concatenate([new_row[prev.doc[kept]], doc])[order],
+        all_tok[order],
+        np.concatenate([prev.tf[kept], tf])[order],
+        np.concatenate([prev.lengths[keep], lengths]),
+    )
+
+
+def to_bm25(counts: TermCounts) -> Any:
+    """The ``bm25s.BM25`` of these counts (same scores as ``bm25s.BM25().index`` on the tokens)."""
+    import bm25s
+
+    n_docs, n_vocab = len(counts.ids), len(counts.vocab)
+    per_term = np.bincount(counts.tok, minlength=n_vocab)
+    idf = np.log(1.0 + (n_docs - per_term + 0.5) / (per_term + 0.5))
+    avg = float(counts.lengths.mean()) if n_docs else 1.0
+    tf = counts.tf.astype(np.float64)
+    tfc = tf / (tf + K1 * (1.0 - B + B * counts.lengths[counts.doc] / avg))
+    indptr = np.zeros(n_vocab + 1, dtype=np.int64)
+    np.cumsum(per_term, out=indptr[1:])
+    retriever = bm25s.BM25(k1=K1, b=B)
+    retriever.scores = {
+        "data": (idf[counts.tok] * tfc).astype(np.float32),
+        "indices": counts.doc.astype(np.int32),
+        "indptr": indptr,
+        "num_docs": n_docs,
+    }
+    retriever.vocab_dict = counts.vocab
+    retriever.unique_token_ids_set = set(counts.vocab.values())
+    retriever.nonoccurrence_array = None
+    return retriever
+
+
+def save(retriever: Any, counts: TermCounts, target: Path) -> None:
+    """Write the index, its row ids and counts to ``target`` atomically (temp dir renamed into place)."""
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    retriever.save(str(tmp), show_progress=False)
+    (tmp / "ids.json").write_text(json.dumps(counts.ids, ensure_ascii=False), encoding="utf-8")
+    np.savez(tmp / "counts.npz", doc=counts.doc, tok=counts.tok, tf=counts.tf, lengths=counts.lengths)
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(tmp, target)
+
+
+def load(source: Path) -> tuple[Any, list[str]] | None:
+    """``(retriever, row ids)`` from a cache directory, or None when it is missing or unreadable."""
+    import bm25s
+
+    if not (source / "ids.json").is_file():
+        return None
+    try:
+        retriever = bm25s.BM25.load(str(source), mmap=True)
+        ids = json.loads((source / "ids.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError):
+        return None
+    return retriever, ids
+
+
+def load_counts(source: Path) -> TermCounts | None:
+    """The term counts saved with an index (for :func:`update`), or None."""
+    loaded = load(source)
+    if loaded is None or not (source / "counts.npz").is_file():
+        return None
+    retriever, ids = loaded
+    try:
+        with np.load(source / "counts.npz") as data:
+            return TermCounts(ids, dict(retriever.vocab_dict), data["doc"], data["tok"], data["tf"],
+                              data["lengths"])
+    except (OSError, ValueError, KeyError):
+        return None
