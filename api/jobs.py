@@ -26,8 +26,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from api import jobqueue
 from api.models import IngestJob, IngestQueueEntry, utcnow
+from api.rwlock import ReadWriteLock
 from ingest.pipeline import ingest_paths
 from knowledge.overlay import OverlayHook
 from knowledge.store import KnowledgeStore
@@ -49,47 +49,6 @@ MAX_FILES_PER_UPLOAD = 20
 TERMINAL_STATES = ("done", "failed", "cancelled")
 _INTERRUPTED = "服务重启，导入任务被中断，请重新上传。"
 _UNSAFE_NAME = re.compile(r"[\\/\x00-\x1f<>:\"|?*]+")
-
-
-class ReadWriteLock:
-    """Many readers or one writer (writers wait for readers; new readers wait for a writer)."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._readers = 0
-        self._writer = False
-        self._writers_waiting = 0
-
-    @contextmanager
-    def read(self) -> Iterator[None]:
-        """Shared section."""
-        with self._cond:
-            while self._writer or self._writers_waiting:
-                self._cond.wait()
-            self._readers += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._readers -= 1
-                if not self._readers:
-                    self._cond.notify_all()
-
-    @contextmanager
-    def write(self) -> Iterator[None]:
-        """Exclusive section."""
-        with self._cond:
-            self._writers_waiting += 1
-            while self._writer or self._readers:
-                self._cond.wait()
-            self._writers_waiting -= 1
-            self._writer = True
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._writer = False
-                self._cond.notify_all()
 
 
 def safe_filename(name: str) -> str:

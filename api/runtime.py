@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from api.errors import ServiceNotReadyError
-from api.jobs import ReadWriteLock
+from api.rwlock import ReadWriteLock
 from api.users import UserService
 from complaints.classifier import ComplaintClassifier
 from complaints.routing import RoutingTable
