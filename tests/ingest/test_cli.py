@@ -34,6 +34,8 @@ def _open(kb: Path, embeddings: HashingEmbeddings | None = None) -> KnowledgeSto
 def fake_embeddings(monkeypatch: pytest.MonkeyPatch) -> None:
     """Exit-code tests need no real model."""
     monkeypatch.setattr("ingest.cli.build_embeddings", lambda settings: HashingEmbeddings())
+    # The store records the model id before any model loads (hashes are checked first).
+    monkeypatch.setattr("ingest.cli.embedding_model_id", lambda settings: HashingEmbeddings.model_id)
 
 
 @pytest.mark.usefixtures("fake_embeddings")
@@ -166,7 +168,6 @@ def test_unchanged_corpus_loads_no_model(
 @pytest.mark.usefixtures("fake_embeddings")
 def test_staff_edits_are_reapplied_when_the_served_kb_is_rebuilt(env: Path, tmp_path: Path) -> None:
     from knowledge.kbedits import KbEditRepository
-    from knowledge.store import KnowledgeStore, make_chroma_client
     from vetbot.db import create_db_engine, make_session_factory, upgrade
 
     src = tmp_path / "src"
@@ -178,13 +179,13 @@ def test_staff_edits_are_reapplied_when_the_served_kb_is_rebuilt(env: Path, tmp_
     edits.set_document("good.md", actor="user:editor", overrides={"title": "示例办法（修正）"})
 
     assert main(["ingest", "--no-progress", "--rebuild", str(src / "good.md")]) == 0
-    store = KnowledgeStore(env, HashingEmbeddings(), make_chroma_client(env, None))
-    assert store.documents["good.md"].metadata["title"] == "示例办法（修正）"
+    assert _open(env).documents["good.md"].metadata["title"] == "示例办法（修正）"
     # Another KB directory is not the served one: its documents are left as ingested.
     other = tmp_path / "other-kb"
     assert main(["ingest", "--no-progress", "--kb", str(other), str(src / "good.md")]) == 0
-    other_store = KnowledgeStore(other, HashingEmbeddings(), make_chroma_client(other, None))
-    assert other_store.documents["good.md"].metadata["title"] == "示例办法"
+    assert _open(other).documents["good.md"].metadata["title"] == "示例办法"
+
+
 @pytest.mark.usefixtures("env", "fake_embeddings")
 def test_summary_is_printed_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # The pipeline used to log the summary's first line at INFO on top of the CLI's print.
