@@ -59,6 +59,12 @@ class PhotoFetcher:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def drain(self) -> None:
+        """Wait for the fetches already started (tests, and an orderly handover before acting)."""
+        tasks = list(self._tasks)
+        if tasks:
+            await asyncio.wait(tasks)
+
     async def stop(self) -> None:
         """Cancel background fetches still running and wait (briefly) for them to end."""
         tasks = list(self._tasks)

@@ -25,6 +25,9 @@ async def file_complaint(h: BotHarness, *, phone: str | None = "138 1234 5678") 
     await h.press(VETERAN, "确认提交")
     text = h.last_text(VETERAN)
     assert "受理编号" in text
+    # The photo is fetched in the background; it updates the case row, so let it land before
+    # a test acts on the case (a caseworker acting in that instant gets a "changed" conflict).
+    await h.app.vetbot.photos.drain()  # type: ignore[attr-defined]
     return text.split("<b>")[1].split("</b>")[0]
 
 
