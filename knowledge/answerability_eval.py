@@ -1,7 +1,10 @@
 """Fitting and leave-one-corpus-out evaluation of the answerability model (offline, by command).
 
-``collect(ask_features, items)`` turns labelled eval items (``answer`` → 1, ``refuse`` → 0;
-complaint items are skipped) into feature rows; :func:`loco` fits on every corpus but one and
+``collect(corpus, assess, items)`` turns labelled eval items into feature rows with end-to-end
+labels: 1 when the item is an ``answer`` item and the answer the service would compose passes
+it (``knowledge.evaluation.score_item``), else 0: a ``refuse`` item, or an answerable question
+whose composed answer would be wrong, which is better refused. Complaint items are skipped.
+:func:`loco` fits on every corpus but one and
 scores the decision on the one left out. Used by ``vetbot answerability fit|loco``.
 """
 
@@ -11,7 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from knowledge.answerability import AnswerabilityModel, fit
-from knowledge.evaluation import EvalItem
+from knowledge.evaluation import EvalItem, score_item
+from knowledge.types import Answer
 
 
 @dataclass
@@ -24,15 +28,22 @@ class Row:
     label: int
 
 
-def collect(
-    corpus: str, features_of: Callable[[str, str | None], Mapping[str, float]], items: Sequence[EvalItem]
-) -> list[Row]:
-    """Feature rows of the ``answer`` and ``refuse`` items of one corpus."""
+Assess = Callable[[str, str | None], tuple[Mapping[str, float], Answer | None]]
+
+
+def collect(corpus: str, assess: Assess, items: Sequence[EvalItem]) -> list[Row]:
+    """Feature rows of the ``answer`` and ``refuse`` items of one corpus.
+
+    ``assess(question, region)`` returns the evidence features and the answer the service
+    would compose (None when nothing in force was retrieved).
+    """
     rows = []
     for item in items:
         if item.kind not in ("answer", "refuse"):
             continue
-        rows.append(Row(corpus, item.id, dict(features_of(item.q, item.region)), int(item.kind == "answer")))
+        features, draft = assess(item.q, item.region)
+        label = int(item.kind == "answer" and draft is not None and score_item(item, draft).passed)
+        rows.append(Row(corpus, item.id, dict(features), label))
     return rows
 
 

@@ -16,17 +16,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from knowledge.answer import (
     REFUSALS,
-    Evidence,
-    RefusalPolicy,
-    assess_evidence,
     compose_answer,
     domain_vocabulary,
     is_injection,
     load_userdict_words,
-    refusal_reason,
 )
-from knowledge.answerability import AnswerabilityModel
 from knowledge.embeddings import build_embeddings
+from knowledge.evidence import Evidence, RefusalPolicy, assess_evidence, refusal_reason
 from knowledge.retrieval import FUSION_METHODS, HybridRetriever
 from knowledge.store import KnowledgeStore
 from knowledge.synonyms import SynonymTable
@@ -99,9 +95,7 @@ class KnowledgeService:
         self.settings = settings
         self.classifier = classifier
         self.synonyms = synonyms if synonyms is not None else SynonymTable.load()
-        self.policy = policy or RefusalPolicy(
-            min_confidence=settings.refusal_threshold, model=AnswerabilityModel.load()
-        )
+        self.policy = policy or RefusalPolicy()
         self.retriever = HybridRetriever(
             store, self.synonyms, fusion=fusion or settings.fusion, k=max(1, settings.top_k)
         )
@@ -218,15 +212,21 @@ class KnowledgeService:
             )
         )
 
-    def assess(self, question: str, region: str | None = None) -> Evidence:
-        """The evidence :meth:`ask` decides on (features for fitting the answerability model).
-
-        Raises InvalidInputError as :meth:`ask`.
+    def assess(self, question: str, region: str | None = None) -> tuple[Evidence, Answer | None]:
+        """The evidence :meth:`ask` decides on, and the answer it would compose if it answered
+        (None when nothing was retrieved): features and end-to-end labels for fitting the
+        answerability model (``vetbot answerability``). Raises InvalidInputError as :meth:`ask`.
         """
         question = self._validate(question)
         asker = self._asker_region(question, region)
         result = self.retriever.retrieve(question, max(3, self.settings.top_k), prefer_region=asker)
-        return assess_evidence(result, self.retriever, self.policy, self.vocabulary)
+        evidence = assess_evidence(result, self.retriever, self.policy, self.vocabulary)
+        if not any(not h.superseded for h in result.hits):
+            return evidence, None
+        composed = compose_answer(result, self.retriever, k=self.settings.top_k, region=asker)
+        draft = Answer(question=question, answer=composed.text, refused=False, sources=composed.sources,
+                       related=composed.related, confidence=round(evidence.confidence, 4))
+        return evidence, draft
 
     # ------------------------------------------------------------------ helpers
     @staticmethod

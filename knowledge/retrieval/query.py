@@ -61,7 +61,11 @@ ANSWER_TYPES: tuple[tuple[re.Pattern[str], str, re.Pattern[str]], ...] = (
     (
         re.compile(r"多少钱|多少元|几块钱|金额|标准是多少|发多少|给多少|能拿多少|领多少"),
         "金额",
-        re.compile(r"[0-9一二三四五六七八九十百千万]+(\.[0-9]+)?\s*(万)?元"),
+        # Sums, and standards stated as multiples or shares of a base (20倍, 40%, 80个月基本工资).
+        re.compile(
+            r"[0-9一二三四五六七八九十百千万]+(\.[0-9]+)?\s*(万)?元|[0-9一二三四五六七八九十]+倍"
+            r"|[0-9]+(\.[0-9]+)?\s*%|百分之[0-9一二三四五六七八九十]+|[0-9一二三四五六七八九十]+个月(的)?(基本)?工资"
+        ),
     ),
 )
 
