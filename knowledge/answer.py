@@ -68,7 +68,7 @@ LOCAL_NOTE_MISSING = (
     "注意：这项规定的具体办法由各地制定，知识库暂未收录{region}的具体规定，请以当地规定为准。"
 )
 LOCAL_NOTE_LOCAL_SOURCE = "注意：以上为{regions}的地方规定，其他地区可能不同。"
-TYPE_NOTE = "注意：以上条文没有写明具体的{what}，知识库中没有找到这方面的规定，请以当地退役军人事务部门的答复为准。"
+TYPE_NOTE = "注意：以上条文没有写明具体的{what}，知识库中没有找到这方面的规定，请以当地退役军人事务部门的答复为准。"  # noqa: E501
 _TYPE_WORDS = {"时限": "期限", "时刻": "时间", "比例": "比例或折扣", "金额": "金额或标准"}
 GROUP_NOTE = "注意：以上规定适用于{groups}；知识库中没有找到专门针对{asked}的规定，是否适用可能由各地规定，请以当地规定为准。"  # noqa: E501
 
@@ -246,6 +246,8 @@ def compose_answer(
     top_coverage = max((h.coverage for h, _ in applicable), default=0.0)
     first_sentence_score = 0.0
     covered: set[str] = set()
+    topic_labels = {c.label for c in analysis.concepts if c.pattern is None}
+    lead_topic: set[str] = set()
     for idx, (hit, source) in enumerate(applicable):
         if idx > 0 and (hit.score < 0.75 * top_score or hit.coverage < 0.8 * top_coverage):
             break
@@ -257,12 +259,18 @@ def compose_answer(
                 first_sentence_score = score
             elif score <= 0 or score < 0.6 * first_sentence_score or not concepts - covered:
                 continue  # weaker than the lead fact, or says nothing the answer does not say yet
+            elif not (concepts - covered) & topic_labels and not lead_topic <= _firm(sent, analysis):
+                # It adds only an amount/duration, and about something else (a lump-sum death
+                # benefit under a question on monthly disability pay): not an answer.
+                continue
             if any(sent == f.sentence for f in facts):
                 continue
             line_len = len(sent) + len(source.citation) + 8
             if facts and line_len > budget:
                 continue
             facts.append(Fact(sent, source, score))
+            if not facts[1:]:
+                lead_topic = _firm(sent, analysis) & topic_labels
             covered |= concepts
             budget -= line_len
             if len(facts) >= MAX_FACTS:
@@ -308,6 +316,12 @@ def compose_answer(
     cited = list({f.source.chunk_id: f.source for f in facts}.values())
     related = related_passages(hits, retriever, {s.chunk_id for s in cited}, limit=min(MAX_RELATED, k))
     return Composed(text=text, sources=cited, local_rule=local_rule, facts=facts, related=related)
+
+
+def _firm(sentence: str, analysis: QueryAnalysis) -> set[str]:
+    """Concepts a sentence has as the word itself or a synonym (a shared sub-word does not count)."""
+    text = normalize(sentence).lower()
+    return {c.label for c in analysis.concepts if c.coverage(text) >= 0.8}
 
 
 def _prefer_group(

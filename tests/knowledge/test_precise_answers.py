@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (expected answer lines read better unwrapped)
 """Issue 16: one answer/refuse decision, cited passages only, amounts stated or said missing,
 article labels and paragraphs in citations, and no search results for a query matching nothing."""
 
