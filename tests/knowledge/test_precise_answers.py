@@ -4,9 +4,10 @@ article labels and paragraphs in citations, and no search results for a query ma
 
 from __future__ import annotations
 
-from knowledge.answer import Fact, _fact_line
+from knowledge.answer import Fact, _fact_line, compose_answer
 from knowledge.answerability import AnswerabilityModel
 from knowledge.evidence import Evidence, RefusalPolicy, refusal_reason
+from knowledge.retrieval import HybridRetriever
 from knowledge.service import KnowledgeService
 from knowledge.types import Passage
 from knowledge.units import paragraph_of, strip_article_label
@@ -97,3 +98,11 @@ def test_a_query_matching_nothing_finds_nothing(service: KnowledgeService) -> No
     # A real word next to the noise still finds the passages that have it.
     found = service.search("优待证 asdfgh")
     assert found and any("优待证" in s.text for s in found)
+
+
+def test_a_how_much_answer_says_when_no_cited_sentence_states_the_amount(retriever: HybridRetriever) -> None:
+    result = retriever.retrieve("优待证丢了补办要多少钱", 5)
+    composed = compose_answer(result, retriever, k=5)
+    assert composed.facts and "没有写明具体的金额或标准" in composed.text
+    stated = compose_answer(retriever.retrieve("信访事项多长时间办结", 5), retriever, k=5)
+    assert "60日" in stated.text and "没有写明" not in stated.text
