@@ -93,6 +93,9 @@ def assess_evidence(
     dense_scores = [s for _, s in result.dense]
     dense_top = dense_scores[0] if dense_scores else 0.0
     margin = dense_top - sorted(dense_scores)[len(dense_scores) // 2] if len(dense_scores) >= 3 else 0.0
+    # With fewer than three candidates there is no background to stand out from: the margin is
+    # unknown, not zero, so it takes the middle of its scale (a tiny KB is not evidence against).
+    margin_feature = max(0.0, min(1.0, margin / MARGIN_SCALE)) if len(dense_scores) >= 3 else 0.5
     bm25_top = result.sparse[0][1] if result.sparse else 0.0
     lead = top[0]
     labels = len(analysis.concepts) or 1
@@ -105,7 +108,7 @@ def assess_evidence(
     features = {
         "coverage": coverage,
         "lead_coverage": lead.coverage,
-        "margin": max(0.0, min(1.0, margin / MARGIN_SCALE)),
+        "margin": margin_feature,
         "agree": float((lead.dense_rank or 99) <= 3 and (lead.bm25_rank or 99) <= 3),
         "domain": float(domain),
         "type_missing": float(missing_type),
