@@ -238,8 +238,9 @@ def compose_answer(
     facts: list[Fact] = []
     budget = MAX_CHARS
 
-    applicable = [(h, retriever.to_passage(h)) for h in hits[:8]]
-    applicable = [(h, s) for h, s in applicable if _in_region(s, region)][:3]
+    ranked = [(h, retriever.to_passage(h)) for h in hits[:8]]
+    applicable = [(h, s) for h, s in ranked if _in_region(s, region)][:3]
+    applicable = _only_local_answer(ranked, applicable, region)
     asked = asked_group(analysis.query)
     applicable = _prefer_group(applicable, asked)
     top_score = applicable[0][0].score if applicable else 0.0
@@ -316,6 +317,21 @@ def compose_answer(
     cited = list({f.source.chunk_id: f.source for f in facts}.values())
     related = related_passages(hits, retriever, {s.chunk_id for s in cited}, limit=min(MAX_RELATED, k))
     return Composed(text=text, sources=cited, local_rule=local_rule, facts=facts, related=related)
+
+
+def _only_local_answer(
+    ranked: list[tuple[Hit, Passage]], applicable: list[tuple[Hit, Passage]], region: str | None
+) -> list[tuple[Hit, Passage]]:
+    """When the asker's place is unknown and only some place's local rule is about the question
+    (no national rule covers 0.8 of what it covers), that local rule is the answer: it is cited
+    with its region and the "other places may differ" note, instead of an unrelated national rule."""
+    if region and region != NATIONAL:
+        return applicable
+    local = max((p for p in ranked if p[1].scope == "local"), key=lambda p: p[0].coverage, default=None)
+    best = max((h.coverage for h, _ in applicable), default=0.0)
+    if local is None or local[0].coverage <= 0 or best >= 0.8 * local[0].coverage:
+        return applicable
+    return [local, *(p for p in applicable if p[0].coverage >= 0.8 * local[0].coverage)][:3]
 
 
 def _firm(sentence: str, analysis: QueryAnalysis) -> set[str]:

@@ -200,6 +200,11 @@ class KnowledgeService:
                 refusal.sources = [self.retriever.to_passage(h) for h in result.hits[: self.settings.top_k]]
             return done(refusal)
         composed = compose_answer(result, self.retriever, k=self.settings.top_k, region=asker)
+        if not composed.facts:
+            # Nothing in force that applies to the asker says anything on it: no empty answer.
+            refusal = self._refusal(base, "no_evidence", evidence.confidence)
+            refusal.sources = [self.retriever.to_passage(h) for h in result.hits[: self.settings.top_k]]
+            return done(refusal)
         return done(
             Answer(
                 **base,
