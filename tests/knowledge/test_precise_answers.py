@@ -106,3 +106,18 @@ def test_a_how_much_answer_says_when_no_cited_sentence_states_the_amount(retriev
     assert composed.facts and "没有写明具体的金额或标准" in composed.text
     stated = compose_answer(retriever.retrieve("信访事项多长时间办结", 5), retriever, k=5)
     assert "60日" in stated.text and "没有写明" not in stated.text
+
+
+def test_only_a_local_rule_on_the_question_is_cited_with_its_region_when_the_place_is_unknown() -> None:
+    from knowledge.answer import _only_local_answer
+    from knowledge.retrieval import Hit
+
+    national = (Hit("n:1", 0.9, 0.02, coverage=0.3), Passage(title="示例条例", article="第十七条", text="…", score=0.9))
+    local = (Hit("z:1", 0.5, 0.01, coverage=0.9, tier=1),
+             Passage(title="浙江省示例办法", article="第九条", text="…", score=0.5, region="浙江省", scope="local"))
+    ranked = [national, local]
+    assert _only_local_answer(ranked, [national], None) == [local]
+    # A national rule about as relevant stays first; a known place keeps its own rules only.
+    close = (Hit("n:2", 0.9, 0.02, coverage=0.8), national[1])
+    assert _only_local_answer([close, local], [close], None) == [close]
+    assert _only_local_answer(ranked, [national], "济南市") == [national]
