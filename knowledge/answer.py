@@ -238,9 +238,9 @@ def compose_answer(
     facts: list[Fact] = []
     budget = MAX_CHARS
 
-    ranked = [(h, retriever.to_passage(h)) for h in hits[:8]]
-    applicable = [(h, s) for h, s in ranked if _in_region(s, region)][:3]
-    applicable = _only_local_answer(ranked, applicable, region)
+    candidates = [(h, retriever.to_passage(h)) for h in hits[:8]]
+    applicable = [(h, s) for h, s in candidates if _in_region(s, region)][:3]
+    applicable = _only_local_answer(candidates, applicable, region)
     asked = asked_group(analysis.query)
     applicable = _prefer_group(applicable, asked)
     top_score = applicable[0][0].score if applicable else 0.0
