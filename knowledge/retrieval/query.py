@@ -33,7 +33,7 @@ _FUNCTION_PREFIX = frozenset("我你他她咱您能会要想可两几每这那�
 # Interrogatives and fillers that say what kind of answer is wanted, not what it is about.
 QUESTION_WORDS = frozenset(
     "哪些 需要 怎么办 怎么样 能否 是否 可否 多少 请问 谁 哪个 哪家 哪种 为啥 为什么 应该 什么样 "
-    "还能 还要 吗 呢 啊 不".split()
+    "还能 还要 吗 呢 啊 不 咋办 咋整 咋弄".split()
 )
 
 # Answer types: a question asking "how long" / "how much money" is only answered by a passage
