@@ -67,6 +67,12 @@ ANSWER_TYPES: tuple[tuple[re.Pattern[str], str, re.Pattern[str]], ...] = (
             r"|[0-9]+(\.[0-9]+)?\s*%|百分之[0-9一二三四五六七八九十]+|[0-9一二三四五六七八九十]+个月(的)?(基本)?工资"
         ),
     ),
+    (
+        # "加几分" asks for a number of exam points: a rule that only says 优先/照顾 does not answer it.
+        re.compile(r"加几分|加多少分"),
+        "分值",
+        re.compile(r"[0-9一二三四五六七八九十]+(\.[0-9]+)?\s*分(?![之钟])|[0-9]+(\.[0-9]+)?\s*%"),
+    ),
 )
 
 

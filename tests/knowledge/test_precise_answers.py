@@ -8,6 +8,7 @@ from knowledge.answer import Fact, _fact_line, compose_answer
 from knowledge.answerability import AnswerabilityModel
 from knowledge.evidence import Evidence, RefusalPolicy, refusal_reason
 from knowledge.retrieval import HybridRetriever
+from knowledge.retrieval.query import ANSWER_TYPES
 from knowledge.service import KnowledgeService
 from knowledge.types import Passage
 from knowledge.units import paragraph_of, strip_article_label
@@ -121,3 +122,11 @@ def test_only_a_local_rule_on_the_question_is_cited_with_its_region_when_the_pla
     close = (Hit("n:2", 0.9, 0.02, coverage=0.8), national[1])
     assert _only_local_answer([close, local], [close], None) == [close]
     assert _only_local_answer(ranked, [national], "济南市") == [national]
+
+
+def test_a_question_for_exam_points_needs_a_passage_that_states_them() -> None:
+    asked, _label, stated = next(t for t in ANSWER_TYPES if t[1] == "分值")
+    assert asked.search("军人子女考公务员加几分？") and asked.search("考大学能加多少分")
+    assert not asked.search("高考能加分吗")  # a yes/no question, not a how-many one
+    assert stated.search("笔试成绩加5分") and stated.search("总分加十分")
+    assert not stated.search("同等条件下优先录用") and not stated.search("十分钟内办结")
