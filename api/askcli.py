@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from complaints.classifier import ComplaintClassifier
 from ingest.bootstrap import needs_default_kb, open_knowledge_service
 from knowledge.answerability import MODEL_PATH
-from knowledge.answerability_eval import collect, fit_all, loco
+from knowledge.answerability_eval import Row, collect, fit_all, load_rows, loco, save_rows
 from knowledge.conversation import ConversationService, run_chats
 from knowledge.conversation_eval import (
     evaluate_conversations,
@@ -94,6 +94,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     a.add_argument("--corpus", action="append", required=True, metavar="NAME=KB:Q1,Q2", help="语料")
     a.add_argument("--c", type=float, default=1.0, help="L2 正则强度的倒数 C")
     a.add_argument("--out", type=Path, default=MODEL_PATH, help="fit 写入的系数文件")
+    a.add_argument("--rows", type=Path, default=None,
+                   help="特征行文件（JSONL）：已存在则直接读取（不再提问），否则提问后写入")
     a.set_defaults(func=cmd_answerability)
 
     b = sub.add_parser("bench", help="问答延迟基准（p50/p95），并比较 rrf 与 weighted")
@@ -244,29 +246,49 @@ def _corpus_spec(spec: str) -> tuple[str, Path, list[Path]]:
 
 def cmd_answerability(args: argparse.Namespace, settings: Settings) -> int:
     """Fit the answerability model on labelled corpora, or evaluate it leave-one-corpus-out."""
+    if args.rows is not None and args.rows.exists():
+        rows = load_rows(args.rows)
+        print(f"读取特征行 {args.rows}：{len(rows)} 题", file=sys.stderr)
+    else:
+        rows = _collect_rows(args, settings)
+        if args.rows is not None:
+            save_rows(rows, args.rows)
+    return _fit_or_loco(args, rows)
+
+
+def _collect_rows(args: argparse.Namespace, settings: Settings) -> list[Row]:
     rows = []
     for spec in args.corpus:
         name, kb, files = _corpus_spec(spec)
         service = open_service(settings, kb)
         items = [item for f in files for item in load_items(f)]
 
-        def features(q: str, region: str | None, _s: KnowledgeService = service) -> dict[str, float]:
-            return _s.assess(q, region).features
+        def assess(
+            q: str, region: str | None, _s: KnowledgeService = service
+        ) -> tuple[dict[str, float], Answer | None]:
+            evidence, draft = _s.assess(q, region)
+            return evidence.features, draft
 
-        rows.extend(collect(name, features, items))
+        rows.extend(collect(name, assess, items))
         print(f"{name}: {len(items)} 题，知识库 {kb}", file=sys.stderr)
+    return rows
+
+
+def _fit_or_loco(args: argparse.Namespace, rows: list[Row]) -> int:
+    # Collecting the rows is the slow part, so fit reports the leave-one-corpus-out figures too.
+    folds = loco(rows, c=args.c)
+    print(f"留一语料评估（{len(rows)} 题，C={args.c}）：")
+    for fold in folds:
+        print("  " + fold.line())
+    n = sum(f.n for f in folds)
+    fr, fa = sum(f.false_refusals for f in folds), sum(f.false_answers for f in folds)
+    print(f"  合计: {n - fr - fa}/{n} 判定正确，误拒答 {fr}，不应答而答 {fa}")
     if args.action == "loco":
-        folds = loco(rows, c=args.c)
-        print(f"留一语料评估（{len(rows)} 题，C={args.c}）：")
-        for fold in folds:
-            print("  " + fold.line())
-        n = sum(f.n for f in folds)
-        fr, fa = sum(f.false_refusals for f in folds), sum(f.false_answers for f in folds)
-        print(f"  合计: {n - fr - fa}/{n} 判定正确，误拒答 {fr}，不应答而答 {fa}")
         return 0
     model = fit_all(rows, c=args.c)
     model.save(args.out)
-    print(f"已写入 {args.out}：{json.dumps(model.weights, ensure_ascii=False)} bias {model.bias}")
+    print(f"已写入 {args.out}：{json.dumps(model.weights, ensure_ascii=False)} bias {model.bias} "
+          f"threshold {model.threshold}")
     return 0
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from knowledge.answer import Evidence
 from knowledge.curated import is_curated
+from knowledge.evidence import Evidence
 from knowledge.service import KnowledgeService
 from knowledge.types import Answer, Passage
 
@@ -108,7 +108,7 @@ def hit_test(knowledge: KnowledgeService, question: str, region: str | None = No
         hits=hits,
         evidence=evidence,
         answer=answer,
-        threshold=knowledge.policy.min_confidence,
+        threshold=knowledge.policy.model.threshold,
         explanation=explanation,
         signals=_signals(evidence),
     )

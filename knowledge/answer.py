@@ -1,22 +1,13 @@
-"""Extractive, cited answers and the refusal decision (no language model involved).
+"""Extractive, cited answers (no language model involved), their fixed texts and refusal texts.
 
 The answer text is made only of sentences copied from retrieved passages, each placed next to
-its citation 《title》第N条, plus fixed connective templates (local-rule notes, follow-up
-pointers). Nothing is paraphrased, so the bot cannot state an entitlement that no cited
-passage states.
+its citation 《title》第N条(第M款), plus fixed connective templates (local-rule notes, the
+different-group note, follow-up pointers). Nothing is paraphrased, so the bot cannot state an
+entitlement that no cited passage states. Only the passages the sentences come from are cited
+(``Composed.sources``); at most two others are listed as 相关条文.
 
-Refusal (``refusal_reason``):
-
-* ``injection`` — attempts to override instructions, reveal prompts, role-play, or to get
-  poems/code/stories written;
-* ``empty`` — nothing searchable in the question;
-* ``off_topic`` — no domain vocabulary and weak evidence;
-* ``no_evidence`` — in-domain but the best evidence is below the calibrated threshold.
-
-Evidence is scored by :func:`assess_evidence`: the IDF-weighted share of the question's words
-(or their synonyms) found in the top passages, combined with how far the best dense similarity
-stands out from the rest of the corpus (e5 cosines sit in a narrow 0.8–0.9 band, so the raw
-value says little; the margin over the background does).
+The answer/refuse decision is :mod:`knowledge.evidence`; this module holds the refusal texts
+(``REFUSALS``) and the question checks it uses (injection, domain vocabulary).
 """
 
 from __future__ import annotations
@@ -33,10 +24,19 @@ from knowledge.retrieval.corpus import CROSS_REFERENCE
 from knowledge.retrieval.regions import rule_applies
 from knowledge.text import USER_DICT, normalize
 from knowledge.types import NATIONAL, Passage
-from knowledge.units import BULLET, MAX_RELATED, SENTENCE_END, answer_units, related_passages
+from knowledge.units import (
+    BULLET,
+    MAX_RELATED,
+    SENTENCE_END,
+    answer_units,
+    covered_concepts,
+    paragraph_of,
+    related_passages,
+    sentence_score,
+    strip_article_label,
+)
 
 if TYPE_CHECKING:
-    from knowledge.answerability import AnswerabilityModel
     from knowledge.retrieval import Hit, HybridRetriever, QueryAnalysis, RetrievalResult
     from knowledge.synonyms import SynonymTable
 
@@ -68,6 +68,8 @@ LOCAL_NOTE_MISSING = (
     "注意：这项规定的具体办法由各地制定，知识库暂未收录{region}的具体规定，请以当地规定为准。"
 )
 LOCAL_NOTE_LOCAL_SOURCE = "注意：以上为{regions}的地方规定，其他地区可能不同。"
+TYPE_NOTE = "注意：以上条文没有写明具体的{what}，知识库中没有找到这方面的规定，请以当地退役军人事务部门的答复为准。"  # noqa: E501
+_TYPE_WORDS = {"时限": "期限", "时刻": "时间", "比例": "比例或折扣", "金额": "金额或标准", "分值": "加分分值"}
 GROUP_NOTE = "注意：以上规定适用于{groups}；知识库中没有找到专门针对{asked}的规定，是否适用可能由各地规定，请以当地规定为准。"  # noqa: E501
 
 MAX_FACTS = 3
@@ -151,136 +153,6 @@ def split_sentences(text: str) -> list[str]:
     return out
 
 
-# ---------------------------------------------------------------------------- evidence
-@dataclass
-class Evidence:
-    """Signals behind the refusal decision."""
-
-    coverage: float  # IDF-weighted share of question words (or synonyms) in the top passages
-    dense_top: float
-    dense_margin: float  # best dense cosine minus the background (median of the candidates)
-    bm25_top: float
-    confidence: float
-    domain: bool
-    matched_terms: list[str] = field(default_factory=list)
-    answer_type_missing: bool = False
-    features: dict[str, float] = field(default_factory=dict)  # knowledge.answerability.FEATURES
-
-
-@dataclass
-class RefusalPolicy:
-    """Thresholds of the refusal decision; calibrated with ``vetbot eval`` (see the report)."""
-
-    # Calibrated on the dev, bundled and a private tuning set (125 in-domain items): every
-    # answerable item scored >= 0.47, clear misses <= 0.42; see the lead's report.
-    min_confidence: float = 0.45  # in-domain questions
-    min_confidence_off_domain: float = 0.6  # questions with no domain word need stronger evidence
-    # A complaint's narrative (保安, 态度, 司机) dilutes term coverage; it still deserves the
-    # related rule when there is one, so the bar is lower.
-    min_confidence_complaint: float = 0.3
-    coverage_weight: float = 0.6
-    margin_scale: float = 0.04  # a dense margin (e5 cosine over the median) of this size is full marks
-    top_passages: int = 3
-    # When set, the answer/refuse decision is the learned model's (knowledge.answerability) and
-    # the confidence its probability; the thresholds above then apply to complaints only.
-    model: AnswerabilityModel | None = None
-
-    def confidence(self, coverage: float, margin: float) -> float:
-        """Blend of term coverage and dense margin, in [0, 1]."""
-        m = max(0.0, min(1.0, margin / self.margin_scale)) if self.margin_scale > 0 else 0.0
-        return self.coverage_weight * coverage + (1.0 - self.coverage_weight) * m
-
-
-def assess_evidence(
-    result: RetrievalResult,
-    retriever: HybridRetriever,
-    policy: RefusalPolicy,
-    vocabulary: Iterable[str],
-) -> Evidence:
-    """Score how well the retrieved passages support an answer to the question."""
-    analysis = result.analysis
-    stats = retriever.stats()
-    domain = has_domain_vocabulary(analysis.query, vocabulary)
-    if not result.hits:
-        return Evidence(0.0, 0.0, 0.0, 0.0, 0.0, domain)
-    top = result.hits[: policy.top_passages]
-    texts = [stats.texts.get(h.chunk_id, "") for h in top]
-    # One passage should answer the question; concepts spread over several passages count less.
-    best_single = max(h.coverage for h in top)
-    union = analysis.coverage("\n".join(texts))
-    coverage = 0.5 * (best_single + union)
-    covered = [c.label for c in analysis.concepts if any(c.coverage(t) > 0 for t in texts)]
-    # A question asking for a duration or an amount is unanswered unless a passage states one.
-    # The amount must sit in a passage about the question's topic, not in any passage at all.
-    typed = [c for c in analysis.concepts if c.pattern is not None]
-    content = [c for c in analysis.concepts if c.pattern is None]
-    content_total = sum(c.weight for c in content) or 1.0
-    on_topic = [sum(c.weight * c.coverage(t) for c in content) / content_total for t in texts]
-    best_topic = max(on_topic, default=0.0)
-    missing_type = any(
-        not any(c.coverage(t) > 0 and cov >= 0.6 * best_topic for t, cov in zip(texts, on_topic, strict=True))
-        for c in typed
-    )
-    dense_scores = [s for _, s in result.dense]
-    dense_top = dense_scores[0] if dense_scores else 0.0
-    if len(dense_scores) >= 3:
-        background = sorted(dense_scores)[len(dense_scores) // 2]
-        margin = dense_top - background
-    else:
-        margin = 0.0
-    bm25_top = result.sparse[0][1] if result.sparse else 0.0
-    lead = top[0]
-    lead_sentences = [s for s, _, _ in _ranked_units(texts[0], analysis)] if texts[0] else []
-    labels = len(analysis.concepts) or 1
-    sentence = max((len(_covered_concepts(s, analysis)) / labels for s in lead_sentences), default=0.0)
-    features = {
-        "coverage": coverage,
-        "lead_coverage": lead.coverage,
-        "margin": max(0.0, min(1.0, margin / 0.04)),
-        "agree": float((lead.dense_rank or 99) <= 3 and (lead.bm25_rank or 99) <= 3),
-        "domain": float(domain),
-        "type_missing": float(missing_type),
-        "sentence": sentence,
-    }
-    conf = policy.model.probability(features) if policy.model else policy.confidence(coverage, margin)
-    return Evidence(
-        coverage=coverage,
-        dense_top=dense_top,
-        dense_margin=margin,
-        bm25_top=bm25_top,
-        confidence=conf,
-        domain=domain,
-        matched_terms=covered,
-        answer_type_missing=missing_type,
-        features=features,
-    )
-
-
-def refusal_reason(
-    question: str, evidence: Evidence | None, policy: RefusalPolicy, *, complaint: bool = False
-) -> str | None:
-    """The reason to refuse, or None to answer. ``evidence`` None means nothing was searched."""
-    if is_injection(question):
-        return "injection"
-    if evidence is None:
-        return "empty"
-    if not evidence.domain and evidence.confidence < policy.min_confidence_off_domain:
-        return "off_topic"
-    if policy.model is not None and not complaint:
-        # The model decides; the legacy blend, calibrated on the bundled summaries, may still
-        # accept there (it never refuses what the model accepts).
-        legacy = policy.confidence(evidence.coverage, evidence.dense_margin)
-        if evidence.confidence >= policy.model.threshold:
-            return None
-        if legacy >= policy.min_confidence and not evidence.answer_type_missing:
-            return None
-        return "no_evidence"
-    bar = policy.min_confidence_complaint if complaint else policy.min_confidence
-    if evidence.confidence < bar or evidence.answer_type_missing:
-        return "no_evidence"
-    return None
-
-
 # ---------------------------------------------------------------------------- composition
 @dataclass
 class Fact:
@@ -302,23 +174,6 @@ class Composed:
     related: list[Passage] = field(default_factory=list)
 
 
-def _sentence_score(sentence: str, analysis: QueryAnalysis) -> float:
-    """IDF-weighted concept coverage of one sentence (answer types included)."""
-    text = normalize(sentence).lower()
-    return sum(c.weight * c.coverage(text) for c in analysis.concepts)
-
-
-def _covered_concepts(sentence: str, analysis: QueryAnalysis) -> set[str]:
-    """Labels of the question's concepts that a sentence covers."""
-    text = normalize(sentence).lower()
-    return {c.label for c in analysis.concepts if c.coverage(text) > 0}
-
-
-def _ranked_units(text: str, analysis: QueryAnalysis) -> list[tuple[str, float, int]]:
-    """(unit, score, position) of a passage text's answer units (for the evidence features)."""
-    return [(u, _sentence_score(u, analysis), i) for i, u in enumerate(answer_units(text))]
-
-
 def _ranked_sentences(source: Passage, analysis: QueryAnalysis) -> list[tuple[float, int, str]]:
     """The passage's sentences, best first (ties: earlier first)."""
     ranked = []
@@ -328,7 +183,7 @@ def _ranked_sentences(source: Passage, analysis: QueryAnalysis) -> list[tuple[fl
             continue  # the article label line ("第五十三条 公共交通优待"), not a fact
         if len(sent) < 6:
             continue
-        score = _sentence_score(sent, analysis)
+        score = sentence_score(sent, analysis)
         if CROSS_REFERENCE.search(sent):
             score *= 0.5  # a pointer to another rule is a weak fact; keep it only as a fallback
         ranked.append((score, i, sent))
@@ -340,9 +195,21 @@ def _ranked_sentences(source: Passage, analysis: QueryAnalysis) -> list[tuple[fl
 _LEADING_CONNECTIVE = re.compile(r"^(?:因此|所以|因而|同时|另外|此外|而且|并且|但是|不过|但)[，,、]\s*")
 
 
+def fact_citation(fact: Fact) -> str:
+    """The fact's citation, down to the paragraph (款) when its article has several."""
+    cite = fact.source.citation
+    article = fact.source.article
+    para = paragraph_of(fact.source.text, fact.sentence) if article and "款" not in article else 0
+    return f"{cite}第{_CN_NUMBERS[para]}款" if 0 < para < len(_CN_NUMBERS) else cite
+
+
+_CN_NUMBERS = ("", "一", "二", "三", "四", "五", "六", "七", "八", "九", "十")
+
+
 def _fact_line(fact: Fact, with_region: bool = True) -> str:
     prefix = f"{fact.source.region}：" if with_region and fact.source.region != NATIONAL else ""
-    return f"{prefix}{fact.source.citation}：{_LEADING_CONNECTIVE.sub('', fact.sentence)}"
+    sentence = _LEADING_CONNECTIVE.sub("", strip_article_label(fact.sentence))
+    return f"{prefix}{fact_citation(fact)}：{sentence}"
 
 
 def _in_region(source: Passage, region: str | None) -> bool:
@@ -371,31 +238,40 @@ def compose_answer(
     facts: list[Fact] = []
     budget = MAX_CHARS
 
-    applicable = [(h, retriever.to_passage(h)) for h in hits[:8]]
-    applicable = [(h, s) for h, s in applicable if _in_region(s, region)][:3]
+    candidates = [(h, retriever.to_passage(h)) for h in hits[:8]]
+    applicable = [(h, s) for h, s in candidates if _in_region(s, region)][:3]
+    applicable = _only_local_answer(candidates, applicable, region)
     asked = asked_group(analysis.query)
     applicable = _prefer_group(applicable, asked)
     top_score = applicable[0][0].score if applicable else 0.0
     top_coverage = max((h.coverage for h, _ in applicable), default=0.0)
     first_sentence_score = 0.0
     covered: set[str] = set()
+    topic_labels = {c.label for c in analysis.concepts if c.pattern is None}
+    lead_topic: set[str] = set()
     for idx, (hit, source) in enumerate(applicable):
         if idx > 0 and (hit.score < 0.75 * top_score or hit.coverage < 0.8 * top_coverage):
             break
         ranked = _ranked_sentences(source, analysis)
         picks = ranked[:2] if idx == 0 else ranked[:1]
         for j, (score, _pos, sent) in enumerate(picks):
-            concepts = _covered_concepts(sent, analysis)
+            concepts = covered_concepts(sent, analysis)
             if idx == 0 and j == 0:
                 first_sentence_score = score
             elif score <= 0 or score < 0.6 * first_sentence_score or not concepts - covered:
                 continue  # weaker than the lead fact, or says nothing the answer does not say yet
+            elif not (concepts - covered) & topic_labels and not lead_topic <= _firm(sent, analysis):
+                # It adds only an amount/duration, and about something else (a lump-sum death
+                # benefit under a question on monthly disability pay): not an answer.
+                continue
             if any(sent == f.sentence for f in facts):
                 continue
             line_len = len(sent) + len(source.citation) + 8
             if facts and line_len > budget:
                 continue
             facts.append(Fact(sent, source, score))
+            if not facts[1:]:
+                lead_topic = _firm(sent, analysis) & topic_labels
             covered |= concepts
             budget -= line_len
             if len(facts) >= MAX_FACTS:
@@ -429,16 +305,39 @@ def compose_answer(
     group_note = _group_note(facts, asked)
     if group_note:
         notes.insert(0, group_note)
+    type_note = _type_note(facts, analysis)
+    if type_note:
+        notes.insert(0, type_note)
 
     body_facts = [f for f in facts if f is not own_fact]
     text = "\n".join([*(_fact_line(f) for f in body_facts), *notes, FOLLOW_UP])
 
+    # Only the passages the answer's sentences come from are cited; at most a few others that
+    # are about as relevant are listed apart as 相关条文.
     cited = list({f.source.chunk_id: f.source for f in facts}.values())
     related = related_passages(hits, retriever, {s.chunk_id for s in cited}, limit=min(MAX_RELATED, k))
-    # Cited passages first, then the rest of the ranking in force (the JSON contract).
-    rest = [retriever.to_passage(h) for h in hits[: max(k, 3)] if h.chunk_id not in {c.chunk_id for c in cited}]  # noqa: E501
-    sources = [*cited, *rest][: max(k, len(cited))]
-    return Composed(text=text, sources=sources, local_rule=local_rule, facts=facts, related=related)
+    return Composed(text=text, sources=cited, local_rule=local_rule, facts=facts, related=related)
+
+
+def _only_local_answer(
+    ranked: list[tuple[Hit, Passage]], applicable: list[tuple[Hit, Passage]], region: str | None
+) -> list[tuple[Hit, Passage]]:
+    """When the asker's place is unknown and only some place's local rule is about the question
+    (no national rule covers 0.8 of what it covers), that local rule is the answer: it is cited
+    with its region and the "other places may differ" note, instead of an unrelated national rule."""
+    if region and region != NATIONAL:
+        return applicable
+    local = max((p for p in ranked if p[1].scope == "local"), key=lambda p: p[0].coverage, default=None)
+    best = max((h.coverage for h, _ in applicable), default=0.0)
+    if local is None or local[0].coverage <= 0 or best >= 0.8 * local[0].coverage:
+        return applicable
+    return [local, *(p for p in applicable if p[0].coverage >= 0.8 * local[0].coverage)][:3]
+
+
+def _firm(sentence: str, analysis: QueryAnalysis) -> set[str]:
+    """Concepts a sentence has as the word itself or a synonym (a shared sub-word does not count)."""
+    text = normalize(sentence).lower()
+    return {c.label for c in analysis.concepts if c.coverage(text) >= 0.8}
 
 
 def _prefer_group(
@@ -454,6 +353,16 @@ def _prefer_group(
         if close and covers(asked, source.text):
             return [applicable[i], *applicable[:i], *applicable[i + 1:]]
     return applicable
+
+
+def _type_note(facts: list[Fact], analysis: QueryAnalysis) -> str:
+    """Say so when the question asks how much / how long and no stated sentence gives it."""
+    missing = [
+        _TYPE_WORDS.get(c.label, c.label)
+        for c in analysis.concepts
+        if c.pattern is not None and not any(c.pattern.search(normalize(f.sentence)) for f in facts)
+    ]
+    return TYPE_NOTE.format(what="、".join(dict.fromkeys(missing))) if missing and facts else ""
 
 
 def _group_note(facts: list[Fact], asked: AskedGroup | None) -> str:

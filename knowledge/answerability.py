@@ -12,7 +12,12 @@ passages), ``lead_coverage`` (coverage of the top hit), ``margin`` (dense margin
 candidate, /0.04, clipped), ``agree`` (the top hit is in the top 3 of both dense and BM25),
 ``domain`` (the question has domain vocabulary), ``type_missing`` (an amount/duration/group is
 asked and no on-topic passage states one), ``sentence`` (share of the question's concepts the
-best single sentence of the top hit covers).
+best single sentence of the top hit covers), ``uncovered`` (share of the question's concept
+weight that no top passage covers). Passages of superseded texts are not evidence.
+
+The model is the only answer/refuse decision (``knowledge.evidence.refusal_reason``): answer
+when ``p >= threshold``, or ``p >= complaint_threshold`` for a complaint. Labels for fitting
+are end-to-end: 1 when the answer composed for the question would pass its eval item.
 """
 
 from __future__ import annotations
@@ -26,18 +31,20 @@ from pathlib import Path
 from vetbot.errors import ConfigurationError
 
 FEATURES: tuple[str, ...] = (
-    "coverage", "lead_coverage", "margin", "agree", "domain", "type_missing", "sentence",
+    "coverage", "lead_coverage", "margin", "agree", "domain", "type_missing", "sentence", "uncovered",
 )
 MODEL_PATH = Path(__file__).resolve().parent / "data" / "answerability.json"
 
 
 @dataclass
 class AnswerabilityModel:
-    """Logistic model ``p = sigmoid(bias + sum(w_f * x_f))``; answer when ``p >= threshold``."""
+    """Logistic model ``p = sigmoid(bias + sum(w_f * x_f))``; answer when ``p >= threshold``
+    (``complaint_threshold`` for complaints: a complaint still deserves the nearest rule)."""
 
     weights: dict[str, float]
     bias: float
     threshold: float = 0.5
+    complaint_threshold: float = 0.3
     meta: dict[str, object] = field(default_factory=dict)
 
     def probability(self, features: Mapping[str, float]) -> float:
@@ -54,6 +61,7 @@ class AnswerabilityModel:
                 weights={str(k): float(v) for k, v in data["weights"].items()},
                 bias=float(data["bias"]),
                 threshold=float(data.get("threshold", 0.5)),
+                complaint_threshold=float(data.get("complaint_threshold", 0.3)),
                 meta=dict(data.get("meta", {})),
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -65,7 +73,8 @@ class AnswerabilityModel:
     def save(self, path: Path = MODEL_PATH) -> None:
         """Write the coefficients as JSON."""
         data = {"features": list(self.weights), "weights": self.weights, "bias": self.bias,
-                "threshold": self.threshold, "meta": self.meta}
+                "threshold": self.threshold, "complaint_threshold": self.complaint_threshold,
+                "meta": self.meta}
         Path(path).write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 

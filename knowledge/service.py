@@ -16,18 +16,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from knowledge.answer import (
     REFUSALS,
-    Evidence,
-    RefusalPolicy,
-    assess_evidence,
     compose_answer,
     domain_vocabulary,
     is_injection,
     load_userdict_words,
-    refusal_reason,
 )
-from knowledge.answerability import AnswerabilityModel
 from knowledge.curated import curated_answer, without_curated
 from knowledge.embeddings import build_embeddings
+from knowledge.evidence import Evidence, RefusalPolicy, assess_evidence, refusal_reason
 from knowledge.retrieval import FUSION_METHODS, HybridRetriever, RetrievalResult
 from knowledge.store import KnowledgeStore
 from knowledge.synonyms import SynonymTable
@@ -110,9 +106,7 @@ class KnowledgeService:
         self.settings = settings
         self.classifier = classifier
         self.synonyms = synonyms if synonyms is not None else SynonymTable.load()
-        self.policy = policy or RefusalPolicy(
-            min_confidence=settings.refusal_threshold, model=AnswerabilityModel.load()
-        )
+        self.policy = policy or RefusalPolicy()
         self.retriever = HybridRetriever(
             store, self.synonyms, fusion=fusion or settings.fusion, k=max(1, settings.top_k)
         )
@@ -242,6 +236,11 @@ class KnowledgeService:
                 refusal.sources = [self.retriever.to_passage(h) for h in result.hits[: self.settings.top_k]]
             return done(refusal)
         composed = compose_answer(result, self.retriever, k=self.settings.top_k, region=asker)
+        if not composed.facts:
+            # Nothing in force that applies to the asker says anything on it: no empty answer.
+            refusal = self._refusal(base, "no_evidence", evidence.confidence)
+            refusal.sources = [self.retriever.to_passage(h) for h in result.hits[: self.settings.top_k]]
+            return done(refusal)
         return done(
             Answer(
                 **base,
@@ -254,12 +253,21 @@ class KnowledgeService:
             )
         )
 
-    def assess(self, question: str, region: str | None = None) -> Evidence:
-        """The evidence :meth:`ask` decides on (features for fitting the answerability model).
-
-        Raises InvalidInputError as :meth:`ask`.
+    def assess(self, question: str, region: str | None = None) -> tuple[Evidence, Answer | None]:
+        """The evidence :meth:`ask` decides on, and the answer it would compose if it answered
+        (None when nothing was retrieved): features and end-to-end labels for fitting the
+        answerability model (``vetbot answerability``). Raises InvalidInputError as :meth:`ask`.
         """
-        return self.explain(question, region)[1]
+        question = self._validate(question)
+        result, evidence = self.explain(question, region)
+        ordinary = without_curated(result, self.store.chunks)
+        if not any(not h.superseded for h in ordinary.hits):
+            return evidence, None
+        asker = self._asker_region(question, region)
+        composed = compose_answer(ordinary, self.retriever, k=self.settings.top_k, region=asker)
+        draft = Answer(question=question, answer=composed.text, refused=False, sources=composed.sources,
+                       related=composed.related, confidence=round(evidence.confidence, 4))
+        return evidence, draft
 
     def explain(self, question: str, region: str | None = None) -> tuple[RetrievalResult, Evidence]:
         """The ranking (curated passages included) and the evidence :meth:`ask` decides on, for

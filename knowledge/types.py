@@ -106,9 +106,9 @@ class Answer(BaseModel):
     # smalltalk: greetings, thanks, who-are-you, goodbye (knowledge.smalltalk); never refused.
     intent: Literal["question", "complaint", "smalltalk"] = "question"
     theme: str | None = None
-    # The passages the answer's sentences come from, in citation order, then the rest of the
-    # ranking (for a refusal: what was found, for staff); ``related``: at most two other
-    # relevant passages (相关条文), the ones worth showing after the cited ones.
+    # Only the passages the answer's sentences come from, in citation order (for a refusal:
+    # what was found, for staff); ``related``: at most two other relevant passages (相关条文),
+    # the ones worth showing after the cited ones.
     sources: list[Passage] = Field(default_factory=list)
     related: list[Passage] = Field(default_factory=list)
     latency_ms: float = 0.0

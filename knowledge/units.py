@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from knowledge.text import normalize
 from knowledge.types import Passage
 
 if TYPE_CHECKING:
-    from knowledge.retrieval import Hit, HybridRetriever
+    from knowledge.retrieval import Hit, HybridRetriever, QueryAnalysis
 
 SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|\n+")
 BULLET = re.compile(r"^\s*(?:[-*•·]\s*|\d+[.、)）]\s*)")
@@ -53,6 +54,57 @@ def answer_units(text: str) -> list[str]:
         i += 1
     return out
 
+
+
+def sentence_score(sentence: str, analysis: QueryAnalysis) -> float:
+    """IDF-weighted concept coverage of one sentence (answer types included); 0..sum of weights."""
+    text = normalize(sentence).lower()
+    return sum(c.weight * c.coverage(text) for c in analysis.concepts)
+
+
+def covered_concepts(sentence: str, analysis: QueryAnalysis) -> set[str]:
+    """Labels of the question's concepts that a sentence covers."""
+    text = normalize(sentence).lower()
+    return {c.label for c in analysis.concepts if c.coverage(text) > 0}
+
+
+# "第二十一条 " / "第五条之一　" at the head of an article's first paragraph.
+_ARTICLE_HEAD = re.compile(r"^第[一二三四五六七八九十百零〇0-9]+条(?:之[一二三四五六七八九十]+)?[\s　]*")
+
+
+def strip_article_label(sentence: str) -> str:
+    """The sentence without a leading article label ("第二十一条 国家…" → "国家…"), so that an
+    answer line does not say the label twice after its citation."""
+    rest = _ARTICLE_HEAD.sub("", sentence, count=1)
+    return rest or sentence
+
+
+def paragraph_of(text: str, sentence: str) -> int:
+    """The 1-based paragraph (款) of an article ``text`` that holds ``sentence``; 0 when the
+    article has a single paragraph or the sentence is not found.
+
+    Paragraphs are the non-empty lines that are not list items (项 such as "（一）…" stay in
+    their paragraph) and not markdown headings. Only an article in the official layout counts
+    (its first line is the label followed by the first paragraph's text, ending in punctuation);
+    a summary ("第五十三条 凭优待证乘车" then own-words lines) has no 款 to cite.
+    """
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
+    if not lines or not _ARTICLE_HEAD.match(lines[0]) or lines[0][-1] not in "。；;：:":
+        return 0
+    paragraphs: list[str] = []
+    for line in lines:
+        if paragraphs and (_LIST_ITEM.match(line) or BULLET.match(line)):
+            paragraphs[-1] += line
+        else:
+            paragraphs.append(line)
+    if len(paragraphs) < 2:
+        return 0
+    probe = strip_article_label(sentence)[:40]
+    head = probe.split("：")[0] if "：" in probe else probe
+    for i, para in enumerate(paragraphs, 1):
+        if probe in para or (head and head in para):
+            return i
+    return 0
 
 
 def related_passages(

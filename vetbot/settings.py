@@ -51,7 +51,6 @@ class Settings(BaseSettings):
     )
     fusion: Literal["rrf", "weighted"] = "rrf"
     top_k: int = 5
-    refusal_threshold: float = Field(0.45, description="Minimum evidence confidence to answer.")
 
     # --- complaints -----------------------------------------------------------------
     routing_file: Path = Field(PROJECT_ROOT / "complaints" / "data" / "routing.yaml")

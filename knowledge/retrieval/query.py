@@ -33,7 +33,7 @@ _FUNCTION_PREFIX = frozenset("我你他她咱您能会要想可两几每这那�
 # Interrogatives and fillers that say what kind of answer is wanted, not what it is about.
 QUESTION_WORDS = frozenset(
     "哪些 需要 怎么办 怎么样 能否 是否 可否 多少 请问 谁 哪个 哪家 哪种 为啥 为什么 应该 什么样 "
-    "还能 还要 吗 呢 啊 不".split()
+    "还能 还要 吗 呢 啊 不 咋办 咋整 咋弄".split()
 )
 
 # Answer types: a question asking "how long" / "how much money" is only answered by a passage
@@ -61,7 +61,17 @@ ANSWER_TYPES: tuple[tuple[re.Pattern[str], str, re.Pattern[str]], ...] = (
     (
         re.compile(r"多少钱|多少元|几块钱|金额|标准是多少|发多少|给多少|能拿多少|领多少"),
         "金额",
-        re.compile(r"[0-9一二三四五六七八九十百千万]+(\.[0-9]+)?\s*(万)?元"),
+        # Sums, and standards stated as multiples or shares of a base (20倍, 40%, 80个月基本工资).
+        re.compile(
+            r"[0-9一二三四五六七八九十百千万]+(\.[0-9]+)?\s*(万)?元|[0-9一二三四五六七八九十]+倍"
+            r"|[0-9]+(\.[0-9]+)?\s*%|百分之[0-9一二三四五六七八九十]+|[0-9一二三四五六七八九十]+个月(的)?(基本)?工资"
+        ),
+    ),
+    (
+        # "加几分" asks for a number of exam points: a rule that only says 优先/照顾 does not answer it.
+        re.compile(r"加几分|加多少分"),
+        "分值",
+        re.compile(r"[0-9一二三四五六七八九十]+(\.[0-9]+)?\s*分(?![之钟])|[0-9]+(\.[0-9]+)?\s*%"),
     ),
 )
 

@@ -257,13 +257,21 @@ class HybridRetriever(BaseRetriever):
         prefer_region: str | None = None,
     ) -> list[Passage]:
         """Top-``k`` passages for ``query``, best first, superseded ones included and marked
-        (``Passage.status``); raises as :meth:`retrieve`."""
+        (``Passage.status``); raises as :meth:`retrieve`.
+
+        Without a topic or document filter, only passages that contain at least one of the
+        query's words or synonyms are listed: dense search always returns its nearest
+        neighbours, so a query that matches nothing (``asdfgh``) gets an empty list rather than
+        unrelated articles. With one, staff are browsing that topic or document, and its
+        passages are listed in ranked order.
+        """
         k = k or self.k
         result = self.retrieve(
             query, k, topic=topic, region=region, document=document, strict=strict,
             prefer_region=prefer_region, demote_superseded=False,
         )
-        return [self.to_passage(h) for h in result.hits[:k]]
+        browsing = topic is not None or document is not None
+        return [self.to_passage(h) for h in result.hits if browsing or h.coverage > 0][:k]
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from knowledge.answer import RefusalPolicy
+from knowledge.answerability import AnswerabilityModel
+from knowledge.evidence import RefusalPolicy
 from knowledge.retrieval import HybridRetriever
 from knowledge.service import KnowledgeService
 from knowledge.store import ChunkRecord, DocumentRecord, KnowledgeStore, make_chroma_client
@@ -151,8 +152,16 @@ def settings(tmp_path: Path) -> Settings:
 
 
 def coverage_only_policy() -> RefusalPolicy:
-    """Refusal on term coverage alone: the fake embedding's dense margins are not calibrated."""
-    return RefusalPolicy(coverage_weight=1.0)
+    """Refusal on term coverage alone: the fake embedding's dense margins are not calibrated.
+
+    A steep logistic model: answer in-domain at coverage >= 0.45, off-domain at >= 0.6, a
+    complaint at >= 0.3 (p = sigmoid(-6) ~ 0.0025), never when an asked-for amount/duration is missing.
+    """
+    model = AnswerabilityModel(
+        weights={"coverage": 40.0, "domain": 6.0, "type_missing": -100.0}, bias=-24.0,
+        complaint_threshold=0.002,
+    )
+    return RefusalPolicy(model=model)
 
 
 @pytest.fixture

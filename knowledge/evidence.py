@@ -1,0 +1,146 @@
+"""The answer/refuse decision: evidence features of a retrieval result, and one decision on them.
+
+:func:`assess_evidence` turns a :class:`~knowledge.retrieval.RetrievalResult` into features that
+mean the same on any corpus (shares, ranks and margins, not raw scores; see
+:mod:`knowledge.answerability`); :func:`refusal_reason` decides with the answerability model
+alone: answer when its probability reaches the model's threshold (its complaint threshold for
+a complaint, which deserves the nearest rule), else refuse. There is no second, corpus-tuned
+threshold beside it.
+
+Refusal reasons: ``injection`` (attempts to override instructions or get unrelated content
+written), ``empty`` (nothing searchable), ``off_topic`` (refused, and no domain vocabulary),
+``no_evidence`` (refused, in-domain).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from knowledge.answer import has_domain_vocabulary, is_injection
+from knowledge.answerability import AnswerabilityModel
+from knowledge.units import answer_units, covered_concepts
+
+if TYPE_CHECKING:
+    from knowledge.retrieval import HybridRetriever, RetrievalResult
+
+MARGIN_SCALE = 0.04  # a dense margin (e5 cosine over the median candidate) of this size is full marks
+TOP_PASSAGES = 3
+
+
+@dataclass
+class Evidence:
+    """Signals behind the refusal decision; ``confidence`` is the model's P(answerable), 0..1."""
+
+    coverage: float  # IDF-weighted share of question words (or synonyms) in the top passages
+    dense_top: float
+    dense_margin: float  # best dense cosine minus the background (median of the candidates)
+    bm25_top: float
+    confidence: float
+    domain: bool
+    matched_terms: list[str] = field(default_factory=list)
+    answer_type_missing: bool = False
+    features: dict[str, float] = field(default_factory=dict)  # knowledge.answerability.FEATURES
+
+
+@dataclass
+class RefusalPolicy:
+    """The decision's parameters: the answerability model (loaded from
+    ``knowledge/data/answerability.json`` unless given) and how many top passages it reads."""
+
+    model: AnswerabilityModel = field(default_factory=AnswerabilityModel.load)
+    top_passages: int = TOP_PASSAGES
+
+
+def _typed_missing(result: RetrievalResult, texts: list[str]) -> bool:
+    """True when the question asks for an amount/duration/rate and no passage about the
+    question's topic states one (an amount in an unrelated passage does not count)."""
+    analysis = result.analysis
+    typed = [c for c in analysis.concepts if c.pattern is not None]
+    content = [c for c in analysis.concepts if c.pattern is None]
+    total = sum(c.weight for c in content) or 1.0
+    on_topic = [sum(c.weight * c.coverage(t) for c in content) / total for t in texts]
+    best = max(on_topic, default=0.0)
+    return any(
+        not any(c.coverage(t) > 0 and cov >= 0.6 * best for t, cov in zip(texts, on_topic, strict=True))
+        for c in typed
+    )
+
+
+def assess_evidence(
+    result: RetrievalResult,
+    retriever: HybridRetriever,
+    policy: RefusalPolicy,
+    vocabulary: Iterable[str],
+) -> Evidence:
+    """Score how well the passages in force support an answer; features in 0..1."""
+    analysis = result.analysis
+    stats = retriever.stats()
+    domain = has_domain_vocabulary(analysis.query, vocabulary)
+    # Only passages in force can be the basis of an answer, so only they are evidence.
+    hits = [h for h in result.hits if not h.superseded]
+    if not hits:
+        features = {"domain": float(domain)}
+        return Evidence(0.0, 0.0, 0.0, 0.0, policy.model.probability(features), domain, features=features)
+    top = hits[: policy.top_passages]
+    texts = [stats.texts.get(h.chunk_id, "") for h in top]
+    # One passage should answer the question; concepts spread over several passages count less.
+    best_single = max(h.coverage for h in top)
+    coverage = 0.5 * (best_single + analysis.coverage("\n".join(texts)))
+    covered = [c.label for c in analysis.concepts if any(c.coverage(t) > 0 for t in texts)]
+    missing_type = _typed_missing(result, texts)
+    dense_scores = [s for _, s in result.dense]
+    dense_top = dense_scores[0] if dense_scores else 0.0
+    margin = dense_top - sorted(dense_scores)[len(dense_scores) // 2] if len(dense_scores) >= 3 else 0.0
+    # With fewer than three candidates there is no background to stand out from: the margin is
+    # unknown, not zero, so it takes the middle of its scale (a tiny KB is not evidence against).
+    margin_feature = max(0.0, min(1.0, margin / MARGIN_SCALE)) if len(dense_scores) >= 3 else 0.5
+    bm25_top = result.sparse[0][1] if result.sparse else 0.0
+    lead = top[0]
+    labels = len(analysis.concepts) or 1
+    units = answer_units(texts[0]) if texts[0] else []
+    sentence = max((len(covered_concepts(u, analysis)) / labels for u in units), default=0.0)
+    # Share of the question's concept weight that no top passage covers at all: a question
+    # about flights over a KB without flights keeps its 飞机 uncovered however well the rest matches.
+    total = sum(c.weight for c in analysis.concepts) or 1.0
+    uncovered = sum(c.weight for c in analysis.concepts if c.label not in covered) / total
+    features = {
+        "coverage": coverage,
+        "lead_coverage": lead.coverage,
+        "margin": margin_feature,
+        "agree": float((lead.dense_rank or 99) <= 3 and (lead.bm25_rank or 99) <= 3),
+        "domain": float(domain),
+        "type_missing": float(missing_type),
+        "sentence": sentence,
+        "uncovered": uncovered,
+    }
+    return Evidence(
+        coverage=coverage,
+        dense_top=dense_top,
+        dense_margin=margin,
+        bm25_top=bm25_top,
+        confidence=policy.model.probability(features),
+        domain=domain,
+        matched_terms=covered,
+        answer_type_missing=missing_type,
+        features=features,
+    )
+
+
+def refusal_reason(
+    question: str, evidence: Evidence | None, policy: RefusalPolicy, *, complaint: bool = False
+) -> str | None:
+    """The reason to refuse, or None to answer. ``evidence`` None means nothing was searched.
+
+    One decision: the model's probability against its threshold (its complaint threshold for a
+    complaint); the reason only names why (off-topic when the question has no domain word).
+    """
+    if is_injection(question):
+        return "injection"
+    if evidence is None:
+        return "empty"
+    bar = policy.model.complaint_threshold if complaint else policy.model.threshold
+    if evidence.confidence >= bar:
+        return None
+    return "no_evidence" if evidence.domain else "off_topic"
