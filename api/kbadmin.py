@@ -13,6 +13,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,17 @@ from vetbot.errors import InvalidInputError, NotFoundError
 logger = logging.getLogger(__name__)
 
 AuditFn = Callable[..., None]
+
+
+def _is_iso_date(value: str) -> bool:
+    """YYYY-MM-DD and a real calendar date (2024-13-45 is not)."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass
@@ -252,7 +264,7 @@ class KbAdmin:
         if bad:
             raise InvalidInputError(f"unknown topics {bad}", user_message=f"未知的主题代码：{'、'.join(bad)}")
         effective = overrides.get("date_effective", "")
-        if effective and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", effective):
+        if effective and not _is_iso_date(effective):
             raise InvalidInputError("bad date", user_message="施行日期请按 YYYY-MM-DD 填写，如 2025-01-01。")
         if overrides.get("superseded_by") == doc_id:
             raise InvalidInputError("self supersession", user_message="文件不能被自己取代。")

@@ -166,6 +166,8 @@ def test_unknown_document_and_bad_topic(kb: TestClient, staff: Users) -> None:
     assert r.status_code == 422
     r = _post(kb, staff, "editor", f"/kb/docs/{CARD}/meta", {"date_effective": "2025年1月1日"})
     assert r.status_code == 422
+    r = _post(kb, staff, "editor", f"/kb/docs/{CARD}/meta", {"date_effective": "2024-13-45"})
+    assert r.status_code == 422
     assert _audit(kb, "kb.document.update") == []
 
 
