@@ -32,6 +32,8 @@ def make_templates() -> Jinja2Templates:
         autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
     )
     env.filters["datetime"] = format_datetime
+    # tojson (the KB change history) shows Chinese as written, not as \uXXXX escapes.
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
     return Jinja2Templates(env=env)
 
 

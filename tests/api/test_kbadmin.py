@@ -63,6 +63,7 @@ def test_fixing_a_title_republishes_and_is_audited(kb: TestClient, staff: Users)
     page = kb.get(f"/kb/docs/{CARD}", headers=staff.headers("editor")).text
     assert "导入值：测试优待证管理办法" in page and 'value="测试优待证管理规定"' in page
     assert "修改元数据" in page and "user:editor" in page  # the change history
+    assert '"title": "测试优待证管理规定"' in page  # history readable, not \\u escapes
     (entry,) = _audit(kb, "kb.document.update")
     assert entry.actor == "user:editor" and entry.target == f"doc:{CARD}"
     assert entry.detail == {
