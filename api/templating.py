@@ -19,6 +19,7 @@ from fastapi.templating import Jinja2Templates
 
 from api.deps import resolve_principal
 from api.users import ANONYMOUS, PERM_ASK, PERM_DOCUMENTS_READ, PERM_SEARCH, PERM_THEMES, Principal
+from complaints.types import channel_label
 from vetbot.clock import to_china
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -32,6 +33,7 @@ def make_templates() -> Jinja2Templates:
         autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
     )
     env.filters["datetime"] = format_datetime
+    env.filters["channel"] = channel_label
     # tojson (the KB change history) shows Chinese as written, not as \uXXXX escapes.
     env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
     return Jinja2Templates(env=env)

@@ -53,6 +53,7 @@ from complaints.types import (
     Actor,
     CaseView,
     ComplaintIntake,
+    channel_label,
 )
 from complaints.validation import clean_attachments, clean_complaint_text, clean_note, required_text
 from vetbot.clock import to_china, utcnow
@@ -150,7 +151,15 @@ class CaseService(CaseQueries):
                             role="complainant",
                         )
                         events = [
-                            _event(case, complainant, "intake", None, lc.PENDING, f"渠道：{channel}", now),
+                            _event(
+                                case,
+                                complainant,
+                                "intake",
+                                None,
+                                lc.PENDING,
+                                f"渠道：{channel_label(channel)}",
+                                now,
+                            ),
                             _event(
                                 case,
                                 SYSTEM_ACTOR,

@@ -44,6 +44,23 @@ class Attachment:
     stored: str | None = None  # path under the case-files root once the bytes are kept here
 
 
+# How a complaint or question came in, as staff read it (the stored value is the code).
+CHANNEL_LABELS: dict[str, str] = {
+    "telegram": "Telegram 机器人",
+    "web": "网页",
+    "api": "系统接口",
+    "phone": "电话",
+    "visit": "来访（服务站登记）",
+    "letter": "来信",
+    "demo": "演示数据",
+}
+
+
+def channel_label(channel: str | None) -> str:
+    """The Chinese name of a channel code (an unknown code is shown as is)."""
+    return CHANNEL_LABELS.get(channel or "", channel or "")
+
+
 @dataclass(frozen=True)
 class ComplaintIntake:
     """A new complaint as a channel received it. ``theme=None`` lets the classifier decide."""

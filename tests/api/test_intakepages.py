@@ -66,6 +66,9 @@ def test_walk_in_is_filed_classified_and_the_receipt_masks_numbers(
     # the caseworker sees the photo on the case page
     img = client.get(f"/cases/{ticket}/files/0", headers=users.headers("handler_jn"))
     assert img.status_code == 200 and img.content == PNG
+    # the channel is named in Chinese on the case page, not as its code
+    page = client.get(f"/cases/{ticket}", headers=users.headers("handler_jn")).text
+    assert "来访（服务站登记）" in page and "渠道：visit" not in page
 
 
 def test_unknown_region_and_empty_text_are_explained(client: TestClient, users: Users) -> None:

@@ -262,7 +262,7 @@ def test_events_are_append_only(service: CaseService, session_factory: Callable[
         s.delete(s.get(CaseEvent, event.id))
         with pytest.raises(CaseError):
             s.commit()
-    assert service.get(ticket).events[0].note == "渠道：telegram"
+    assert service.get(ticket).events[0].note == "渠道：Telegram 机器人"
 
 
 # ------------------------------------------------------------------------------------ deadlines
