@@ -244,6 +244,7 @@ class ConversationService:
         if suggestion:
             lines.append(f"您想问的可能是：“{suggestion}”，可以直接发送这句中文。")
         lines += ["", "您也可以这样问我："] + [f"• {q}" for q in smalltalk.EXAMPLE_QUESTIONS]
+        lines += ["", "如需人工帮助，可咨询当地退役军人服务站，或拨打 12345 政务服务热线。"]
         return Answer(
             question=typed, answer="\n".join(lines), refused=True, refusal_reason="language",
             understood_as=suggestion,

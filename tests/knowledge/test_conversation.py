@@ -94,6 +94,7 @@ def test_foreign_language_gets_a_chinese_hint(chat: tuple[ConversationService, A
     turn = service.reply("Do veterans get free bus rides?")
     assert turn.answer.refused and turn.answer.refusal_reason == "language"
     assert turn.answer.understood_as == "退役军人坐公交免费吗？" and "中文" in turn.answer.answer
+    assert "12345" in turn.answer.answer  # a refusal always names a human route
     assert asker.asked == []
     assert foreign_language("Bonjour") and not foreign_language("优待证 card")
     assert english_hint_question("hello there") is None
