@@ -57,6 +57,19 @@ class HitReport:
     signals: list[tuple[str, str]] = field(default_factory=list)  # (label, value)
 
 
+# The answer/refuse model's features (knowledge.evidence), named for an editor.
+FEATURE_LABELS = {
+    "coverage": "关键词覆盖率",
+    "lead_coverage": "第一条的关键词覆盖率",
+    "margin": "向量领先程度",
+    "agree": "向量与 BM25 都排前三",
+    "domain": "含领域词语",
+    "type_missing": "缺少所问的答案类型",
+    "sentence": "单句覆盖率",
+    "uncovered": "未被覆盖的词语占比",
+}
+
+
 def _signals(evidence: Evidence) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = [
         ("置信度", f"{evidence.confidence:.3f}"),
@@ -68,7 +81,10 @@ def _signals(evidence: Evidence) -> list[tuple[str, str]]:
         ("缺少所问的答案类型", "是" if evidence.answer_type_missing else "否"),
         ("命中的词语", "、".join(evidence.matched_terms) or "无"),
     ]
-    rows.extend((f"特征 {name}", f"{value:.3f}") for name, value in sorted(evidence.features.items()))
+    rows.extend(
+        (f"模型特征：{FEATURE_LABELS.get(name, name)}", f"{value:.3f}")
+        for name, value in sorted(evidence.features.items())
+    )
     return rows
 
 

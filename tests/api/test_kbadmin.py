@@ -157,6 +157,7 @@ def test_hit_test_shows_scores_signals_and_the_answer(kb: TestClient, staff: Use
     assert page.status_code == 200
     assert "检索排名" in page.text and "可答性信号" in page.text and "关键词覆盖率" in page.text
     assert "《测试优待证管理办法》第十条" in page.text
+    assert "模型特征：单句覆盖率" in page.text and "特征 sentence" not in page.text  # named, not codes
     refused = kb.get("/kb/hittest", params={"q": "今天股市行情怎么样"}, headers=staff.headers("editor"))
     assert "拒答" in refused.text and 'id="hit-why"' in refused.text
 
