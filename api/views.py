@@ -8,6 +8,7 @@ import json
 import logging
 import re
 import weakref
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -32,6 +33,11 @@ logger = logging.getLogger(__name__)
 
 _ANCHOR_UNSAFE = re.compile(r"[^\w-]+")
 
+
+
+def public_path(path: str) -> str:
+    """A source file's name without the server's directories (they are nobody's business)."""
+    return PurePath(path).name if path else ""
 
 def anchor_for(chunk_id: str) -> str:
     """The HTML id of a chunk on its document page (``chunk-<doc>-<hash>-<i>``)."""
@@ -77,7 +83,7 @@ def document_summary(doc: DocumentRecord) -> DocumentSummary:
         date_issued=pick("date_issued"),
         date_effective=pick("date_effective"),
         source_url=_web_url(pick("source_url")),
-        path=doc.path,
+        path=public_path(doc.path),
         chunk_count=len(doc.chunks),
         ingested_at=doc.ingested_at,
     )
@@ -154,7 +160,7 @@ def search_hits(
     for rank, src in enumerate(sources, 1):
         hits.append(
             SearchHit(
-                **src.model_dump(),
+                **{**src.model_dump(), "path": public_path(src.path)},
                 rank=rank,
                 snippet_html=str(snippet(src.text, terms)),
                 anchor=anchor_for(src.chunk_id),

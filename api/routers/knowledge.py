@@ -25,6 +25,7 @@ from api.views import (
     converse_and_log,
     get_document,
     list_documents,
+    public_path,
     rate_logged_answer,
     rating_token,
     search_hits,
@@ -64,7 +65,10 @@ async def ask(
                                  channel="api", user_ref=user_ref)
     )
     token = rating_token(runtime, log_id) if log_id is not None else None
-    return AskResponse(**answer.model_dump(), log_id=log_id, rating_token=token, context=state)
+    data = answer.model_dump()
+    for passage in (*data.get("sources", []), *data.get("related", [])):
+        passage["path"] = public_path(passage.get("path", ""))
+    return AskResponse(**data, log_id=log_id, rating_token=token, context=state)
 
 
 @router.post(

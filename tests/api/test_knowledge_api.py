@@ -150,3 +150,23 @@ def test_documents_list_and_detail(client: TestClient, users: Users, fake_knowle
     assert detail["chunks"][0]["anchor"] == "chunk-jinan-transit-abcdef012345-0"
     r = client.get("/v1/documents/nope", headers=h)
     assert r.status_code == 404 and "未找到该政策文件" in r.json()["detail"]
+
+
+def test_ask_and_search_show_a_source_file_by_name_not_the_servers_directories(
+    client: TestClient, users: Users, fake_knowledge: FakeKnowledge, monkeypatch
+) -> None:
+    original = fake_knowledge.search
+
+    def search(*args, **kwargs):
+        found = original(*args, **kwargs)
+        return [p.model_copy(update={"path": f"/srv/vetbot/data/uploads/{p.path}"}) for p in found]
+
+    monkeypatch.setattr(fake_knowledge, "search", search)
+    r = client.post("/v1/ask", json={"question": "优待证丢了怎么补办？"}, headers=users.headers("staff"))
+    assert r.status_code == 200, r.text
+    paths = [s["path"] for s in r.json()["sources"]]
+    assert paths and all(p and "/" not in p for p in paths), paths
+    r = client.get("/v1/search", params={"q": "补办"}, headers=users.headers("staff"))
+    assert r.status_code == 200, r.text
+    hits = r.json()["results"]
+    assert hits and all("/" not in h["path"] for h in hits), hits
