@@ -266,11 +266,24 @@ class KbAdmin:
         effective = overrides.get("date_effective", "")
         if effective and not _is_iso_date(effective):
             raise InvalidInputError("bad date", user_message="施行日期请按 YYYY-MM-DD 填写，如 2025-01-01。")
-        if overrides.get("superseded_by") == doc_id:
+        newer = overrides.get("superseded_by", "")
+        if newer == doc_id:
             raise InvalidInputError("self supersession", user_message="文件不能被自己取代。")
+        if newer and not self._names_a_document(newer, doc_id):
+            # A typo would silently take the document out of every answer.
+            raise InvalidInputError(
+                "unknown successor",
+                user_message=f"知识库中没有编号或标题为“{newer}”的文件；请先上传新版本，再标记旧版本被取代。",
+            )
         before, after = self.edits.set_document(doc_id, actor=actor, overrides=overrides)
         self._publish([doc_id], self._pristine(doc_id))
         self._audit(actor, "kb.document.update", f"doc:{doc_id}", {"before": before, "after": after}, ip=ip)
+
+    def _names_a_document(self, name: str, other_than: str) -> bool:
+        return any(
+            d != other_than and (d == name or rec.metadata.get("title") == name)
+            for d, rec in self.store.documents.items()
+        )
 
     def set_disabled(self, doc_id: str, disabled: bool, actor: str, ip: str | None = None) -> None:
         """Disable (leave the index, keep the edits) or enable a document again."""

@@ -88,6 +88,14 @@ def test_marking_an_old_version_superseded_changes_the_answer(kb: TestClient, st
     assert "已被取代" in page
 
 
+def test_a_successor_that_the_kb_does_not_hold_is_refused(kb: TestClient, staff: Users) -> None:
+    # A typo would otherwise mark the document superseded and drop it from every answer.
+    r = _post(kb, staff, "editor", f"/kb/docs/{CARD}/meta", {"superseded_by": "nonexist.md"})
+    assert r.status_code == 422 and "没有编号或标题" in r.text
+    assert "superseded_by" not in _store(kb).documents[CARD].metadata
+    assert "已被取代" not in kb.get("/kb", headers=staff.headers("editor")).text
+
+
 def test_passage_edit_survives_unchanged_reingest_and_goes_stale_when_source_changes(
     kb: TestClient, staff: Users, settings: Settings
 ) -> None:
