@@ -189,12 +189,17 @@ def knowledge_gaps(
 ) -> list[QuestionLog]:
     """Questions refused, answered with confidence below ``low_confidence`` (0..1), or rated 👎.
 
-    Complaints are left out; newest first, at most ``limit`` rows.
+    Complaints are left out, and so are messages refused as not Chinese (``language``:
+    gibberish or another language is nothing the knowledge base lacks); newest first, at most
+    ``limit`` rows.
     """
     stmt = select(QuestionLog).where(
         (QuestionLog.refused.is_(True))
         | (QuestionLog.confidence < low_confidence)
         | (QuestionLog.rating == "down")
+    )
+    stmt = stmt.where(
+        QuestionLog.refusal_reason.is_(None) | (QuestionLog.refusal_reason != "language")
     )
     if since is not None:
         stmt = stmt.where(QuestionLog.created_at >= since)

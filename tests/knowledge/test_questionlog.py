@@ -62,3 +62,14 @@ def test_a_broken_log_never_loses_the_answer(session_factory: sessionmaker[Sessi
     assert logged.answer.question == "优待证怎么办？" and logged.log_id is None
     with session_factory() as s:
         assert s.query(QuestionLog).count() == 0
+
+
+def test_gibberish_and_other_languages_are_not_knowledge_gaps(session_factory: sessionmaker[Session]) -> None:
+    log = QuestionLogService(session_factory)
+    gibberish = Answer(question="asdfgh", answer="请用中文提问。", refused=True,
+                       refusal_reason="language")
+    missing = Answer(question="退伍费要交个税吗", answer="暂未收录。", refused=True,
+                     refusal_reason="no_evidence")
+    log.record(gibberish, channel="web", user_ref="alice")
+    kept = log.record(missing, channel="web", user_ref="alice")
+    assert [r.id for r in log.knowledge_gaps()] == [kept]
