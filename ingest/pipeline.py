@@ -66,6 +66,11 @@ def _skip_name(name: str) -> bool:
     return name.startswith((".", "~$")) or name.endswith("~")
 
 
+# A folder's own notes (README.md, LICENSE...) describe the folder; ingested, they would be
+# cited as a nationwide policy. Named explicitly on the command line, they are ingested.
+_FOLDER_NOTES = frozenset({"readme", "license", "licence", "changelog", "notice", "authors"})
+
+
 def collect(paths: Iterable[Path], report: IngestReport) -> tuple[list[_Candidate], list[str]]:
     """Expand command-line paths into candidate files; returns (candidates, folder roots)."""
     candidates: list[_Candidate] = []
@@ -81,6 +86,9 @@ def collect(paths: Iterable[Path], report: IngestReport) -> tuple[list[_Candidat
                     continue
                 if not is_supported(file):
                     report.unsupported.append(str(file))
+                    continue
+                if file.stem.lower() in _FOLDER_NOTES:
+                    report.warnings.append(f"{file}：文件夹说明文件，不是政策文件，已跳过")
                     continue
                 candidates.append(_Candidate(file, str(file), slugify(rel), root))
         elif given.is_file():

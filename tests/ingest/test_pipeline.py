@@ -248,3 +248,16 @@ def test_report_is_json_ready(store: KnowledgeStore) -> None:
     data = json.loads(json.dumps(report.to_dict(), ensure_ascii=False))
     assert len(data["added"]) == 3 and data["added"][0]["chunks"] > 0
     assert report.chunks_written == len(store.chunks)
+
+
+def test_a_folders_readme_is_not_ingested_as_a_policy(store: KnowledgeStore, tmp_path: Path) -> None:
+    folder = tmp_path / "official"
+    folder.mkdir()
+    (folder / "README.md").write_text("# Official texts\n\nSee the list below.\n", encoding="utf-8")
+    (folder / "rules.md").write_text("# 示例办法\n\n第一条 退役军人凭优待证免费乘车。\n", encoding="utf-8")
+    report = ingest_paths(store, [folder], progress=False)
+    assert [d.doc_id for d in report.added] == ["rules.md"]
+    assert any("README.md" in w and "已跳过" in w for w in report.warnings)
+    # Named on its own, the file is what the user asked for.
+    named = ingest_paths(store, [folder / "README.md"], progress=False)
+    assert [d.doc_id for d in named.added] == ["README.md"]
