@@ -18,6 +18,7 @@ from typing import Any
 from complaints.routing import RoutingTable
 from complaints.service import CaseService
 from complaints.types import Actor, CaseFilter, CaseView
+from vetbot.argparse_zh import ChineseArgumentParser
 from vetbot.clock import to_china
 from vetbot.db import create_db_engine, make_session_factory
 from vetbot.errors import InvalidInputError, PermissionDeniedError
@@ -43,7 +44,8 @@ def register(sub: Any) -> None:
     )
     actions = p.add_subparsers(dest="cases_command", metavar="ACTION")
 
-    common = argparse.ArgumentParser(add_help=False)
+    # A parent parser lends its group titles to the children: it must be Chinese too.
+    common = ChineseArgumentParser(add_help=False)
     common.add_argument(
         "--as",
         dest="actor",

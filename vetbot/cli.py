@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from importlib.metadata import entry_points
 from typing import Any
 
+from vetbot.argparse_zh import ChineseArgumentParser
 from vetbot.errors import ConfigurationError, VetbotError
 from vetbot.logging_setup import configure_logging
 from vetbot.settings import Settings
@@ -45,8 +46,12 @@ def registered_commands() -> list[Register]:
 
 
 def build_parser(commands: Iterable[Register] | None = None) -> argparse.ArgumentParser:
-    """The top-level parser with the given subcommand registrars (default: the registered ones)."""
-    parser = argparse.ArgumentParser(prog="vetbot", description="退役军人服务与优待政策助手")
+    """The top-level parser with the given subcommand registrars (default: the registered ones).
+
+    A ``ChineseArgumentParser``: its subparsers inherit the class, so argparse's own usage,
+    help and error texts are Chinese in every subcommand.
+    """
+    parser = ChineseArgumentParser(prog="vetbot", description="退役军人服务与优待政策助手")
     parser.add_argument("--log-level", default=None, help="日志级别（默认读取 VETBOT_LOG_LEVEL）")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for register in registered_commands() if commands is None else commands:
