@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import IO, Any, NoReturn
+from typing import Any, NoReturn
 
 # Every message argparse 3.11–3.13 passes through ``_()``; keys are argparse's own text, so a
 # message missing here is shown in English rather than lost (tests check the coverage).
@@ -138,7 +138,3 @@ class ChineseArgumentParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         with chinese_messages():
             super().error(message)
-
-    def print_help(self, file: IO[str] | None = None) -> None:
-        with chinese_messages():
-            super().print_help(file)
