@@ -31,6 +31,7 @@ def register(sub: Any) -> None:
     worker.set_defaults(func="api.commands:worker")
 
     users = sub.add_parser("users", help="网页用户管理")
+    users.set_defaults(needs_database=True)
     usub = users.add_subparsers(dest="users_action", metavar="ACTION", required=True)
     add = usub.add_parser("add", help="新建用户")
     add.add_argument("username")
@@ -56,6 +57,7 @@ def register(sub: Any) -> None:
     dis.set_defaults(func="api.commands:users_disable")
 
     keys = sub.add_parser("apikeys", help="系统客户端 API 密钥")
+    keys.set_defaults(needs_database=True)
     ksub = keys.add_subparsers(dest="apikeys_action", metavar="ACTION", required=True)
     create = ksub.add_parser("create", help="新建密钥（只显示一次）")
     create.add_argument("name")

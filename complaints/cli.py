@@ -113,7 +113,7 @@ def register(sub: Any) -> None:
     a.add_argument("--note", default=None, help="说明")
     a.set_defaults(func=_action, action="reassign")
 
-    p.set_defaults(func=_help, cases_parser=p)
+    p.set_defaults(func=_help, cases_parser=p, needs_database=True)
 
 
 def _help(args: argparse.Namespace, settings: Settings) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 from complaints.demo import count_demo_cases, count_real_cases, seed_demo_data
 from complaints.routing import RoutingTable
 from complaints.service import CaseService
-from vetbot.db import create_db_engine, make_session_factory, upgrade
+from vetbot.db import create_db_engine, make_session_factory
 from vetbot.errors import CaseError
 from vetbot.settings import Settings
 
@@ -31,14 +31,13 @@ def register(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=7, help="随机种子，相同种子生成相同数据（默认 7）")
     p.add_argument("--force", action="store_true", help="即使库中已有真实案件或演示案件也写入")
     p.add_argument("--no-qa-log", action="store_true", help="不写入演示问答记录")
-    p.set_defaults(func=_run)
+    p.set_defaults(func=_run, needs_database=True)
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     # One line per filed case would drown the summary.
     logging.getLogger("complaints.service").setLevel(logging.WARNING)
     url = settings.sqlalchemy_url
-    upgrade(url)
     routing = RoutingTable.load(settings.routing_file)
     engine = create_db_engine(url)
     try:

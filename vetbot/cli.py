@@ -3,7 +3,9 @@
 Each package exposes ``register(subparsers)`` in its own ``cli`` module and lists it in the
 ``vetbot.commands`` entry-point group of ``pyproject.toml``; a subcommand sets
 ``func(args, settings) -> int`` as its handler. The dispatcher reads that group, so this
-bottom layer never imports the packages above it. A handler is the function itself or a
+bottom layer never imports the packages above it. A subcommand that uses the database sets
+``needs_database=True`` too: the dispatcher then applies pending migrations before running it,
+so a fresh data directory needs no separate ``vetbot db upgrade``. A handler is the function itself or a
 reference ``"package.module:function"``, imported only when its command runs, so commands that
 need the web stack or the Telegram library keep ``vetbot --help`` and the others from loading them.
 """
@@ -20,6 +22,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from vetbot.argparse_zh import ChineseArgumentParser
+from vetbot.db import ensure_schema
 from vetbot.errors import ConfigurationError, VetbotError
 from vetbot.logging_setup import configure_logging
 from vetbot.settings import Settings
@@ -85,6 +88,8 @@ def main(argv: Sequence[str] | None = None, commands: Iterable[Register] | None 
         parser.print_help()
         return 2
     try:
+        if getattr(args, "needs_database", False) and ensure_schema(settings.sqlalchemy_url):
+            print("提示：数据库结构已自动升级到最新。", file=sys.stderr)
         return int(resolve_command(args.func)(args, settings) or 0)
     except VetbotError as exc:
         logger.debug("command failed", exc_info=True)

@@ -73,12 +73,54 @@ def import_all_models() -> None:
         ep.load()
 
 
-def upgrade(url: str, revision: str = "heads") -> None:
-    """Apply Alembic migrations up to ``revision``."""
-    from alembic import command
+def _alembic_config(url: str) -> Any:
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    command.upgrade(cfg, revision)
+    return cfg
+
+
+def upgrade(url: str, revision: str = "heads") -> None:
+    """Apply Alembic migrations up to ``revision``."""
+    from alembic import command
+
+    command.upgrade(_alembic_config(url), revision)
+
+
+def ensure_schema(url: str) -> bool:
+    """Bring the database at ``url`` to the latest migration heads; True when migrations ran.
+
+    A cheap check first (the stored revisions against the migration scripts' heads), so the
+    commands that use the database can call it on every run; a fresh database is created.
+    Errors are Alembic's/SQLAlchemy's, as for ``upgrade``.
+    """
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(_alembic_config(url))
+    engine = create_db_engine(url)
+    try:
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_heads()
+    finally:
+        engine.dispose()
+    # The version table keeps only the tips: a head that another tip depends on (0003_web under
+    # 0014_ingest_jobs) is applied without a row of its own, so compare against everything below.
+    applied: set[str] = set()
+    pending = list(current)
+    while pending:
+        revision = pending.pop()
+        if revision in applied:
+            continue
+        applied.add(revision)
+        script = scripts.get_revision(revision)
+        for below in (script.down_revision, script.dependencies) if script else ():
+            pending.extend([below] if isinstance(below, str) else below or ())
+    missing = set(scripts.get_heads()) - applied
+    if not missing:
+        return False
+    logger.info("database schema lacks %s; applying migrations", sorted(missing))
+    upgrade(url)
+    return True
