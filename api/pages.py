@@ -34,6 +34,7 @@ from api.views import (
     search_hits,
     validate_filters,
 )
+from knowledge.conversation import without_understood_line
 from knowledge.types import NATIONAL, TOPICS
 from vetbot.errors import InvalidInputError
 from vetbot.regions import validate_region
@@ -334,8 +335,10 @@ async def ask_submit(
     ]
     common["context_json"] = json.dumps(state, ensure_ascii=False) if state else ""
     token = rating_token(runtime, log_id) if log_id is not None else None
-    return render(request, "ask.html", answer=answer, sources=sources, log_id=log_id, error=None,
-                  rating_token=token, **common)
+    # The page states understood_as on its own line; the answer's own opening line would repeat it.
+    shown = without_understood_line(answer.answer) if answer.understood_as else answer.answer
+    return render(request, "ask.html", answer=answer, answer_text=shown, sources=sources, log_id=log_id,
+                  error=None, rating_token=token, **common)
 
 
 @router.post("/ask/{log_id}/rate")

@@ -62,6 +62,9 @@ _GRIEVANCE_QUESTION = re.compile(r"凭什么|凭啥|为什么|为啥|怎么就|�
 _GRIEVANCE = re.compile(r"凭什么|凭啥|不公平|不合理|就不行|就没有|欺负人|区别对待")
 _FILING = re.compile(r"投诉|举报|信访|控告|我要反映|要求.{0,12}处理|给个说法|讨个说法|查处|追责")
 _FILLER = re.compile(r"[\s,.!?，。！？、…呢吧啊呀的了吗]+")
+# The line a follow-up's answer opens with; pages that show ``understood_as`` themselves drop it.
+_UNDERSTOOD_LINE = "（按“{}”理解）\n"
+_UNDERSTOOD_OPENING = re.compile(r"（按“[^”\n]*”理解）\n")
 
 
 class Asker(Protocol):
@@ -111,6 +114,16 @@ class Turn:
     state: dict[str, Any] | None
     smalltalk: str | None = None
     corrections: list[tuple[str, str]] = field(default_factory=list)
+
+
+def without_understood_line(text: str) -> str:
+    """``text`` without the 按“…”理解 line a rewritten follow-up's answer opens with.
+
+    For a page that states ``Answer.understood_as`` on its own line, so the follow-up is not
+    explained twice; any other text is returned unchanged.
+    """
+    match = _UNDERSTOOD_OPENING.match(text)
+    return text[match.end():] if match else text
 
 
 def run_chats(
@@ -181,7 +194,7 @@ class ConversationService:
         if rewritten not in (typed, clean_input(typed)):
             answer.understood_as = rewritten
         if from_context and not answer.refused and answer.intent == "question":
-            answer.answer = f"（按“{_label(slots, rewritten)}”理解）\n" + answer.answer
+            answer.answer = _UNDERSTOOD_LINE.format(_label(slots, rewritten)) + answer.answer
             note = _relation_note(slots, answer)
             if note:
                 answer.answer += "\n\n" + note

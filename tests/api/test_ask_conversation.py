@@ -26,3 +26,14 @@ def test_follow_up_and_small_talk_on_the_ask_page(client: TestClient) -> None:
     assert "您可以这样问我" in hello.text and 'action="/ask/' not in hello.text  # no rating on small talk
     fresh = client.post("/ask", data={"question": "那火车呢？", "context": "not json"})
     assert fresh.status_code == 200 and 'id="understood"' not in fresh.text
+
+
+def test_a_follow_up_is_explained_once(client: TestClient) -> None:
+    # The page's 按“…”理解 line and the answer's own opening line said the same thing twice.
+    _login(client)
+    first = client.post("/ask", data={"question": "我是残疾军人，坐公交免费吗"})
+    page = client.post("/ask", data={"question": "那火车呢？", "context": _context(first.text)})
+    follow = html.unescape(page.text)
+    section = follow[follow.index('id="answer"'):]
+    assert section.count("理解") == 1 and 'id="understood"' in section
+    assert "可以向原申领地的退役军人服务站申请补办" in section  # the answer itself is still shown
