@@ -3,9 +3,11 @@
 A curated answer is kept in the database (table ``kb_curated_answers``, Alembic revision
 ``0015_kb_admin``) and published into the knowledge base as a synthetic document
 ``curated:<id>`` (metadata ``kind=curated``) whose one passage is the question pattern plus
-the answer, so it is retrieved like any passage. When it ranks first for a question and has not
-expired, :func:`curated_answer` turns it into the answer, shown as 官方口径 with the passages it
-cites; otherwise curated passages are left out of ordinary answers (:func:`without_curated`).
+the answer, so it is retrieved like any passage. When a question retrieves it (at any rank) and
+paraphrases its pattern (:func:`paraphrase_score`, the retriever's synonym-aware concepts
+compared both ways), and it has not expired, :func:`curated_answer` turns it into the answer,
+shown as 官方口径 with the passages it cites; otherwise curated passages are left out of ordinary
+answers (:func:`without_curated`).
 Expired ones are never used and are removed from the knowledge base by the admin's review sweep.
 
 Citations are ``{"doc_id", "passage_key"}`` (``passage_key`` "" cites the whole document: its
@@ -15,7 +17,7 @@ first passage is shown); passage keys are those of :func:`knowledge.overlay.pass
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -24,8 +26,10 @@ from sqlalchemy import JSON, Boolean, Date, DateTime, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from knowledge.overlay import passage_keys
+from knowledge.retrieval.query import QueryAnalysis
 from knowledge.retrieval.retriever import RetrievalResult, passage_from_chunk
 from knowledge.store import ChunkRecord, DocumentRecord, KnowledgeStore
+from knowledge.text import normalize
 from knowledge.types import NATIONAL, Passage
 from knowledge.versions import VersionIndex
 from vetbot.clock import utcnow
@@ -35,6 +39,15 @@ CURATED_PREFIX = "curated:"
 CURATED_KIND = "curated"
 CURATED_TITLE = "官方口径"
 OFFICIAL_MARK = "【官方口径】"
+
+# How much of each question's concepts the other must cover (0..1; a synonym counts 0.8) for
+# the two to be the same question. Measured against the pattern 退役军人优待证补办要带什么材料:
+# paraphrases (补办优待证要带哪些材料, 优待证补办需要啥材料, …补办需要什么证件) score 0.9-1.0;
+# another aspect of the same document (…补办需要多少天) 0.5, the same aspect of another
+# certificate (残疾军人证补办需要什么材料) 0.62, another topic (退役士兵安置需要什么材料) 0.45.
+# Embedding cosines (e5-small: 0.93-0.97 for all of these) and character ratios (rapidfuzz)
+# did not separate them.
+PARAPHRASE_COVERAGE = 0.8
 
 
 class CuratedAnswer(Base):
@@ -161,19 +174,56 @@ class CuratedReply:
     doc_id: str
 
 
+def paraphrase_score(asked: QueryAnalysis, pattern: QueryAnalysis) -> float:
+    """How far two questions are the same question, 0..1: the smaller of the shares of each
+    one's concepts (content words with their synonyms, answer types) the other covers."""
+    return min(
+        asked.coverage(normalize(pattern.query).lower()), pattern.coverage(normalize(asked.query).lower())
+    )
+
+
+def _candidates(result: RetrievalResult, store: KnowledgeStore) -> Iterator[ChunkRecord]:
+    """The curated passages the retrieval found (ranked hits first, then the other candidates)
+    that apply to the asker: national ones and those of the asker's own region."""
+    ids = [h.chunk_id for h in result.hits] + [cid for cid, _ in (*result.dense, *result.sparse)]
+    for chunk_id in dict.fromkeys(ids):
+        chunk = store.chunks.get(chunk_id)
+        if (
+            chunk is not None
+            and is_curated(chunk.metadata)
+            and str(chunk.metadata.get("region") or NATIONAL) in (NATIONAL, result.region)
+        ):
+            yield chunk
+
+
 def curated_answer(
-    result: RetrievalResult, store: KnowledgeStore, today: date, versions: VersionIndex | None = None
+    result: RetrievalResult,
+    store: KnowledgeStore,
+    today: date,
+    versions: VersionIndex | None = None,
+    *,
+    analyze: Callable[[str], QueryAnalysis],
 ) -> CuratedReply | None:
-    """The curated answer when one ranks first for the question and has not expired, else None."""
-    if not result.hits:
-        return None
-    chunk = store.chunks.get(result.hits[0].chunk_id)
-    if chunk is None or not is_curated(chunk.metadata):
-        return None
-    expires = str(chunk.metadata.get("expires_on", ""))
-    if not expires or date.fromisoformat(expires) < today:
-        return None
-    _question, _, answer = chunk.text.partition("\n")
+    """The curated answer whose question pattern the question paraphrases, else None.
+
+    Candidates are the curated passages among the retrieval's hits and candidates, in rank
+    order; the first that has not expired and scores at least ``PARAPHRASE_COVERAGE`` with
+    :func:`paraphrase_score` is used. ``analyze`` is the retriever's query analysis
+    (``HybridRetriever.analyze``), applied to the curated question patterns.
+    """
+    for chunk in _candidates(result, store):
+        expires = str(chunk.metadata.get("expires_on", ""))
+        if not expires or date.fromisoformat(expires) < today:
+            continue
+        pattern, _, answer = chunk.text.partition("\n")
+        if paraphrase_score(result.analysis, analyze(pattern)) >= PARAPHRASE_COVERAGE:
+            return _reply(chunk, answer, store, versions)
+    return None
+
+
+def _reply(
+    chunk: ChunkRecord, answer: str, store: KnowledgeStore, versions: VersionIndex | None
+) -> CuratedReply:
     citations = _parse_citations(str(chunk.metadata.get("citations", "")))
     sources = cited_passages(citations, store.documents, versions)
     basis = "；".join(p.citation for p in sources)

@@ -215,7 +215,7 @@ class KnowledgeService:
             return done(self._refusal(base, "empty"))
         today = to_china(utcnow()).date()
         official = None if intent == "complaint" else curated_answer(
-            result, self.store, today, self.retriever.versions()
+            result, self.store, today, self.retriever.versions(), analyze=self.retriever.analyze
         )
         if official is not None:
             return done(Answer(**base, answer=official.text, refused=False, sources=official.sources,

@@ -121,3 +121,48 @@ def test_editors_find_open_gaps_on_the_curated_page(
     _publish(kb, staff, source_log_id=str(log_id))
     page = kb.get("/kb/curated", headers=staff.headers("editor")).text
     assert f"/kb/curated/new?log={log_id}" not in page  # covered now
+
+
+@pytest.mark.parametrize(
+    "paraphrase", ["补办优待证要带哪些材料？", "我的优待证弄丢了，补办需要什么证件", "优待证补办需要啥材料"]
+)
+def test_a_curated_answer_matches_paraphrases_of_its_question(
+    kb: TestClient, staff: Users, paraphrase: str
+) -> None:
+    _publish(kb, staff)
+    answer = _knowledge(kb).ask(paraphrase)
+    assert answer.official and answer.answer.startswith("【官方口径】补办优待证需携带")
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        "优待证丢失补办需要多少天？",  # same document, another aspect
+        "残疾军人证补办需要什么材料",  # the same aspect of another certificate
+        "退役士兵安置需要什么材料",
+        "优待证可以免费坐公交吗",
+        "烈士遗属抚恤金多少钱",
+    ],
+)
+def test_a_curated_answer_does_not_answer_other_questions(kb: TestClient, staff: Users, other: str) -> None:
+    _publish(kb, staff)
+    assert not _knowledge(kb).ask(other).official
+
+
+def test_a_curated_answer_below_the_first_rank_still_answers_its_paraphrase(
+    kb: TestClient, staff: Users
+) -> None:
+    # On a large KB an official passage can outrank the curated one for a reworded question.
+    from dataclasses import replace
+
+    from knowledge.curated import curated_answer
+
+    _publish(kb, staff)
+    knowledge = _knowledge(kb)
+    result, _ = knowledge.explain("补办优待证要带哪些材料？")
+    assert result.hits[0].chunk_id.startswith("curated:")
+    demoted = replace(result, hits=[*result.hits[1:3], result.hits[0], *result.hits[3:]])
+    retriever = knowledge.retriever
+    store, today = knowledge.store, date.today()
+    reply = curated_answer(demoted, store, today, retriever.versions(), analyze=retriever.analyze)
+    assert reply is not None and reply.text.startswith("【官方口径】补办优待证需携带")
