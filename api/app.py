@@ -109,8 +109,9 @@ def create_app(
             finally:
                 await asyncio.to_thread(jobs.shutdown)
                 # uvicorn re-raises SIGTERM once the lifespan ends, which kills the process:
-                # give the job a moment to stop at its checkpoint and record itself cancelled.
-                await asyncio.to_thread(jobs.join, 10.0)
+                # give the job time to reach its checkpoint and put itself back in the queue
+                # (past the grace it is put back from here).
+                await asyncio.to_thread(jobs.stop_within, settings.shutdown_grace_seconds)
 
     app = FastAPI(
         title="退役军人服务与优待政策助手 API",

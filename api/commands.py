@@ -266,7 +266,7 @@ def worker(args: argparse.Namespace, settings: Settings) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     print(f"导入任务队列运行中（知识库：{settings.default_kb_dir}），Ctrl+C 停止。")
-    runner.run_forever()
+    runner.run_forever(grace=settings.shutdown_grace_seconds)
     return 0
 
 

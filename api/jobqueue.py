@@ -83,15 +83,40 @@ def renew(sessions: SessionFactory, job_id: str, token: str, now: datetime, leas
         return getattr(result, "rowcount", 0) == 1
 
 
-def finish(sessions: SessionFactory, job_id: str, token: str | None = None) -> None:
-    """Mark a job done in the queue and drop its stored files (``token`` checked when given)."""
+def finish(sessions: SessionFactory, job_id: str, token: str | None = None) -> bool:
+    """Mark a job done in the queue and drop its stored files (``token`` checked when given).
+
+    Returns False, changing nothing, for a token that no longer holds the job (released, or
+    taken over): the job belongs to whichever process runs it now.
+    """
     with sessions() as session:
         cond = [IngestQueueEntry.job_id == job_id]
         if token is not None:
             cond.append(IngestQueueEntry.claim_token == token)
-        session.execute(update(IngestQueueEntry).where(*cond).values(done=True, claimed_until=None))
-        session.execute(delete(IngestJobFile).where(IngestJobFile.job_id == job_id))
+        result = session.execute(update(IngestQueueEntry).where(*cond).values(done=True, claimed_until=None))
+        held = token is None or getattr(result, "rowcount", 0) == 1
+        if held:
+            session.execute(delete(IngestJobFile).where(IngestJobFile.job_id == job_id))
         session.commit()
+        return held
+
+
+def release(sessions: SessionFactory, job_id: str, token: str) -> bool:
+    """Put a held job back in the queue untouched (the process is stopping); False if not held.
+
+    The claim is dropped and its attempt not counted, so the next claim runs the job as new
+    rather than failing it as the leftover of a dead process.
+    """
+    with sessions() as session:
+        result = session.execute(
+            update(IngestQueueEntry)
+            .where(IngestQueueEntry.job_id == job_id, IngestQueueEntry.claim_token == token,
+                   IngestQueueEntry.done.is_(False))
+            .values(claim_token=None, claimed_until=None, claimed_by="",
+                    attempts=IngestQueueEntry.attempts - 1)
+        )
+        session.commit()
+        return getattr(result, "rowcount", 0) == 1
 
 
 def files_of(sessions: SessionFactory, job_id: str) -> list[tuple[str, bytes]]:

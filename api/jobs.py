@@ -127,6 +127,7 @@ class JobRunner:
         self._cancelled: set[str] = set()
         self._stopping = threading.Event()
         self._seen_finished: Any = None
+        self._held: tuple[str, str] | None = None  # (job id, claim token) of the job running here
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -162,18 +163,50 @@ class JobRunner:
 
         Returns at once (SIGTERM must not hang on a long job); the worker thread stops within
         the current file (parsing, chunking or an embedding batch), publishes nothing of it and
-        marks the job ``cancelled``.
+        puts the job back in the queue (status ``queued``): the next process to run the queue
+        runs it again. Files it had finished are ingested again as unchanged.
         """
         self._stopping.set()
         self._wake.set()
 
-    def run_forever(self) -> None:
-        """Run the queue in the calling thread until :meth:`shutdown` (``vetbot worker``)."""
+    def run_forever(self, grace: float = 30.0) -> None:
+        """Run the queue in the calling thread until :meth:`shutdown` (``vetbot worker``), then
+        wait up to ``grace`` seconds for the running job (see :meth:`stop_within`)."""
         self.start()
         while not self._stopping.is_set():
             time.sleep(0.2)
-        if self._thread is not None:
-            self._thread.join(timeout=60)
+        self.stop_within(grace)
+
+    def stop_within(self, grace: float) -> bool:
+        """After :meth:`shutdown`: wait up to ``grace`` seconds for the running job to put itself
+        back in the queue; past that, put it back from here (the process is about to end).
+
+        True when the job stopped within ``grace`` (or none was running).
+        """
+        if self.join(grace):
+            return True
+        logger.warning(
+            "ingest job still running %.1f s after shutdown (VETBOT_SHUTDOWN_GRACE_SECONDS): "
+            "put back in the queue for the next start", grace,
+        )
+        self.release_held()
+        return False
+
+    def release_held(self) -> bool:
+        """Put the job running here back in the queue (status ``queued``); False when none is held.
+
+        For a process that ends before its job reached a stop point: the thread's later writes
+        no longer hold the claim, and the next run of the job keeps the previous version of a
+        file it was replacing (see :meth:`_keep_previous`).
+        """
+        held = self._held
+        if held is None:
+            return False
+        job_id, token = held
+        if not jobqueue.release(self._session_factory, job_id, token):
+            return False
+        self._mark_queued(job_id, [dict(f) for f in self.get(job_id).files])
+        return True
 
     def join(self, timeout: float) -> bool:
         """After :meth:`shutdown`, wait up to ``timeout`` seconds for the running job to stop.
@@ -210,10 +243,22 @@ class JobRunner:
         )
 
     def _close(self, job_id: str, token: str | None, **changes: Any) -> None:
-        """Take the job out of the queue, then record its end (so an ended job holds no upload)."""
-        if token is not None:
-            jobqueue.finish(self._session_factory, job_id, token)
+        """Take the job out of the queue, then record its end (so an ended job holds no upload).
+
+        Nothing is recorded when ``token`` no longer holds the job (it was put back in the queue).
+        """
+        if token is not None and not jobqueue.finish(self._session_factory, job_id, token):
+            return
         self._update(job_id, **changes)
+
+    def _mark_queued(self, job_id: str, files: list[dict[str, Any]]) -> None:
+        """Record a job put back in the queue as it was submitted."""
+        fresh = [
+            {"name": f["name"], "size": f.get("size"), "status": "queued", "error": None, "doc_id": None,
+             "chunks": None}
+            for f in files
+        ]
+        self._update(job_id, status="queued", started_at=None, processed=0, files=fresh)
 
     def wait(self, job_id: str, timeout: float | None = None) -> None:
         """Block until a job has ended, run by whichever process (tests, CLI).
@@ -309,10 +354,12 @@ class JobRunner:
         for name, data in jobqueue.files_of(self._session_factory, job_id):
             if not (staging / name).exists():  # queued in another process (or machine)
                 (staging / name).write_bytes(data)
+        self._held = (job_id, token)
         try:
             self._run(job_id, token)
         finally:
-            jobqueue.finish(self._session_factory, job_id, token)
+            self._held = None
+            jobqueue.finish(self._session_factory, job_id, token)  # no-op once put back in the queue
             self._seen_finished = jobqueue.last_finished(self._session_factory)
 
     def _stop_requested(self, job_id: str) -> bool:
@@ -323,17 +370,25 @@ class JobRunner:
             return True
         return False
 
+    def _shutting_down(self, job_id: str) -> bool:
+        """Stopping because the process ends, not because someone cancelled the job."""
+        if not self._stopping.is_set() or job_id in self._cancelled:
+            return False
+        return not jobqueue.cancel_requested(self._session_factory, job_id)
+
     def _run(self, job_id: str, token: str) -> None:
         job = self.get(job_id)
         files = [dict(f) for f in job.files]
         self._update(job_id, status="running", started_at=utcnow())
         staging = self.staging_dir(job_id)
         ok = 0
+        stopped = requeued = False
         try:
             store = self.writer_store()
             cancel_token = _JobToken(lambda: self._stop_requested(job_id))
             for i, entry in enumerate(files):
                 if self._stop_requested(job_id):
+                    stopped = True
                     break
                 jobqueue.renew(self._session_factory, job_id, token, utcnow())
                 entry["status"] = "running"
@@ -348,6 +403,7 @@ class JobRunner:
                 except OperationCancelledError:  # stopped inside the file: nothing of it published
                     entry["status"], entry["error"] = "cancelled", "任务已取消。"
                     _restore(previous, target)
+                    stopped = True
                     break
                 except Exception as exc:  # one bad file must not stop the others
                     logger.exception("ingest of %s failed", entry["name"])
@@ -370,6 +426,14 @@ class JobRunner:
                         ok += 1
                 self._update(job_id, files=[dict(f) for f in files], processed=i + 1)
             self.reload_serving_store()
+            if stopped and self._shutting_down(job_id):
+                # An accepted upload outlives a restart: back in the queue, not cancelled. When
+                # the claim is already gone (put back by stop_within) the job is left as it is.
+                if jobqueue.release(self._session_factory, job_id, token):
+                    self._mark_queued(job_id, files)
+                    logger.info("ingest job %s put back in the queue (shutdown)", job_id)
+                requeued = True
+                return
             if self._stop_requested(job_id):
                 self._finish_cancelled(job_id, files, token)
                 return
@@ -394,7 +458,7 @@ class JobRunner:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
             shutil.rmtree(self._previous_dir(job_id), ignore_errors=True)
-            if self._audit is not None:
+            if self._audit is not None and not requeued:
                 self._audit(
                     "system:ingest",
                     "documents.ingested",
@@ -406,10 +470,17 @@ class JobRunner:
         return self.uploads_dir / ".jobs" / f"{job_id}.previous"
 
     def _keep_previous(self, job_id: str, target: Path) -> Path | None:
-        """Move an existing upload of the same name aside until its replacement is ingested."""
+        """Move an existing upload of the same name aside until its replacement is ingested.
+
+        A file already kept aside by an interrupted run of this job is the good previous
+        version; ``target`` is then that run's half-ingested new file and is dropped.
+        """
+        previous = self._previous_dir(job_id) / target.name
+        if previous.exists():
+            target.unlink(missing_ok=True)
+            return previous
         if not target.exists():
             return None
-        previous = self._previous_dir(job_id) / target.name
         previous.parent.mkdir(parents=True, exist_ok=True)
         os.replace(target, previous)
         return previous

@@ -98,6 +98,13 @@ class Settings(BaseSettings):
         description="The API process runs uploaded ingest jobs itself; false when separate "
         "`vetbot worker` processes run the database job queue.",
     )
+    shutdown_grace_seconds: float = Field(
+        30.0,
+        ge=0.0,
+        description="On SIGTERM/Ctrl+C, how long (s) the web app or `vetbot worker` waits for a running "
+        "ingest job to reach its next stop point (an embedding batch can take ~20 s on a busy machine). "
+        "Either way the job is put back in the queue and runs again at the next start; it is never lost.",
+    )
 
     log_level: str = "INFO"
 
