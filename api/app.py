@@ -35,7 +35,7 @@ from telegram import Update
 
 from api import casepages, intakepages, kbpages, pages
 from api.exception_handlers import install_error_handlers
-from api.jobs import MAX_FILES_PER_UPLOAD, JobRunner
+from api.jobs import JobRunner
 from api.kbadmin import KbAdmin
 from api.kbcurated import CuratedAnswers
 from api.login import LoginGuard
@@ -46,6 +46,7 @@ from api.routers import knowledge as knowledge_routes
 from api.runtime import Runtime
 from api.security import resolve_secret_key
 from api.templating import make_templates
+from api.uploadfiles import MAX_FILES_PER_UPLOAD
 from api.users import PERM_CASES_OWN, PERM_KB_EDIT
 from bot.webhook import make_webhook_router, telegram_lifespan
 from knowledge.kbedits import KbEditRepository

@@ -7,9 +7,9 @@ on the API). Status and cancel go through the database, so any API process answe
 The runner writes the files to ``<data_dir>/uploads/.jobs/<job id>/``, moves each to
 ``<data_dir>/uploads/`` and ingests it with ``ingest.pipeline.ingest_paths``.
 Re-uploading a file of the same name replaces that document only when the new file ingests:
-until then the previous file waits in
-``.jobs/<job id>.previous/`` and comes back if the new one fails, or, after a crash, at the
-next start (which also removes the staging leftovers of jobs no live process holds).
+until then the previous file waits in ``.jobs/<job id>.previous/`` and comes back if the new
+one fails, or, after a crash, at the next start (which also drops dead jobs' staging leftovers).
+A job stopped by shutdown goes back to the queue and runs again at the next start.
 
 The job writes through its own :class:`KnowledgeStore` over the same Chroma collection and
 embeddings as the serving store, so searches keep running while files are embedded; the
@@ -18,10 +18,8 @@ serving store is reloaded under an exclusive lock only once the new index is pub
 
 from __future__ import annotations
 
-import codecs
 import logging
 import os
-import re
 import shutil
 import threading
 import time
@@ -44,37 +42,8 @@ from vetbot.errors import NotFoundError, OperationCancelledError
 
 logger = logging.getLogger(__name__)
 
-ALLOWED_SUFFIXES: tuple[str, ...] = (".md", ".txt", ".docx", ".pdf", ".html")
-MAX_FILES_PER_UPLOAD = 20
 TERMINAL_STATES = ("done", "failed", "cancelled")
 _INTERRUPTED = "服务重启，导入任务被中断，请重新上传。"
-_UNSAFE_NAME = re.compile(r"[\\/\x00-\x1f<>:\"|?*]+")
-
-
-def safe_filename(name: str) -> str:
-    """The base name of an uploaded file without path parts or control characters."""
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    base = _UNSAFE_NAME.sub("_", base).strip().lstrip(".")
-    return base[:120]
-
-
-def sniff_mismatch(suffix: str, head: bytes) -> bool:
-    """True when the first bytes clearly contradict the extension (binary formats only)."""
-    if suffix == ".pdf":
-        return not head.lstrip()[:5].startswith(b"%PDF")
-    if suffix == ".docx":
-        return not head.startswith(b"PK")
-    if suffix in (".md", ".txt", ".html"):
-        head = head[:4096]
-        # UTF-16 text (Windows Notepad's "Unicode") is full of NUL bytes but is text: the
-        # ingest loaders decode it (BOM, or NULs only in every other byte).
-        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return False
-        if b"\x00" not in head:
-            return False
-        only_one_parity = b"\x00" not in head[0::2] or b"\x00" not in head[1::2]
-        return not only_one_parity
-    return False
 
 
 class _JobToken:
@@ -170,8 +139,7 @@ class JobRunner:
         self._wake.set()
 
     def run_forever(self, grace: float = 30.0) -> None:
-        """Run the queue in the calling thread until :meth:`shutdown` (``vetbot worker``), then
-        wait up to ``grace`` seconds for the running job (see :meth:`stop_within`)."""
+        """Run the queue until :meth:`shutdown` (``vetbot worker``), then :meth:`stop_within`."""
         self.start()
         while not self._stopping.is_set():
             time.sleep(0.2)
@@ -185,19 +153,16 @@ class JobRunner:
         """
         if self.join(grace):
             return True
-        logger.warning(
-            "ingest job still running %.1f s after shutdown (VETBOT_SHUTDOWN_GRACE_SECONDS): "
-            "put back in the queue for the next start", grace,
-        )
+        logger.warning("ingest job still running %.1f s after shutdown (VETBOT_SHUTDOWN_GRACE_SECONDS): "
+                       "put back in the queue for the next start", grace)
         self.release_held()
         return False
 
     def release_held(self) -> bool:
         """Put the job running here back in the queue (status ``queued``); False when none is held.
 
-        For a process that ends before its job reached a stop point: the thread's later writes
-        no longer hold the claim, and the next run of the job keeps the previous version of a
-        file it was replacing (see :meth:`_keep_previous`).
+        The thread's later writes no longer hold the claim; the next run keeps the previous
+        version of a file it was replacing (:meth:`_keep_previous`).
         """
         held = self._held
         if held is None:
@@ -253,11 +218,8 @@ class JobRunner:
 
     def _mark_queued(self, job_id: str, files: list[dict[str, Any]]) -> None:
         """Record a job put back in the queue as it was submitted."""
-        fresh = [
-            {"name": f["name"], "size": f.get("size"), "status": "queued", "error": None, "doc_id": None,
-             "chunks": None}
-            for f in files
-        ]
+        fresh = [{"name": f["name"], "size": f.get("size"), "status": "queued", "error": None,
+                  "doc_id": None, "chunks": None} for f in files]
         self._update(job_id, status="queued", started_at=None, processed=0, files=fresh)
 
     def wait(self, job_id: str, timeout: float | None = None) -> None:
@@ -372,9 +334,8 @@ class JobRunner:
 
     def _shutting_down(self, job_id: str) -> bool:
         """Stopping because the process ends, not because someone cancelled the job."""
-        if not self._stopping.is_set() or job_id in self._cancelled:
-            return False
-        return not jobqueue.cancel_requested(self._session_factory, job_id)
+        stopping = self._stopping.is_set() and job_id not in self._cancelled
+        return stopping and not jobqueue.cancel_requested(self._session_factory, job_id)
 
     def _run(self, job_id: str, token: str) -> None:
         job = self.get(job_id)
@@ -472,8 +433,7 @@ class JobRunner:
     def _keep_previous(self, job_id: str, target: Path) -> Path | None:
         """Move an existing upload of the same name aside until its replacement is ingested.
 
-        A file already kept aside by an interrupted run of this job is the good previous
-        version; ``target`` is then that run's half-ingested new file and is dropped.
+        A file kept aside by an interrupted run of this job is the good one: ``target`` is dropped.
         """
         previous = self._previous_dir(job_id) / target.name
         if previous.exists():

@@ -9,10 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
 
 from api.deps import RuntimeDep, require
-from api.jobs import ALLOWED_SUFFIXES, MAX_FILES_PER_UPLOAD, JobRunner, safe_filename, sniff_mismatch
+from api.jobs import JobRunner
 from api.login import client_ip
 from api.models import IngestJob
 from api.schemas import JobAccepted, JobFile, JobOut
+from api.uploadfiles import ALLOWED_SUFFIXES, MAX_FILES_PER_UPLOAD, safe_filename, sniff_mismatch
 from api.users import PERM_DOCUMENTS_WRITE, Principal
 
 router = APIRouter(tags=["政策文件管理"])

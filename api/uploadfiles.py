@@ -1,0 +1,40 @@
+"""What an uploaded document may be: its types, how many at once, a safe name, a content check.
+
+Used by the upload endpoint (``api.routers.uploads``) before a file is staged for an ingest job
+(``api.jobs``).
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+ALLOWED_SUFFIXES: tuple[str, ...] = (".md", ".txt", ".docx", ".pdf", ".html")
+MAX_FILES_PER_UPLOAD = 20
+_UNSAFE_NAME = re.compile(r"[\\/\x00-\x1f<>:\"|?*]+")
+
+
+def safe_filename(name: str) -> str:
+    """The base name of an uploaded file without path parts or control characters."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    base = _UNSAFE_NAME.sub("_", base).strip().lstrip(".")
+    return base[:120]
+
+
+def sniff_mismatch(suffix: str, head: bytes) -> bool:
+    """True when the first bytes clearly contradict the extension (binary formats only)."""
+    if suffix == ".pdf":
+        return not head.lstrip()[:5].startswith(b"%PDF")
+    if suffix == ".docx":
+        return not head.startswith(b"PK")
+    if suffix in (".md", ".txt", ".html"):
+        head = head[:4096]
+        # UTF-16 text (Windows Notepad's "Unicode") is full of NUL bytes but is text: the
+        # ingest loaders decode it (BOM, or NULs only in every other byte).
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return False
+        if b"\x00" not in head:
+            return False
+        only_one_parity = b"\x00" not in head[0::2] or b"\x00" not in head[1::2]
+        return not only_one_parity
+    return False
