@@ -241,7 +241,7 @@ def compose_answer(
     candidates = [(h, retriever.to_passage(h)) for h in hits[:8]]
     applicable = [(h, s) for h, s in candidates if _in_region(s, region)][:3]
     applicable = _only_local_answer(candidates, applicable, region)
-    asked = asked_group(analysis.query)
+    asked = asked_group(analysis.searched)
     applicable = _prefer_group(applicable, asked)
     top_score = applicable[0][0].score if applicable else 0.0
     top_coverage = max((h.coverage for h, _ in applicable), default=0.0)

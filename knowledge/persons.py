@@ -41,6 +41,8 @@ _GROUP_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 _FAMILY = re.compile(r"(爸|妈|父母|父亲|母亲|老人|配偶|妻子|老婆|丈夫|爱人|家属|家人|家里)")
 _CHILDREN = re.compile(r"(子女|孩子|儿子|女儿|小孩|娃)")
+# "我儿子在部队服役", "我爸是老兵": the relative named before the group word *is* its member.
+_IS_MEMBER = re.compile(r"(是|在|当过?|曾|为)$")
 _GRADE = re.compile(r"([一二三四五六七八九十]|10|[1-9])级")
 _CN_DIGITS = {c: i for i, c in enumerate("一二三四五六七八九十", 1)}
 
@@ -106,6 +108,8 @@ def asked_group(question: str) -> AskedGroup | None:
             continue
         tail = text[m.end(): m.end() + 6]
         head = text[max(0, m.start() - 4): m.start()]
+        if _IS_MEMBER.search(head) or _IS_MEMBER.search(m.group(0)[:1]):
+            head = ""
         relation = "self"
         if code not in ("martyr_family", "duty_death_family", "illness_death_family", "military_family"):
             if _CHILDREN.search(tail) or _CHILDREN.search(head):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from knowledge.retrieval.corpus import CorpusStats
+from knowledge.retrieval.focus import question_focus
 from knowledge.text import STOPWORDS, normalize
 from vetbot import regions
 
@@ -21,6 +22,9 @@ if TYPE_CHECKING:
 
 # Credit for a concept matched through a synonym instead of the question's own word.
 SYNONYM_CREDIT = 0.8
+# Weight of a concept that only a letter's story sentences name (knowledge.retrieval.focus),
+# relative to its IDF: it says who and what happened, the question sentences say what is asked.
+CONTEXT_WEIGHT = 0.4
 
 # First characters that make an out-of-vocabulary two-character "word" a fused function word
 # (我爸, 我能, 能领, 两张) rather than a topic.
@@ -109,6 +113,14 @@ class QueryAnalysis:
     expansions: list[str]  # synonym terms added by the synonym table
     expansion_tokens: list[str]  # their words not already among ``tokens``
     concepts: list[Concept] = field(default_factory=list)
+    # What was searched: the question itself, or the asking part of a letter-style text
+    # (knowledge.retrieval.focus); empty means ``query``.
+    focus: str = ""
+
+    @property
+    def searched(self) -> str:
+        """The text tokens and concepts come from (``focus`` when set, else ``query``)."""
+        return self.focus or self.query
 
     def coverage(self, text: str, title: str = "") -> float:
         """IDF-weighted share (0..1) of the question's concepts that ``text`` covers.
@@ -144,10 +156,12 @@ class QueryAnalyzer:
     unseen_weight: float = 0.6
 
     def analyze(self, query: str, stats: CorpusStats) -> QueryAnalysis:
-        """Tokenise ``query``, find its synonym expansions and its concepts."""
+        """Tokenise ``query`` (a letter: its asking part), find its synonym expansions and concepts."""
         tok = self.tokenizer
-        tokens = list(dict.fromkeys(tok.tokens(query)))
-        expansions = self.synonyms.expansions(tokens, query)
+        parts = question_focus(query)
+        focus = parts.text
+        tokens = list(dict.fromkeys(tok.tokens(focus)))
+        expansions = self.synonyms.expansions(tokens, focus)
         present = set(tokens)
         exp_tokens: list[str] = []
         for term in expansions:
@@ -160,9 +174,15 @@ class QueryAnalyzer:
                 if t not in present:
                     present.add(t)
                     exp_tokens.append(t)
-        concepts = self.concepts(query, tokens, stats)
+        concepts = self.concepts(focus, tokens, stats)
+        if parts.context:
+            asking = normalize(parts.asking).lower()
+            for c in concepts:
+                if c.pattern is None and not any(a in asking for a in (c.label, *c.alternates)):
+                    c.weight *= CONTEXT_WEIGHT
         return QueryAnalysis(
-            query=query, tokens=tokens, expansions=expansions, expansion_tokens=exp_tokens, concepts=concepts
+            query=query, tokens=tokens, expansions=expansions, expansion_tokens=exp_tokens, concepts=concepts,
+            focus=focus if focus != query else "",
         )
 
     def concepts(self, query: str, tokens: list[str], stats: CorpusStats) -> list[Concept]:

@@ -197,9 +197,10 @@ class HybridRetriever(BaseRetriever):
         # filtered search takes the same number of candidates as an unfiltered one.
         depth = min(len(live), max(self.fetch_k, 4 * k))
 
-        dense_query = query
+        # A letter is searched by its asking part (analysis.focus), in dense search as in BM25.
+        dense_query = analysis.searched
         if self.expand_dense and analysis.expansions:
-            dense_query = f"{query} {' '.join(analysis.expansions)}"
+            dense_query = f"{dense_query} {' '.join(analysis.expansions)}"
         if query_vector is not None and dense_query == query:
             dense_raw = self.store.dense_search_by_vector(list(query_vector), depth, doc_ids=allowed)
         else:
