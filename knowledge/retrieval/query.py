@@ -8,11 +8,12 @@ reranker (:mod:`knowledge.retrieval.reranker`) scores passages by the concepts t
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from knowledge.retrieval.corpus import CorpusStats
 from knowledge.retrieval.focus import question_focus
+from knowledge.retrieval.intents import Intent, asked_action, detect_intents
 from knowledge.text import STOPWORDS, normalize
 from vetbot import regions
 
@@ -116,6 +117,8 @@ class QueryAnalysis:
     # What was searched: the question itself, or the asking part of a letter-style text
     # (knowledge.retrieval.focus); empty means ``query``.
     focus: str = ""
+    # Kinds of rule asked for (exclusion, liability, procedure; knowledge.retrieval.intents).
+    intents: tuple[Intent, ...] = ()
 
     @property
     def searched(self) -> str:
@@ -175,6 +178,8 @@ class QueryAnalyzer:
                     present.add(t)
                     exp_tokens.append(t)
         concepts = self.concepts(focus, tokens, stats)
+        intents = detect_intents(parts.asking)
+        concepts, intents = self._intent_concepts(concepts, intents, parts.asking)
         if parts.context:
             asking = normalize(parts.asking).lower()
             for c in concepts:
@@ -182,8 +187,25 @@ class QueryAnalyzer:
                     c.weight *= CONTEXT_WEIGHT
         return QueryAnalysis(
             query=query, tokens=tokens, expansions=expansions, expansion_tokens=exp_tokens, concepts=concepts,
-            focus=focus if focus != query else "",
+            focus=focus if focus != query else "", intents=intents,
         )
+
+    def _intent_concepts(
+        self, concepts: list[Concept], intents: tuple[Intent, ...], asking: str
+    ) -> tuple[list[Concept], tuple[Intent, ...]]:
+        """Drop the words that only frame an intent (情况 in 什么情况下…不给); add the action a
+        procedure question asks about (怎么招 → 招), weighted like an average content word."""
+        if not intents:
+            return concepts, intents
+        frame = set().union(*(i.frame_words for i in intents))
+        kept = [c for c in concepts if c.label not in frame] or concepts
+        action = asked_action([w.lower() for w in self.tokenizer.words(asking)])
+        content = [c for c in kept if c.pattern is None]
+        if action and content and any(i.name == "procedure" for i in intents):
+            intents = tuple(replace(i, action=action) if i.name == "procedure" else i for i in intents)
+            if not any(action in c.label for c in content):
+                kept.append(Concept(action, sum(c.weight for c in content) / len(content), (action,)))
+        return kept, intents
 
     def concepts(self, query: str, tokens: list[str], stats: CorpusStats) -> list[Concept]:
         """The question's content words with their synonyms, plus its answer type."""
