@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from knowledge.persons import AskedGroup, asked_group, covers, describe_groups, groups_in
+from knowledge.persons import AskedGroup, asked_group, covers, describe_groups, groups_in, names_person
 from knowledge.retrieval.corpus import CROSS_REFERENCE
 from knowledge.retrieval.regions import rule_applies
 from knowledge.text import USER_DICT, normalize
@@ -279,6 +279,11 @@ def compose_answer(
         if len(facts) >= MAX_FACTS:
             break
 
+    if _answers_another_group(facts, asked, analysis):
+        # The rule is another group's and does not state what was asked (an amount, or the
+        # question's main topic): it is not an answer for this asker, so nothing is stated.
+        facts = []
+
     # Local rules: say so, and give the asker's own place's rule when the KB has it.
     cited = [f.source for f in facts]
     local_sources = [s for s in cited if s.scope == "local"]
@@ -363,6 +368,21 @@ def _type_note(facts: list[Fact], analysis: QueryAnalysis) -> str:
         if c.pattern is not None and not any(c.pattern.search(normalize(f.sentence)) for f in facts)
     ]
     return TYPE_NOTE.format(what="、".join(dict.fromkeys(missing))) if missing and facts else ""
+
+
+def _answers_another_group(facts: list[Fact], asked: AskedGroup | None, analysis: QueryAnalysis) -> bool:
+    """True when the lead sentence names only other groups than the asker's, and either the
+    question asks for an amount/duration/rate (another group's figure is not the asker's) or
+    its weightiest topic word (words naming people aside) is in no cited passage."""
+    if asked is None or not facts or covers(asked, facts[0].sentence) is not False:
+        return False
+    if any(c.pattern is not None for c in analysis.concepts):
+        return True
+    topics = [c for c in analysis.concepts if c.pattern is None and not names_person(c.label)]
+    if not topics:
+        return False
+    main = max(topics, key=lambda c: c.weight)
+    return not any(main.coverage(normalize(f.source.text).lower()) > 0 for f in facts)
 
 
 def _group_note(facts: list[Fact], asked: AskedGroup | None) -> str:

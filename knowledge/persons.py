@@ -48,9 +48,10 @@ _CN_DIGITS = {c: i for i, c in enumerate("一二三四五六七八九十", 1)}
 
 # How passages name each group (broader than the question patterns: official wording).
 _PASSAGE_PATTERNS: dict[str, re.Pattern[str]] = {
-    "veteran": re.compile(r"退役军人|退役士兵|退伍军人|复员军人|转业军官|退役军官"),
-    "disabled": re.compile(r"残疾军人|伤残军人|伤残人民警察|因战、因公致残"),
-    "martyr_family": re.compile(r"烈士遗属|烈属|烈士的?(父母|配偶|子女)|烈士家属"),
+    # 残疾退役军人 is the disabled group: a rule for them is not a rule for every veteran.
+    "veteran": re.compile(r"(?<!残疾)(?<!伤残)(?:退役军人|退役士兵|退伍军人)|复员军人|转业军官|退役军官"),
+    "disabled": re.compile(r"残疾军人|伤残军人|(?:残疾|伤残)退役军人|伤残人民警察|因战、因公致残"),
+    "martyr_family": re.compile(r"烈士遗属|烈属|烈士的?(父母|配偶|子女)|烈士家属|三属"),
     "duty_death_family": re.compile(r"因公牺牲军人遗属|因公牺牲"),
     "illness_death_family": re.compile(r"病故军人遗属|病故"),
     # 军人 alone is a serving member; 退役军人, 残疾军人 … are other groups.
@@ -122,6 +123,11 @@ def asked_group(question: str) -> AskedGroup | None:
             grade = _CN_DIGITS.get(g.group(1)) or int(g.group(1))
         return AskedGroup(code, relation, grade)
     return None
+
+
+def names_person(word: str) -> bool:
+    """True when ``word`` names a group or a relative (烈士子女, 老兵, 母亲): who, not what."""
+    return asked_group(word) is not None or bool(_FAMILY.search(word) or _CHILDREN.search(word))
 
 
 def groups_in(text: str) -> set[str]:
