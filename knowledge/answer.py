@@ -279,6 +279,7 @@ def compose_answer(
         if len(facts) >= MAX_FACTS:
             break
 
+    budget -= _add_intent_sentences(facts, analysis, budget)
     if _answers_another_group(facts, asked, analysis):
         # The rule is another group's and does not state what was asked (an amount, or the
         # question's main topic): it is not an answer for this asker, so nothing is stated.
@@ -368,6 +369,29 @@ def _type_note(facts: list[Fact], analysis: QueryAnalysis) -> str:
         if c.pattern is not None and not any(c.pattern.search(normalize(f.sentence)) for f in facts)
     ]
     return TYPE_NOTE.format(what="、".join(dict.fromkeys(missing))) if missing and facts else ""
+
+
+def _add_intent_sentences(facts: list[Fact], analysis: QueryAnalysis, budget: int) -> int:
+    """When the question asks for consequences or exclusions and the lead sentence states one,
+    add the lead passage's other sentences that state one too (民事责任; 治安管理处罚; 刑事责任:
+    each is part of the answer), in passage order, within ``MAX_FACTS`` and ``budget``.
+    Returns the characters used."""
+    kinds = [i for i in analysis.intents if i.name in ("liability", "exclusion")]
+    if not facts or not kinds or not any(i.stated_in(normalize(facts[0].sentence)) for i in kinds):
+        return 0
+    lead = facts[0].source
+    used = 0
+    for sent in answer_units(lead.text):
+        if len(facts) >= MAX_FACTS:
+            break
+        if any(sent == f.sentence or sent in f.sentence for f in facts) or len(sent) < 6:
+            continue
+        line_len = len(sent) + len(lead.citation) + 8
+        if line_len > budget - used or not any(i.stated_in(normalize(sent)) for i in kinds):
+            continue
+        facts.append(Fact(sent, lead, 0.0))
+        used += line_len
+    return used
 
 
 def _answers_another_group(facts: list[Fact], asked: AskedGroup | None, analysis: QueryAnalysis) -> bool:
