@@ -125,6 +125,17 @@ def asked_group(question: str) -> AskedGroup | None:
     return None
 
 
+def group_mention(text: str) -> str | None:
+    """The words of ``text`` that name the group :func:`asked_group` reads (评了七级残疾 → 残疾),
+    or None when it names none."""
+    norm = normalize(text)
+    for _code, pattern in _GROUP_PATTERNS:
+        m = pattern.search(norm)
+        if m is not None:
+            return m.group(0)
+    return None
+
+
 def names_person(word: str) -> bool:
     """True when ``word`` names a group or a relative (烈士子女, 老兵, 母亲): who, not what."""
     return asked_group(word) is not None or bool(_FAMILY.search(word) or _CHILDREN.search(word))

@@ -21,13 +21,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from knowledge.persons import asked_group
+from knowledge.persons import asked_group, group_mention
 from knowledge.text import normalize
 
 # Below this length a text is a question, not a letter: it is searched as typed.
 MIN_LETTER_CHARS = 40
 # A question sentence shorter than this (after clean-up) does not stand alone.
 MIN_QUESTION_CHARS = 16
+# What follows a question opener (请问, 想问) must be this long to be the question by itself.
+MIN_CUT_REST = 6
 
 _ENDS = "。！？!?；;….."
 _SENTENCE = re.compile(r"(?<=[。！？!?；;…])|\n+")
@@ -37,7 +39,9 @@ _ASKS = re.compile(
     r"吗[。！!.]?$|呢[。！!.]?$|怎么|怎样|如何|多少|哪里|哪儿|哪些|什么|(?:要|能|有|需要|得)几[天年个月次]"
 )
 # A question that refers back to what the story said.
-_REFERS_BACK = re.compile(r"这个|这种|这些|这样|这笔|这[几段件事]|该|此|上述|那个|那种|以上|他|她")
+_REFERS_BACK = re.compile(
+    r"这个|这种|这些|这样|这笔|这[几段件事]|(?<![应活])该|(?<![因如彼])此|上述|那个|那种|以上|(?<!其)他|她"
+)
 _COURTESY = re.compile(
     r"^(?:尊敬的[^，,！!。]{0,12}|各位[^，,！!。]{0,8}|领导|同志|工作人员)?(?:您好|你好|你们好|好)[！!，,。]?$"
     r"|^(?:谢谢|感谢|非常感谢|万分感谢|麻烦了|麻烦您了|辛苦了|盼复|盼回复|期待回复|望答复|恳请答复|此致|敬礼)"
@@ -46,7 +50,8 @@ _COURTESY = re.compile(
 # Dates, years, ages and self-introductions by name: personal details, not search terms.
 _PERSONAL = re.compile(
     r"[0-9一二三四五六七八九〇零]{4}年(?:[0-9一二三四五六七八九十]{1,2}月)?(?:[0-9一二三四五六七八九十]{1,3}[日号])?"
-    r"|[0-9]{1,2}月[0-9]{1,2}[日号]|(?:[0-9]{1,3}|[一二三四五六七八九十]{2,4})(?:周)?岁了?"
+    r"|[0-9]{1,2}月[0-9]{1,2}[日号]|[0-9一二三四五六七八九十]{1,2}月份?|去年|前年|今年|前几年|上个月|最近"
+    r"|(?:[0-9]{1,3}|[一二三四五六七八九十]{2,4})(?:周)?岁了?"
     r"|我(?:叫|是|姓)[\u4e00-\u9fff]{1,3}(?=[，,。！!])(?<!军人)(?<!老兵)(?<!军嫂)(?<!军属)"
 )
 _LEADING_COURTESY = re.compile(
@@ -109,33 +114,35 @@ def question_focus(text: str) -> Focus:
     asking = [i for i, s in enumerate(sentences) if asks(s)]
     if not asking or len(asking) == len(sentences):
         return Focus(_join(sentences))
-    questions = {i: _cut_opener(sentences[i]) for i in asking}
+    cut = {i: _cut_opener(sentences[i]) for i in asking}
+    questions = {i: q for i, (_, q) in cut.items()}
     keep: set[int] = set()
-    for i, q in questions.items():
-        if i > 0 and i - 1 not in questions and (_REFERS_BACK.search(q) or len(q) < MIN_QUESTION_CHARS):
+    for i, (_, q) in cut.items():
+        short = len(sentences[i]) < MIN_QUESTION_CHARS
+        if i > 0 and i - 1 not in questions and (_REFERS_BACK.search(q) or short):
             keep.add(i - 1)
-    context = [sentences[i] for i in sorted(keep)]
+    context = [part for i in sorted({*keep, *questions})
+               for part in ([sentences[i]] if i in keep else [cut[i][0]]) if len(part) >= 2]
     story = [s for i, s in enumerate(sentences) if i not in keep and i not in questions]
-    named = asked_group("".join(story))
-    if named is not None and asked_group("".join([*questions.values(), *context])) is None:
-        # The most specific group of the story (persons' order), in the clause that names it.
-        clauses = (c for s in story for c in _CLAUSE.split(s))
-        clause = next(
-            (c for c in clauses if (g := asked_group(c)) is not None and g.group == named.group), None
-        )
-        if clause:
-            context.insert(0, clause.strip().rstrip(_ENDS))
+    mention = group_mention("".join(story))
+    if mention and asked_group("".join([*questions.values(), *context])) is None:
+        # Only the words naming the story's group (评了七级残疾 → 残疾): the rest of the
+        # clause is the story, not the question.
+        context.insert(0, mention)
     return Focus(_join(list(questions.values())), _join(context) if context else "")
 
 
-def _cut_opener(sentence: str) -> str:
-    """The question after its opener ("我们全家都很难受，想问问国家规定是不是…" → "是不是…"),
-    when what follows the opener stands alone; else the sentence as it is."""
+def _cut_opener(sentence: str) -> tuple[str, str]:
+    """(what precedes the opener, the question after it): "我们全家都很难受，想问问国家规定是不是…"
+    → ("我们全家都很难受", "是不是…"); ("", sentence) when there is no opener or too little
+    follows it. What precedes is kept as context: it may be feelings, or the topic itself."""
     m = _ASK_OPENER.search(sentence)
     if m is None:
-        return sentence
+        return "", sentence
     rest = sentence[m.end():].strip(" ，,")
-    return rest if len(rest) >= MIN_QUESTION_CHARS else sentence
+    if len(rest) < MIN_CUT_REST:
+        return "", sentence
+    return sentence[: m.start()].strip(" ，,"), rest
 
 
 def _join(sentences: list[str]) -> str:

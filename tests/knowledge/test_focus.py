@@ -60,3 +60,19 @@ def test_relative_named_before_the_group_word_is_its_member() -> None:
     assert father is not None and (father.group, father.relation) == ("veteran", "self")
     child = asked_group("老兵的孩子考大学加分吗")
     assert child is not None and child.relation == "children"
+
+
+def test_words_before_an_opener_stay_as_context_and_referring_words_are_precise() -> None:
+    letter = (
+        "我是退伍的义务兵，考上了成人本科，学费负担不小。"
+        "听说退役军人上学有学费资助，想请教一下有什么政策？"
+    )
+    focus = question_focus(letter)
+    assert focus.asking == "有什么政策?"
+    assert "学费资助" in focus.context
+    assert "成人本科" not in focus.context  # the question sentence is long enough by itself
+    # 应该 and 其他 do not point back to the story.
+    told = question_focus(
+        "去年10月我到县信访局反映问题，到现在还没有答复。请问信访事项按规定应该多少天内办结？"
+    )
+    assert "答复" not in told.context and "10" not in told.text
