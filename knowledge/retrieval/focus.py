@@ -64,8 +64,13 @@ _ASK_OPENER = re.compile(
 )
 
 
+# Connectives that open a letter's next sentence or second question ("另外，…").
+_LEADING_CONNECTIVE = re.compile(r"^(?:另外|此外|还有就是|还有|再者|其次|最后|同时|再就是)[，,、：:]?")
+
+
 def _clean(sentence: str) -> str:
     text = _LEADING_COURTESY.sub("", sentence.strip())
+    text = _LEADING_CONNECTIVE.sub("", text)
     text = _PERSONAL.sub("", text)
     return text.strip(" ，,、")
 

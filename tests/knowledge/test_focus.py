@@ -76,3 +76,12 @@ def test_words_before_an_opener_stay_as_context_and_referring_words_are_precise(
         "去年10月我到县信访局反映问题，到现在还没有答复。请问信访事项按规定应该多少天内办结？"
     )
     assert "答复" not in told.context and "10" not in told.text
+
+
+def test_second_question_loses_its_connective() -> None:
+    focus = question_focus(
+        "我父亲是烈士，母亲一个人生活。"
+        "请问烈士遗属申请公办养老院有没有优先？另外，烈士遗属去博物馆参观有没有优惠？"
+    )
+    assert "另外" not in focus.text
+    assert "养老院" in focus.asking and "博物馆" in focus.asking
