@@ -2,12 +2,14 @@
 
 Pipeline of :meth:`HybridRetriever.retrieve`:
 
-1. query analysis (:mod:`~knowledge.retrieval.query`): tokens, synonym expansions, concepts;
+1. query analysis (:mod:`~knowledge.retrieval.query`): the asking part of a letter
+   (:mod:`~knowledge.retrieval.focus`), tokens, synonym expansions, concepts, and the kind of
+   rule asked for (:mod:`~knowledge.retrieval.intents`);
 2. candidate filters (:mod:`~knowledge.retrieval.filters`): topic, region, document;
 3. ``fetch_k`` candidates from each of dense search and BM25 (BM25 queries repeat the user's
    own tokens so that synonym expansions, added once, weigh half);
 4. fusion (:mod:`~knowledge.retrieval.fusion`): RRF (default) or a weighted sum;
-5. the coverage reranker (:mod:`~knowledge.retrieval.reranker`);
+5. the coverage reranker (:mod:`~knowledge.retrieval.reranker`), with the intent bonus;
 6. region preference (:mod:`~knowledge.retrieval.regions`): the asker's local rules boosted,
    other places' local rules ranked below every national rule.
 """
