@@ -183,8 +183,9 @@ class HybridRetriever(BaseRetriever):
         superseded documents are ranked below every passage in force unless
         ``demote_superseded`` is False (staff search shows both, each by its own score).
         ``query_vector`` is ``query``'s embedding (``embed_query``) when the caller has it
-        already: dense search then embeds nothing (ignored with ``expand_dense``, whose dense
-        query differs from ``query``). Raises InvalidInputError for an unknown fusion method or topic.
+        already: dense search then embeds nothing (ignored with ``expand_dense``, and for a
+        letter-style question, whose dense query, its focus, differs from ``query``).
+        Raises InvalidInputError for an unknown fusion method or topic.
         """
         k = k or self.k
         fusion = fusion or self.fusion
