@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from knowledge.persons import AskedGroup, asked_group, covers, describe_groups, groups_in
+from knowledge.persons import AskedGroup, asked_group, covers, describe_groups, groups_in, names_person
 from knowledge.retrieval.corpus import CROSS_REFERENCE
 from knowledge.retrieval.regions import rule_applies
 from knowledge.text import USER_DICT, normalize
@@ -241,7 +241,7 @@ def compose_answer(
     candidates = [(h, retriever.to_passage(h)) for h in hits[:8]]
     applicable = [(h, s) for h, s in candidates if _in_region(s, region)][:3]
     applicable = _only_local_answer(candidates, applicable, region)
-    asked = asked_group(analysis.query)
+    asked = asked_group(analysis.searched)
     applicable = _prefer_group(applicable, asked)
     top_score = applicable[0][0].score if applicable else 0.0
     top_coverage = max((h.coverage for h, _ in applicable), default=0.0)
@@ -278,6 +278,12 @@ def compose_answer(
                 break
         if len(facts) >= MAX_FACTS:
             break
+
+    budget -= _add_intent_sentences(facts, analysis, budget)
+    if _answers_another_group(facts, asked, analysis):
+        # The rule is another group's and does not state what was asked (an amount, or the
+        # question's main topic): it is not an answer for this asker, so nothing is stated.
+        facts = []
 
     # Local rules: say so, and give the asker's own place's rule when the KB has it.
     cited = [f.source for f in facts]
@@ -363,6 +369,44 @@ def _type_note(facts: list[Fact], analysis: QueryAnalysis) -> str:
         if c.pattern is not None and not any(c.pattern.search(normalize(f.sentence)) for f in facts)
     ]
     return TYPE_NOTE.format(what="、".join(dict.fromkeys(missing))) if missing and facts else ""
+
+
+def _add_intent_sentences(facts: list[Fact], analysis: QueryAnalysis, budget: int) -> int:
+    """When the question asks for consequences or exclusions and the lead sentence states one,
+    add the lead passage's other sentences that state one too (民事责任; 治安管理处罚; 刑事责任:
+    each is part of the answer), in passage order, within ``MAX_FACTS`` and ``budget``.
+    Returns the characters used."""
+    kinds = [i for i in analysis.intents if i.name in ("liability", "exclusion")]
+    if not facts or not kinds or not any(i.stated_in(normalize(facts[0].sentence)) for i in kinds):
+        return 0
+    lead = facts[0].source
+    used = 0
+    for sent in answer_units(lead.text):
+        if len(facts) >= MAX_FACTS:
+            break
+        if any(sent == f.sentence or sent in f.sentence for f in facts) or len(sent) < 6:
+            continue
+        line_len = len(sent) + len(lead.citation) + 8
+        if line_len > budget - used or not any(i.stated_in(normalize(sent)) for i in kinds):
+            continue
+        facts.append(Fact(sent, lead, 0.0))
+        used += line_len
+    return used
+
+
+def _answers_another_group(facts: list[Fact], asked: AskedGroup | None, analysis: QueryAnalysis) -> bool:
+    """True when the lead sentence names only other groups than the asker's, and either the
+    question asks for an amount/duration/rate (another group's figure is not the asker's) or
+    its weightiest topic word (words naming people aside) is in no cited passage."""
+    if asked is None or not facts or covers(asked, facts[0].sentence) is not False:
+        return False
+    if any(c.pattern is not None for c in analysis.concepts):
+        return True
+    topics = [c for c in analysis.concepts if c.pattern is None and not names_person(c.label)]
+    if not topics:
+        return False
+    main = max(topics, key=lambda c: c.weight)
+    return not any(main.coverage(normalize(f.source.text).lower()) > 0 for f in facts)
 
 
 def _group_note(facts: list[Fact], asked: AskedGroup | None) -> str:

@@ -41,14 +41,17 @@ _GROUP_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 _FAMILY = re.compile(r"(爸|妈|父母|父亲|母亲|老人|配偶|妻子|老婆|丈夫|爱人|家属|家人|家里)")
 _CHILDREN = re.compile(r"(子女|孩子|儿子|女儿|小孩|娃)")
+# "我儿子在部队服役", "我爸是老兵": the relative named before the group word *is* its member.
+_IS_MEMBER = re.compile(r"(是|在|当过?|曾|为)$")
 _GRADE = re.compile(r"([一二三四五六七八九十]|10|[1-9])级")
 _CN_DIGITS = {c: i for i, c in enumerate("一二三四五六七八九十", 1)}
 
 # How passages name each group (broader than the question patterns: official wording).
 _PASSAGE_PATTERNS: dict[str, re.Pattern[str]] = {
-    "veteran": re.compile(r"退役军人|退役士兵|退伍军人|复员军人|转业军官|退役军官"),
-    "disabled": re.compile(r"残疾军人|伤残军人|伤残人民警察|因战、因公致残"),
-    "martyr_family": re.compile(r"烈士遗属|烈属|烈士的?(父母|配偶|子女)|烈士家属"),
+    # 残疾退役军人 is the disabled group: a rule for them is not a rule for every veteran.
+    "veteran": re.compile(r"(?<!残疾)(?<!伤残)(?:退役军人|退役士兵|退伍军人)|复员军人|转业军官|退役军官"),
+    "disabled": re.compile(r"残疾军人|伤残军人|(?:残疾|伤残)退役军人|伤残人民警察|因战、因公致残"),
+    "martyr_family": re.compile(r"烈士遗属|烈属|烈士的?(父母|配偶|子女)|烈士家属|三属"),
     "duty_death_family": re.compile(r"因公牺牲军人遗属|因公牺牲"),
     "illness_death_family": re.compile(r"病故军人遗属|病故"),
     # 军人 alone is a serving member; 退役军人, 残疾军人 … are other groups.
@@ -106,6 +109,8 @@ def asked_group(question: str) -> AskedGroup | None:
             continue
         tail = text[m.end(): m.end() + 6]
         head = text[max(0, m.start() - 4): m.start()]
+        if _IS_MEMBER.search(head) or _IS_MEMBER.search(m.group(0)[:1]):
+            head = ""
         relation = "self"
         if code not in ("martyr_family", "duty_death_family", "illness_death_family", "military_family"):
             if _CHILDREN.search(tail) or _CHILDREN.search(head):
@@ -118,6 +123,22 @@ def asked_group(question: str) -> AskedGroup | None:
             grade = _CN_DIGITS.get(g.group(1)) or int(g.group(1))
         return AskedGroup(code, relation, grade)
     return None
+
+
+def group_mention(text: str) -> str | None:
+    """The words of ``text`` that name the group :func:`asked_group` reads (评了七级残疾 → 残疾),
+    or None when it names none."""
+    norm = normalize(text)
+    for _code, pattern in _GROUP_PATTERNS:
+        m = pattern.search(norm)
+        if m is not None:
+            return m.group(0)
+    return None
+
+
+def names_person(word: str) -> bool:
+    """True when ``word`` names a group or a relative (烈士子女, 老兵, 母亲): who, not what."""
+    return asked_group(word) is not None or bool(_FAMILY.search(word) or _CHILDREN.search(word))
 
 
 def groups_in(text: str) -> set[str]:

@@ -8,10 +8,12 @@ reranker (:mod:`knowledge.retrieval.reranker`) scores passages by the concepts t
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from knowledge.retrieval.corpus import CorpusStats
+from knowledge.retrieval.focus import question_focus
+from knowledge.retrieval.intents import Intent, asked_action, detect_intents
 from knowledge.text import STOPWORDS, normalize
 from vetbot import regions
 
@@ -21,6 +23,9 @@ if TYPE_CHECKING:
 
 # Credit for a concept matched through a synonym instead of the question's own word.
 SYNONYM_CREDIT = 0.8
+# Weight of a concept that only a letter's story sentences name (knowledge.retrieval.focus),
+# relative to its IDF: it says who and what happened, the question sentences say what is asked.
+CONTEXT_WEIGHT = 0.4
 
 # First characters that make an out-of-vocabulary two-character "word" a fused function word
 # (我爸, 我能, 能领, 两张) rather than a topic.
@@ -109,6 +114,16 @@ class QueryAnalysis:
     expansions: list[str]  # synonym terms added by the synonym table
     expansion_tokens: list[str]  # their words not already among ``tokens``
     concepts: list[Concept] = field(default_factory=list)
+    # What was searched: the question itself, or the asking part of a letter-style text
+    # (knowledge.retrieval.focus); empty means ``query``.
+    focus: str = ""
+    # Kinds of rule asked for (exclusion, liability, procedure; knowledge.retrieval.intents).
+    intents: tuple[Intent, ...] = ()
+
+    @property
+    def searched(self) -> str:
+        """The text tokens and concepts come from (``focus`` when set, else ``query``)."""
+        return self.focus or self.query
 
     def coverage(self, text: str, title: str = "") -> float:
         """IDF-weighted share (0..1) of the question's concepts that ``text`` covers.
@@ -144,10 +159,12 @@ class QueryAnalyzer:
     unseen_weight: float = 0.6
 
     def analyze(self, query: str, stats: CorpusStats) -> QueryAnalysis:
-        """Tokenise ``query``, find its synonym expansions and its concepts."""
+        """Tokenise ``query`` (a letter: its asking part), find its synonym expansions and concepts."""
         tok = self.tokenizer
-        tokens = list(dict.fromkeys(tok.tokens(query)))
-        expansions = self.synonyms.expansions(tokens, query)
+        parts = question_focus(query)
+        focus = parts.text
+        tokens = list(dict.fromkeys(tok.tokens(focus)))
+        expansions = self.synonyms.expansions(tokens, focus)
         present = set(tokens)
         exp_tokens: list[str] = []
         for term in expansions:
@@ -160,10 +177,35 @@ class QueryAnalyzer:
                 if t not in present:
                     present.add(t)
                     exp_tokens.append(t)
-        concepts = self.concepts(query, tokens, stats)
+        concepts = self.concepts(focus, tokens, stats)
+        intents = detect_intents(parts.asking)
+        concepts, intents = self._intent_concepts(concepts, intents, parts.asking)
+        if parts.context:
+            asking = normalize(parts.asking).lower()
+            for c in concepts:
+                if c.pattern is None and not any(a in asking for a in (c.label, *c.alternates)):
+                    c.weight *= CONTEXT_WEIGHT
         return QueryAnalysis(
-            query=query, tokens=tokens, expansions=expansions, expansion_tokens=exp_tokens, concepts=concepts
+            query=query, tokens=tokens, expansions=expansions, expansion_tokens=exp_tokens, concepts=concepts,
+            focus=focus if focus != query else "", intents=intents,
         )
+
+    def _intent_concepts(
+        self, concepts: list[Concept], intents: tuple[Intent, ...], asking: str
+    ) -> tuple[list[Concept], tuple[Intent, ...]]:
+        """Drop the words that only frame an intent (情况 in 什么情况下…不给); add the action a
+        procedure question asks about (怎么招 → 招), weighted like an average content word."""
+        if not intents:
+            return concepts, intents
+        frame = set().union(*(i.frame_words for i in intents))
+        kept = [c for c in concepts if c.label not in frame] or concepts
+        action = asked_action([w.lower() for w in self.tokenizer.words(asking)])
+        content = [c for c in kept if c.pattern is None]
+        if action and content and any(i.name == "procedure" for i in intents):
+            intents = tuple(replace(i, action=action) if i.name == "procedure" else i for i in intents)
+            if not any(action in c.label for c in content):
+                kept.append(Concept(action, sum(c.weight for c in content) / len(content), (action,)))
+        return kept, intents
 
     def concepts(self, query: str, tokens: list[str], stats: CorpusStats) -> list[Concept]:
         """The question's content words with their synonyms, plus its answer type."""

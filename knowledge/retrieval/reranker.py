@@ -27,9 +27,16 @@ class CoverageReranker:
 
     Fused scores are divided by the best one, so the blended score is in 0..1 like coverage.
     A question with no concepts (all stop words) keeps the fused order (weight 0).
+
+    A question asking for a kind of rule (``analysis.intents``: exclusion, liability,
+    procedure) adds ``intent_weight`` to each on-topic candidate (coverage at least
+    ``intent_gate`` of the best candidate's) whose text states that kind, and the sum is
+    divided by ``1 + intent_weight`` to stay in 0..1.
     """
 
     weight: float = 0.3
+    intent_weight: float = 0.5
+    intent_gate: float = 0.5
 
     def rerank(self, fused: Mapping[str, float], analysis: QueryAnalysis, stats: CorpusStats) -> Reranked:
         """Blend every fused candidate with its coverage of ``analysis``'s concepts."""
@@ -41,4 +48,12 @@ class CoverageReranker:
         scores = {
             cid: (1.0 - gamma) * score / top_fused + gamma * coverage[cid] for cid, score in fused.items()
         }
+        if analysis.intents and scores:
+            gate = self.intent_gate * max(coverage.values())
+            for cid in scores:
+                text = stats.texts.get(cid, "")
+                stated = coverage[cid] > 0 and coverage[cid] >= gate and any(
+                    i.stated_in(text) for i in analysis.intents
+                )
+                scores[cid] = (scores[cid] + self.intent_weight * stated) / (1.0 + self.intent_weight)
         return Reranked(scores=scores, coverage=coverage)

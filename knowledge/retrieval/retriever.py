@@ -2,12 +2,14 @@
 
 Pipeline of :meth:`HybridRetriever.retrieve`:
 
-1. query analysis (:mod:`~knowledge.retrieval.query`): tokens, synonym expansions, concepts;
+1. query analysis (:mod:`~knowledge.retrieval.query`): the asking part of a letter
+   (:mod:`~knowledge.retrieval.focus`), tokens, synonym expansions, concepts, and the kind of
+   rule asked for (:mod:`~knowledge.retrieval.intents`);
 2. candidate filters (:mod:`~knowledge.retrieval.filters`): topic, region, document;
 3. ``fetch_k`` candidates from each of dense search and BM25 (BM25 queries repeat the user's
    own tokens so that synonym expansions, added once, weigh half);
 4. fusion (:mod:`~knowledge.retrieval.fusion`): RRF (default) or a weighted sum;
-5. the coverage reranker (:mod:`~knowledge.retrieval.reranker`);
+5. the coverage reranker (:mod:`~knowledge.retrieval.reranker`), with the intent bonus;
 6. region preference (:mod:`~knowledge.retrieval.regions`): the asker's local rules boosted,
    other places' local rules ranked below every national rule.
 """
@@ -181,8 +183,9 @@ class HybridRetriever(BaseRetriever):
         superseded documents are ranked below every passage in force unless
         ``demote_superseded`` is False (staff search shows both, each by its own score).
         ``query_vector`` is ``query``'s embedding (``embed_query``) when the caller has it
-        already: dense search then embeds nothing (ignored with ``expand_dense``, whose dense
-        query differs from ``query``). Raises InvalidInputError for an unknown fusion method or topic.
+        already: dense search then embeds nothing (ignored with ``expand_dense``, and for a
+        letter-style question, whose dense query, its focus, differs from ``query``).
+        Raises InvalidInputError for an unknown fusion method or topic.
         """
         k = k or self.k
         fusion = fusion or self.fusion
@@ -197,9 +200,10 @@ class HybridRetriever(BaseRetriever):
         # filtered search takes the same number of candidates as an unfiltered one.
         depth = min(len(live), max(self.fetch_k, 4 * k))
 
-        dense_query = query
+        # A letter is searched by its asking part (analysis.focus), in dense search as in BM25.
+        dense_query = analysis.searched
         if self.expand_dense and analysis.expansions:
-            dense_query = f"{query} {' '.join(analysis.expansions)}"
+            dense_query = f"{dense_query} {' '.join(analysis.expansions)}"
         if query_vector is not None and dense_query == query:
             dense_raw = self.store.dense_search_by_vector(list(query_vector), depth, doc_ids=allowed)
         else:
