@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from knowledge.answer import has_domain_vocabulary, is_injection
 from knowledge.answerability import AnswerabilityModel
-from knowledge.retrieval.query import ANSWER_TYPES
+from knowledge.retrieval.query import ANSWER_TYPES, SYNONYM_CREDIT
 from knowledge.units import answer_units, covered_concepts
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ def _typed_missing(result: RetrievalResult, texts: list[str]) -> bool:
     question's topic states (an amount in an unrelated passage does not count), unless the
     lead passage is the rule that governs it without stating it.
 
-    Such a lead covers at least ``ON_TOPIC_FULL`` of the question's topic weight and names the
+    Such a lead states at least ``ON_TOPIC_FULL`` of the question's topic weight and names the
     asked-for quantity (军人保险法 第七条 on "军人牺牲了家里能拿多少保险金": 给付…相应的
     保险金标准): the answer quotes it with a note that the figure is not stated. A lead that
     only shares some words with the question (军人保险金 for "…多久能到账"), or names no such
@@ -93,7 +93,10 @@ def _typed_missing(result: RetrievalResult, texts: list[str]) -> bool:
     ]
     if not missing:
         return False
-    if not content or not texts or on_topic[0] < ON_TOPIC_FULL:
+    # The lead must state the topic itself: a concept counts when the lead has the word, a
+    # synonym or its full form (a shared sub-word is not enough).
+    firm = sum(c.weight for c in content if texts and c.coverage(texts[0]) >= SYNONYM_CREDIT) / total
+    if not content or firm < ON_TOPIC_FULL:
         return True
     return not all(_names_quantity(c, texts[0]) for c in missing)
 

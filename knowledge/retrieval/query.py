@@ -241,23 +241,11 @@ class QueryAnalyzer:
             query=query, tokens=tokens, expansions=expansions, expansion_tokens=exp_tokens, concepts=concepts
         )
 
-    def _weight(
-        self, word: str, alternates: set[str], stats: CorpusStats, unseen: bool, *, typed: bool
-    ) -> float:
-        """A concept's weight: the word's IDF, with two colloquial cases.
-
-        A word the texts never use but whose synonyms they do (当兵 for 军人/入伍) is as
-        informative as its commonest written form: the texts say that form instead, so the
-        word's own maximal IDF would overweigh it. A colloquial filler (家里, 具体) keeps
-        ``FILLER_WEIGHT`` of its weight: it says who asks or how, not what about.
-        """
-        if unseen:
-            weight = self.unseen_weight * stats.max_idf
-        else:
-            weight = stats.idf(word)
-            written = [stats.idf(a) for a in alternates if a != word and stats.df.get(a, 0) > 0]
-            if stats.df.get(word, 0) == 0 and written and not typed:
-                weight = min(written)
+    def _weight(self, word: str, stats: CorpusStats, unseen: bool) -> float:
+        """A concept's weight: the word's IDF (a stand-in for unseen words); a colloquial
+        filler (家里, 具体) keeps ``FILLER_WEIGHT`` of it, since it says who asks or how, not
+        what about, and a law never uses it."""
+        weight = self.unseen_weight * stats.max_idf if unseen else stats.idf(word)
         return weight * FILLER_WEIGHT if word in self.synonyms.fillers else weight
 
     def concepts(self, query: str, tokens: list[str], stats: CorpusStats) -> list[Concept]:
@@ -290,7 +278,7 @@ class QueryAnalyzer:
             for ask, _label, answer in ANSWER_TYPES:
                 if ask.search(word):
                     pattern = answer
-            weight = self._weight(word, alternates, stats, unseen, typed=pattern is not None)
+            weight = self._weight(word, stats, unseen)
             # Only a word the texts never use is looked for as a short form of their wording.
             full_form = short_form_pattern(word) if stats.df.get(word, 0) == 0 and pattern is None else None
             concepts.append(Concept(word, weight, tuple(sorted(alternates)), partial, pattern, full_form))

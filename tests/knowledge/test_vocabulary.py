@@ -72,17 +72,15 @@ def _concept(analysis: QueryAnalysis, label: str) -> Concept:
     return next(c for c in analysis.concepts if c.label == label)
 
 
-def test_an_official_wording_covers_the_colloquial_word_at_the_weight_of_the_written_form(
-    colloquial: HybridRetriever,
-) -> None:
-    stats = colloquial.stats()
+def test_an_official_wording_covers_the_colloquial_word(colloquial: HybridRetriever) -> None:
     analysis = colloquial.analyze("当兵的坐公交要钱吗")
     soldier = _concept(analysis, "当兵")
-    # The texts say 军人, never 当兵: the concept is covered by 军人 and weighs as 军人 does,
-    # not as a word the corpus never saw.
+    # The texts say 军人, never 当兵: a passage with 军人 covers the concept as a synonym would.
     assert soldier.coverage("现役军人和残疾军人免费乘坐市内公共汽车") == pytest.approx(0.8)
-    assert soldier.weight == pytest.approx(stats.idf("军人")) and soldier.weight < stats.max_idf
     assert analysis.coverage("现役军人和残疾军人免费乘坐市内公共汽车") > 0.6
+    without = HybridRetriever(colloquial.store, SynonymTable(TINY_SYNONYMS), fusion="rrf")
+    plain = without.analyze("当兵的坐公交要钱吗")
+    assert _concept(plain, "当兵").coverage("现役军人和残疾军人免费乘坐市内公共汽车") == 0.0
 
 
 def test_a_filler_weighs_a_fraction_of_its_idf(colloquial: HybridRetriever) -> None:
