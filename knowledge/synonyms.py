@@ -44,9 +44,13 @@ class SynonymTable:
         self._index: dict[str, list[int]] = {}
         for group in groups:
             self._add(group, indexed=None)
+        two_way = frozenset(self._index)
         # One-way groups: only the colloquial head is indexed, so only it finds the group.
         for head, targets in (official or {}).items():
             self._add([head, *targets], indexed=1)
+        # Heads that are nothing but colloquial: query analysis weighs them, when the texts
+        # never use them, as any unseen word (the table does not make them domain words).
+        self.colloquial: frozenset[str] = frozenset(self._index) - two_way
         self.fillers: frozenset[str] = frozenset(normalize(str(t)).lower() for t in fillers if str(t).strip())
         # Longest first, so that substring scans see 退役军人 before 军人.
         self._substring_terms = sorted((t for t in self._index if len(t) >= 2), key=len, reverse=True)

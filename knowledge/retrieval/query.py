@@ -256,7 +256,8 @@ class QueryAnalyzer:
         written = [t for t in self.synonyms.terms if (len(t) >= 2 and t in text) or t in tokens]
         concepts: list[Concept] = []
         seen: set[str] = set()
-        synonym_terms = self.synonyms.terms
+        # Colloquial heads of one-way wordings are not domain words (see SynonymTable.colloquial).
+        domain_terms = self.synonyms.terms - self.synonyms.colloquial
         for word in content_words(text, tok.words(query)):
             if word in seen or word in STOPWORDS or word in QUESTION_WORDS:
                 continue
@@ -265,7 +266,7 @@ class QueryAnalyzer:
             seen.add(word)
             if word in _HOMETOWN_WORDS or regions.is_place_word(word):
                 continue
-            unseen = stats.df.get(word, 0) == 0 and word not in synonym_terms
+            unseen = stats.df.get(word, 0) == 0 and word not in domain_terms
             if unseen and len(word) == 2 and word[0] in _FUNCTION_PREFIX:
                 continue
             alternates = {word}

@@ -47,6 +47,8 @@ def test_official_wordings_are_one_way() -> None:
     assert "当兵" in table.terms and "军人" not in table.terms
     # Two-way groups keep working beside them.
     assert table.expansions(["上访"], "上访") == ["信访"]
+    both = SynonymTable([["入伍", "当兵"]], {"当兵": ["军人"], "写信": ["书信"]})
+    assert both.colloquial == frozenset({"写信"})  # 当兵 is also a member of a two-way group
 
 
 def test_the_vocabulary_file_reads_official_wordings_and_fillers(tmp_path: Path) -> None:
@@ -81,6 +83,13 @@ def test_an_official_wording_covers_the_colloquial_word(colloquial: HybridRetrie
     without = HybridRetriever(colloquial.store, SynonymTable(TINY_SYNONYMS), fusion="rrf")
     plain = without.analyze("当兵的坐公交要钱吗")
     assert _concept(plain, "当兵").coverage("现役军人和残疾军人免费乘坐市内公共汽车") == 0.0
+
+
+def test_a_colloquial_head_the_texts_never_use_weighs_as_an_unseen_word(colloquial: HybridRetriever) -> None:
+    stats = colloquial.stats()
+    soldier = _concept(colloquial.analyze("当兵的坐公交要钱吗"), "当兵")
+    assert stats.df.get("当兵", 0) == 0
+    assert soldier.weight == pytest.approx(colloquial.unseen_weight * stats.max_idf)
 
 
 def test_a_filler_weighs_a_fraction_of_its_idf(colloquial: HybridRetriever) -> None:
