@@ -103,6 +103,8 @@ def test_a_short_form_the_texts_never_use_is_covered_by_its_full_form(colloquial
     committee = _concept(analysis, "村委会")
     assert committee.coverage("村民委员会应当组织国防教育") == SHORT_FORM_CREDIT
     assert committee.coverage("居民委员会应当组织国防教育") == 0.0
+    # A word the texts use is matched as itself only (no loose in-order matching).
+    assert _concept(colloquial.analyze("优待证丢了怎么办"), "优待证").full_form is None
 
 
 def test_segmentation_slips_are_mended() -> None:
