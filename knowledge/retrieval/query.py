@@ -170,8 +170,10 @@ class QueryAnalysis:
 def content_words(text: str, words: list[str]) -> list[str]:
     """The question's words (lower case) as concepts see them, two segmentation slips mended.
 
-    - A run of single characters that are not stop words is one word jieba did not know
-      (到账 cut into 到/账): single characters are never concepts, so the word would be lost.
+    - Two single characters, neither a stop word, that end a clause (then punctuation, a stop
+      word or the end) are one word jieba did not know (到账 of 多久能到账 cut into 到/账):
+      single characters are never concepts, so the word would be lost. Before a content word
+      they are a verb and its complement (写/进 县志) and stay apart.
     - A fragment that reaches into an asked-for answer type (天内 of 多少天内) is part of
       the question word, which the answer-type concept stands for; it is left out. A word lying
       wholly inside the phrase (标准 of 标准是多少) stays a word.
@@ -179,32 +181,43 @@ def content_words(text: str, words: list[str]) -> list[str]:
     ``text`` is the normalised, lower-cased question the ``words`` were cut from.
     """
     asks = [m.span() for ask, _label, _answer in ANSWER_TYPES for m in ask.finditer(text)]
-    out: list[str] = []
-    run: list[str] = []
-
-    def flush() -> None:
-        if len(run) >= 2:
-            out.append("".join(run))
-        run.clear()
-
+    located: list[tuple[str, int, int]] = []
     pos = 0
     for raw in words:
         word = raw.lower()
         start = text.find(word, pos)
-        end = start + len(word) if start >= 0 else -1
         if start >= 0:
-            pos = end
-        if len(word) == 1 and _CJK_CHAR.match(word) and word not in STOPWORDS and word not in QUESTION_WORDS:
-            run.append(word)
+            pos = start + len(word)
+        located.append((word, start, start + len(word) if start >= 0 else -1))
+
+    def single(i: int) -> bool:
+        word = located[i][0]
+        content = word not in STOPWORDS and word not in QUESTION_WORDS
+        return len(word) == 1 and bool(_CJK_CHAR.match(word)) and content
+
+    def ends_clause(i: int) -> bool:
+        # After word i: the end, punctuation (a gap in the located words) or a stop word.
+        if i + 1 >= len(located):
+            return True
+        nxt, start, _end = located[i + 1]
+        return start != located[i][2] or nxt in STOPWORDS or nxt in QUESTION_WORDS
+
+    out: list[str] = []
+    i = 0
+    while i < len(located):
+        word, start, end = located[i]
+        if (
+            i + 1 < len(located) and single(i) and single(i + 1) and located[i + 1][1] == end
+            and (i == 0 or not single(i - 1)) and ends_clause(i + 1)
+        ):
+            out.append(word + located[i + 1][0])
+            i += 2
             continue
-        flush()
-        straddles = start >= 0 and any(
-            (a < start < b < end) or (start < a < end < b) for a, b in asks
-        )
+        i += 1
+        straddles = start >= 0 and any((a < start < b < end) or (start < a < end < b) for a, b in asks)
         if straddles and not any(ask.search(word) for ask, _l, _a in ANSWER_TYPES):
             continue
         out.append(word)
-    flush()
     return out
 
 

@@ -113,6 +113,8 @@ def test_segmentation_slips_are_mended() -> None:
         ("军人保险金多久能到账", "到账", None),  # jieba cuts the unknown word into 到/账
         ("信访局多少天内得处理", "信访局", "天内"),  # 天内 is a piece of the question word 多少天
         ("抚恤金标准是多少", "标准", None),  # a whole word inside the question phrase stays
+        ("名字能写进县志吗", "县志", "写进"),  # a verb and its complement before a content word
+        ("当了五年兵，考公务员", "公务员", "兵考"),  # never across punctuation
     ]:
         words = content_words(question, tok.words(question))
         assert kept in words
