@@ -14,19 +14,36 @@ written), ``empty`` (nothing searchable), ``off_topic`` (refused, and no domain 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from knowledge.answer import has_domain_vocabulary, is_injection
 from knowledge.answerability import AnswerabilityModel
+from knowledge.retrieval.query import ANSWER_TYPES, SYNONYM_CREDIT
 from knowledge.units import answer_units, covered_concepts
 
 if TYPE_CHECKING:
-    from knowledge.retrieval import HybridRetriever, RetrievalResult
+    from knowledge.retrieval import Concept, HybridRetriever, RetrievalResult
 
 MARGIN_SCALE = 0.04  # a dense margin (e5 cosine over the median candidate) of this size is full marks
 TOP_PASSAGES = 3
+# Share of a question's topic weight (answer types aside) that makes a passage the rule asked
+# about: when it states no amount, the answer says so rather than refusing.
+ON_TOPIC_FULL = 0.8
+# What a rule says when it governs an asked-for quantity without stating it (相应的保险金标准,
+# 领取一次性退役金, 在规定时间内): by answer-type label (knowledge.retrieval.query.ANSWER_TYPES).
+_NAMED_TYPE: dict[str, re.Pattern[str]] = {
+    "时限": re.compile(r"期限|时限|限期|规定时间|规定的时间|之日起"),
+    "时刻": re.compile(r"时间|开放"),
+    "比例": re.compile(r"比例|折扣|减免|优惠"),
+    "金额": re.compile(
+        r"(?:保险|抚恤|退役|优待|褒扬|补助|慰问|奖)金|(?<!免)费|补贴|补助|津贴|工资|标准|数额|金额"
+    ),
+    "分值": re.compile(r"加分|分数|降分"),
+}
+_NAMED_BY_PATTERN = {answer: _NAMED_TYPE[label] for _ask, label, answer in ANSWER_TYPES}
 
 
 @dataclass
@@ -54,18 +71,40 @@ class RefusalPolicy:
 
 
 def _typed_missing(result: RetrievalResult, texts: list[str]) -> bool:
-    """True when the question asks for an amount/duration/rate and no passage about the
-    question's topic states one (an amount in an unrelated passage does not count)."""
+    """True when the question asks for an amount/duration/rate that no passage about the
+    question's topic states (an amount in an unrelated passage does not count), unless the
+    lead passage is the rule that governs it without stating it.
+
+    Such a lead states at least ``ON_TOPIC_FULL`` of the question's topic weight and names the
+    asked-for quantity (军人保险法 第七条 on "军人牺牲了家里能拿多少保险金": 给付…相应的
+    保险金标准): the answer quotes it with a note that the figure is not stated. A lead that
+    only shares some words with the question (军人保险金 for "…多久能到账"), or names no such
+    quantity (免费乘车 for "坐公交每次要多少钱"), is no such rule, and the missing figure counts.
+    """
     analysis = result.analysis
     typed = [c for c in analysis.concepts if c.pattern is not None]
     content = [c for c in analysis.concepts if c.pattern is None]
     total = sum(c.weight for c in content) or 1.0
     on_topic = [sum(c.weight * c.coverage(t) for c in content) / total for t in texts]
     best = max(on_topic, default=0.0)
-    return any(
-        not any(c.coverage(t) > 0 and cov >= 0.6 * best for t, cov in zip(texts, on_topic, strict=True))
-        for c in typed
-    )
+    missing = [
+        c for c in typed
+        if not any(c.coverage(t) > 0 and cov >= 0.6 * best for t, cov in zip(texts, on_topic, strict=True))
+    ]
+    if not missing:
+        return False
+    # The lead must state the topic itself: a concept counts when the lead has the word, a
+    # synonym or its full form (a shared sub-word is not enough).
+    firm = sum(c.weight for c in content if texts and c.coverage(texts[0]) >= SYNONYM_CREDIT) / total
+    if not content or firm < ON_TOPIC_FULL:
+        return True
+    return not all(_names_quantity(c, texts[0]) for c in missing)
+
+
+def _names_quantity(concept: Concept, text: str) -> bool:
+    """Whether ``text`` speaks of the kind of quantity an answer-type concept asks for."""
+    named = _NAMED_BY_PATTERN.get(concept.pattern) if concept.pattern is not None else None
+    return bool(named and named.search(text))
 
 
 def assess_evidence(

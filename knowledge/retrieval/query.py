@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from knowledge.retrieval.corpus import CorpusStats
 from knowledge.retrieval.focus import question_focus
 from knowledge.retrieval.intents import Intent, asked_action, detect_intents
+from knowledge.synonyms import FILLER_WEIGHT
 from knowledge.text import STOPWORDS, normalize
 from vetbot import regions
 
@@ -26,6 +27,17 @@ SYNONYM_CREDIT = 0.8
 # Weight of a concept that only a letter's story sentences name (knowledge.retrieval.focus),
 # relative to its IDF: it says who and what happened, the question sentences say what is asked.
 CONTEXT_WEIGHT = 0.4
+# Credit for a colloquial short form found as its full form (村委会 in 村民委员会, 信访局 as
+# 信访工作机构): as good as a synonym from the table.
+SHORT_FORM_CREDIT = SYNONYM_CREDIT
+_SHORT_FORM_GAP = 2  # characters the full form may insert between two of the short form's
+_NOT_IN_WORD = r"[^\s，。；：、,.;:！？!?（）()《》“”\"]"
+_CJK = re.compile(r"^[\u4e00-\u9fff]{2,6}$")
+_CJK_CHAR = re.compile(r"^[\u4e00-\u9fff]$")
+# A government body named by its short colloquial name (信访局, 民政局, 教育厅) is written in
+# the texts as the matter followed by a generic body (信访部门, 教育行政部门, 信访工作机构).
+_AGENCY_SUFFIX = ("局", "厅")
+_AGENCY_WORDS = r"(?:部门|机关|机构)"
 
 # First characters that make an out-of-vocabulary two-character "word" a fused function word
 # (我爸, 我能, 能领, 两张) rather than a topic.
@@ -90,9 +102,11 @@ class Concept:
     alternates: tuple[str, ...]  # any of these in a passage covers the concept
     partial: tuple[str, ...] = ()  # sub-words: half credit
     pattern: re.Pattern[str] | None = None  # answer-type pattern (durations, amounts)
+    full_form: re.Pattern[str] | None = None  # the full forms of a short word (see short_form_pattern)
 
     def coverage(self, text: str) -> float:
-        """1 when ``text`` (normalised, lower case) has the word itself, 0.8 a synonym, 0.5 a part."""
+        """1 when ``text`` (normalised, lower case) has the word itself, 0.8 a synonym or the
+        word's full form, 0.5 a part."""
         if self.label in text:
             return 1.0
         if self.pattern is not None and self.pattern.search(text):
@@ -100,9 +114,30 @@ class Concept:
         # The user's own word is stronger evidence than a synonym from the table.
         if any(a in text for a in self.alternates):
             return SYNONYM_CREDIT
+        if self.full_form is not None and self.full_form.search(text):
+            return SHORT_FORM_CREDIT
         if any(p in text for p in self.partial):
             return 0.5
         return 0.0
+
+
+def short_form_pattern(word: str) -> re.Pattern[str] | None:
+    """What a colloquial short form stands for in official text, as a regex; None for words
+    that are not 2–6 Chinese characters.
+
+    - An abbreviation: the word's characters in order inside one short span, at most
+      ``_SHORT_FORM_GAP`` characters of the same phrase between two of them (村委会 →
+      村民委员会, 社保 → 社会保险, 军属 → 军人家属).
+    - A body named 某局/某厅: the matter, up to four characters, then 部门/机关/机构
+      (信访局 → 信访部门 / 信访工作机构, 教育厅 → 教育行政部门).
+    """
+    if not _CJK.match(word):
+        return None
+    gap = f"{_NOT_IN_WORD}{{0,{_SHORT_FORM_GAP}}}"
+    forms = [gap.join(re.escape(ch) for ch in word)]
+    if word.endswith(_AGENCY_SUFFIX) and len(word) >= 3:
+        forms.append(f"{re.escape(word[:-1])}{_NOT_IN_WORD}{{0,4}}{_AGENCY_WORDS}")
+    return re.compile("|".join(forms))
 
 
 @dataclass
@@ -145,6 +180,60 @@ class QueryAnalysis:
     def terms(self) -> list[str]:
         """Original tokens followed by expansion terms (for highlighting)."""
         return list(dict.fromkeys([*self.tokens, *self.expansions]))
+
+
+def content_words(text: str, words: list[str]) -> list[str]:
+    """The question's words (lower case) as concepts see them, two segmentation slips mended.
+
+    - Two single characters, neither a stop word, that end a clause (then punctuation, a stop
+      word or the end) are one word jieba did not know (到账 of 多久能到账 cut into 到/账):
+      single characters are never concepts, so the word would be lost. Before a content word
+      they are a verb and its complement (写/进 县志) and stay apart.
+    - A fragment that reaches into an asked-for answer type (天内 of 多少天内) is part of
+      the question word, which the answer-type concept stands for; it is left out. A word lying
+      wholly inside the phrase (标准 of 标准是多少) stays a word.
+
+    ``text`` is the normalised, lower-cased question the ``words`` were cut from.
+    """
+    asks = [m.span() for ask, _label, _answer in ANSWER_TYPES for m in ask.finditer(text)]
+    located: list[tuple[str, int, int]] = []
+    pos = 0
+    for raw in words:
+        word = raw.lower()
+        start = text.find(word, pos)
+        if start >= 0:
+            pos = start + len(word)
+        located.append((word, start, start + len(word) if start >= 0 else -1))
+
+    def single(i: int) -> bool:
+        word = located[i][0]
+        content = word not in STOPWORDS and word not in QUESTION_WORDS
+        return len(word) == 1 and bool(_CJK_CHAR.match(word)) and content
+
+    def ends_clause(i: int) -> bool:
+        # After word i: the end, punctuation (a gap in the located words) or a stop word.
+        if i + 1 >= len(located):
+            return True
+        nxt, start, _end = located[i + 1]
+        return start != located[i][2] or nxt in STOPWORDS or nxt in QUESTION_WORDS
+
+    out: list[str] = []
+    i = 0
+    while i < len(located):
+        word, start, end = located[i]
+        if (
+            i + 1 < len(located) and single(i) and single(i + 1) and located[i + 1][1] == end
+            and (i == 0 or not single(i - 1)) and ends_clause(i + 1)
+        ):
+            out.append(word + located[i + 1][0])
+            i += 2
+            continue
+        i += 1
+        straddles = start >= 0 and any((a < start < b < end) or (start < a < end < b) for a, b in asks)
+        if straddles and not any(ask.search(word) for ask, _l, _a in ANSWER_TYPES):
+            continue
+        out.append(word)
+    return out
 
 
 @dataclass(frozen=True)
@@ -207,6 +296,13 @@ class QueryAnalyzer:
                 kept.append(Concept(action, sum(c.weight for c in content) / len(content), (action,)))
         return kept, intents
 
+    def _weight(self, word: str, stats: CorpusStats, unseen: bool) -> float:
+        """A concept's weight: the word's IDF (a stand-in for unseen words); a colloquial
+        filler (家里, 具体) keeps ``FILLER_WEIGHT`` of it, since it says who asks or how, not
+        what about, and a law never uses it."""
+        weight = self.unseen_weight * stats.max_idf if unseen else stats.idf(word)
+        return weight * FILLER_WEIGHT if word in self.synonyms.fillers else weight
+
     def concepts(self, query: str, tokens: list[str], stats: CorpusStats) -> list[Concept]:
         """The question's content words with their synonyms, plus its answer type."""
         tok = self.tokenizer
@@ -215,9 +311,9 @@ class QueryAnalyzer:
         written = [t for t in self.synonyms.terms if (len(t) >= 2 and t in text) or t in tokens]
         concepts: list[Concept] = []
         seen: set[str] = set()
-        synonym_terms = self.synonyms.terms
-        for word in tok.words(query):
-            word = word.lower()
+        # Colloquial heads of one-way wordings are not domain words (see SynonymTable.colloquial).
+        domain_terms = self.synonyms.terms - self.synonyms.colloquial
+        for word in content_words(text, tok.words(query)):
             if word in seen or word in STOPWORDS or word in QUESTION_WORDS:
                 continue
             if len(word) < 2 and not word.isdigit():
@@ -225,7 +321,7 @@ class QueryAnalyzer:
             seen.add(word)
             if word in _HOMETOWN_WORDS or regions.is_place_word(word):
                 continue
-            unseen = stats.df.get(word, 0) == 0 and word not in synonym_terms
+            unseen = stats.df.get(word, 0) == 0 and word not in domain_terms
             if unseen and len(word) == 2 and word[0] in _FUNCTION_PREFIX:
                 continue
             alternates = {word}
@@ -238,8 +334,10 @@ class QueryAnalyzer:
             for ask, _label, answer in ANSWER_TYPES:
                 if ask.search(word):
                     pattern = answer
-            weight = self.unseen_weight * stats.max_idf if unseen else stats.idf(word)
-            concepts.append(Concept(word, weight, tuple(sorted(alternates)), partial, pattern))
+            weight = self._weight(word, stats, unseen)
+            # Only a word the texts never use is looked for as a short form of their wording.
+            full_form = short_form_pattern(word) if stats.df.get(word, 0) == 0 and pattern is None else None
+            concepts.append(Concept(word, weight, tuple(sorted(alternates)), partial, pattern, full_form))
         # An answer type weighs like an average content word: it must be there, but it must not
         # let any passage that happens to state some amount outrank the passages on the topic.
         typed_weight = self.unseen_weight * stats.max_idf
