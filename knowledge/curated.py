@@ -4,7 +4,7 @@ A curated answer is kept in the database (table ``kb_curated_answers``, Alembic 
 ``0015_kb_admin``) and published into the knowledge base as a synthetic document
 ``curated:<id>`` (metadata ``kind=curated``) whose one passage is the question pattern plus
 the answer, so it is retrieved like any passage. When a question retrieves it (at any rank) and
-paraphrases its pattern (:func:`paraphrase_score`, the retriever's synonym-aware concepts
+paraphrases its pattern (:func:`is_paraphrase`, the retriever's synonym-aware concepts
 compared both ways), and it has not expired, :func:`curated_answer` turns it into the answer,
 shown as 官方口径 with the passages it cites; otherwise curated passages are left out of ordinary
 answers (:func:`without_curated`).
@@ -40,14 +40,18 @@ CURATED_KIND = "curated"
 CURATED_TITLE = "官方口径"
 OFFICIAL_MARK = "【官方口径】"
 
-# How much of each question's concepts the other must cover (0..1; a synonym counts 0.8) for
-# the two to be the same question. Measured against the pattern 退役军人优待证补办要带什么材料:
-# paraphrases (补办优待证要带哪些材料, 优待证补办需要啥材料, …补办需要什么证件) score 0.9-1.0;
-# another aspect of the same document (…补办需要多少天) 0.5, the same aspect of another
-# certificate (残疾军人证补办需要什么材料) 0.62, another topic (退役士兵安置需要什么材料) 0.45.
-# Embedding cosines (e5-small: 0.93-0.97 for all of these) and character ratios (rapidfuzz)
-# did not separate them.
-PARAPHRASE_COVERAGE = 0.8
+# When a question is the curated question (0..1 shares of concept weight; a synonym counts 0.8).
+# The asked question must ask everything the pattern asks: every concept of the pattern covered
+# and PATTERN_COVERAGE of its weight. The pattern need only cover ASKED_COVERAGE of the asked
+# question: an asker adds circumstances (我的优待证弄丢了，补办需要什么证件) without asking
+# another question. Measured against the pattern 退役军人优待证补办要带什么材料: paraphrases
+# cover it 0.85-1.0 (and it covers them 0.47-1.0 on a small KB); another aspect of the same document
+# (…补办需要多少天) leaves 材料 uncovered; the same aspect of another certificate
+# (残疾军人证补办需要什么材料) covers 0.85 but leaves 优待证 uncovered; another topic
+# (退役士兵安置需要什么材料) 0.45. Embedding cosines (e5-small: 0.93-0.97 for all of these)
+# and character ratios (rapidfuzz) did not separate them.
+PATTERN_COVERAGE = 0.8
+ASKED_COVERAGE = 0.4
 
 
 class CuratedAnswer(Base):
@@ -174,11 +178,16 @@ class CuratedReply:
     doc_id: str
 
 
-def paraphrase_score(asked: QueryAnalysis, pattern: QueryAnalysis) -> float:
-    """How far two questions are the same question, 0..1: the smaller of the shares of each
-    one's concepts (content words with their synonyms, answer types) the other covers."""
-    return min(
-        asked.coverage(normalize(pattern.query).lower()), pattern.coverage(normalize(asked.query).lower())
+def is_paraphrase(asked: QueryAnalysis, pattern: QueryAnalysis) -> bool:
+    """True when ``asked`` is the question ``pattern`` states (see ``PATTERN_COVERAGE``):
+    it covers every concept of the pattern and ``PATTERN_COVERAGE`` of their weight, and the
+    pattern covers ``ASKED_COVERAGE`` of the asked question's concept weight."""
+    asked_text = normalize(asked.query).lower()
+    if any(c.coverage(asked_text) <= 0 for c in pattern.concepts):
+        return False
+    return (
+        pattern.coverage(asked_text) >= PATTERN_COVERAGE
+        and asked.coverage(normalize(pattern.query).lower()) >= ASKED_COVERAGE
     )
 
 
@@ -207,8 +216,8 @@ def curated_answer(
     """The curated answer whose question pattern the question paraphrases, else None.
 
     Candidates are the curated passages among the retrieval's hits and candidates, in rank
-    order; the first that has not expired and scores at least ``PARAPHRASE_COVERAGE`` with
-    :func:`paraphrase_score` is used. ``analyze`` is the retriever's query analysis
+    order; the first that has not expired and that the question paraphrases
+    (:func:`is_paraphrase`) is used. ``analyze`` is the retriever's query analysis
     (``HybridRetriever.analyze``), applied to the curated question patterns.
     """
     for chunk in _candidates(result, store):
@@ -216,7 +225,7 @@ def curated_answer(
         if not expires or date.fromisoformat(expires) < today:
             continue
         pattern, _, answer = chunk.text.partition("\n")
-        if paraphrase_score(result.analysis, analyze(pattern)) >= PARAPHRASE_COVERAGE:
+        if is_paraphrase(result.analysis, analyze(pattern)):
             return _reply(chunk, answer, store, versions)
     return None
 
