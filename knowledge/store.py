@@ -67,10 +67,14 @@ logger = logging.getLogger(__name__)
 # Up to this many live chunks, a dense search that HNSW cannot fill with live ids falls back
 # to an exact ranking of the live vectors (one get + one matrix product).
 EXACT_FALLBACK_MAX = 20_000
-ADD_BATCH = 256
+# Vectors added to Chroma per call: each add costs ~75 ms whatever its size (the embedded Chroma
+# persists every call), so the vectors of staged documents are buffered across documents.
+ADD_BATCH = 1024
 # Share of the live chunks below which a document filter is handed to Chroma's ``where``.
 FILTER_IN_CHROMA_BELOW = 0.25
 LEASE_SECONDS = 300.0
+# Staging renews the writer lease at most this often (each renewal is a database commit).
+RENEW_EVERY_SECONDS = LEASE_SECONDS / 10
 
 
 def _ids(doc: DocumentRecord | None) -> list[str]:
@@ -131,6 +135,9 @@ class KnowledgeStore:
         self._token: str | None = None
         self._pending: dict[str, DocumentRecord | None] = {}
         self._staged: dict[str, StagedDocument] = {}
+        # Staged chunks embedded but not yet added to Chroma, with their vectors.
+        self._unsent: dict[str, tuple[ChunkRecord, list[float]]] = {}
+        self._renewed_at = 0.0
         self._was_reset = self._was_dirty = self._committed = self._added = False
         self._reset_docs: dict[str, DocumentRecord] = {}
         self.reload()
@@ -387,20 +394,32 @@ class KnowledgeStore:
         self._committed = False
         try:
             self._token = token
+            self._renewed_at = time.monotonic()
             self.reload()
             self._pending, self._staged, self._was_reset, self._added = {}, {}, False, False
-            yield self
+            self._unsent = {}
+            try:
+                yield self
+            except BaseException:
+                # As if every staged vector had been added at once: what was embedded is in Chroma
+                # and the dirty flag has the next writer sweep what no generation lists.
+                with contextlib.suppress(Exception):
+                    self._send_vectors()
+                raise
             self.commit()
         finally:
-            self._pending, self._staged, self._token = {}, {}, None
+            self._pending, self._staged, self._unsent, self._token = {}, {}, {}, None
             # Clean once a commit swept, or when nothing was staged over a clean catalogue.
             self.catalog.release(token, clean=self._committed or not (self._was_dirty or self._added))
 
     def stage_document(self, record: DocumentRecord) -> None:
-        """Embed and add ``record``'s chunks now (batches of 256); they go live at commit."""
+        """Embed ``record``'s new chunks now; their vectors are added to Chroma in batches of
+        ``ADD_BATCH`` (across documents, the rest at commit) and go live at commit."""
         if self._token is None:
             raise KnowledgeBaseError("stage_document outside writer()")
-        self.catalog.renew(self._token, LEASE_SECONDS)
+        if time.monotonic() - self._renewed_at >= RENEW_EVERY_SECONDS:
+            self.catalog.renew(self._token, LEASE_SECONDS)
+            self._renewed_at = time.monotonic()
         record.ingested_at = record.ingested_at or datetime.now(UTC).isoformat(timespec="seconds")
         old = None if self._was_reset else self._state.documents.get(record.doc_id)
         old_ids = {c.chunk_id for c in old.chunks} if old else set()
@@ -408,9 +427,27 @@ class KnowledgeStore:
         self._added = self._added or bool(new)
         for start in range(0, len(new), ADD_BATCH):
             batch = new[start : start + ADD_BATCH]
-            self.vectorstore.add_documents([c.to_document() for c in batch], ids=[c.chunk_id for c in batch])
+            vectors = self.embeddings.embed_documents([c.text for c in batch])
+            self._unsent.update((c.chunk_id, (c, v)) for c, v in zip(batch, vectors, strict=True))
+        if len(self._unsent) >= ADD_BATCH:
+            self._send_vectors()
         self._staged[record.doc_id] = StagedDocument.of(record, self.tokenizer.tokens)
         self._pending[record.doc_id] = record
+
+    def _send_vectors(self) -> None:
+        """Add the buffered vectors (ids are unique: a chunk staged twice is sent once)."""
+        items = list(self._unsent.values())
+        self._unsent = {}
+        collection = self.vectorstore._collection
+        for start in range(0, len(items), ADD_BATCH):
+            batch = items[start : start + ADD_BATCH]
+            # What LangChain's add_documents stores (every chunk has metadata), without re-embedding.
+            collection.upsert(
+                ids=[c.chunk_id for c, _ in batch],
+                embeddings=[v for _, v in batch],  # type: ignore[arg-type]
+                documents=[c.text for c, _ in batch],
+                metadatas=[dict(c.metadata) for c, _ in batch],
+            )
 
     def stage_removal(self, doc_id: str) -> None:
         """Remove ``doc_id`` at commit."""
@@ -422,6 +459,9 @@ class KnowledgeStore:
             raise KnowledgeBaseError("commit outside writer()")
         if not self._pending and not self._was_reset:
             return
+        # Vectors first: a generation must never list a chunk Chroma does not hold.
+        self._send_vectors()
+        self.catalog.renew(self._token, LEASE_SECONDS)
         state, reset = self._state, self._was_reset
         base_docs = {} if reset else state.documents
         staged = [self._staged[d] for d, r in self._pending.items() if r is not None]
@@ -486,6 +526,7 @@ class KnowledgeStore:
                 w.reset()
             return
         self.vectorstore.reset_collection()
+        self._unsent = {}  # staged before the reset: dropped with everything else
         if not self._was_reset:
             self._reset_docs = self._state.documents
         self._was_reset = self._added = True
