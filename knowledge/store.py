@@ -73,6 +73,7 @@ ADD_BATCH = 1024
 # Share of the live chunks below which a document filter is handed to Chroma's ``where``.
 FILTER_IN_CHROMA_BELOW = 0.25
 LEASE_SECONDS = 300.0
+FILTER_PLANS = 64  # document filters remembered per generation
 # Staging renews the writer lease at most this often (each renewal is a database commit).
 RENEW_EVERY_SECONDS = LEASE_SECONDS / 10
 
@@ -92,6 +93,17 @@ class _State:
     doc_index: dict[str, int] = field(default_factory=dict)  # doc id -> ordinal
     row_doc: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))  # BM25 row -> ordinal
     owner: dict[str, str] = field(default_factory=dict)  # chunk id -> doc id
+    # Per document filter of this generation: how searches apply it (see _plan).
+    plans: dict[frozenset[str], _FilterPlan] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _FilterPlan:
+    """How a document filter is applied to one generation's searches."""
+
+    allowed: frozenset[str]
+    where: Any  # Chroma ``where`` for a selective filter, else None (over-fetch, filter here)
+    mask: np.ndarray  # BM25 row weights: 1.0 for the allowed documents' rows, else 0.0
 
 
 class KnowledgeStore:
@@ -139,6 +151,7 @@ class KnowledgeStore:
         self._unsent: dict[str, tuple[ChunkRecord, list[float]]] = {}
         self._renewed_at = 0.0
         self._was_reset = self._was_dirty = self._committed = self._added = False
+        self._state_partial = False  # True while self._state is not a published generation (reset)
         self._reset_docs: dict[str, DocumentRecord] = {}
         self.reload()
 
@@ -180,7 +193,7 @@ class KnowledgeStore:
             self._checked_at = time.monotonic()
             head = self.catalog.head()
             published = head.generation if head else 0
-            if published == self._state.generation:
+            if published == self._state.generation and not self._state_partial:
                 return False
             if head and self._check_model and published and head.embedding_id != self._embedding_id:
                 logger.error("knowledge base %s: generation %d uses %s, not %s; keeping generation %d",
@@ -188,6 +201,7 @@ class KnowledgeStore:
                              self._state.generation)
                 return False
             self._state = self._load(published)
+            self._state_partial = False
             logger.info("knowledge base %s: generation %d swapped in", self.kb_dir, published)
             return True
         finally:
@@ -208,6 +222,7 @@ class KnowledgeStore:
                     ),
                 )
             self._state = self._load(generation)
+            self._state_partial = False
             self._checked_at = time.monotonic()
 
     def _load(self, generation: int) -> _State:
@@ -311,13 +326,8 @@ class KnowledgeStore:
         where: Any = None
         allowed: Collection[str] | None = None
         if doc_ids is not None:
-            allowed = doc_ids if isinstance(doc_ids, set | frozenset | dict) else set(doc_ids)
-            share = sum(len(state.documents[d].chunks) for d in allowed if d in state.documents) / len(live)
-            if share < FILTER_IN_CHROMA_BELOW:
-                # A selective filter goes into Chroma; a broad one (a region keeps every
-                # national rule) is cheaper as an over-fetch filtered here.
-                ids = sorted(allowed)
-                where = {"doc_id": ids[0]} if len(ids) == 1 else {"doc_id": {"$in": ids}}
+            plan = self._plan(state, doc_ids)
+            allowed, where = plan.allowed, plan.where
         # Orphaned vectors of an interrupted ingest may fill the top slots: over-fetch, and
         # widen the query until k live ids are found or the collection is exhausted.
         collection = self.vectorstore._collection
@@ -346,6 +356,31 @@ class KnowledgeStore:
                 return out[:k]
             n *= 4
 
+    @staticmethod
+    def _plan(state: _State, doc_ids: Collection[str]) -> _FilterPlan:
+        """The filter plan of ``doc_ids`` in ``state``, computed once per generation and filter
+        (each costs a pass over the allowed documents and every BM25 row: ms at 100k chunks)."""
+        key = doc_ids if isinstance(doc_ids, frozenset) else frozenset(doc_ids)
+        plan = state.plans.get(key)
+        if plan is not None:
+            return plan
+        where: Any = None
+        n_live = max(1, len(state.chunks))
+        share = sum(len(state.documents[d].chunks) for d in key if d in state.documents) / n_live
+        if share < FILTER_IN_CHROMA_BELOW:
+            # A selective filter goes into Chroma; a broad one (a region keeps every
+            # national rule) is cheaper as an over-fetch filtered here.
+            ids = sorted(key)
+            where = {"doc_id": ids[0]} if len(ids) == 1 else {"doc_id": {"$in": ids}}
+        wanted = np.fromiter((state.doc_index[d] for d in key if d in state.doc_index), dtype=np.int32)
+        mask = np.isin(state.row_doc, wanted).astype(np.float32)
+        mask.setflags(write=False)  # shared by concurrent searches
+        plan = _FilterPlan(key, where, mask)
+        if len(state.plans) >= FILTER_PLANS:
+            state.plans.clear()
+        state.plans[key] = plan
+        return plan
+
     def _exact_live_search(self, vector: list[float], k: int) -> list[tuple[str, float]]:
         """Top-``k`` live ``(chunk_id, cosine similarity)`` by brute force over the live vectors."""
         got = self.vectorstore._collection.get(ids=list(self._state.chunks), include=["embeddings"])
@@ -369,13 +404,10 @@ class KnowledgeStore:
         state = self._state
         if state.bm25 is None or not tokens:
             return []
-        mask = None
-        if doc_ids is not None:
-            wanted = [state.doc_index[d] for d in doc_ids if d in state.doc_index]
-            mask = np.isin(state.row_doc, np.asarray(wanted, dtype=np.int32)).astype(np.float32)
+        mask = None if doc_ids is None else self._plan(state, doc_ids).mask
         k = min(k, len(state.bm25_ids))
         docs, scores = state.bm25.retrieve(
-            [tokens], k=k, show_progress=False, n_threads=1, weight_mask=mask
+            [tokens], k=k, show_progress=False, n_threads=0, weight_mask=mask
         )
         return [(state.bm25_ids[int(i)], float(s)) for i, s in zip(docs[0], scores[0], strict=False) if s > 0]
 
@@ -395,7 +427,11 @@ class KnowledgeStore:
         try:
             self._token = token
             self._renewed_at = time.monotonic()
-            self.reload()
+            # The writer's base must be the published generation; reloading one already in
+            # memory would read every chunk row again (seconds at 100k chunks).
+            current = self.catalog.head()
+            if self._state_partial or current is None or current.generation != self._state.generation:
+                self.reload()
             self._pending, self._staged, self._was_reset, self._added = {}, {}, False, False
             self._unsent = {}
             try:
@@ -479,6 +515,7 @@ class KnowledgeStore:
         documents = {d: rec for d, rec in base_docs.items() if d not in removed}
         documents.update((s.record.doc_id, s.record) for s in staged)
         self._state = self._assemble(generation, documents, counts, bm25)
+        self._state_partial = False
         live = self._state.chunks
         if self._was_dirty:  # an interrupted writer left vectors no generation lists
             stale = [c for c in self.vectorstore._collection.get(include=[])["ids"] if c not in live]
@@ -532,5 +569,6 @@ class KnowledgeStore:
         self._was_reset = self._added = True
         # The writer sees an empty KB from now on; the catalogue changes at commit.
         self._state = _State(self._state.generation, chunks=LiveChunks({}, self._state.chunks))
+        self._state_partial = True
         self._pending = {}
         self._staged = {}
