@@ -88,7 +88,7 @@ class _State:
     documents: dict[str, DocumentRecord] = field(default_factory=dict)
     chunks: LiveChunks = field(default_factory=lambda: LiveChunks({}))
     counts: CorpusCounts = field(default_factory=CorpusCounts)
-    bm25: Any = None
+    bm25: bm25index.Scorer | None = None
     bm25_ids: list[str] = field(default_factory=list)
     doc_index: dict[str, int] = field(default_factory=dict)  # doc id -> ordinal
     row_doc: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))  # BM25 row -> ordinal
@@ -253,7 +253,8 @@ class KnowledgeStore:
         owner = {c.chunk_id: d.doc_id for d in documents.values() for c in d.chunks}
         doc_index = {d: i for i, d in enumerate(documents)}
         row_doc = np.fromiter((doc_index[owner[cid]] for cid in ids), dtype=np.int32, count=len(ids))
-        return _State(generation, documents, live, counts, retriever, ids, doc_index, row_doc, owner)
+        scorer = bm25index.Scorer(retriever)
+        return _State(generation, documents, live, counts, scorer, ids, doc_index, row_doc, owner)
 
     def sweep_orphans(self) -> bool:
         """Drop vectors an interrupted ingest left behind, unless a writer is busy (then False)."""
@@ -405,11 +406,8 @@ class KnowledgeStore:
         if state.bm25 is None or not tokens:
             return []
         mask = None if doc_ids is None else self._plan(state, doc_ids).mask
-        k = min(k, len(state.bm25_ids))
-        docs, scores = state.bm25.retrieve(
-            [tokens], k=k, show_progress=False, n_threads=0, weight_mask=mask
-        )
-        return [(state.bm25_ids[int(i)], float(s)) for i, s in zip(docs[0], scores[0], strict=False) if s > 0]
+        rows, scores = state.bm25.top_k(tokens, k, mask)
+        return [(state.bm25_ids[int(i)], float(s)) for i, s in zip(rows, scores, strict=True) if s > 0]
 
     # ------------------------------------------------------------------ writing
     @contextlib.contextmanager
