@@ -35,7 +35,6 @@ import threading
 import time
 import uuid
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,6 +46,7 @@ from knowledge import bm25index
 from knowledge.catalog import Catalog, StagedDocument, next_counts, open_catalog
 from knowledge.chroma import collection_name_for, make_chroma_client
 from knowledge.embeddings import embeddings_id
+from knowledge.generation import FILTER_IN_CHROMA_BELOW, GenerationState, assemble, plan_filter
 from knowledge.kbmigrate import MANIFEST, migrate_manifest
 from knowledge.records import ChunkRecord, CorpusCounts, DocumentRecord, LiveChunks, content_hash
 from knowledge.text import ChineseTokenizer, default_tokenizer
@@ -70,40 +70,13 @@ EXACT_FALLBACK_MAX = 20_000
 # Vectors added to Chroma per call: each add costs ~75 ms whatever its size (the embedded Chroma
 # persists every call), so the vectors of staged documents are buffered across documents.
 ADD_BATCH = 1024
-# Share of the live chunks below which a document filter is handed to Chroma's ``where``.
-FILTER_IN_CHROMA_BELOW = 0.25
 LEASE_SECONDS = 300.0
-FILTER_PLANS = 64  # document filters remembered per generation
 # Staging renews the writer lease at most this often (each renewal is a database commit).
 RENEW_EVERY_SECONDS = LEASE_SECONDS / 10
 
 
 def _ids(doc: DocumentRecord | None) -> list[str]:
     return [c.chunk_id for c in doc.chunks] if doc else []
-
-
-@dataclass(frozen=True)
-class _State:
-    generation: int = 0
-    documents: dict[str, DocumentRecord] = field(default_factory=dict)
-    chunks: LiveChunks = field(default_factory=lambda: LiveChunks({}))
-    counts: CorpusCounts = field(default_factory=CorpusCounts)
-    bm25: bm25index.Scorer | None = None
-    bm25_ids: list[str] = field(default_factory=list)
-    doc_index: dict[str, int] = field(default_factory=dict)  # doc id -> ordinal
-    row_doc: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))  # BM25 row -> ordinal
-    owner: dict[str, str] = field(default_factory=dict)  # chunk id -> doc id
-    # Per document filter of this generation: how searches apply it (see _plan).
-    plans: dict[frozenset[str], _FilterPlan] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class _FilterPlan:
-    """How a document filter is applied to one generation's searches."""
-
-    allowed: frozenset[str]
-    where: Any  # Chroma ``where`` for a selective filter, else None (over-fetch, filter here)
-    mask: np.ndarray  # BM25 row weights: 1.0 for the allowed documents' rows, else 0.0
 
 
 class KnowledgeStore:
@@ -143,7 +116,7 @@ class KnowledgeStore:
         self._refresh_seconds = refresh_seconds
         self._checked_at = 0.0
         self._swap_lock = threading.Lock()
-        self._state = _State()
+        self._state = GenerationState()
         self._token: str | None = None
         self._pending: dict[str, DocumentRecord | None] = {}
         self._staged: dict[str, StagedDocument] = {}
@@ -225,36 +198,9 @@ class KnowledgeStore:
             self._state_partial = False
             self._checked_at = time.monotonic()
 
-    def _load(self, generation: int) -> _State:
+    def _load(self, generation: int) -> GenerationState:
         documents, counts = self.catalog.load(generation)
-        return self._assemble(generation, documents, counts, None)
-
-    def _assemble(self, generation: int, documents: dict[str, DocumentRecord], counts: CorpusCounts,
-                  bm25: tuple[Any, list[str]] | None) -> _State:
-        """The in-memory state of a generation (BM25 from ``bm25``, the disk cache or the stored tokens)."""
-        chunks = {c.chunk_id: c for d in documents.values() for c in d.chunks}
-        old = self._state.chunks
-        # Only what the new generation dropped is kept for requests in flight.
-        live = LiveChunks(chunks, {k: v for k, v in old.items() if k not in chunks})
-        if not chunks:
-            return _State(generation, documents, live, counts)
-        target = self.kb_dir / f"bm25-g{generation}"
-        loaded = bm25 or bm25index.load(target)
-        if loaded is None or len(loaded[1]) != len(chunks) or not all(c in chunks for c in loaded[1]):
-            # A generation another machine published (or a lost cache): build it once from the
-            # stored tokens and keep it for the next start.
-            ids, tokens = self.catalog.bm25_corpus(generation)
-            counted = bm25index.count(ids, tokens)
-            retriever = bm25index.to_bm25(counted)
-            with contextlib.suppress(OSError):
-                bm25index.save(retriever, counted, target)
-            loaded = (retriever, ids)
-        retriever, ids = loaded
-        owner = {c.chunk_id: d.doc_id for d in documents.values() for c in d.chunks}
-        doc_index = {d: i for i, d in enumerate(documents)}
-        row_doc = np.fromiter((doc_index[owner[cid]] for cid in ids), dtype=np.int32, count=len(ids))
-        scorer = bm25index.Scorer(retriever)
-        return _State(generation, documents, live, counts, scorer, ids, doc_index, row_doc, owner)
+        return assemble(self.catalog, self.kb_dir, generation, documents, counts, None, self._state.chunks)
 
     def sweep_orphans(self) -> bool:
         """Drop vectors an interrupted ingest left behind, unless a writer is busy (then False)."""
@@ -327,7 +273,7 @@ class KnowledgeStore:
         where: Any = None
         allowed: Collection[str] | None = None
         if doc_ids is not None:
-            plan = self._plan(state, doc_ids)
+            plan = plan_filter(state, doc_ids)
             allowed, where = plan.allowed, plan.where
         # Orphaned vectors of an interrupted ingest may fill the top slots: over-fetch, and
         # widen the query until k live ids are found or the collection is exhausted.
@@ -357,31 +303,6 @@ class KnowledgeStore:
                 return out[:k]
             n *= 4
 
-    @staticmethod
-    def _plan(state: _State, doc_ids: Collection[str]) -> _FilterPlan:
-        """The filter plan of ``doc_ids`` in ``state``, computed once per generation and filter
-        (each costs a pass over the allowed documents and every BM25 row: ms at 100k chunks)."""
-        key = doc_ids if isinstance(doc_ids, frozenset) else frozenset(doc_ids)
-        plan = state.plans.get(key)
-        if plan is not None:
-            return plan
-        where: Any = None
-        n_live = max(1, len(state.chunks))
-        share = sum(len(state.documents[d].chunks) for d in key if d in state.documents) / n_live
-        if share < FILTER_IN_CHROMA_BELOW:
-            # A selective filter goes into Chroma; a broad one (a region keeps every
-            # national rule) is cheaper as an over-fetch filtered here.
-            ids = sorted(key)
-            where = {"doc_id": ids[0]} if len(ids) == 1 else {"doc_id": {"$in": ids}}
-        wanted = np.fromiter((state.doc_index[d] for d in key if d in state.doc_index), dtype=np.int32)
-        mask = np.isin(state.row_doc, wanted).astype(np.float32)
-        mask.setflags(write=False)  # shared by concurrent searches
-        plan = _FilterPlan(key, where, mask)
-        if len(state.plans) >= FILTER_PLANS:
-            state.plans.clear()
-        state.plans[key] = plan
-        return plan
-
     def _exact_live_search(self, vector: list[float], k: int) -> list[tuple[str, float]]:
         """Top-``k`` live ``(chunk_id, cosine similarity)`` by brute force over the live vectors."""
         got = self.vectorstore._collection.get(ids=list(self._state.chunks), include=["embeddings"])
@@ -405,7 +326,7 @@ class KnowledgeStore:
         state = self._state
         if state.bm25 is None or not tokens:
             return []
-        mask = None if doc_ids is None else self._plan(state, doc_ids).mask
+        mask = None if doc_ids is None else plan_filter(state, doc_ids).mask
         rows, scores = state.bm25.top_k(tokens, k, mask)
         return [(state.bm25_ids[int(i)], float(s)) for i, s in zip(rows, scores, strict=True) if s > 0]
 
@@ -512,7 +433,7 @@ class KnowledgeStore:
         # The new state from memory: what was published is what this writer holds.
         documents = {d: rec for d, rec in base_docs.items() if d not in removed}
         documents.update((s.record.doc_id, s.record) for s in staged)
-        self._state = self._assemble(generation, documents, counts, bm25)
+        self._state = assemble(self.catalog, self.kb_dir, generation, documents, counts, bm25, state.chunks)
         self._state_partial = False
         live = self._state.chunks
         if self._was_dirty:  # an interrupted writer left vectors no generation lists
@@ -526,8 +447,9 @@ class KnowledgeStore:
             if path.name != f"bm25-g{generation}":  # readers keep theirs mapped
                 shutil.rmtree(path, ignore_errors=True)
 
-    def _save_bm25(self, state: _State, reset: bool, old_rows: set[str], new_chunks: list[ChunkRecord],
-                   staged: list[StagedDocument], generation: int) -> tuple[Any, list[str]]:
+    def _save_bm25(self, state: GenerationState, reset: bool, old_rows: set[str],
+                   new_chunks: list[ChunkRecord], staged: list[StagedDocument], generation: int
+                   ) -> tuple[Any, list[str]]:
         """Write generation ``generation``'s BM25: the previous term counts updated, or a full count."""
         new_ids = [c.chunk_id for c in new_chunks]
         new_tokens = [" ".join(t) for s in staged for t in s.bm25_tokens]
@@ -566,7 +488,7 @@ class KnowledgeStore:
             self._reset_docs = self._state.documents
         self._was_reset = self._added = True
         # The writer sees an empty KB from now on; the catalogue changes at commit.
-        self._state = _State(self._state.generation, chunks=LiveChunks({}, self._state.chunks))
+        self._state = GenerationState(self._state.generation, chunks=LiveChunks({}, self._state.chunks))
         self._state_partial = True
         self._pending = {}
         self._staged = {}
