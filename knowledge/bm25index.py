@@ -68,20 +68,24 @@ def update(
 ) -> TermCounts:
     """``prev`` without the ``removed`` chunk ids, plus new rows ``ids`` (tokens space-separated)."""
     keep = np.fromiter((cid not in removed for cid in prev.ids), dtype=bool, count=len(prev.ids))
-    new_row = np.cumsum(keep) - 1
-    kept = keep[prev.doc]
     vocab = dict(prev.vocab)
     n_kept = int(keep.sum())
     doc, tok, tf, lengths = _pairs(token_strings, vocab, n_kept)
-    all_tok = np.concatenate([prev.tok[kept], tok])
-    # Two runs each sorted by term (a row renumbering keeps the order): a stable sort merges them.
-    order = np.argsort(all_tok, kind="stable")
+    if n_kept == len(prev.ids):  # nothing removed: no renumbering (saves copies of every pair)
+        old_doc, old_tok, old_tf = prev.doc, prev.tok, prev.tf
+    else:
+        kept = keep[prev.doc]
+        old_doc, old_tok, old_tf = (np.cumsum(keep) - 1)[prev.doc[kept]], prev.tok[kept], prev.tf[kept]
+    # Two runs each sorted by term (a row renumbering keeps the order; new rows come after the
+    # kept ones): each new pair goes after the kept pairs of its term, as a stable sort would
+    # put it, by one insertion instead of sorting millions of pairs again.
+    at = np.searchsorted(old_tok, tok, side="right")
     return TermCounts(
         [cid for cid, k in zip(prev.ids, keep, strict=True) if k] + list(ids),
         vocab,
-        np.concatenate([new_row[prev.doc[kept]], doc])[order],
-        all_tok[order],
-        np.concatenate([prev.tf[kept], tf])[order],
+        np.insert(old_doc, at, doc),
+        np.insert(old_tok, at, tok),
+        np.insert(old_tf, at, tf),
         np.concatenate([prev.lengths[keep], lengths]),
     )
 
@@ -109,6 +113,43 @@ def to_bm25(counts: TermCounts) -> Any:
     retriever.unique_token_ids_set = set(counts.vocab.values())
     retriever.nonoccurrence_array = None
     return retriever
+
+
+class Scorer:
+    """Top-k search over a ``bm25s.BM25``'s score matrix without bm25s's per-query machinery
+    (progress bars, a per-token ``np.add.at``): the query's columns are summed by one sparse
+    matrix-vector product. Same scores and top-k selection as ``BM25.retrieve``."""
+
+    def __init__(self, retriever: Any) -> None:
+        from scipy.sparse import csc_matrix
+
+        scores = retriever.scores
+        self.vocab: dict[str, int] = retriever.vocab_dict
+        self.num_docs = int(scores["num_docs"])
+        indptr = np.asarray(scores["indptr"])
+        self._matrix = csc_matrix(
+            (np.asarray(scores["data"]), np.asarray(scores["indices"]), indptr),
+            shape=(self.num_docs, len(indptr) - 1),
+        )
+
+    def top_k(self, tokens: list[str], k: int, mask: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
+        """``(rows, scores)`` of the ``k`` best rows, best first; a repeated token counts again,
+        unknown tokens are ignored; ``mask`` (one weight per row) multiplies the scores."""
+        from bm25s.selection import topk
+
+        ids = [self.vocab[t] for t in tokens if t in self.vocab]
+        k = min(k, self.num_docs)
+        if not ids or k <= 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        # Columns in query order, repeats included, times one: float32 sums in bm25s's own order,
+        # so the scores (and the order of equal ones) are bit for bit bm25s's.
+        columns = self._matrix[:, np.asarray(ids, dtype=np.int64)]
+        scores = np.asarray(columns @ np.ones(len(ids), dtype=np.float32), dtype=np.float32)
+        if mask is not None:
+            scores = scores * mask
+        best, rows = topk(scores, k=k, backend="numpy", sorted=True)
+        return rows, best
 
 
 def save(retriever: Any, counts: TermCounts, target: Path) -> None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, inspect, or_, select, update
+from sqlalchemy import and_, delete, insert, inspect, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -310,27 +310,37 @@ class Catalog:
                            KbDocument.gen_to.is_(None))
                     .values(gen_to=new)
                 )
-            for doc in staged:
-                rec = doc.record
-                shared = _shared_metadata(rec.chunks)
-                row = KbDocument(kb=self.name, doc_id=rec.doc_id, path=rec.path, sha256=rec.sha256,
-                                 meta=json.dumps(rec.metadata, ensure_ascii=False),
-                                 chunk_meta=json.dumps(shared, ensure_ascii=False),
-                                 ingested_at=rec.ingested_at, gen_from=new, gen_to=None)
-                s.add(row)
-                s.flush()
-                s.add_all(
-                    KbChunk(document_id=row.id, position=i, chunk_id=c.chunk_id, text=c.text,
-                            meta=json.dumps({k: v for k, v in c.metadata.items() if k not in shared},
-                                            ensure_ascii=False),
-                            bm25_tokens=" ".join(bt), stat_tokens=" ".join(st))
-                    for i, (c, bt, st) in enumerate(
-                        zip(rec.chunks, doc.bm25_tokens, doc.stat_tokens, strict=True)
-                    )
-                )
+            self._insert_versions(s, new, staged)
             s.add(KbGeneration(kb=self.name, number=new, chunks=counts.n,
                                stats=pack_counts(counts), created_at=utcnow()))
         return new
+
+    def _insert_versions(self, s: Session, generation: int, staged: Sequence[StagedDocument]) -> None:
+        """Insert the staged document versions and their chunks as two bulk (executemany) inserts."""
+        if not staged:
+            return
+        shared = [_shared_metadata(d.record.chunks) for d in staged]
+        s.execute(insert(KbDocument), [
+            {"kb": self.name, "doc_id": d.record.doc_id, "path": d.record.path, "sha256": d.record.sha256,
+             "meta": json.dumps(d.record.metadata, ensure_ascii=False),
+             "chunk_meta": json.dumps(sh, ensure_ascii=False),
+             "ingested_at": d.record.ingested_at, "gen_from": generation, "gen_to": None}
+            for d, sh in zip(staged, shared, strict=True)
+        ])
+        # The rows just inserted are the only ones of this kb that start at ``generation``.
+        row_ids = dict(s.execute(
+            select(KbDocument.doc_id, KbDocument.id)
+            .where(KbDocument.kb == self.name, KbDocument.gen_from == generation)
+        ).tuples().all())
+        rows = [
+            {"document_id": row_ids[d.record.doc_id], "position": i, "chunk_id": c.chunk_id, "text": c.text,
+             "meta": json.dumps({k: v for k, v in c.metadata.items() if k not in sh}, ensure_ascii=False),
+             "bm25_tokens": " ".join(bt), "stat_tokens": " ".join(st)}
+            for d, sh in zip(staged, shared, strict=True)
+            for i, (c, bt, st) in enumerate(zip(d.record.chunks, d.bm25_tokens, d.stat_tokens, strict=True))
+        ]
+        for start in range(0, len(rows), 5000):
+            s.execute(insert(KbChunk), rows[start : start + 5000])
 
     def prune(self, generation: int) -> None:
         """Delete versions and generation rows no generation from ``generation - KEEP + 1`` on uses."""

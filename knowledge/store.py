@@ -35,7 +35,6 @@ import threading
 import time
 import uuid
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,6 +46,7 @@ from knowledge import bm25index
 from knowledge.catalog import Catalog, StagedDocument, next_counts, open_catalog
 from knowledge.chroma import collection_name_for, make_chroma_client
 from knowledge.embeddings import embeddings_id
+from knowledge.generation import FILTER_IN_CHROMA_BELOW, GenerationState, assemble, plan_filter
 from knowledge.kbmigrate import MANIFEST, migrate_manifest
 from knowledge.records import ChunkRecord, CorpusCounts, DocumentRecord, LiveChunks, content_hash
 from knowledge.text import ChineseTokenizer, default_tokenizer
@@ -67,27 +67,16 @@ logger = logging.getLogger(__name__)
 # Up to this many live chunks, a dense search that HNSW cannot fill with live ids falls back
 # to an exact ranking of the live vectors (one get + one matrix product).
 EXACT_FALLBACK_MAX = 20_000
-ADD_BATCH = 256
-# Share of the live chunks below which a document filter is handed to Chroma's ``where``.
-FILTER_IN_CHROMA_BELOW = 0.25
+# Vectors added to Chroma per call: each add costs ~75 ms whatever its size (the embedded Chroma
+# persists every call), so the vectors of staged documents are buffered across documents.
+ADD_BATCH = 1024
 LEASE_SECONDS = 300.0
+# Staging renews the writer lease at most this often (each renewal is a database commit).
+RENEW_EVERY_SECONDS = LEASE_SECONDS / 10
 
 
 def _ids(doc: DocumentRecord | None) -> list[str]:
     return [c.chunk_id for c in doc.chunks] if doc else []
-
-
-@dataclass(frozen=True)
-class _State:
-    generation: int = 0
-    documents: dict[str, DocumentRecord] = field(default_factory=dict)
-    chunks: LiveChunks = field(default_factory=lambda: LiveChunks({}))
-    counts: CorpusCounts = field(default_factory=CorpusCounts)
-    bm25: Any = None
-    bm25_ids: list[str] = field(default_factory=list)
-    doc_index: dict[str, int] = field(default_factory=dict)  # doc id -> ordinal
-    row_doc: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))  # BM25 row -> ordinal
-    owner: dict[str, str] = field(default_factory=dict)  # chunk id -> doc id
 
 
 class KnowledgeStore:
@@ -127,11 +116,15 @@ class KnowledgeStore:
         self._refresh_seconds = refresh_seconds
         self._checked_at = 0.0
         self._swap_lock = threading.Lock()
-        self._state = _State()
+        self._state = GenerationState()
         self._token: str | None = None
         self._pending: dict[str, DocumentRecord | None] = {}
         self._staged: dict[str, StagedDocument] = {}
+        # Staged chunks embedded but not yet added to Chroma, with their vectors.
+        self._unsent: dict[str, tuple[ChunkRecord, list[float]]] = {}
+        self._renewed_at = 0.0
         self._was_reset = self._was_dirty = self._committed = self._added = False
+        self._state_partial = False  # True while self._state is not a published generation (reset)
         self._reset_docs: dict[str, DocumentRecord] = {}
         self.reload()
 
@@ -173,7 +166,7 @@ class KnowledgeStore:
             self._checked_at = time.monotonic()
             head = self.catalog.head()
             published = head.generation if head else 0
-            if published == self._state.generation:
+            if published == self._state.generation and not self._state_partial:
                 return False
             if head and self._check_model and published and head.embedding_id != self._embedding_id:
                 logger.error("knowledge base %s: generation %d uses %s, not %s; keeping generation %d",
@@ -181,6 +174,7 @@ class KnowledgeStore:
                              self._state.generation)
                 return False
             self._state = self._load(published)
+            self._state_partial = False
             logger.info("knowledge base %s: generation %d swapped in", self.kb_dir, published)
             return True
         finally:
@@ -201,37 +195,12 @@ class KnowledgeStore:
                     ),
                 )
             self._state = self._load(generation)
+            self._state_partial = False
             self._checked_at = time.monotonic()
 
-    def _load(self, generation: int) -> _State:
+    def _load(self, generation: int) -> GenerationState:
         documents, counts = self.catalog.load(generation)
-        return self._assemble(generation, documents, counts, None)
-
-    def _assemble(self, generation: int, documents: dict[str, DocumentRecord], counts: CorpusCounts,
-                  bm25: tuple[Any, list[str]] | None) -> _State:
-        """The in-memory state of a generation (BM25 from ``bm25``, the disk cache or the stored tokens)."""
-        chunks = {c.chunk_id: c for d in documents.values() for c in d.chunks}
-        old = self._state.chunks
-        # Only what the new generation dropped is kept for requests in flight.
-        live = LiveChunks(chunks, {k: v for k, v in old.items() if k not in chunks})
-        if not chunks:
-            return _State(generation, documents, live, counts)
-        target = self.kb_dir / f"bm25-g{generation}"
-        loaded = bm25 or bm25index.load(target)
-        if loaded is None or len(loaded[1]) != len(chunks) or not all(c in chunks for c in loaded[1]):
-            # A generation another machine published (or a lost cache): build it once from the
-            # stored tokens and keep it for the next start.
-            ids, tokens = self.catalog.bm25_corpus(generation)
-            counted = bm25index.count(ids, tokens)
-            retriever = bm25index.to_bm25(counted)
-            with contextlib.suppress(OSError):
-                bm25index.save(retriever, counted, target)
-            loaded = (retriever, ids)
-        retriever, ids = loaded
-        owner = {c.chunk_id: d.doc_id for d in documents.values() for c in d.chunks}
-        doc_index = {d: i for i, d in enumerate(documents)}
-        row_doc = np.fromiter((doc_index[owner[cid]] for cid in ids), dtype=np.int32, count=len(ids))
-        return _State(generation, documents, live, counts, retriever, ids, doc_index, row_doc, owner)
+        return assemble(self.catalog, self.kb_dir, generation, documents, counts, None, self._state.chunks)
 
     def sweep_orphans(self) -> bool:
         """Drop vectors an interrupted ingest left behind, unless a writer is busy (then False)."""
@@ -304,13 +273,8 @@ class KnowledgeStore:
         where: Any = None
         allowed: Collection[str] | None = None
         if doc_ids is not None:
-            allowed = doc_ids if isinstance(doc_ids, set | frozenset | dict) else set(doc_ids)
-            share = sum(len(state.documents[d].chunks) for d in allowed if d in state.documents) / len(live)
-            if share < FILTER_IN_CHROMA_BELOW:
-                # A selective filter goes into Chroma; a broad one (a region keeps every
-                # national rule) is cheaper as an over-fetch filtered here.
-                ids = sorted(allowed)
-                where = {"doc_id": ids[0]} if len(ids) == 1 else {"doc_id": {"$in": ids}}
+            plan = plan_filter(state, doc_ids)
+            allowed, where = plan.allowed, plan.where
         # Orphaned vectors of an interrupted ingest may fill the top slots: over-fetch, and
         # widen the query until k live ids are found or the collection is exhausted.
         collection = self.vectorstore._collection
@@ -362,15 +326,9 @@ class KnowledgeStore:
         state = self._state
         if state.bm25 is None or not tokens:
             return []
-        mask = None
-        if doc_ids is not None:
-            wanted = [state.doc_index[d] for d in doc_ids if d in state.doc_index]
-            mask = np.isin(state.row_doc, np.asarray(wanted, dtype=np.int32)).astype(np.float32)
-        k = min(k, len(state.bm25_ids))
-        docs, scores = state.bm25.retrieve(
-            [tokens], k=k, show_progress=False, n_threads=1, weight_mask=mask
-        )
-        return [(state.bm25_ids[int(i)], float(s)) for i, s in zip(docs[0], scores[0], strict=False) if s > 0]
+        mask = None if doc_ids is None else plan_filter(state, doc_ids).mask
+        rows, scores = state.bm25.top_k(tokens, k, mask)
+        return [(state.bm25_ids[int(i)], float(s)) for i, s in zip(rows, scores, strict=True) if s > 0]
 
     # ------------------------------------------------------------------ writing
     @contextlib.contextmanager
@@ -387,20 +345,36 @@ class KnowledgeStore:
         self._committed = False
         try:
             self._token = token
-            self.reload()
+            self._renewed_at = time.monotonic()
+            # The writer's base must be the published generation; reloading one already in
+            # memory would read every chunk row again (seconds at 100k chunks).
+            current = self.catalog.head()
+            if self._state_partial or current is None or current.generation != self._state.generation:
+                self.reload()
             self._pending, self._staged, self._was_reset, self._added = {}, {}, False, False
-            yield self
+            self._unsent = {}
+            try:
+                yield self
+            except BaseException:
+                # As if every staged vector had been added at once: what was embedded is in Chroma
+                # and the dirty flag has the next writer sweep what no generation lists.
+                with contextlib.suppress(Exception):
+                    self._send_vectors()
+                raise
             self.commit()
         finally:
-            self._pending, self._staged, self._token = {}, {}, None
+            self._pending, self._staged, self._unsent, self._token = {}, {}, {}, None
             # Clean once a commit swept, or when nothing was staged over a clean catalogue.
             self.catalog.release(token, clean=self._committed or not (self._was_dirty or self._added))
 
     def stage_document(self, record: DocumentRecord) -> None:
-        """Embed and add ``record``'s chunks now (batches of 256); they go live at commit."""
+        """Embed ``record``'s new chunks now; their vectors are added to Chroma in batches of
+        ``ADD_BATCH`` (across documents, the rest at commit) and go live at commit."""
         if self._token is None:
             raise KnowledgeBaseError("stage_document outside writer()")
-        self.catalog.renew(self._token, LEASE_SECONDS)
+        if time.monotonic() - self._renewed_at >= RENEW_EVERY_SECONDS:
+            self.catalog.renew(self._token, LEASE_SECONDS)
+            self._renewed_at = time.monotonic()
         record.ingested_at = record.ingested_at or datetime.now(UTC).isoformat(timespec="seconds")
         old = None if self._was_reset else self._state.documents.get(record.doc_id)
         old_ids = {c.chunk_id for c in old.chunks} if old else set()
@@ -408,9 +382,27 @@ class KnowledgeStore:
         self._added = self._added or bool(new)
         for start in range(0, len(new), ADD_BATCH):
             batch = new[start : start + ADD_BATCH]
-            self.vectorstore.add_documents([c.to_document() for c in batch], ids=[c.chunk_id for c in batch])
+            vectors = self.embeddings.embed_documents([c.text for c in batch])
+            self._unsent.update((c.chunk_id, (c, v)) for c, v in zip(batch, vectors, strict=True))
+        if len(self._unsent) >= ADD_BATCH:
+            self._send_vectors()
         self._staged[record.doc_id] = StagedDocument.of(record, self.tokenizer.tokens)
         self._pending[record.doc_id] = record
+
+    def _send_vectors(self) -> None:
+        """Add the buffered vectors (ids are unique: a chunk staged twice is sent once)."""
+        items = list(self._unsent.values())
+        self._unsent = {}
+        collection = self.vectorstore._collection
+        for start in range(0, len(items), ADD_BATCH):
+            batch = items[start : start + ADD_BATCH]
+            # What LangChain's add_documents stores (every chunk has metadata), without re-embedding.
+            collection.upsert(
+                ids=[c.chunk_id for c, _ in batch],
+                embeddings=[v for _, v in batch],  # type: ignore[arg-type]
+                documents=[c.text for c, _ in batch],
+                metadatas=[dict(c.metadata) for c, _ in batch],
+            )
 
     def stage_removal(self, doc_id: str) -> None:
         """Remove ``doc_id`` at commit."""
@@ -422,6 +414,9 @@ class KnowledgeStore:
             raise KnowledgeBaseError("commit outside writer()")
         if not self._pending and not self._was_reset:
             return
+        # Vectors first: a generation must never list a chunk Chroma does not hold.
+        self._send_vectors()
+        self.catalog.renew(self._token, LEASE_SECONDS)
         state, reset = self._state, self._was_reset
         base_docs = {} if reset else state.documents
         staged = [self._staged[d] for d, r in self._pending.items() if r is not None]
@@ -438,7 +433,8 @@ class KnowledgeStore:
         # The new state from memory: what was published is what this writer holds.
         documents = {d: rec for d, rec in base_docs.items() if d not in removed}
         documents.update((s.record.doc_id, s.record) for s in staged)
-        self._state = self._assemble(generation, documents, counts, bm25)
+        self._state = assemble(self.catalog, self.kb_dir, generation, documents, counts, bm25, state.chunks)
+        self._state_partial = False
         live = self._state.chunks
         if self._was_dirty:  # an interrupted writer left vectors no generation lists
             stale = [c for c in self.vectorstore._collection.get(include=[])["ids"] if c not in live]
@@ -451,8 +447,9 @@ class KnowledgeStore:
             if path.name != f"bm25-g{generation}":  # readers keep theirs mapped
                 shutil.rmtree(path, ignore_errors=True)
 
-    def _save_bm25(self, state: _State, reset: bool, old_rows: set[str], new_chunks: list[ChunkRecord],
-                   staged: list[StagedDocument], generation: int) -> tuple[Any, list[str]]:
+    def _save_bm25(self, state: GenerationState, reset: bool, old_rows: set[str],
+                   new_chunks: list[ChunkRecord], staged: list[StagedDocument], generation: int
+                   ) -> tuple[Any, list[str]]:
         """Write generation ``generation``'s BM25: the previous term counts updated, or a full count."""
         new_ids = [c.chunk_id for c in new_chunks]
         new_tokens = [" ".join(t) for s in staged for t in s.bm25_tokens]
@@ -486,10 +483,12 @@ class KnowledgeStore:
                 w.reset()
             return
         self.vectorstore.reset_collection()
+        self._unsent = {}  # staged before the reset: dropped with everything else
         if not self._was_reset:
             self._reset_docs = self._state.documents
         self._was_reset = self._added = True
         # The writer sees an empty KB from now on; the catalogue changes at commit.
-        self._state = _State(self._state.generation, chunks=LiveChunks({}, self._state.chunks))
+        self._state = GenerationState(self._state.generation, chunks=LiveChunks({}, self._state.chunks))
+        self._state_partial = True
         self._pending = {}
         self._staged = {}

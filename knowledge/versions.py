@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 from knowledge.text import normalize
@@ -44,6 +45,7 @@ _BRACKETS = re.compile(r"[（(【\[][^（）()【】\[\]]{0,16}[)）】\]]")
 _PUNCT = re.compile(r"[\s《》〈〉“”\"'·・:：,，。]")
 
 
+@lru_cache(maxsize=1 << 18)  # every generation's version index looks at every title again
 def normalise_title(title: str) -> str:
     """The title key two versions of one text share.
 

@@ -140,6 +140,15 @@ def short_form_pattern(word: str) -> re.Pattern[str] | None:
     return re.compile("|".join(forms))
 
 
+def _covered(concept: Concept, text: str, title: str) -> float:
+    """``concept``'s coverage of a passage: of its text, else half credit from its title."""
+    own = concept.coverage(text)
+    # The title can only add its half credit: skip looking at it when the text gives as much.
+    if own >= 0.5 or not title:
+        return own
+    return 0.5 if concept.coverage(title) else own
+
+
 @dataclass
 class QueryAnalysis:
     """How a question was turned into search terms."""
@@ -169,9 +178,7 @@ class QueryAnalysis:
         total = sum(c.weight for c in self.concepts)
         if total <= 0:
             return 0.0
-        scores = [
-            (c, max(c.coverage(text), 0.5 if title and c.coverage(title) else 0.0)) for c in self.concepts
-        ]
+        scores = [(c, _covered(c, text, title)) for c in self.concepts]
         # An amount or a duration only answers the question next to what it is about.
         on_topic = any(v > 0 for c, v in scores if c.pattern is None or c.alternates)
         return sum(c.weight * v for c, v in scores if on_topic or c.pattern is None) / total

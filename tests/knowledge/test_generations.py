@@ -166,6 +166,46 @@ def test_vectorised_bm25_scores_equal_bm25s(tmp_path: Path) -> None:
                        bm25index.to_bm25(scratch).get_scores(["c"]))
 
 
+def test_scorer_returns_exactly_what_bm25s_retrieve_returns() -> None:
+    rng = np.random.default_rng(13)
+    words = [f"w{i}" for i in range(30)]
+    # Duplicated texts give equal scores: their order must be bm25s's too.
+    texts = [" ".join(rng.choice(words, size=int(rng.integers(0, 9)))) for _ in range(150)] * 2
+    retriever = bm25index.to_bm25(bm25index.count([str(i) for i in range(len(texts))], texts))
+    scorer = bm25index.Scorer(retriever)
+    mask = (np.arange(len(texts)) % 3 == 0).astype(np.float32)
+    for query in (["w1"], ["w2", "w3", "w2", "unknown"], [*words[:6], *words[:6], "w7"]):
+        for weights in (None, mask):
+            docs, scores = retriever.retrieve([query], k=40, show_progress=False, n_threads=0,
+                                              weight_mask=weights)
+            rows, ours = scorer.top_k(query, 40, weights)
+            assert rows.tolist() == docs[0].tolist()
+            assert np.array_equal(ours, scores[0])
+    assert scorer.top_k(["unknown"], 5)[0].size == 0
+
+
+def _pairs_by_word(counts: bm25index.TermCounts) -> list[tuple[str, int, int]]:
+    word = {v: k for k, v in counts.vocab.items()}
+    return sorted(zip([word[t] for t in counts.tok], counts.doc.tolist(), counts.tf.tolist(), strict=True))
+
+
+def test_an_update_keeps_the_pairs_in_the_order_of_a_full_count() -> None:
+    rng = np.random.default_rng(14)
+    words = [f"w{i}" for i in range(40)]
+    texts = [" ".join(rng.choice(words, size=int(rng.integers(0, 8)))) for _ in range(120)]
+    ids = [f"c{i}" for i in range(120)]
+    new_ids, new_texts = ["n0", "n1", "n2"], ["w1 w39 brand-new", "", "w5 w5"]
+    for removed in (set(), {"c3", "c50", "c119"}):
+        updated = bm25index.update(bm25index.count(ids, texts), removed, new_ids, new_texts)
+        kept = [(i, t) for i, t in zip(ids, texts, strict=True) if i not in removed]
+        scratch = bm25index.count([i for i, _ in kept] + new_ids, [t for _, t in kept] + new_texts)
+        assert updated.ids == scratch.ids
+        assert np.array_equal(updated.lengths, scratch.lengths)
+        # Sorted by term id, then row (the CSC layout bm25s expects).
+        assert np.all(np.diff(updated.tok * (len(updated.ids) + 1) + updated.doc) > 0)
+        assert _pairs_by_word(updated) == _pairs_by_word(scratch)
+
+
 class _CountingEmbeddings(HashingEmbeddings):
     def __init__(self) -> None:
         super().__init__()
