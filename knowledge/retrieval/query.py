@@ -46,6 +46,12 @@ _AGENCY_WORDS = r"(?:部门|机关|机构)"
 # stand for a place the asker does not name.
 _HOMETOWN_WORDS = frozenset({"老家", "家乡"})
 _FUNCTION_PREFIX = frozenset("我你他她咱您能会要想可两几每这那哪该就都还")
+# First letters of jieba part-of-speech tags of words that frame a question but are never its
+# topic: pronouns (有人, 哪一天), adverbs (不好), conjunctions (接着), locality words (以前),
+# numerals and measure words (好几个), prepositions, particles, interjections, set phrases
+# (退下来). Only applied to words the corpus never uses: 优先 or 一次性 in a law stay topics.
+_FUNCTION_TAGS = frozenset("rdcfmqpuyeol")
+_A_NOT_A = re.compile(r"(.{1,2})不\1")
 
 # Interrogatives and fillers that say what kind of answer is wanted, not what it is about.
 QUESTION_WORDS = frozenset(
@@ -103,6 +109,13 @@ class Concept:
     partial: tuple[str, ...] = ()  # sub-words: half credit
     pattern: re.Pattern[str] | None = None  # answer-type pattern (durations, amounts)
     full_form: re.Pattern[str] | None = None  # the full forms of a short word (see short_form_pattern)
+    pos: str = ""  # jieba part-of-speech tag of the word (ChineseTokenizer.pos); "" for answer types
+
+    @property
+    def is_object(self) -> bool:
+        """A thing or a time the question is about (a noun, 信用卡, 周末), as opposed to what
+        is done (上班, 办完): a topic the answer must state, not a way of asking."""
+        return self.pattern is None and self.pos[:1] in ("n", "t", "s")
 
     def coverage(self, text: str) -> float:
         """1 when ``text`` (normalised, lower case) has the word itself, 0.8 a synonym or the
@@ -236,6 +249,19 @@ def content_words(text: str, words: list[str]) -> list[str]:
     return out
 
 
+def _a_not_a(word: str, text: str) -> bool:
+    """Whether ``word`` is (the tail of) an A-not-A question form in ``text``: 算不算, or
+    不能 / 不会 of 能不能 / 会不会 — a yes/no question's frame, not its topic."""
+    if _A_NOT_A.fullmatch(word):
+        return True
+    return len(word) >= 2 and word[0] == "不" and f"{word[1:]}{word}" in text
+
+
+def _asks_type(word: str) -> bool:
+    """Whether ``word`` is (part of) a question for an answer type (多久, 多少钱)."""
+    return any(ask.search(word) for ask, _label, _answer in ANSWER_TYPES)
+
+
 @dataclass(frozen=True)
 class QueryAnalyzer:
     """Turns a question into a :class:`QueryAnalysis` against one corpus.
@@ -303,6 +329,18 @@ class QueryAnalyzer:
         weight = self.unseen_weight * stats.max_idf if unseen else stats.idf(word)
         return weight * FILLER_WEIGHT if word in self.synonyms.fillers else weight
 
+    def _fragment(self, word: str) -> list[str] | None:
+        """What stands for a word the corpus never uses, when it is no word of its own: the
+        dictionary words inside a string jieba's HMM fused from leftover characters (少交税 →
+        交税, 前交过 → nothing), or nothing for a word that only frames the question
+        (``_FUNCTION_TAGS``: 以前, 有人, 好几个). None keeps the word as a concept."""
+        tok = self.tokenizer
+        if not tok.known(word):
+            return [w for w in tok.known_parts(word) if w != word]
+        if tok.pos(word)[:1] in _FUNCTION_TAGS:
+            return []
+        return None
+
     def concepts(self, query: str, tokens: list[str], stats: CorpusStats) -> list[Concept]:
         """The question's content words with their synonyms, plus its answer type."""
         tok = self.tokenizer
@@ -313,17 +351,25 @@ class QueryAnalyzer:
         seen: set[str] = set()
         # Colloquial heads of one-way wordings are not domain words (see SynonymTable.colloquial).
         domain_terms = self.synonyms.terms - self.synonyms.colloquial
-        for word in content_words(text, tok.words(query)):
+        segmented = {w.lower() for w in tok.words(query)}
+        queue = content_words(text, tok.words(query))
+        while queue:
+            word = queue.pop(0)
             if word in seen or word in STOPWORDS or word in QUESTION_WORDS:
                 continue
             if len(word) < 2 and not word.isdigit():
                 continue
             seen.add(word)
-            if word in _HOMETOWN_WORDS or regions.is_place_word(word):
+            if word in _HOMETOWN_WORDS or regions.is_place_word(word) or _a_not_a(word, text):
                 continue
             unseen = stats.df.get(word, 0) == 0 and word not in domain_terms
             if unseen and len(word) == 2 and word[0] in _FUNCTION_PREFIX:
                 continue
+            if unseen and word in segmented and not _asks_type(word):
+                fragment = self._fragment(word)
+                if fragment is not None:
+                    queue[:0] = fragment
+                    continue
             alternates = {word}
             for term in written:
                 if word in term or term in word:
@@ -337,7 +383,9 @@ class QueryAnalyzer:
             weight = self._weight(word, stats, unseen)
             # Only a word the texts never use is looked for as a short form of their wording.
             full_form = short_form_pattern(word) if stats.df.get(word, 0) == 0 and pattern is None else None
-            concepts.append(Concept(word, weight, tuple(sorted(alternates)), partial, pattern, full_form))
+            concepts.append(
+                Concept(word, weight, tuple(sorted(alternates)), partial, pattern, full_form, tok.pos(word))
+            )
         # An answer type weighs like an average content word: it must be there, but it must not
         # let any passage that happens to state some amount outrank the passages on the topic.
         typed_weight = self.unseen_weight * stats.max_idf
