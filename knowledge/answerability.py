@@ -13,9 +13,7 @@ candidate, /0.04, clipped), ``agree`` (the top hit is in the top 3 of both dense
 ``domain`` (the question has domain vocabulary), ``type_missing`` (an amount/duration/group is
 asked and no on-topic passage states one), ``sentence`` (share of the question's concepts the
 best single sentence of the top hit covers), ``uncovered`` (share of the question's concept
-weight that no top passage covers), ``uncovered_object`` (the part of it on nouns, times and
-places — things the question is about, by jieba's part-of-speech tag — rather than verbs of the
-asker's story). Passages of superseded texts are not evidence.
+weight that no top passage covers). Passages of superseded texts are not evidence.
 
 The model is the only answer/refuse decision (``knowledge.evidence.refusal_reason``): answer
 when ``p >= threshold``, or ``p >= complaint_threshold`` for a complaint. Labels for fitting
@@ -34,7 +32,6 @@ from vetbot.errors import ConfigurationError
 
 FEATURES: tuple[str, ...] = (
     "coverage", "lead_coverage", "margin", "agree", "domain", "type_missing", "sentence", "uncovered",
-    "uncovered_object",
 )
 MODEL_PATH = Path(__file__).resolve().parent / "data" / "answerability.json"
 

@@ -144,12 +144,6 @@ def assess_evidence(
     # about flights over a KB without flights keeps its 飞机 uncovered however well the rest matches.
     total = sum(c.weight for c in analysis.concepts) or 1.0
     uncovered = sum(c.weight for c in analysis.concepts if c.label not in covered) / total
-    # Of that, the share that names a thing (信用卡, 丧葬费, 周末): a thing the passages never
-    # mention is a topic they do not cover, while an uncovered verb (上班, 帮忙) is often only
-    # the asker's way of telling the story.
-    uncovered_object = sum(
-        c.weight for c in analysis.concepts if c.label not in covered and c.is_object
-    ) / total
     features = {
         "coverage": coverage,
         "lead_coverage": lead.coverage,
@@ -159,7 +153,6 @@ def assess_evidence(
         "type_missing": float(missing_type),
         "sentence": sentence,
         "uncovered": uncovered,
-        "uncovered_object": uncovered_object,
     }
     return Evidence(
         coverage=coverage,

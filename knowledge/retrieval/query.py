@@ -48,9 +48,10 @@ _HOMETOWN_WORDS = frozenset({"老家", "家乡"})
 _FUNCTION_PREFIX = frozenset("我你他她咱您能会要想可两几每这那哪该就都还")
 # First letters of jieba part-of-speech tags of words that frame a question but are never its
 # topic: pronouns (有人, 哪一天), adverbs (不好), conjunctions (接着), locality words (以前),
-# numerals and measure words (好几个), prepositions, particles, interjections, set phrases
-# (退下来). Only applied to words the corpus never uses: 优先 or 一次性 in a law stay topics.
-_FUNCTION_TAGS = frozenset("rdcfmqpuyeol")
+# numerals and measure words (好几个), prepositions, particles, interjections. Only applied to
+# words the corpus never uses: 优先 (vn) or 一次性 (d) in a law stay topics.
+_FUNCTION_TAGS = frozenset("rdcfmqpuyeo")
+# A yes/no question asked as A-not-A (算不算, 管不管).
 _A_NOT_A = re.compile(r"(.{1,2})不\1")
 
 # Interrogatives and fillers that say what kind of answer is wanted, not what it is about.
@@ -109,13 +110,6 @@ class Concept:
     partial: tuple[str, ...] = ()  # sub-words: half credit
     pattern: re.Pattern[str] | None = None  # answer-type pattern (durations, amounts)
     full_form: re.Pattern[str] | None = None  # the full forms of a short word (see short_form_pattern)
-    pos: str = ""  # jieba part-of-speech tag of the word (ChineseTokenizer.pos); "" for answer types
-
-    @property
-    def is_object(self) -> bool:
-        """A thing or a time the question is about (a noun, 信用卡, 周末), as opposed to what
-        is done (上班, 办完): a topic the answer must state, not a way of asking."""
-        return self.pattern is None and self.pos[:1] in ("n", "t", "s")
 
     def coverage(self, text: str) -> float:
         """1 when ``text`` (normalised, lower case) has the word itself, 0.8 a synonym or the
@@ -332,11 +326,12 @@ class QueryAnalyzer:
     def _fragment(self, word: str) -> list[str] | None:
         """What stands for a word the corpus never uses, when it is no word of its own: the
         dictionary words inside a string jieba's HMM fused from leftover characters (少交税 →
-        交税, 前交过 → nothing), or nothing for a word that only frames the question
-        (``_FUNCTION_TAGS``: 以前, 有人, 好几个). None keeps the word as a concept."""
+        交税), or nothing for a word that only frames the question (``_FUNCTION_TAGS``: 以前,
+        有人, 好几个). None keeps the word (a fusion with no dictionary word inside, 前交过,
+        is kept by the caller at a filler's weight)."""
         tok = self.tokenizer
         if not tok.known(word):
-            return [w for w in tok.known_parts(word) if w != word]
+            return [w for w in tok.known_parts(word) if w != word] or None
         if tok.pos(word)[:1] in _FUNCTION_TAGS:
             return []
         return None
@@ -365,11 +360,15 @@ class QueryAnalyzer:
             unseen = stats.df.get(word, 0) == 0 and word not in domain_terms
             if unseen and len(word) == 2 and word[0] in _FUNCTION_PREFIX:
                 continue
+            fused = False
             if unseen and word in segmented and not _asks_type(word):
                 fragment = self._fragment(word)
                 if fragment is not None:
-                    queue[:0] = fragment
+                    queue[:0] = fragment  # its words, or none for a function word
                     continue
+                # A fusion without a word of its own may still hide the topic in its single
+                # characters (要交个 of 要交个税): it stays, weighing like a filler.
+                fused = not tok.known(word)
             alternates = {word}
             for term in written:
                 if word in term or term in word:
@@ -380,12 +379,10 @@ class QueryAnalyzer:
             for ask, _label, answer in ANSWER_TYPES:
                 if ask.search(word):
                     pattern = answer
-            weight = self._weight(word, stats, unseen)
+            weight = self._weight(word, stats, unseen) * (FILLER_WEIGHT if fused else 1.0)
             # Only a word the texts never use is looked for as a short form of their wording.
             full_form = short_form_pattern(word) if stats.df.get(word, 0) == 0 and pattern is None else None
-            concepts.append(
-                Concept(word, weight, tuple(sorted(alternates)), partial, pattern, full_form, tok.pos(word))
-            )
+            concepts.append(Concept(word, weight, tuple(sorted(alternates)), partial, pattern, full_form))
         # An answer type weighs like an average content word: it must be there, but it must not
         # let any passage that happens to state some amount outrank the passages on the topic.
         typed_weight = self.unseen_weight * stats.max_idf
