@@ -58,9 +58,10 @@ class ChineseTokenizer:
         return self._jieba.FREQ.get(word, 0) > 0
 
     def known_parts(self, word: str) -> list[str]:
-        """The dictionary words of two or more characters in ``word`` cut without the HMM
-        (少交税 → [交税]; 前交过 → [])."""
-        return [w for w in self._jieba.lcut(word, HMM=False) if len(w) >= 2 and self.known(w)]
+        """Every dictionary word of two or more characters inside ``word`` other than itself
+        (jieba's full mode: 要交个税 → [个税]; 前交过 → [交过]; 写些 → [])."""
+        parts = self._jieba.lcut(word, cut_all=True)
+        return [w for w in parts if len(w) >= 2 and w != word and self.known(w)]
 
     def pos(self, word: str) -> str:
         """jieba's dictionary part-of-speech tag of ``word`` (n, v, r, d, f...); ``nz`` for a

@@ -251,6 +251,12 @@ def _a_not_a(word: str, text: str) -> bool:
     return len(word) >= 2 and word[0] == "不" and f"{word[1:]}{word}" in text
 
 
+def _is_noun(tag: str) -> bool:
+    """Whether a jieba part-of-speech tag is a noun's (n, nr, nz...: a domain term is nz) or a
+    verbal noun's (vn)."""
+    return tag[:1] == "n" or tag == "vn"
+
+
 def _asks_type(word: str) -> bool:
     """Whether ``word`` is (part of) a question for an answer type (多久, 多少钱)."""
     return any(ask.search(word) for ask, _label, _answer in ANSWER_TYPES)
@@ -323,15 +329,43 @@ class QueryAnalyzer:
         weight = self.unseen_weight * stats.max_idf if unseen else stats.idf(word)
         return weight * FILLER_WEIGHT if word in self.synonyms.fillers else weight
 
+    def _join_fusions(self, words: list[str], stats: CorpusStats, domain_terms: frozenset[str]) -> list[str]:
+        """``words`` with each HMM fusion (a string the dictionary does not know, that the
+        corpus never uses) joined to the loose single characters beside it: jieba cut
+        要交个税 into 要交个 + 税, and the noun 个税 is only found in the whole span."""
+        tok = self.tokenizer
+
+        def loose(w: str) -> bool:
+            return bool(_CJK_CHAR.match(w)) and w not in STOPWORDS and w not in QUESTION_WORDS
+
+        out: list[str] = []
+        i = 0
+        while i < len(words):
+            word = words[i]
+            low = word.lower()
+            if (
+                len(word) >= 2 and not tok.known(word) and stats.df.get(low, 0) == 0
+                and low not in domain_terms and not _asks_type(low)
+            ):
+                if out and loose(out[-1]):
+                    word = out.pop() + word
+                while i + 1 < len(words) and loose(words[i + 1]):
+                    i += 1
+                    word += words[i]
+            out.append(word)
+            i += 1
+        return out
+
     def _fragment(self, word: str) -> list[str] | None:
         """What stands for a word the corpus never uses, when it is no word of its own: the
-        dictionary words inside a string jieba's HMM fused from leftover characters (少交税 →
-        交税), or nothing for a word that only frames the question (``_FUNCTION_TAGS``: 以前,
-        有人, 好几个). None keeps the word (a fusion with no dictionary word inside, 前交过,
-        is kept by the caller at a filler's weight)."""
+        nouns inside a string jieba's HMM fused from leftover characters (少交税 → 交税,
+        要交个税 → 个税; its verbs, 交过 of 前交过, are the asker's story), or nothing for a
+        word that only frames the question (``_FUNCTION_TAGS``: 以前, 有人, 好几个). None keeps
+        the word (a fusion with no noun inside, 前交过, is kept by the caller at a filler's
+        weight)."""
         tok = self.tokenizer
         if not tok.known(word):
-            return [w for w in tok.known_parts(word) if w != word] or None
+            return [w for w in tok.known_parts(word) if _is_noun(tok.pos(w))] or None
         if tok.pos(word)[:1] in _FUNCTION_TAGS:
             return []
         return None
@@ -346,8 +380,9 @@ class QueryAnalyzer:
         seen: set[str] = set()
         # Colloquial heads of one-way wordings are not domain words (see SynonymTable.colloquial).
         domain_terms = self.synonyms.terms - self.synonyms.colloquial
-        segmented = {w.lower() for w in tok.words(query)}
-        queue = content_words(text, tok.words(query))
+        raw = self._join_fusions(tok.words(query), stats, domain_terms)
+        segmented = {w.lower() for w in raw}
+        queue = content_words(text, raw)
         while queue:
             word = queue.pop(0)
             if word in seen or word in STOPWORDS or word in QUESTION_WORDS:
