@@ -43,12 +43,41 @@ class ChineseTokenizer:
 
         logging.getLogger("jieba").setLevel(logging.WARNING)
         self._jieba = jieba.Tokenizer()
+        self._tags: dict[str, str] | None = None
         if user_dict is not None and user_dict.exists():
             self._jieba.load_userdict(str(user_dict))
 
     def words(self, text: str) -> list[str]:
         """Segment ``text`` into words (precise mode), keeping punctuation out."""
         return [w for w in self._jieba.lcut(normalize(text)) if w.strip() and not _PUNCT.match(w)]
+
+    def known(self, word: str) -> bool:
+        """Whether ``word`` is in the dictionary (jieba's or the domain one), i.e. not a string
+        jieba's HMM fused from characters it could not place (前交过, 劝会)."""
+        self._jieba.check_initialized()
+        return self._jieba.FREQ.get(word, 0) > 0
+
+    def known_parts(self, word: str) -> list[str]:
+        """Every dictionary word of two or more characters inside ``word`` other than itself
+        (jieba's full mode: 要交个税 → [个税]; 前交过 → [交过]; 写些 → [])."""
+        parts = self._jieba.lcut(word, cut_all=True)
+        return [w for w in parts if len(w) >= 2 and w != word and self.known(w)]
+
+    def pos(self, word: str) -> str:
+        """jieba's dictionary part-of-speech tag of ``word`` (n, v, r, d, f...); ``nz`` for a
+        word only the domain dictionary has (it lists terms, which are nouns); "" when unknown."""
+        tags = self._pos_tags()
+        if word in tags:
+            return tags[word]
+        return "nz" if self.known(word) else ""
+
+    def _pos_tags(self) -> dict[str, str]:
+        if self._tags is None:
+            import jieba.posseg
+
+            jieba.posseg.dt.initialize()
+            self._tags = dict(jieba.posseg.dt.word_tag_tab)
+        return self._tags
 
     def tokens(self, text: str) -> list[str]:
         """Search-mode tokens without stopwords: long words plus their sub-words."""

@@ -46,6 +46,13 @@ _AGENCY_WORDS = r"(?:部门|机关|机构)"
 # stand for a place the asker does not name.
 _HOMETOWN_WORDS = frozenset({"老家", "家乡"})
 _FUNCTION_PREFIX = frozenset("我你他她咱您能会要想可两几每这那哪该就都还")
+# First letters of jieba part-of-speech tags of words that frame a question but are never its
+# topic: pronouns (有人, 哪一天), adverbs (不好), conjunctions (接着), locality words (以前),
+# numerals and measure words (好几个), prepositions, particles, interjections. Only applied to
+# words the corpus never uses: 优先 (vn) or 一次性 (d) in a law stay topics.
+_FUNCTION_TAGS = frozenset("rdcfmqpuyeo")
+# A yes/no question asked as A-not-A (算不算, 管不管).
+_A_NOT_A = re.compile(r"(.{1,2})不\1")
 
 # Interrogatives and fillers that say what kind of answer is wanted, not what it is about.
 QUESTION_WORDS = frozenset(
@@ -243,6 +250,25 @@ def content_words(text: str, words: list[str]) -> list[str]:
     return out
 
 
+def _a_not_a(word: str, text: str) -> bool:
+    """Whether ``word`` is (the tail of) an A-not-A question form in ``text``: 算不算, or
+    不能 / 不会 of 能不能 / 会不会 — a yes/no question's frame, not its topic."""
+    if _A_NOT_A.fullmatch(word):
+        return True
+    return len(word) >= 2 and word[0] == "不" and f"{word[1:]}{word}" in text
+
+
+def _is_noun(tag: str) -> bool:
+    """Whether a jieba part-of-speech tag is a noun's (n, nr, nz...: a domain term is nz) or a
+    verbal noun's (vn)."""
+    return tag[:1] == "n" or tag == "vn"
+
+
+def _asks_type(word: str) -> bool:
+    """Whether ``word`` is (part of) a question for an answer type (多久, 多少钱)."""
+    return any(ask.search(word) for ask, _label, _answer in ANSWER_TYPES)
+
+
 @dataclass(frozen=True)
 class QueryAnalyzer:
     """Turns a question into a :class:`QueryAnalysis` against one corpus.
@@ -310,6 +336,47 @@ class QueryAnalyzer:
         weight = self.unseen_weight * stats.max_idf if unseen else stats.idf(word)
         return weight * FILLER_WEIGHT if word in self.synonyms.fillers else weight
 
+    def _join_fusions(self, words: list[str], stats: CorpusStats, domain_terms: frozenset[str]) -> list[str]:
+        """``words`` with each HMM fusion (a string the dictionary does not know, that the
+        corpus never uses) joined to the loose single characters beside it: jieba cut
+        要交个税 into 要交个 + 税, and the noun 个税 is only found in the whole span."""
+        tok = self.tokenizer
+
+        def loose(w: str) -> bool:
+            return bool(_CJK_CHAR.match(w)) and w not in STOPWORDS and w not in QUESTION_WORDS
+
+        out: list[str] = []
+        i = 0
+        while i < len(words):
+            word = words[i]
+            low = word.lower()
+            if (
+                len(word) >= 2 and not tok.known(word) and stats.df.get(low, 0) == 0
+                and low not in domain_terms and not _asks_type(low)
+            ):
+                if out and loose(out[-1]):
+                    word = out.pop() + word
+                while i + 1 < len(words) and loose(words[i + 1]):
+                    i += 1
+                    word += words[i]
+            out.append(word)
+            i += 1
+        return out
+
+    def _fragment(self, word: str) -> list[str] | None:
+        """What stands for a word the corpus never uses, when it is no word of its own: the
+        nouns inside a string jieba's HMM fused from leftover characters (少交税 → 交税,
+        要交个税 → 个税; its verbs, 交过 of 前交过, are the asker's story), or nothing for a
+        word that only frames the question (``_FUNCTION_TAGS``: 以前, 有人, 好几个). None keeps
+        the word (a fusion with no noun inside, 前交过, is kept by the caller at a filler's
+        weight)."""
+        tok = self.tokenizer
+        if not tok.known(word):
+            return [w for w in tok.known_parts(word) if _is_noun(tok.pos(w))] or None
+        if tok.pos(word)[:1] in _FUNCTION_TAGS:
+            return []
+        return None
+
     def concepts(self, query: str, tokens: list[str], stats: CorpusStats) -> list[Concept]:
         """The question's content words with their synonyms, plus its answer type."""
         tok = self.tokenizer
@@ -320,17 +387,30 @@ class QueryAnalyzer:
         seen: set[str] = set()
         # Colloquial heads of one-way wordings are not domain words (see SynonymTable.colloquial).
         domain_terms = self.synonyms.terms - self.synonyms.colloquial
-        for word in content_words(text, tok.words(query)):
+        raw = self._join_fusions(tok.words(query), stats, domain_terms)
+        segmented = {w.lower() for w in raw}
+        queue = content_words(text, raw)
+        while queue:
+            word = queue.pop(0)
             if word in seen or word in STOPWORDS or word in QUESTION_WORDS:
                 continue
             if len(word) < 2 and not word.isdigit():
                 continue
             seen.add(word)
-            if word in _HOMETOWN_WORDS or regions.is_place_word(word):
+            if word in _HOMETOWN_WORDS or regions.is_place_word(word) or _a_not_a(word, text):
                 continue
             unseen = stats.df.get(word, 0) == 0 and word not in domain_terms
             if unseen and len(word) == 2 and word[0] in _FUNCTION_PREFIX:
                 continue
+            fused = False
+            if unseen and word in segmented and not _asks_type(word):
+                fragment = self._fragment(word)
+                if fragment is not None:
+                    queue[:0] = fragment  # its words, or none for a function word
+                    continue
+                # A fusion without a word of its own may still hide the topic in its single
+                # characters (要交个 of 要交个税): it stays, weighing like a filler.
+                fused = not tok.known(word)
             alternates = {word}
             for term in written:
                 if word in term or term in word:
@@ -341,7 +421,7 @@ class QueryAnalyzer:
             for ask, _label, answer in ANSWER_TYPES:
                 if ask.search(word):
                     pattern = answer
-            weight = self._weight(word, stats, unseen)
+            weight = self._weight(word, stats, unseen) * (FILLER_WEIGHT if fused else 1.0)
             # Only a word the texts never use is looked for as a short form of their wording.
             full_form = short_form_pattern(word) if stats.df.get(word, 0) == 0 and pattern is None else None
             concepts.append(Concept(word, weight, tuple(sorted(alternates)), partial, pattern, full_form))
