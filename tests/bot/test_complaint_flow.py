@@ -210,8 +210,12 @@ async def test_status_without_cases_and_with_unknown_ticket(harness: BotHarness)
     assert "待受理" in text and "受理期限" in text and "办理记录" in text
 
 
-@pytest.mark.parametrize("question", ["我的投诉到哪了？", "我投诉的事处理了吗", "请问我反映的问题现在进度怎么样"])
-async def test_asking_about_my_complaint_in_words_shows_its_status(harness: BotHarness, question: str) -> None:
+@pytest.mark.parametrize(
+    "question", ["我的投诉到哪了？", "我投诉的事处理了吗", "请问我反映的问题现在进度怎么样"]
+)
+async def test_asking_about_my_complaint_in_words_shows_its_status(
+    harness: BotHarness, question: str
+) -> None:
     # Veterans rarely type /status: a question about their own case's progress must show it,
     # not start a second complaint or answer with a 信访 article.
     h = harness
