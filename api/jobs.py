@@ -61,6 +61,12 @@ def _restore(previous: Path | None, target: Path) -> None:
         target.unlink(missing_ok=True)
 
 
+def _public_notes(notes: list[str], uploads_dir: Path) -> list[str]:
+    """Ingest notes as the uploader sees them: files named, not the server's upload folder."""
+    folder = str(uploads_dir) + os.sep
+    return [note.replace(folder, "") for note in notes]
+
+
 class JobRunner:
     """Creates queued jobs and, when ``run_jobs`` is set, runs the queue on a worker thread.
 
@@ -380,7 +386,10 @@ class JobRunner:
                         docs = report.added + report.updated + report.unchanged
                         changed = report.added + report.updated
                         entry["status"] = "unchanged" if report.unchanged and not changed else "done"
-                        entry["report"] = {"supersessions": report.supersessions, "notes": report.warnings}
+                        entry["report"] = {
+                            "supersessions": report.supersessions,
+                            "notes": _public_notes(report.warnings, self.uploads_dir),
+                        }
                         if docs:
                             entry["doc_id"], entry["chunks"] = docs[0].doc_id, docs[0].chunks
                             entry["report"].update(asdict(docs[0]))
