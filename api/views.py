@@ -101,9 +101,17 @@ def chunk_out(chunk: ChunkRecord) -> ChunkOut:
     )
 
 
+def _with_status(summary: DocumentSummary, knowledge: KnowledgeService) -> DocumentSummary:
+    """``summary`` with its version status, so an old text never reads as in force."""
+    st = knowledge.retriever.versions().status(summary.doc_id)
+    if st.in_force:
+        return summary
+    return summary.model_copy(update={"status": st.status, "status_note": st.note()})
+
+
 def list_documents(knowledge: KnowledgeService) -> list[DocumentSummary]:
     """All documents: national first, then by region and title."""
-    docs = [document_summary(d) for d in knowledge.store.documents.values()]
+    docs = [_with_status(document_summary(d), knowledge) for d in knowledge.store.documents.values()]
     docs.sort(key=lambda d: (d.region != NATIONAL, d.region, d.title))
     return docs
 
@@ -113,7 +121,7 @@ def get_document(knowledge: KnowledgeService, doc_id: str) -> DocumentDetail:
     doc = knowledge.store.documents.get(doc_id)
     if doc is None:
         raise NotFoundError(f"document {doc_id}", user_message="未找到该政策文件，可能已被删除或更新。")
-    summary = document_summary(doc)
+    summary = _with_status(document_summary(doc), knowledge)
     return DocumentDetail(**summary.model_dump(), chunks=[chunk_out(c) for c in doc.chunks])
 
 
