@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from api import jobqueue
 from api.models import IngestJob, IngestQueueEntry, utcnow
 from api.rwlock import ReadWriteLock
+from api.uploadfiles import upload_report
 from ingest.pipeline import ingest_paths
 from knowledge.overlay import OverlayHook
 from knowledge.store import KnowledgeStore
@@ -59,12 +60,6 @@ def _restore(previous: Path | None, target: Path) -> None:
         os.replace(previous, target)
     else:
         target.unlink(missing_ok=True)
-
-
-def _public_notes(notes: list[str], uploads_dir: Path) -> list[str]:
-    """Ingest notes as the uploader sees them: files named, not the server's upload folder."""
-    folder = str(uploads_dir) + os.sep
-    return [note.replace(folder, "") for note in notes]
 
 
 class JobRunner:
@@ -386,10 +381,7 @@ class JobRunner:
                         docs = report.added + report.updated + report.unchanged
                         changed = report.added + report.updated
                         entry["status"] = "unchanged" if report.unchanged and not changed else "done"
-                        entry["report"] = {
-                            "supersessions": report.supersessions,
-                            "notes": _public_notes(report.warnings, self.uploads_dir),
-                        }
+                        entry["report"] = upload_report(report, self.uploads_dir)
                         if docs:
                             entry["doc_id"], entry["chunks"] = docs[0].doc_id, docs[0].chunks
                             entry["report"].update(asdict(docs[0]))
