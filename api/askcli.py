@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from complaints.classifier import ComplaintClassifier
+from complaints.themes import theme_label
 from ingest.bootstrap import needs_default_kb, open_knowledge_service
 from knowledge.answerability import MODEL_PATH
 from knowledge.answerability_eval import Row, collect, fit_all, load_rows, loco, save_rows
@@ -131,7 +132,8 @@ def _dump(answer: Answer) -> str:
 def _print_human(answer: Answer) -> None:
     print(answer.answer)
     if answer.intent == "complaint":
-        print(f"\n[已识别为投诉，主题：{answer.theme or '未分类'}。可通过机器人或服务站正式提交投诉。]")
+        theme = theme_label(answer.theme) if answer.theme else "未分类"
+        print(f"\n[已识别为投诉，主题：{theme}。可通过机器人或服务站正式提交投诉。]")
     elif answer.offer_complaint:
         print("\n[如您对此有不满，可以提交投诉。]")
     if answer.sources and not answer.refused:

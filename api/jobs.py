@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from api import jobqueue
 from api.models import IngestJob, IngestQueueEntry, utcnow
 from api.rwlock import ReadWriteLock
+from api.uploadfiles import upload_report
 from ingest.pipeline import ingest_paths
 from knowledge.overlay import OverlayHook
 from knowledge.store import KnowledgeStore
@@ -380,7 +381,7 @@ class JobRunner:
                         docs = report.added + report.updated + report.unchanged
                         changed = report.added + report.updated
                         entry["status"] = "unchanged" if report.unchanged and not changed else "done"
-                        entry["report"] = {"supersessions": report.supersessions, "notes": report.warnings}
+                        entry["report"] = upload_report(report, self.uploads_dir)
                         if docs:
                             entry["doc_id"], entry["chunks"] = docs[0].doc_id, docs[0].chunks
                             entry["report"].update(asdict(docs[0]))

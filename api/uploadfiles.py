@@ -1,13 +1,18 @@
 """What an uploaded document may be: its types, how many at once, a safe name, a content check.
 
 Used by the upload endpoint (``api.routers.uploads``) before a file is staged for an ingest job
-(``api.jobs``).
+(``api.jobs``), and for what the uploader is told back about each file (:func:`upload_report`).
 """
 
 from __future__ import annotations
 
 import codecs
+import os
 import re
+from pathlib import Path
+from typing import Any
+
+from ingest.report import IngestReport
 
 ALLOWED_SUFFIXES: tuple[str, ...] = (".md", ".txt", ".docx", ".pdf", ".html")
 MAX_FILES_PER_UPLOAD = 20
@@ -38,3 +43,15 @@ def sniff_mismatch(suffix: str, head: bytes) -> bool:
         only_one_parity = b"\x00" not in head[0::2] or b"\x00" not in head[1::2]
         return not only_one_parity
     return False
+
+
+
+def upload_report(report: IngestReport, uploads_dir: Path) -> dict[str, Any]:
+    """An uploaded file's ingest report for the job: {"supersessions": [...], "notes": [...]}.
+
+    The notes name the file, not the server's upload folder (ingest prefixes each note with
+    the path it was given).
+    """
+    folder = str(uploads_dir) + os.sep
+    notes = [note.replace(folder, "") for note in report.warnings]
+    return {"supersessions": report.supersessions, "notes": notes}

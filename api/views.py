@@ -20,6 +20,7 @@ from api.users import PERM_SEARCH, Principal
 from knowledge.conversation import ConversationService
 from knowledge.questionlog import QuestionLogService
 from knowledge.types import NATIONAL, TOPICS, Answer
+from knowledge.versions import VersionIndex
 from vetbot import regions
 from vetbot.errors import InvalidInputError, NotFoundError
 
@@ -101,9 +102,22 @@ def chunk_out(chunk: ChunkRecord) -> ChunkOut:
     )
 
 
+def _with_status(summary: DocumentSummary, versions: VersionIndex) -> DocumentSummary:
+    """``summary`` with its version status, so an old text never reads as in force."""
+    st = versions.status(summary.doc_id)
+    if st.in_force:
+        return summary
+    return summary.model_copy(update={"status": st.status, "status_note": st.note()})
+
+
+def _versions(knowledge: KnowledgeService) -> VersionIndex:
+    return VersionIndex({d.doc_id: d.metadata for d in knowledge.store.documents.values()})
+
+
 def list_documents(knowledge: KnowledgeService) -> list[DocumentSummary]:
     """All documents: national first, then by region and title."""
-    docs = [document_summary(d) for d in knowledge.store.documents.values()]
+    versions = _versions(knowledge)
+    docs = [_with_status(document_summary(d), versions) for d in knowledge.store.documents.values()]
     docs.sort(key=lambda d: (d.region != NATIONAL, d.region, d.title))
     return docs
 
@@ -113,7 +127,7 @@ def get_document(knowledge: KnowledgeService, doc_id: str) -> DocumentDetail:
     doc = knowledge.store.documents.get(doc_id)
     if doc is None:
         raise NotFoundError(f"document {doc_id}", user_message="未找到该政策文件，可能已被删除或更新。")
-    summary = document_summary(doc)
+    summary = _with_status(document_summary(doc), _versions(knowledge))
     return DocumentDetail(**summary.model_dump(), chunks=[chunk_out(c) for c in doc.chunks])
 
 

@@ -40,7 +40,16 @@ from telegram.warnings import PTBUserWarning
 
 from bot import texts
 from bot.casework import REASON, CaseworkHandlers
-from bot.common import MENU_TEXT, PASS_THROUGH_TEXT, TEXT, BotDeps, Context, answer_callback, reply_html
+from bot.common import (
+    MENU_TEXT,
+    PASS_THROUGH_TEXT,
+    STATUS_QUESTION,
+    TEXT,
+    BotDeps,
+    Context,
+    answer_callback,
+    reply_html,
+)
 from bot.complaint import CONFIRM, DETAILS, PHONE, REGION, THEME, ComplaintFlow
 from bot.formatting import esc
 from bot.notifier import TelegramNotifier
@@ -275,6 +284,7 @@ def _register(application: Application[Any, Any, Any, Any, Any, Any], deps: BotD
     application.add_handler(MessageHandler(filters.Text([texts.BTN_HELP]), qa.help))
     application.add_handler(CommandHandler("status", status.status))
     application.add_handler(MessageHandler(filters.Text([texts.BTN_STATUS]), status.status))
+    application.add_handler(MessageHandler(STATUS_QUESTION & TEXT, status.status))
     application.add_handler(CommandHandler("cancel", qa.nothing_to_cancel))
     application.add_handler(CommandHandler("case", casework.show_case))
     application.add_handler(CallbackQueryHandler(qa.on_feedback, pattern=r"^fb:\d+:(up|down)$"))

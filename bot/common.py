@@ -35,8 +35,18 @@ Context = ContextTypes.DEFAULT_TYPE
 TEXT = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
 # Menu buttons that must never be taken as free text inside a conversation step.
 MENU_TEXT = filters.UpdateType.MESSAGE & filters.Text(sorted(texts.MENU_LABELS))
-# Menu buttons handled by their own global handlers even in the middle of a conversation.
-PASS_THROUGH_TEXT = filters.Text([texts.BTN_STATUS, texts.BTN_HELP])
+# A short question about the user's own case ("我的投诉到哪了？", "我投诉的事处理了吗"): few
+# veterans type /status, and the policy answerer would take it for a new complaint or answer
+# it with a 信访 article. Whole message only, so a complaint narrative that mentions 处理 is
+# not caught.
+STATUS_QUESTION = filters.UpdateType.MESSAGE & filters.Regex(
+    r"^[^。！!\n]{0,8}?我的?(?:投诉|信访|反映的问题|反映的事|案件|诉求)[^。！!，,\n]{0,10}?"
+    r"(?:到哪|进度|进展|怎么样了|处理了吗|处理得怎么样|处理好了吗|有结果|有回复|有消息|"
+    r"办好了吗|办得怎么样|受理了吗|办结了吗)[^。！!\n]{0,8}$"
+)
+# Menu buttons (and status questions) handled by their own global handlers even in the
+# middle of a conversation.
+PASS_THROUGH_TEXT = filters.Text([texts.BTN_STATUS, texts.BTN_HELP]) | STATUS_QUESTION
 
 
 @dataclass

@@ -21,8 +21,11 @@ from sqlalchemy.orm import Session
 from complaints.models import TicketCounter
 from vetbot.clock import to_china
 from vetbot.errors import InvalidInputError
+from vetbot.privacy import mask_text
 
 TICKET_RE = re.compile(r"^TS-(\d{8})-(\d{4,})$")
+# How much of a rejected input the error quotes back (a pasted letter is not echoed whole).
+_ECHO_CHARS = 30
 
 
 def ticket_day(at: datetime) -> str:
@@ -46,9 +49,14 @@ def normalize_ticket(value: str) -> str:
     if cleaned.isdigit() and len(cleaned) >= 12:  # 202601020001 typed without separators
         cleaned = f"TS-{cleaned[:8]}-{cleaned[8:]}"
     if not TICKET_RE.match(cleaned):
+        # Users paste anything after /status, ID-card and phone numbers included: quote it
+        # back masked (the message also reaches logs) and shortened.
+        shown = mask_text((value or "").strip())
+        if len(shown) > _ECHO_CHARS:
+            shown = shown[:_ECHO_CHARS] + "…"
         raise InvalidInputError(
-            f"bad ticket {value!r}",
-            user_message=f"“{value}”不是有效的投诉编号，编号格式如 TS-20260102-0001。",
+            f"bad ticket {shown!r}",
+            user_message=f"“{shown}”不是有效的投诉编号，编号格式如 TS-20260102-0001。",
         )
     return cleaned
 

@@ -219,3 +219,30 @@ def test_a_document_whose_source_file_is_gone_can_still_be_edited(
     r = _post(kb, staff, "admin", f"/kb/docs/{CARD}/reingest")
     assert r.status_code == 303 and CARD in _store(kb).documents
     assert quote("原文件已不存在") in r.headers["location"]
+
+
+def test_search_page_labels_a_superseded_version(kb: TestClient, staff: Users) -> None:
+    # Staff look a rule up on /search: the old version may still rank (it stays searchable),
+    # but it must not read as if it were in force next to the current one.
+    _post(kb, staff, "editor", f"/kb/docs/{OLD}/meta", {"superseded_by": CARD})
+    page = kb.get("/search", params={"q": "优待证遗失 登报声明作废 补办"}, headers=staff.headers("editor"))
+    assert page.status_code == 200
+    results = page.text.split('id="results"', 1)[1]
+    old_item = next(item for item in results.split('<li class="result') if "测试优待证补办暂行规定" in item)
+    assert "已被《测试优待证管理办法》取代" in old_item
+    current = [item for item in results.split('<li class="result') if "测试优待证管理办法》第" in item]
+    assert current and all("已被" not in item for item in current)
+
+
+def test_document_pages_say_a_version_is_superseded(kb: TestClient, staff: Users) -> None:
+    # A search result links to the document page: opened there, the old text must say it is
+    # no longer in force, and the document list must say which one is.
+    _post(kb, staff, "editor", f"/kb/docs/{OLD}/meta", {"superseded_by": CARD})
+    old_page = kb.get(f"/documents/{OLD}", headers=staff.headers("editor")).text
+    assert "已被《测试优待证管理办法》取代" in old_page
+    assert "已被" not in kb.get(f"/documents/{CARD}", headers=staff.headers("editor")).text
+    listing = kb.get("/documents", headers=staff.headers("editor")).text
+    row = next(item for item in listing.split("<li") if "测试优待证补办暂行规定" in item)
+    assert "已被取代" in row
+    api = kb.get(f"/v1/documents/{OLD}", headers=staff.headers("editor")).json()
+    assert api["status"] == "已被取代"

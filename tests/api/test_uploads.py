@@ -136,3 +136,17 @@ def test_interrupted_jobs_are_marked_failed_on_start(
     with session_factory() as s:
         job = s.get(IngestJob, "stale")
         assert job.status == "failed" and "重新上传" in job.error
+
+
+def test_upload_report_notes_name_the_file_not_the_servers_path(
+    kb_client: TestClient, users: Users, settings: Settings
+) -> None:
+    text = "# 测试市退役军人乘车优待办法\n\n第一条 持退役军人优待证乘坐本市公交车免费。\n".encode()
+    job_id = _upload(kb_client, users, [("qinglan.md", text)]).json()["job_id"]
+    kb_client.app.state.jobs.wait(job_id, timeout=120)  # type: ignore[attr-defined]
+    job = kb_client.get(f"/v1/jobs/{job_id}", headers=users.headers("admin")).json()
+    notes = job["files"][0]["report"]["notes"]
+    assert any("不在行政区划表中" in n for n in notes), notes
+    for note in notes:
+        assert "uploads" not in note and str(settings.data_dir) not in note, note
+        assert note.startswith("qinglan.md：")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from complaints.types import CaseFilter
 from tests.bot.conftest import ADMIN, HANDLER, OTHER_HANDLER, STRANGER, VETERAN, BotHarness
 
@@ -206,3 +208,27 @@ async def test_status_without_cases_and_with_unknown_ticket(harness: BotHarness)
     await h.say(VETERAN, f"/status {ticket}")
     text = h.last_text(VETERAN)
     assert "待受理" in text and "受理期限" in text and "办理记录" in text
+
+
+@pytest.mark.parametrize(
+    "question", ["我的投诉到哪了？", "我投诉的事处理了吗", "请问我反映的问题现在进度怎么样"]
+)
+async def test_asking_about_my_complaint_in_words_shows_its_status(
+    harness: BotHarness, question: str
+) -> None:
+    # Veterans rarely type /status: a question about their own case's progress must show it,
+    # not start a second complaint or answer with a 信访 article.
+    h = harness
+    ticket = await file_complaint(h)
+    asked_before = len(h.knowledge.calls)
+    await h.say(VETERAN, question)
+    texts = h.api.texts_to(VETERAN)
+    assert "您的投诉办理进度" in "\n".join(texts[-2:]) and ticket in texts[-1]
+    assert len(h.knowledge.calls) == asked_before  # not sent to the policy answerer
+    assert len(h.cases.list_for_complainant(VETERAN)) == 1
+
+
+async def test_a_complaint_that_mentions_progress_still_starts_a_complaint(harness: BotHarness) -> None:
+    h = harness
+    await h.say(VETERAN, "我投诉了三个月都没人处理，你们到底管不管，进度呢")
+    assert "投诉类别" in h.last_text(VETERAN)

@@ -109,3 +109,19 @@ def test_normalize_ticket() -> None:
         with pytest.raises(InvalidInputError) as err:
             normalize_ticket(bad)
         assert "编号" in err.value.user_message
+
+
+def test_a_bad_ticket_is_not_echoed_with_an_id_or_phone_number_in_clear() -> None:
+    # Users paste all sorts after /status; the refusal quotes what they typed back to them
+    # (and it reaches logs), so ID-card and phone numbers in it must come back masked.
+    with pytest.raises(InvalidInputError) as err:
+        normalize_ticket("我的身份证号330102195001011234 电话13912345678")
+    assert "330102195001011234" not in err.value.user_message
+    assert "13912345678" not in err.value.user_message
+    assert "13912345678" not in str(err.value) and "330102195001011234" not in str(err.value)
+    with pytest.raises(InvalidInputError) as err:
+        normalize_ticket("电话13912345678")
+    assert "139****5678" in err.value.user_message
+    with pytest.raises(InvalidInputError) as err:
+        normalize_ticket("查" * 500)
+    assert len(err.value.user_message) < 120  # a pasted letter is not echoed back whole

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from api.askcli import _print_human
 from ingest.bootstrap import needs_default_kb
 from knowledge import evaluation
 from knowledge.evaluation import EvalItem, EvalReport, load_items, score_item
@@ -229,3 +230,9 @@ def test_ask_is_a_chat_turn_like_the_bot(kb: Path, capsys: pytest.CaptureFixture
 def test_ask_refuses_an_unknown_region(kb: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ask", "--kb", str(kb), "--region", "火星", "优待证丢了怎么办？"]) == 1
     assert "未知的地区“火星”" in capsys.readouterr().err
+
+
+def test_ask_names_a_detected_complaints_theme_in_chinese(capsys: pytest.CaptureFixture[str]) -> None:
+    _print_human(Answer(question="q", answer="答", refused=False, intent="complaint", theme="employment"))
+    out = capsys.readouterr().out
+    assert "就业创业/安置" in out and "employment" not in out
