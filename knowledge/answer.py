@@ -397,8 +397,17 @@ def _add_intent_sentences(facts: list[Fact], analysis: QueryAnalysis, budget: in
 def _answers_another_group(facts: list[Fact], asked: AskedGroup | None, analysis: QueryAnalysis) -> bool:
     """True when the lead sentence names only other groups than the asker's, and either the
     question asks for an amount/duration/rate (another group's figure is not the asker's) or
-    its weightiest topic word (words naming people aside) is in no cited passage."""
-    if asked is None or not facts or covers(asked, facts[0].sentence) is not False:
+    its weightiest topic word (words naming people aside) is in no cited passage.
+
+    The group is read from the lead sentence's clause that matches the question best: a
+    sentence of clauses can name the asked group in a clause about something else
+    (退役军人子女…优先录取；烈士子女接受义务教育的，…免收…).
+    """
+    if asked is None or not facts:
+        return False
+    clauses = [c for c in facts[0].sentence.split("；") if c.strip()] or [facts[0].sentence]
+    best = max(clauses, key=lambda c: sentence_score(c, analysis))
+    if covers(asked, best) is not False:
         return False
     if any(c.pattern is not None for c in analysis.concepts):
         return True

@@ -21,6 +21,8 @@ _LIST_ITEM = re.compile(
 )
 _LEAD_IN_END = ("：", ":")
 MAX_LIST_CHARS = 420
+_CLAUSE_END = ("；", ";")
+MAX_SENTENCE_CHARS = 240  # a sentence of clauses joined back longer than this is cut at its clauses
 
 
 def answer_units(text: str) -> list[str]:
@@ -30,8 +32,7 @@ def answer_units(text: str) -> list[str]:
     A lead-in alone says nothing ("对下列退役军人，优先安置："); lifted out with its items it
     answers "who". A lead-in without items stays a sentence of its own.
     """
-    raw = [r.strip() for r in SENTENCE_END.split(text)]
-    raw = [r for r in raw if r and not r.startswith("#")]
+    raw = _whole_sentences([r.strip() for r in SENTENCE_END.split(text)])
     out: list[str] = []
     i = 0
     while i < len(raw):
@@ -52,6 +53,30 @@ def answer_units(text: str) -> list[str]:
         if sent:
             out.append(sent)
         i += 1
+    return out
+
+
+def _whole_sentences(raw: list[str]) -> list[str]:
+    """Clauses ending in "；" joined back into their sentence, unless they are list items.
+
+    Outside a list, "；" separates clauses of one sentence: the rule and its exception (60日内办结；
+    情况复杂的…延长…), or a chain of consequences (民事责任；治安管理处罚；刑事责任). A clause alone
+    reads as a fragment, and an answer quoting it misses the rest of the rule.
+    """
+    raw = [r for r in raw if r and not r.startswith("#")]
+    out: list[str] = []
+    for part in raw:
+        prev = out[-1] if out else ""
+        if (
+            prev.endswith(_CLAUSE_END)
+            and not _LIST_ITEM.match(prev)
+            and not _LIST_ITEM.match(part)
+            and not BULLET.match(part)
+            and len(prev) + len(part) <= MAX_SENTENCE_CHARS
+        ):
+            out[-1] = prev + part
+        else:
+            out.append(part)
     return out
 
 
