@@ -315,11 +315,11 @@ class QueryAnalyzer:
         tok = self.tokenizer
         text = normalize(query).lower()
         # Synonym terms as written in the question (substring) or as one of its tokens.
-        written = [t for t in self.synonyms.terms if (len(t) >= 2 and t in text) or t in tokens]
+        written = self.synonyms.written_in(text, tokens)
         concepts: list[Concept] = []
         seen: set[str] = set()
         # Colloquial heads of one-way wordings are not domain words (see SynonymTable.colloquial).
-        domain_terms = self.synonyms.terms - self.synonyms.colloquial
+        domain_terms = self.synonyms.domain_terms
         for word in content_words(text, tok.words(query)):
             if word in seen or word in STOPWORDS or word in QUESTION_WORDS:
                 continue
