@@ -37,7 +37,21 @@ STOPWORDS = frozenset(
 def normalize(text: str) -> str:
     """The matching form (:func:`vetbot.textnorm.fold`: NFKC, no zero-width characters,
     traditional → simplified, 第51条 → 第五十一条) with whitespace collapsed."""
-    return re.sub(r"\s+", " ", canonical_article_refs(fold(text))).strip()
+    if len(text) > _NORMALIZE_MEMO_CHARS:
+        return _normalize(text)
+    return _normalize_recent(text)
+
+
+def _normalize(text: str) -> str:
+    return _SPACES.sub(" ", canonical_article_refs(fold(text))).strip()
+
+
+# One ask normalises its question about a dozen times (validation, injection check, focus,
+# intents, concepts, synonyms, region) and each quoted sentence twice: the last few short
+# texts are remembered. Small on purpose: it removes repeats within a request, not across them.
+_NORMALIZE_MEMO_CHARS = 512
+_normalize_recent = lru_cache(maxsize=64)(_normalize)
+_SPACES = re.compile(r"\s+")
 
 
 class ChineseTokenizer:
