@@ -54,6 +54,10 @@ class SynonymTable:
         self.fillers: frozenset[str] = frozenset(normalize(str(t)).lower() for t in fillers if str(t).strip())
         # Longest first, so that substring scans see 退役军人 before 军人.
         self._substring_terms = sorted((t for t in self._index if len(t) >= 2), key=len, reverse=True)
+        # The index is complete here: query analysis reads these sets on every question.
+        self._terms: frozenset[str] = frozenset(self._index)
+        self.domain_terms: frozenset[str] = self._terms - self.colloquial
+        self._longest = max((len(t) for t in self._substring_terms), default=0)
 
     def _add(self, group: Sequence[str], indexed: int | None) -> None:
         """Add a group; ``indexed`` = how many leading members find it (None: all)."""
@@ -95,7 +99,20 @@ class SynonymTable:
     def terms(self) -> frozenset[str]:
         """Every term that finds a group: all members of two-way groups, the colloquial heads of
         one-way ones (the domain vocabulary contributed by this table)."""
-        return frozenset(self._index)
+        return self._terms
+
+    def written_in(self, text: str, tokens: Iterable[str] = ()) -> set[str]:
+        """The terms of two or more characters that occur in ``text`` (normalised, lower case),
+        plus those among ``tokens``.
+
+        Looks up every substring up to the longest term's length: a few hundred set look-ups
+        for a question, instead of a scan of every term.
+        """
+        found = set(self._terms.intersection(tokens))
+        n = len(text)
+        for size in range(2, min(self._longest, n) + 1):
+            found.update(self._terms.intersection(text[i : i + size] for i in range(n - size + 1)))
+        return found
 
     def matched_groups(self, tokens: Sequence[str], query: str = "") -> list[int]:
         """Ids of the groups that a token, or a substring of ``query``, belongs to."""

@@ -17,6 +17,11 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 USER_DICT = DATA_DIR / "userdict.txt"
 
 _PUNCT = re.compile(r"^[\W_]+$", re.UNICODE)
+# Texts up to this length (words, synonym terms) are segmented once and remembered: query
+# analysis cuts the same vocabulary for every question. Questions themselves (longer, rarely
+# repeated) are not kept.
+_MEMO_CHARS = 8
+_MEMO_SIZE = 8192
 
 # Function words that carry no retrieval signal in colloquial questions.
 STOPWORDS = frozenset(
@@ -32,7 +37,21 @@ STOPWORDS = frozenset(
 def normalize(text: str) -> str:
     """The matching form (:func:`vetbot.textnorm.fold`: NFKC, no zero-width characters,
     traditional → simplified, 第51条 → 第五十一条) with whitespace collapsed."""
-    return re.sub(r"\s+", " ", canonical_article_refs(fold(text))).strip()
+    if len(text) > _NORMALIZE_MEMO_CHARS:
+        return _normalize(text)
+    return _normalize_recent(text)
+
+
+def _normalize(text: str) -> str:
+    return _SPACES.sub(" ", canonical_article_refs(fold(text))).strip()
+
+
+# One ask normalises its question about a dozen times (validation, injection check, focus,
+# intents, concepts, synonyms, region) and each quoted sentence twice: the last few short
+# texts are remembered. Small on purpose: it removes repeats within a request, not across them.
+_NORMALIZE_MEMO_CHARS = 512
+_normalize_recent = lru_cache(maxsize=64)(_normalize)
+_SPACES = re.compile(r"\s+")
 
 
 class ChineseTokenizer:
@@ -46,10 +65,17 @@ class ChineseTokenizer:
         self._tags: dict[str, str] | None = None
         if user_dict is not None and user_dict.exists():
             self._jieba.load_userdict(str(user_dict))
+        self._words: dict[str, tuple[str, ...]] = {}
+        self._tokens: dict[str, tuple[str, ...]] = {}
 
     def words(self, text: str) -> list[str]:
         """Segment ``text`` into words (precise mode), keeping punctuation out."""
-        return [w for w in self._jieba.lcut(normalize(text)) if w.strip() and not _PUNCT.match(w)]
+        if len(text) > _MEMO_CHARS:
+            return self._cut_words(text)
+        found = self._words.get(text)
+        if found is None:
+            found = _remember(self._words, text, tuple(self._cut_words(text)))
+        return list(found)
 
     def known(self, word: str) -> bool:
         """Whether ``word`` is in the dictionary (jieba's or the domain one), i.e. not a string
@@ -81,6 +107,17 @@ class ChineseTokenizer:
 
     def tokens(self, text: str) -> list[str]:
         """Search-mode tokens without stopwords: long words plus their sub-words."""
+        if len(text) > _MEMO_CHARS:
+            return self._cut_tokens(text)
+        found = self._tokens.get(text)
+        if found is None:
+            found = _remember(self._tokens, text, tuple(self._cut_tokens(text)))
+        return list(found)
+
+    def _cut_words(self, text: str) -> list[str]:
+        return [w for w in self._jieba.lcut(normalize(text)) if w.strip() and not _PUNCT.match(w)]
+
+    def _cut_tokens(self, text: str) -> list[str]:
         out = []
         for w in self._jieba.lcut_for_search(normalize(text).lower()):
             w = w.strip()
@@ -88,6 +125,14 @@ class ChineseTokenizer:
                 continue
             out.append(w)
         return out
+
+
+def _remember(memo: dict[str, tuple[str, ...]], text: str, cut: tuple[str, ...]) -> tuple[str, ...]:
+    """Keep ``cut`` for ``text``; a full memo is emptied first (bounded memory, no LRU bookkeeping)."""
+    if len(memo) >= _MEMO_SIZE:
+        memo.clear()
+    memo[text] = cut
+    return cut
 
 
 @lru_cache(maxsize=1)

@@ -38,6 +38,17 @@ class _LazyTexts(Mapping[str, str]):
             text = self._cache[cid] = self._derive(chunk)
         return text
 
+    def get(self, cid: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        # Mapping.get goes through __getitem__ and an exception; the reranker calls this for
+        # every candidate twice per ask.
+        text = self._cache.get(cid)
+        if text is not None:
+            return text
+        try:
+            return self[cid]
+        except KeyError:
+            return default
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._chunks)
 

@@ -114,17 +114,20 @@ class Concept:
     def coverage(self, text: str) -> float:
         """1 when ``text`` (normalised, lower case) has the word itself, 0.8 a synonym or the
         word's full form, 0.5 a part."""
+        # Plain loops, not any(): this runs for every concept of every candidate of every ask.
         if self.label in text:
             return 1.0
         if self.pattern is not None and self.pattern.search(text):
             return 1.0
         # The user's own word is stronger evidence than a synonym from the table.
-        if any(a in text for a in self.alternates):
-            return SYNONYM_CREDIT
+        for a in self.alternates:
+            if a in text:
+                return SYNONYM_CREDIT
         if self.full_form is not None and self.full_form.search(text):
             return SHORT_FORM_CREDIT
-        if any(p in text for p in self.partial):
-            return 0.5
+        for p in self.partial:
+            if p in text:
+                return 0.5
         return 0.0
 
 
@@ -182,13 +185,19 @@ class QueryAnalysis:
         A concept found only in the document ``title`` gets half credit: the title says what
         the whole document is about, not what this passage says.
         """
-        total = sum(c.weight for c in self.concepts)
+        concepts = self.concepts
+        total = sum(c.weight for c in concepts)
         if total <= 0:
             return 0.0
-        scores = [(c, _covered(c, text, title)) for c in self.concepts]
+        values = [_covered(c, text, title) for c in concepts]
         # An amount or a duration only answers the question next to what it is about.
-        on_topic = any(v > 0 for c, v in scores if c.pattern is None or c.alternates)
-        return sum(c.weight * v for c, v in scores if on_topic or c.pattern is None) / total
+        on_topic = False
+        pairs = list(zip(concepts, values, strict=True))
+        for c, v in pairs:
+            if v > 0 and (c.pattern is None or c.alternates):
+                on_topic = True
+                break
+        return sum([c.weight * v for c, v in pairs if on_topic or c.pattern is None]) / total
 
     @property
     def terms(self) -> list[str]:
@@ -382,11 +391,11 @@ class QueryAnalyzer:
         tok = self.tokenizer
         text = normalize(query).lower()
         # Synonym terms as written in the question (substring) or as one of its tokens.
-        written = [t for t in self.synonyms.terms if (len(t) >= 2 and t in text) or t in tokens]
+        written = self.synonyms.written_in(text, tokens)
         concepts: list[Concept] = []
         seen: set[str] = set()
         # Colloquial heads of one-way wordings are not domain words (see SynonymTable.colloquial).
-        domain_terms = self.synonyms.terms - self.synonyms.colloquial
+        domain_terms = self.synonyms.domain_terms
         raw = self._join_fusions(tok.words(query), stats, domain_terms)
         segmented = {w.lower() for w in raw}
         queue = content_words(text, raw)

@@ -15,15 +15,23 @@ def test_a_rule_and_its_exception_are_one_unit() -> None:
 
 
 def test_a_condition_clause_is_not_cut_from_its_consequence() -> None:
-    text = "实行委任制的人员辞职，或者被辞退的；实行聘用制的人员解除聘用合同的，按照有关规定执行。另有规定的除外。"
+    text = (
+        "实行委任制的人员辞职，或者被辞退的；实行聘用制的人员解除聘用合同的，按照有关规定执行。"
+        "另有规定的除外。"
+    )
     units = answer_units(text)
     assert units[0].startswith("实行委任制") and units[0].endswith("按照有关规定执行。")
     assert units[1] == "另有规定的除外。"
 
 
 def test_list_items_stay_items_of_their_lead_in() -> None:
-    units = answer_units("对下列退役军人，优先安置：\n（一）立功的；\n（二）残疾的；\n（三）烈士子女。\n其他人员按规定执行。")
-    assert units == ["对下列退役军人，优先安置：（一）立功的；（二）残疾的；（三）烈士子女。", "其他人员按规定执行。"]
+    units = answer_units(
+        "对下列退役军人，优先安置：\n（一）立功的；\n（二）残疾的；\n（三）烈士子女。\n其他人员按规定执行。"
+    )
+    assert units == [
+        "对下列退役军人，优先安置：（一）立功的；（二）残疾的；（三）烈士子女。",
+        "其他人员按规定执行。",
+    ]
 
 
 def test_a_very_long_chain_of_clauses_is_cut_at_its_clauses() -> None:
