@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -37,20 +38,9 @@ STOPWORDS = frozenset(
 def normalize(text: str) -> str:
     """The matching form (:func:`vetbot.textnorm.fold`: NFKC, no zero-width characters,
     traditional → simplified, 第51条 → 第五十一条) with whitespace collapsed."""
-    if len(text) > _NORMALIZE_MEMO_CHARS:
-        return _normalize(text)
-    return _normalize_recent(text)
-
-
-def _normalize(text: str) -> str:
     return _SPACES.sub(" ", canonical_article_refs(fold(text))).strip()
 
 
-# One ask normalises its question about a dozen times (validation, injection check, focus,
-# intents, concepts, synonyms, region) and each quoted sentence twice: the last few short
-# texts are remembered. Small on purpose: it removes repeats within a request, not across them.
-_NORMALIZE_MEMO_CHARS = 512
-_normalize_recent = lru_cache(maxsize=64)(_normalize)
 _SPACES = re.compile(r"\s+")
 
 
@@ -70,12 +60,7 @@ class ChineseTokenizer:
 
     def words(self, text: str) -> list[str]:
         """Segment ``text`` into words (precise mode), keeping punctuation out."""
-        if len(text) > _MEMO_CHARS:
-            return self._cut_words(text)
-        found = self._words.get(text)
-        if found is None:
-            found = _remember(self._words, text, tuple(self._cut_words(text)))
-        return list(found)
+        return _memoized(self._words, self._cut_words, text)
 
     def known(self, word: str) -> bool:
         """Whether ``word`` is in the dictionary (jieba's or the domain one), i.e. not a string
@@ -107,12 +92,7 @@ class ChineseTokenizer:
 
     def tokens(self, text: str) -> list[str]:
         """Search-mode tokens without stopwords: long words plus their sub-words."""
-        if len(text) > _MEMO_CHARS:
-            return self._cut_tokens(text)
-        found = self._tokens.get(text)
-        if found is None:
-            found = _remember(self._tokens, text, tuple(self._cut_tokens(text)))
-        return list(found)
+        return _memoized(self._tokens, self._cut_tokens, text)
 
     def _cut_words(self, text: str) -> list[str]:
         return [w for w in self._jieba.lcut(normalize(text)) if w.strip() and not _PUNCT.match(w)]
@@ -125,6 +105,17 @@ class ChineseTokenizer:
                 continue
             out.append(w)
         return out
+
+
+def _memoized(memo: dict[str, tuple[str, ...]], cut: Callable[[str], list[str]], text: str) -> list[str]:
+    """``cut(text)``, remembered in ``memo`` for short texts (synonym terms and concept words are
+    segmented again on every question)."""
+    if len(text) > _MEMO_CHARS:
+        return cut(text)
+    found = memo.get(text)
+    if found is None:
+        found = _remember(memo, text, tuple(cut(text)))
+    return list(found)
 
 
 def _remember(memo: dict[str, tuple[str, ...]], text: str, cut: tuple[str, ...]) -> tuple[str, ...]:
