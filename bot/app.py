@@ -7,8 +7,10 @@ builds everything from ``Settings`` (used by ``vetbot bot`` and by the web app's
 Handler order matters (first match wins inside a group):
 
 * group -1: private-chat and rate-limit guard (stops the update when limited);
-* group 0: caseworker conversation, region conversation, complaint conversation (its entry
-  points include free text, which answers questions), then commands, buttons and the replies
+* group 0: caseworker conversation, region conversation, status conversation (/status, a
+  ticket number typed alone, the phone digits of a case the chat did not file), complaint
+  conversation (its entry points include free text, which answers questions), then commands,
+  buttons and the replies
   for photos, stickers/voice/video/documents and unknown commands.
 """
 
@@ -45,6 +47,7 @@ from bot.common import (
     PASS_THROUGH_TEXT,
     STATUS_QUESTION,
     TEXT,
+    TICKET_TEXT,
     BotDeps,
     Context,
     answer_callback,
@@ -56,9 +59,10 @@ from bot.notifier import TelegramNotifier
 from bot.persistence import DatabasePersistence
 from bot.photos import PhotoFetcher, file_base_url
 from bot.qa import REGION_STATE, QAHandlers
-from bot.status import CaseStatusHandlers
+from bot.status import VERIFY, CaseStatusHandlers
 from complaints.attachments import AttachmentStore
 from complaints.classifier import ComplaintClassifier
+from complaints.followers import CaseFollowing
 from complaints.routing import RoutingTable
 from complaints.service import CaseService
 from ingest.bootstrap import open_knowledge_service
@@ -91,6 +95,9 @@ COMMANDS = [
 COMPLAINT_CONVERSATION = "complaint"
 REGION_CONVERSATION = "region"
 CASEWORK_CONVERSATION = "casework"
+STATUS_CONVERSATION = "status"
+# The reply to 「请回复手机号后四位」: digits (full-width too), maybe spaced, or a whole number.
+DIGITS_TEXT = filters.Regex(r"^[\s0-9０-９+\-－]{1,24}$")
 
 
 class VetbotApplication(Application[Any, Any, Any, Any, Any, Any]):
@@ -176,6 +183,7 @@ def build_application(
         cases=cases,
         session_factory=session_factory,
         limiter=limiter_for(settings, "bot:messages", settings.rate_limit_per_minute, 60.0, session_factory),
+        following=CaseFollowing.from_settings(settings, cases, session_factory),
         notifier=notifier,
         photos=PhotoFetcher(application.bot, cases, AttachmentStore(settings.data_dir / "case-files")),
     )
@@ -223,6 +231,19 @@ def _register(application: Application[Any, Any, Any, Any, Any, Any], deps: BotD
             },
             fallbacks=[CommandHandler("cancel", qa.region_cancel), CommandHandler("start", qa.start)],
             name=REGION_CONVERSATION,
+            persistent=True,
+        )
+        status_entry: list[BaseHandler[Update, Any, Any]] = [
+            CommandHandler("status", status.status),
+            MessageHandler(filters.Text([texts.BTN_STATUS]), status.status),
+            MessageHandler((STATUS_QUESTION | TICKET_TEXT) & TEXT, status.status),
+        ]
+        # Ahead of the complaint conversation, whose entry takes every other text as a question.
+        status_conv = ConversationHandler(
+            entry_points=status_entry,
+            states={VERIFY: [MessageHandler(TEXT & DIGITS_TEXT, status.on_digits)]},
+            fallbacks=[CommandHandler("cancel", status.cancel), *status_entry],
+            name=STATUS_CONVERSATION,
             persistent=True,
         )
         step_text = TEXT & ~MENU_TEXT
@@ -277,14 +298,12 @@ def _register(application: Application[Any, Any, Any, Any, Any, Any], deps: BotD
         )
     application.add_handler(casework_conv)
     application.add_handler(region_conv)
+    application.add_handler(status_conv)
     application.add_handler(complaint_conv)
 
     application.add_handler(CommandHandler("start", qa.start))
     application.add_handler(CommandHandler("help", qa.help))
     application.add_handler(MessageHandler(filters.Text([texts.BTN_HELP]), qa.help))
-    application.add_handler(CommandHandler("status", status.status))
-    application.add_handler(MessageHandler(filters.Text([texts.BTN_STATUS]), status.status))
-    application.add_handler(MessageHandler(STATUS_QUESTION & TEXT, status.status))
     application.add_handler(CommandHandler("cancel", qa.nothing_to_cancel))
     application.add_handler(CommandHandler("case", casework.show_case))
     application.add_handler(CallbackQueryHandler(qa.on_feedback, pattern=r"^fb:\d+:(up|down)$"))

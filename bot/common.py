@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ from vetbot.ratelimit import SlidingWindowLimiter
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from complaints.followers import CaseFollowing
     from complaints.service import CaseService
     from knowledge.service import KnowledgeService
     from vetbot.settings import Settings
@@ -44,9 +46,16 @@ STATUS_QUESTION = filters.UpdateType.MESSAGE & filters.Regex(
     r"(?:到哪|进度|进展|怎么样了|处理了吗|处理得怎么样|处理好了吗|有结果|有回复|有消息|"
     r"办好了吗|办得怎么样|受理了吗|办结了吗)[^。！!\n]{0,8}$"
 )
-# Menu buttons (and status questions) handled by their own global handlers even in the
-# middle of a conversation.
-PASS_THROUGH_TEXT = filters.Text([texts.BTN_STATUS, texts.BTN_HELP]) | STATUS_QUESTION
+# A ticket number alone or in a short message ("TS-20260102-0001", "我的投诉到哪了 TS-…"): a
+# walk-in complainant types the number from the receipt. A long narrative that quotes an old
+# ticket is a new complaint or a question, not a status request.
+TICKET_RE = re.compile(r"TS\s*[-－—–]?\s*(\d{8})\s*[-－—–]?\s*(\d{4,})", re.IGNORECASE)
+TICKET_TEXT = filters.UpdateType.MESSAGE & filters.Regex(
+    re.compile(r"^[^\n]{0,24}?" + TICKET_RE.pattern + r"[^\n]{0,24}$", re.IGNORECASE)
+)
+# Menu buttons (and status questions) handled by their own handlers even in the middle of a
+# conversation.
+PASS_THROUGH_TEXT = filters.Text([texts.BTN_STATUS, texts.BTN_HELP]) | STATUS_QUESTION | TICKET_TEXT
 
 
 @dataclass
@@ -58,6 +67,7 @@ class BotDeps:
     cases: CaseService
     session_factory: Callable[[], Session]
     limiter: SlidingWindowLimiter
+    following: CaseFollowing  # which cases a chat sees; linking by the phone's last digits
     notifier: TelegramNotifier | None = None
     photos: PhotoFetcher | None = None
 

@@ -1,51 +1,82 @@
-"""/status (a complainant's cases and their progress) and the satisfaction rating of a concluded case."""
+"""/status (a complainant's cases and their progress) and the satisfaction rating of a concluded case.
+
+/status is a small persistent conversation: a ticket the chat did not file (a walk-in
+receipt, a case a relative filed) is shown after the person replies with the last four digits
+of the phone recorded on it (``complaints.followers``), and the chat then follows the case.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from telegram import Update
+from telegram.ext import ConversationHandler
 
 from bot import texts
-from bot.common import BotDeps, Context, answer_callback, drop_buttons, reply_html
+from bot.common import TICKET_RE, BotDeps, Context, answer_callback, drop_buttons, reply_html, user_data
 from bot.formatting import esc, format_dt
 from bot.keyboards import RATINGS, menu_markup, rating_markup
+from complaints.followers import TooManyAttemptsError
 from complaints.merging import merged_target
 from complaints.types import CaseEventView, CaseView
-from vetbot.errors import VetbotError
+from vetbot.errors import InvalidInputError, PermissionDeniedError, VetbotError
 
 logger = logging.getLogger(__name__)
 
 STATUS_LIMIT = 5
+VERIFY = "s_verify"  # waiting for the phone's last four digits
+# user_data key of the ticket being verified and when it was asked (epoch seconds).
+PENDING_KEY = "status_verify"
+VERIFY_TTL_S = 600.0
 # Events the complainant is shown with their note (others only by name).
 # The transfer note is meant for the receiving unit; the complainant sees "已转交X办理" instead.
 _PUBLIC_NOTES = {"accept", "reject", "conclude", "reply", "extend", "rate", "merge"}
 
 
 class CaseStatusHandlers:
-    """PTB callbacks of /status (and 查询进度) and of the 满意 / 基本满意 / 不满意 buttons."""
+    """PTB callbacks of /status (and 查询进度, a ticket number typed alone), of the phone-digit
+    check for a case the chat did not file, and of the 满意 / 基本满意 / 不满意 buttons."""
 
     def __init__(self, deps: BotDeps) -> None:
         self.deps = deps
 
-    async def status(self, update: Update, context: Context) -> None:
-        """/status [ticket] (and 查询进度): the user's cases and their progress."""
+    @staticmethod
+    def _ticket_asked(update: Update, context: Context) -> str | None:
+        args = context.args or []
+        if args:
+            return args[0]  # a malformed one is refused with the ticket format
+        message = update.effective_message
+        match = TICKET_RE.search(message.text or "") if message is not None else None
+        return f"TS-{match.group(1)}-{match.group(2)}" if match else None
+
+    async def status(self, update: Update, context: Context) -> str | int:
+        """/status [ticket], 查询进度 or a ticket in a short message: the chat's cases and their
+        progress; a ticket the chat did not file asks for the phone's last four digits."""
         chat = update.effective_chat
         assert chat is not None
-        args = context.args or []
+        user_data(context).pop(PENDING_KEY, None)
+        ticket = self._ticket_asked(update, context)
         try:
-            if args:
-                view = await asyncio.to_thread(self.deps.cases.get_for_complainant, args[0], chat.id)
-                await self._send_case(update, context, view, full=True)
-                return
-            views = await asyncio.to_thread(self.deps.cases.list_for_complainant, chat.id)
+            if ticket is not None:
+                access = await asyncio.to_thread(self.deps.following.access, ticket, chat.id)
+                if access.view is not None:
+                    await self._send_case(update, context, access.view, full=True)
+                    return ConversationHandler.END
+                if access.kind == "no_phone":
+                    await reply_html(update, context, texts.STATUS_NO_PHONE.format(ticket=esc(access.ticket)))
+                    return ConversationHandler.END
+                user_data(context)[PENDING_KEY] = {"ticket": access.ticket, "at": time.time()}
+                await reply_html(update, context, texts.STATUS_ASK_DIGITS.format(ticket=esc(access.ticket)))
+                return VERIFY
+            views = await asyncio.to_thread(self.deps.following.list_for_chat, chat.id)
         except VetbotError as exc:
             await reply_html(update, context, esc(exc.user_message))
-            return
+            return ConversationHandler.END
         if not views:
             await reply_html(update, context, texts.NO_CASES, menu_markup())
-            return
+            return ConversationHandler.END
         shown = views[:STATUS_LIMIT]
         more = (
             f"（共 {len(views)} 件，显示最近 {len(shown)} 件；发送 /status 受理编号 查看某一件）"
@@ -54,11 +85,42 @@ class CaseStatusHandlers:
         )
         await reply_html(update, context, f"<b>您的投诉办理进度</b>{esc(more)}")
         for item in shown:
-            try:
-                full = await asyncio.to_thread(self.deps.cases.get_for_complainant, item.ticket, chat.id)
-            except VetbotError:
-                full = item
-            await self._send_case(update, context, full, full=False)
+            await self._send_case(update, context, item, full=False)
+        return ConversationHandler.END
+
+    async def on_digits(self, update: Update, context: Context) -> str | int:
+        """The reply to 「请回复手机号后四位」: link the chat and show the case, or say why not."""
+        chat, message = update.effective_chat, update.effective_message
+        assert chat is not None and message is not None
+        pending = user_data(context).get(PENDING_KEY)
+        if not isinstance(pending, dict) or time.time() - float(pending.get("at", 0)) > VERIFY_TTL_S:
+            user_data(context).pop(PENDING_KEY, None)
+            await reply_html(update, context, texts.STATUS_VERIFY_EXPIRED)
+            return ConversationHandler.END
+        ticket = str(pending.get("ticket", ""))
+        try:
+            view = await asyncio.to_thread(self.deps.following.verify, ticket, chat.id, message.text or "")
+        except (TooManyAttemptsError, InvalidInputError, PermissionDeniedError) as exc:
+            # Wrong or malformed digits: the person may try again until the limit is reached.
+            retry = not isinstance(exc, TooManyAttemptsError)
+            if not retry:
+                user_data(context).pop(PENDING_KEY, None)
+            await reply_html(update, context, esc(exc.user_message))
+            return VERIFY if retry else ConversationHandler.END
+        except VetbotError as exc:
+            user_data(context).pop(PENDING_KEY, None)
+            await reply_html(update, context, esc(exc.user_message))
+            return ConversationHandler.END
+        user_data(context).pop(PENDING_KEY, None)
+        await reply_html(update, context, texts.STATUS_LINKED.format(ticket=esc(view.ticket)))
+        await self._send_case(update, context, view, full=True)
+        return ConversationHandler.END
+
+    async def cancel(self, update: Update, context: Context) -> int:
+        """/cancel while the phone digits are asked."""
+        user_data(context).pop(PENDING_KEY, None)
+        await reply_html(update, context, texts.STATUS_VERIFY_CANCELLED, menu_markup())
+        return ConversationHandler.END
 
     async def _send_case(self, update: Update, context: Context, view: CaseView, *, full: bool) -> None:
         lines = [

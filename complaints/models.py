@@ -5,10 +5,12 @@ append-only history (every intake, assignment, status change, reply, extension a
 ``case_ticket_counters`` hands out the per-day ticket sequence atomically; ``case_notices``
 is the notification outbox (see ``complaints.outbox``).
 
-``case_assists`` holds 协办 requests to partner units (``complaints.partners``).
+``case_assists`` holds 协办 requests to partner units (``complaints.partners``);
+``case_followers`` the Telegram chats that follow a case they did not file
+(``complaints.followers``).
 
-The schema is created by the Alembic revisions ``0002_complaints``, ``0005_notice_outbox`` and
-``0016_partner_units``; keep them in step.
+The schema is created by the Alembic revisions ``0002_complaints``, ``0005_notice_outbox``,
+``0016_partner_units`` and ``0017_case_followers``; keep them in step.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
     event,
 )
 from sqlalchemy.engine import Dialect
@@ -197,6 +200,19 @@ class CaseAssist(Base):
     answer: Mapped[str | None] = mapped_column(Text, nullable=True)
     answered_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class CaseFollower(Base):
+    """A Telegram chat that follows a case it did not file: a walk-in complainant (or a relative)
+    who proved the last four digits of the phone on the case. It is told what the filer is told."""
+
+    __tablename__ = "case_followers"
+    __table_args__ = (UniqueConstraint("case_id", "chat_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("complaint_cases.id"), index=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
 
 
 @event.listens_for(CaseEvent, "before_update")

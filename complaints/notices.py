@@ -8,12 +8,13 @@ commit the service hints an injected ``Notifier`` (the bot) that something is wa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal, Protocol
 
 from sqlalchemy.orm import Session
 
+from complaints.followers import follower_chat_ids
 from complaints.models import DEMO_CHANNEL, NOTICE_PENDING, NOTICE_SKIPPED, Case, CaseNotice
 
 # "handler" is the caseworker (承办人); the value is stored in case_notices.kind.
@@ -88,8 +89,10 @@ def enqueue_notices(
 
     A notice with no Telegram chat id (web, phone or letter complainant; a caseworker without
     Telegram) or of a demo case is stored as ``skipped``: the row records that the person
-    must be told some other way, and nothing will ever try to send it.
+    must be told some other way, and nothing will ever try to send it. A complainant notice
+    also goes to every chat following the case (``complaints.followers``), each its own row.
     """
+    drafts = _with_followers(session, case, drafts)
     rows: list[CaseNotice] = []
     for d in drafts:
         sendable = d.chat_id is not None and case.channel != DEMO_CHANNEL
@@ -111,6 +114,20 @@ def enqueue_notices(
         rows.append(row)
     session.flush()  # assigns the ids handed to the notifier
     return [Notice.from_row(r) for r in rows if r.state == NOTICE_PENDING and r.chat_id is not None]
+
+
+def _with_followers(session: Session, case: Case, drafts: Sequence[NoticeDraft]) -> list[NoticeDraft]:
+    out = list(drafts)
+    if not any(d.kind == "complainant" for d in drafts):
+        return out
+    followers = follower_chat_ids(session, case.id)
+    for d in drafts:
+        if d.kind != "complainant":
+            continue
+        for chat_id in followers:
+            if chat_id != d.chat_id:
+                out.append(replace(d, chat_id=chat_id))
+    return out
 
 
 __all__ = ["Notice", "NoticeDraft", "NoticeKind", "Notifier", "enqueue_notices"]

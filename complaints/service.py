@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from complaints import lifecycle as lc
+from complaints.followers import is_follower
 from complaints.models import Case, CaseEvent
 from complaints.notices import Notice, NoticeDraft, Notifier, enqueue_notices
 from complaints.outbox_store import NoticeStats, OutboxEntry, list_undelivered, outbox_stats, requeue
@@ -402,7 +403,8 @@ class CaseService(CaseQueries):
         return self.act(ticket, actor, "reassign", apply, None, caseworker_notice)
 
     def rate(self, ticket: str, chat_id: int, rating: str) -> CaseView:
-        """The complainant's satisfaction rating (满意/基本满意/不满意), once, after 已办结."""
+        """The complainant's satisfaction rating (满意/基本满意/不满意), once, after 已办结, from the
+        chat that filed the case or one following it (``complaints.followers``)."""
         rating = (rating or "").strip()
         if rating not in lc.RATINGS:
             raise InvalidInputError(
@@ -413,7 +415,7 @@ class CaseService(CaseQueries):
         with self._sessions() as session:
             with session.begin():
                 case = load_case(session, ticket, for_update=True)
-                if case.complainant_chat_id is None or case.complainant_chat_id != chat_id:
+                if case.complainant_chat_id != chat_id and not is_follower(session, case.id, chat_id):
                     raise PermissionDeniedError(
                         f"chat {chat_id} rating {ticket}", user_message="只有提交该投诉的信访人本人可以评价。"
                     )

@@ -76,3 +76,13 @@ def test_unknown_region_and_empty_text_are_explained(client: TestClient, users: 
     assert r.status_code == 422 and "未找到地区" in r.text and "公交司机不认优待证" in r.text
     r = _submit(client, users, text="   ")
     assert r.status_code == 422 and 'role="alert"' in r.text
+
+
+def test_the_receipt_tells_the_visitor_how_to_follow_the_case_on_telegram(
+    client: TestClient, users: Users
+) -> None:
+    r = _submit(client, users)
+    receipt = client.get(r.headers["location"], headers=users.headers("staff")).text
+    ticket = r.headers["location"].split("/")[2]
+    assert f"/status {ticket}" in receipt and "按提示输入登记手机号后四位即可查询进度" in receipt
+    assert PHONE not in receipt and PHONE[-4:] not in receipt  # the digits are the visitor's proof

@@ -1,0 +1,205 @@
+"""Case followers: a chat that did not file a case follows it after proving the phone on it.
+
+A walk-in complainant (窗口登记) gets a paper receipt with the ticket number but filed from no
+chat, and a relative may file from their own phone for an elderly veteran. Like a 12345 / 信访
+hotline that asks the caller for the registered phone number, a chat that does not own a case
+sees it after giving the last four digits of the phone recorded on the case; the chat is then
+linked (``case_followers``) and receives the complainant notices the filer receives
+(``complaints.notices.enqueue_notices`` fans them out) and may rate the concluded case.
+
+Guessing is bounded with the one rate limiter (``vetbot.ratelimit``): failures per chat
+(``MAX_FAILURES_PER_CHAT`` an hour) and per case (``MAX_FAILURES_PER_CASE`` a day, whichever
+chats they come from), so 10 000 combinations cannot be tried. A case without a phone on file
+cannot be verified online: the complainant asks the station.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from complaints.models import Case, CaseFollower
+from complaints.queries import CaseQueries, load_case
+from complaints.tickets import normalize_ticket
+from complaints.types import CaseView
+from vetbot.errors import InvalidInputError, PermissionDeniedError
+from vetbot.ratelimit import SlidingWindowLimiter
+from vetbot.ratelimit_db import limiter_for
+from vetbot.settings import Settings
+from vetbot.textnorm import normalize
+
+logger = logging.getLogger(__name__)
+
+MAX_FAILURES_PER_CHAT = 5
+CHAT_WINDOW_S = 3600.0  # the Chinese message says 1 小时
+MAX_FAILURES_PER_CASE = 10
+CASE_WINDOW_S = 86400.0
+
+WRONG_DIGITS = "手机号后四位与登记信息不符，请核对后重新输入（发送 /cancel 取消）。"
+TOO_MANY = (
+    "核验失败次数过多，已暂停该查询，请 1 小时后再试；也可携带回执到登记的退役军人服务站或拨打 12345 查询。"
+)
+BAD_DIGITS = "请输入登记手机号的后四位数字（例如 5678），发送 /cancel 取消。"
+
+AccessKind = Literal["view", "verify", "no_phone"]
+
+
+class TooManyAttemptsError(PermissionDeniedError):
+    """The chat or the case used up its verification attempts for now."""
+
+
+@dataclass(frozen=True)
+class CaseAccess:
+    """What a chat may do with a ticket: ``view`` (own or followed case, ``view`` set), ``verify``
+    (ask for the phone's last four digits) or ``no_phone`` (nothing to verify against)."""
+
+    kind: AccessKind
+    ticket: str
+    view: CaseView | None = None
+
+
+def follower_chat_ids(session: Session, case_id: int) -> list[int]:
+    """Chats following the case (not the filer's), in link order."""
+    return list(
+        session.scalars(
+            select(CaseFollower.chat_id).where(CaseFollower.case_id == case_id).order_by(CaseFollower.id)
+        )
+    )
+
+
+def is_follower(session: Session, case_id: int, chat_id: int) -> bool:
+    """True when ``chat_id`` follows the case."""
+    row = session.scalar(
+        select(CaseFollower.id).where(CaseFollower.case_id == case_id, CaseFollower.chat_id == chat_id)
+    )
+    return row is not None
+
+
+def phone_suffix(phone: str | None) -> str | None:
+    """The last four digits of a stored phone number; None when it has fewer than four."""
+    digits = re.sub(r"\D", "", normalize(phone or ""))
+    return digits[-4:] if len(digits) >= 4 else None
+
+
+def typed_suffix(text: str) -> str:
+    """The four digits a person typed: four digits, or a whole phone number (its last four).
+
+    Raises ``InvalidInputError`` (``BAD_DIGITS``) for anything else; that is not a failed guess.
+    """
+    digits = re.sub(r"[\s\-+]", "", normalize(text or ""))
+    if digits.isdigit() and (len(digits) == 4 or 7 <= len(digits) <= 15):
+        return digits[-4:]
+    raise InvalidInputError("not four digits", user_message=BAD_DIGITS)
+
+
+class CaseFollowing:
+    """Which cases a chat may see, and linking a chat to a case by the phone's last four digits.
+
+    Sync (call from async code with ``asyncio.to_thread``); views are masked like the filer's.
+    """
+
+    def __init__(
+        self,
+        queries: CaseQueries,
+        chat_failures: SlidingWindowLimiter,
+        case_failures: SlidingWindowLimiter,
+    ) -> None:
+        """``chat_failures`` / ``case_failures``: failed guesses keyed by chat id / ticket."""
+        self.queries = queries
+        self.chat_failures = chat_failures
+        self.case_failures = case_failures
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, queries: CaseQueries, sessions: Callable[[], Session] | None = None
+    ) -> CaseFollowing:
+        """With the limiters ``VETBOT_RATE_LIMIT_BACKEND`` selects (shared through ``sessions``)."""
+        return cls(
+            queries,
+            limiter_for(settings, "case-link:chat", MAX_FAILURES_PER_CHAT, CHAT_WINDOW_S, sessions),
+            limiter_for(settings, "case-link:case", MAX_FAILURES_PER_CASE, CASE_WINDOW_S, sessions),
+        )
+
+    def access(self, ticket: str, chat_id: int) -> CaseAccess:
+        """What ``chat_id`` may do with ``ticket``.
+
+        Raises ``InvalidInputError`` / ``NotFoundError`` for a malformed / unknown ticket."""
+        ticket = normalize_ticket(ticket)
+        with self.queries.session_factory() as session:
+            case = load_case(session, ticket)
+            own = case.complainant_chat_id == chat_id or is_follower(session, case.id, chat_id)
+            has_phone = phone_suffix(case.complainant_phone) is not None
+        if own:
+            return CaseAccess("view", ticket, self.queries.get(ticket))
+        return CaseAccess("verify" if has_phone else "no_phone", ticket)
+
+    def list_for_chat(self, chat_id: int) -> list[CaseView]:
+        """Cases filed from or followed by the chat, newest first (masked)."""
+        followed = select(CaseFollower.case_id).where(CaseFollower.chat_id == chat_id)
+        with self.queries.session_factory() as session:
+            tickets = session.scalars(
+                select(Case.ticket)
+                .where(or_(Case.complainant_chat_id == chat_id, Case.id.in_(followed)))
+                .order_by(Case.created_at.desc(), Case.id.desc())
+            ).all()
+        return [self.queries.get(t) for t in tickets]
+
+    def verify(self, ticket: str, chat_id: int, typed: str) -> CaseView:
+        """Link ``chat_id`` to the case when ``typed`` ends in the phone's last four digits.
+
+        Returns the masked view. Raises ``InvalidInputError`` when ``typed`` is not four digits
+        (not counted), ``TooManyAttemptsError`` when the chat or the case has no attempts left,
+        ``PermissionDeniedError`` (``WRONG_DIGITS``) for wrong digits or a case without a phone,
+        ``NotFoundError`` for an unknown ticket."""
+        ticket = normalize_ticket(ticket)
+        suffix = typed_suffix(typed)
+        if self.chat_failures.exceeded(chat_id) or self.case_failures.exceeded(ticket):
+            raise TooManyAttemptsError(f"case link attempts exhausted for {ticket}", user_message=TOO_MANY)
+        with self.queries.session_factory() as session:
+            case = load_case(session, ticket)
+            expected = phone_suffix(case.complainant_phone)
+            if expected is None or not hmac.compare_digest(expected, suffix):
+                self.chat_failures.record(chat_id)
+                self.case_failures.record(ticket)
+                logger.info("case link to %s refused: wrong phone digits", ticket)
+                raise PermissionDeniedError(f"wrong phone digits for {ticket}", user_message=WRONG_DIGITS)
+            if case.complainant_chat_id != chat_id:
+                _link(session, case.id, chat_id, self.queries.now())
+                session.commit()
+        self.chat_failures.reset(chat_id)
+        logger.info("chat linked to case %s", ticket)
+        return self.queries.get(ticket)
+
+
+def _link(session: Session, case_id: int, chat_id: int, now: datetime) -> None:
+    """Insert the follower row unless it exists (two taps at once must not fail)."""
+    values = {"case_id": case_id, "chat_id": chat_id, "linked_at": now}
+    dialect = session.get_bind().dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        session.execute(insert(CaseFollower).values(**values).on_conflict_do_nothing())
+    elif not is_follower(session, case_id, chat_id):
+        session.add(CaseFollower(**values))
+
+
+__all__ = [
+    "MAX_FAILURES_PER_CASE",
+    "MAX_FAILURES_PER_CHAT",
+    "CaseAccess",
+    "CaseFollowing",
+    "TooManyAttemptsError",
+    "follower_chat_ids",
+    "is_follower",
+    "phone_suffix",
+    "typed_suffix",
+]

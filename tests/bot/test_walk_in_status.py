@@ -1,0 +1,149 @@
+"""A walk-in complainant follows their case from their own chat (process_update, fake Bot API).
+
+The case was registered at a service-station window (no chat filed it); the person sends the
+ticket from the receipt, proves the last four digits of the phone on the case, and from then
+on sees the case and receives its notices like a filer. Guessing is rate-limited.
+"""
+
+from __future__ import annotations
+
+from complaints.followers import MAX_FAILURES_PER_CASE, MAX_FAILURES_PER_CHAT
+from complaints.types import ComplaintIntake
+from tests.bot.conftest import STRANGER, VETERAN, BotHarness
+
+WALK_IN = 5550311
+RELATIVE = 5550312
+PHONE = "139 1234 5678"
+
+
+def _walk_in(h: BotHarness, phone: str | None = PHONE) -> str:
+    view = h.cases.intake(
+        ComplaintIntake(
+            text="在济南K51路公交车上，司机不认退役军人优待证，要求我投币乘车。",
+            channel="visit",
+            complainant_name="张老兵",
+            complainant_phone=phone,
+            region="济南市",
+            theme="transit",
+        )
+    )
+    return view.ticket
+
+
+def _no_identifiers(texts: list[str]) -> None:
+    joined = "\n".join(texts)
+    assert "13912345678" not in joined and "139 1234 5678" not in joined and "张老兵" not in joined
+
+
+async def test_walk_in_complainant_proves_the_phone_follows_the_case_and_is_notified(
+    harness: BotHarness,
+) -> None:
+    h = harness
+    ticket = _walk_in(h)
+    await h.say(WALK_IN, f"/status {ticket}")
+    asked = h.last_text(WALK_IN)
+    assert "后四位" in asked and ticket in asked and "待受理" not in asked
+
+    await h.say(WALK_IN, "0000")
+    assert "不符" in h.last_text(WALK_IN) and "待受理" not in h.last_text(WALK_IN)
+    await h.say(WALK_IN, "５６７８")  # full-width digits from a Chinese keyboard
+    texts = h.api.texts_to(WALK_IN)
+    assert "核验通过" in texts[-2] and ticket in texts[-2]
+    assert ticket in texts[-1] and "待受理" in texts[-1] and "办理记录" in texts[-1]
+    _no_identifiers(texts)
+
+    # linked: no question the next time, and /status lists the case
+    await h.say(WALK_IN, f"/status {ticket}")
+    assert "待受理" in h.last_text(WALK_IN) and "后四位" not in h.last_text(WALK_IN)
+    await h.say(WALK_IN, "/status")
+    assert "您的投诉办理进度" in h.api.texts_to(WALK_IN)[-2] and ticket in h.last_text(WALK_IN)
+
+    # the notices the filer would get reach the linked chat
+    caseworker = h.cases.caseworker_actor("jn-yfk")
+    h.cases.accept(ticket, caseworker)
+    await h.notifier.drain()
+    assert "已受理" in h.last_text(WALK_IN) and ticket in h.last_text(WALK_IN)
+    h.cases.conclude(ticket, caseworker, "公交集团已对司机批评教育，今后凭优待证免费乘车。")
+    await h.notifier.drain()
+    final = h.api.sent_to(WALK_IN)[-1]
+    assert "已办结" in final["text"] and "批评教育" in final["text"]
+    # and the follower may rate it
+    await h.send(h.api.callback_update(WALK_IN, f"rt:{ticket}:0", final))
+    assert h.cases.get(ticket).rating == "满意"
+    _no_identifiers(h.api.texts_to(WALK_IN))
+    # another chat is still asked, whatever the first one did
+    await h.say(STRANGER, f"/status {ticket}")
+    assert "后四位" in h.last_text(STRANGER)
+
+
+async def test_a_ticket_typed_alone_or_in_a_question_starts_the_check(harness: BotHarness) -> None:
+    h = harness
+    ticket = _walk_in(h)
+    asked_before = len(h.knowledge.calls)
+    await h.say(WALK_IN, f"我的投诉到哪了 {ticket.lower()}")
+    assert "后四位" in h.last_text(WALK_IN)
+    await h.say(WALK_IN, "/cancel")
+    assert "已取消查询" in h.last_text(WALK_IN)
+    await h.say(WALK_IN, ticket.replace("-", ""))
+    assert "后四位" in h.last_text(WALK_IN)
+    await h.say(WALK_IN, "13912345678")  # the whole number is accepted too
+    assert "核验通过" in h.api.texts_to(WALK_IN)[-2]
+    assert len(h.knowledge.calls) == asked_before  # never sent to the policy answerer
+    _no_identifiers(h.api.texts_to(WALK_IN))
+
+
+async def test_guesses_are_limited_per_chat_and_per_case(harness: BotHarness) -> None:
+    h = harness
+    ticket = _walk_in(h)
+    await h.say(STRANGER, f"/status {ticket}")
+    for guess in range(MAX_FAILURES_PER_CHAT):
+        await h.say(STRANGER, f"{1000 + guess}")
+        assert "不符" in h.last_text(STRANGER)
+    await h.say(STRANGER, "5678")  # even the right digits: this chat is out of attempts
+    assert "次数过多" in h.last_text(STRANGER) and "✅" not in "\n".join(h.api.texts_to(STRANGER))
+    assert "待受理" not in "\n".join(h.api.texts_to(STRANGER))
+    # the case's own budget: failures from many chats lock it for everyone
+    failures = MAX_FAILURES_PER_CHAT
+    chat = 5560000
+    while failures < MAX_FAILURES_PER_CASE:
+        await h.say(chat, f"/status {ticket}")
+        await h.say(chat, "12")
+        assert "后四位数字" in h.last_text(chat)  # malformed: asked again, not counted
+        await h.say(chat, "0001")
+        failures += 1
+        chat += 1
+    await h.say(RELATIVE, f"/status {ticket}")
+    await h.say(RELATIVE, "5678")
+    assert "次数过多" in h.last_text(RELATIVE)
+    _no_identifiers(h.api.texts_to(RELATIVE))
+
+
+async def test_a_case_without_a_phone_sends_the_person_to_the_station(harness: BotHarness) -> None:
+    h = harness
+    ticket = _walk_in(h, phone=None)
+    await h.say(WALK_IN, f"/status {ticket}")
+    text = h.last_text(WALK_IN)
+    assert "没有留手机号" in text and "服务站" in text and "后四位" not in text
+    await h.say(WALK_IN, "5678")  # not in a check: an ordinary message, no case shown
+    assert "待受理" not in "\n".join(h.api.texts_to(WALK_IN))
+
+
+async def test_the_filer_is_never_asked_and_strangers_see_nothing_of_a_telegram_case(
+    harness: BotHarness,
+) -> None:
+    h = harness
+    view = h.cases.intake(
+        ComplaintIntake(
+            text="公交司机不认优待证，拒绝让我免费乘车。",
+            complainant_chat_id=VETERAN,
+            complainant_phone="13812345678",
+            region="济南市",
+            theme="transit",
+        )
+    )
+    await h.say(VETERAN, f"/status {view.ticket}")
+    assert "待受理" in h.last_text(VETERAN) and "后四位" not in h.last_text(VETERAN)
+    await h.say(STRANGER, f"/status {view.ticket}")
+    await h.say(STRANGER, "1234")
+    assert "不符" in h.last_text(STRANGER)
+    assert "待受理" not in "\n".join(h.api.texts_to(STRANGER))
