@@ -330,15 +330,16 @@ async def ask_submit(
         answer, log_id, state = await run_in_threadpool(work)
     except ServiceNotReadyError as exc:
         return _not_ready(request, exc)
-    sources = [
-        {"source": s, "url": document_url(s.doc_id, s.chunk_id) if s.doc_id else None} for s in answer.sources
-    ]
+    sources, related = (
+        [{"source": s, "url": document_url(s.doc_id, s.chunk_id) if s.doc_id else None} for s in listed]
+        for listed in (answer.sources, [] if answer.refused else answer.related)
+    )
     common["context_json"] = json.dumps(state, ensure_ascii=False) if state else ""
     token = rating_token(runtime, log_id) if log_id is not None else None
     # The page states understood_as on its own line; the answer's own opening line would repeat it.
     shown = without_understood_line(answer.answer) if answer.understood_as else answer.answer
-    return render(request, "ask.html", answer=answer, answer_text=shown, sources=sources, log_id=log_id,
-                  error=None, rating_token=token, **common)
+    return render(request, "ask.html", answer=answer, answer_text=shown, sources=sources, related=related,
+                  log_id=log_id, error=None, rating_token=token, **common)
 
 
 @router.post("/ask/{log_id}/rate")

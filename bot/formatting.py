@@ -34,10 +34,14 @@ def esc(value: object) -> str:
 
 
 def source_label(source: Passage) -> str:
-    """Citation of a source with its region when local, e.g. 《…》第五条（济南市）."""
+    """Citation of a source with its region when local, e.g. 《…》第五条（济南市地方规定）, and
+    the version label of a text no longer in force (``Passage.status_note``, as search shows it):
+    《…》第五条（已被《…》取代（2024-09-21起施行））."""
     label = source.citation
     if source.scope == "local" or (source.region and source.region != "全国"):
         label = f"{label}（{source.region}地方规定）"
+    if not source.in_force:
+        label = f"{label}（{source.status_note}）"
     return label
 
 
@@ -52,6 +56,9 @@ def format_answer(answer: Answer) -> str:
         lines = ["<b>政策依据：</b>"]
         for i, src in enumerate(answer.sources, 1):
             lines.append(f"{i}. {esc(source_label(src))}")
+        if answer.related:
+            lines.append("<b>相关条文：</b>")
+            lines.extend(f"· {esc(source_label(src))}" for src in answer.related)
         parts.append("\n".join(lines))
         parts.append(f"<i>{esc(DISCLAIMER)}</i>")
     return "\n\n".join(p for p in parts if p)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 
+from api import pages
 from knowledge.questionlog import QuestionLog
+from knowledge.types import Answer, Passage
 from tests.api.conftest import PASSWORD
 from tests.api.support import Users
 
@@ -156,3 +159,55 @@ def test_search_form_preselects_the_users_region(client: TestClient) -> None:
     _login(client)  # staff's region is 济南市
     assert '<option value="济南市" selected>' in client.get("/search").text
     assert '<option value="济南市" selected>' not in client.get("/search", params={"q": "优待证"}).text
+
+
+def test_ask_page_labels_passages_no_longer_in_force_like_search(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The 相关条文 of an answer and the passages a refusal found carry the version label search
+    # shows (knowledge.types.status_note), so an old text never reads as in force.
+    old = Passage(
+        title="旧优待办法",
+        article="第五条",
+        text="x",
+        score=0.9,
+        doc_id="old",
+        chunk_id="old:0",
+        status="已被取代",
+        superseded_by="新优待办法",
+        status_date="2024-09-21",
+    )
+    repealed = Passage(
+        title="废止办法",
+        article="第二条",
+        text="y",
+        score=0.8,
+        doc_id="gone",
+        chunk_id="gone:0",
+        status="已废止",
+        superseded_by="新优待办法",
+        status_date="2025-01-01",
+    )
+    current = Passage(
+        title="新优待办法", article="第三条", text="z", score=0.95, doc_id="new", chunk_id="new:0"
+    )
+    answers = iter(
+        [
+            Answer(
+                question="q", answer="可以免费乘车。", refused=False, sources=[current], related=[repealed]
+            ),
+            Answer(question="q", answer="抱歉，没有找到依据。", refused=True, sources=[old, current]),
+        ]
+    )
+    monkeypatch.setattr(pages, "converse_and_log", lambda *a, **k: (next(answers), None, None))
+    _login(client)
+    answered = client.post("/ask", data={"question": "优待证坐公交免费吗"}).text
+    related = answered.split('id="related"')[1]
+    assert "《废止办法》第二条" in related and "已废止：被《新优待办法》废止（2025-01-01起施行）" in related
+    assert "仅供查阅，请以现行版本为准" in related
+    cited = answered.split('id="citations"')[1].split('id="related"')[0]
+    assert "《新优待办法》第三条" in cited and "version-note" not in cited
+    refused = client.post("/ask", data={"question": "优待证坐公交免费吗"}).text
+    found = refused.split('id="citations"')[1]
+    assert "已被《新优待办法》取代（2024-09-21起施行）" in found and "badge-old" in found
+    assert 'id="related"' not in refused

@@ -42,6 +42,35 @@ def test_format_answer_escapes_everything_and_lists_citations() -> None:
     assert esc(None) == ""
 
 
+def test_format_answer_labels_texts_no_longer_in_force_and_lists_related() -> None:
+    # A 官方口径 may cite a passage superseded since it was written; 相关条文 are listed too.
+    old = Passage(
+        title="旧办法",
+        article="第五条",
+        text="x",
+        score=1.0,
+        status="已被取代",
+        superseded_by="新办法",
+        status_date="2024-09-21",
+    )
+    rel = Passage(
+        title="废止办法",
+        article="第二条",
+        text="y",
+        score=0.9,
+        status="已废止",
+        superseded_by="新办法",
+        status_date="",
+    )
+    cur = Passage(title="新办法", article="第三条", text="z", score=1.0)
+    html = format_answer(
+        Answer(question="q", answer="可以。", refused=False, sources=[cur, old], related=[rel])
+    )
+    assert "1. 《新办法》第三条\n" in html
+    assert "2. 《旧办法》第五条（已被《新办法》取代（2024-09-21起施行））" in html
+    assert "<b>相关条文：</b>\n· 《废止办法》第二条（已废止：被《新办法》废止）" in html
+
+
 def test_mainland_mobile_validation() -> None:
     assert normalise_phone("13812345678") == "13812345678"
     assert normalise_phone("+86 138-1234-5678") == "13812345678"
