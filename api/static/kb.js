@@ -66,18 +66,62 @@
       .catch(function () { status.textContent = "无法获取导入进度，请刷新页面。"; });
   }
 
+  // What the server takes (api.uploadfiles.ALLOWED_SUFFIXES, MAX_FILES_PER_UPLOAD). A folder
+  // holds other things too (images, .DS_Store): those are skipped and listed, not sent, so
+  // one stray file does not refuse the whole upload.
+  var SUFFIXES = [".md", ".txt", ".docx", ".pdf", ".html"];
+  var MAX_FILES = 20;
+
+  function supported(name) {
+    var lower = name.toLowerCase();
+    return name.charAt(0) !== "." && SUFFIXES.some(function (s) { return lower.slice(-s.length) === s; });
+  }
+
+  // Files of a dropped item, folders walked (readEntries returns at most 100 entries a call).
+  function entryFiles(entry) {
+    if (!entry) return Promise.resolve([]);
+    if (entry.isFile) {
+      return new Promise(function (resolve) { entry.file(function (f) { resolve([f]); }, function () { resolve([]); }); });
+    }
+    var reader = entry.createReader();
+    var all = [];
+    return new Promise(function (resolve) {
+      function more() {
+        reader.readEntries(function (batch) {
+          if (!batch.length) {
+            Promise.all(all.map(entryFiles)).then(function (lists) { resolve([].concat.apply([], lists)); });
+            return;
+          }
+          all = all.concat(Array.prototype.slice.call(batch));
+          more();
+        }, function () { resolve([]); });
+      }
+      more();
+    });
+  }
+
   function setupUpload() {
     var form = document.getElementById("upload-form");
     if (!form) return;
     var input = document.getElementById("upload-files");
+    var folder = document.getElementById("upload-folder");
     var zone = document.getElementById("dropzone");
     var chosen = document.getElementById("upload-chosen");
     var files = [];
+    var skipped = [];
     function show() {
       chosen.textContent = "";
-      files.forEach(function (f) { chosen.appendChild(el("li", f.name)); });
+      files.forEach(function (f) { chosen.appendChild(el("li", f.webkitRelativePath || f.name)); });
+      skipped.forEach(function (f) {
+        chosen.appendChild(el("li", (f.webkitRelativePath || f.name) + "：已跳过（不支持的文件类型）", "muted skipped"));
+      });
     }
-    input.addEventListener("change", function () { files = Array.prototype.slice.call(input.files); show(); });
+    function add(list) {
+      list.forEach(function (f) { (supported(f.name) ? files : skipped).push(f); });
+      show();
+    }
+    input.addEventListener("change", function () { files = []; skipped = []; add(Array.prototype.slice.call(input.files)); });
+    folder.addEventListener("change", function () { files = []; skipped = []; add(Array.prototype.slice.call(folder.files)); });
     ["dragenter", "dragover"].forEach(function (name) {
       zone.addEventListener(name, function (e) { e.preventDefault(); zone.classList.add("over"); });
     });
@@ -85,12 +129,27 @@
       zone.addEventListener(name, function (e) { e.preventDefault(); zone.classList.remove("over"); });
     });
     zone.addEventListener("drop", function (e) {
-      files = files.concat(Array.prototype.slice.call(e.dataTransfer.files));
-      show();
+      var items = Array.prototype.slice.call(e.dataTransfer.items || []);
+      var entries = items.map(function (i) { return i.webkitGetAsEntry ? i.webkitGetAsEntry() : null; });
+      if (!entries.some(function (x) { return x && x.isDirectory; })) {
+        add(Array.prototype.slice.call(e.dataTransfer.files));
+        return;
+      }
+      Promise.all(entries.map(entryFiles)).then(function (lists) { add([].concat.apply([], lists)); });
     });
     form.addEventListener("submit", function (e) {
       e.preventDefault();
       if (!files.length) { chosen.textContent = "请先选择文件。"; return; }
+      if (files.length > MAX_FILES) {
+        chosen.appendChild(el("li", "共 " + files.length + " 个可导入文件，一次最多 " + MAX_FILES + " 个，请分批上传。", "alert"));
+        return;
+      }
+      var seen = {};
+      var dup = files.filter(function (f) { var d = seen[f.name]; seen[f.name] = true; return d; });
+      if (dup.length) {
+        chosen.appendChild(el("li", "文件名重复：“" + dup[0].name + "”（不同文件夹中的同名文件请分批上传）。", "alert"));
+        return;
+      }
       var data = new FormData();
       files.forEach(function (f) { data.append("files", f, f.name); });
       var progress = document.getElementById("upload-progress");
@@ -115,6 +174,7 @@
           return;
         }
         files = [];
+        skipped = [];
         show();
         bar.value = 30;
         poll(body.status_url, bar, status, box);

@@ -153,3 +153,36 @@ def test_hit_test_and_a_refused_question_turned_into_official_answer(page: Any, 
     expect(page.locator("#official")).to_be_visible()
     expect(page.locator("#citations")).to_contain_text("《测试优待证管理办法》第十条")
     _shot(page, "official-answer")
+
+
+def test_upload_a_folder_with_a_broken_file_and_files_of_other_types(
+    page: Any, live_server: str, tmp_path: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    # A folder as staff keep it: policies in subfolders, a scan that is not a readable PDF, and
+    # things that are no policy text at all (a photo, the Finder's .DS_Store).
+    folder = tmp_path / "2025年政策"
+    (folder / "交通").mkdir(parents=True)
+    (folder / "card-fees.md").write_text(FEES, encoding="utf-8")
+    (folder / "交通" / "jinan-bus-2025.md").write_text(WRONG_TITLE, encoding="utf-8")
+    (folder / "scan-broken.pdf").write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\nthis is not a PDF body\n")
+    (folder / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0not really")
+    (folder / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    page.set_input_files("#upload-folder", str(folder))
+    expect(page.locator("#upload-chosen li")).to_have_count(5)
+    chosen = page.inner_text("#upload-chosen")
+    assert "2025年政策/交通/jinan-bus-2025.md" in chosen
+    assert "photo.jpg：已跳过" in chosen and ".DS_Store：已跳过" in chosen
+    page.click("#upload-submit")
+    expect(page.locator("#upload-report h3")).to_have_text("导入报告", timeout=60_000)
+    report = page.inner_text("#upload-report")
+    _shot(page, "folder-upload-report")
+    assert "card-fees.md：已导入" in report and "jinan-bus-2025.md：已导入" in report
+    assert "scan-broken.pdf：失败（" in report  # with the reason
+    assert "photo.jpg" not in report  # skipped in the browser, never sent
+    # the good files are in the knowledge base, the broken one is not
+    page.goto(f"{live_server}/kb")
+    expect(page.locator("tr.kb-doc[data-doc='card-fees.md']")).to_have_count(1)
+    expect(page.locator("tr.kb-doc[data-doc='jinan-bus-2025.md']")).to_have_count(1)
+    expect(page.locator("tr.kb-doc[data-doc='scan-broken.pdf']")).to_have_count(0)
