@@ -11,6 +11,7 @@ tokens (:func:`count`, seconds at 100k chunks). A cache directory holds the bm25
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -117,20 +118,51 @@ def to_bm25(counts: TermCounts) -> Any:
 
 class Scorer:
     """Top-k search over a ``bm25s.BM25``'s score matrix without bm25s's per-query machinery
-    (progress bars, a per-token ``np.add.at``): the query's columns are summed by one sparse
-    matrix-vector product. Same scores and top-k selection as ``BM25.retrieve``."""
+    (progress bars, a per-token ``np.add.at`` over a copied sub-matrix). Same scores, bit for
+    bit, and the same top-k selection (ties included) as ``BM25.retrieve``.
+
+    A query's score vector is accumulated column by column in query order, each row's float32
+    sum in bm25s's own order: a common term's column (in at least 1/``DENSE_SHARE`` of the
+    rows) is added as a dense vector, built on first use and kept for this generation (at most
+    ``DENSE_CACHE`` of them: 4 bytes per row each); a rarer one is added at its rows. Every
+    row is still scored, and the top k picked from all of them by bm25s's own selection: a
+    pruned search (max-score, WAND) could not pick the same rows among equal scores.
+    """
+
+    DENSE_SHARE = 16
+    DENSE_CACHE = 64
 
     def __init__(self, retriever: Any) -> None:
-        from scipy.sparse import csc_matrix
-
         scores = retriever.scores
         self.vocab: dict[str, int] = retriever.vocab_dict
         self.num_docs = int(scores["num_docs"])
-        indptr = np.asarray(scores["indptr"])
-        self._matrix = csc_matrix(
-            (np.asarray(scores["data"]), np.asarray(scores["indices"]), indptr),
-            shape=(self.num_docs, len(indptr) - 1),
-        )
+        self._indptr = np.asarray(scores["indptr"])
+        self._rows = np.asarray(scores["indices"])
+        self._data = np.asarray(scores["data"], dtype=np.float32)
+        self._dense_from = max(1, self.num_docs // self.DENSE_SHARE)
+        # Immutable per-generation data (a column of the matrix), never a query's result.
+        self._dense_column = functools.lru_cache(maxsize=self.DENSE_CACHE)(self._densify)
+
+    def _densify(self, term: int) -> np.ndarray:
+        start, end = self._indptr[term], self._indptr[term + 1]
+        column = np.zeros(self.num_docs, dtype=np.float32)
+        column[self._rows[start:end]] = self._data[start:end]
+        column.flags.writeable = False
+        return column
+
+    def scores(self, tokens: list[str]) -> np.ndarray:
+        """Float32 BM25 score of every row for ``tokens`` (a repeated token counts again,
+        unknown tokens are ignored); all zeros when no token is known."""
+        out = np.zeros(self.num_docs, dtype=np.float32)
+        for term in (self.vocab[t] for t in tokens if t in self.vocab):
+            start, end = int(self._indptr[term]), int(self._indptr[term + 1])
+            if end - start >= self._dense_from:
+                # Adding 0.0 leaves a row's sum as it is: the same float32 sums as below.
+                np.add(out, self._dense_column(term), out=out)
+            elif end > start:
+                # A term has one entry per row: each row gets one addition, in query order.
+                np.add.at(out, self._rows[start:end], self._data[start:end])
+        return out
 
     def top_k(self, tokens: list[str], k: int, mask: np.ndarray | None = None
               ) -> tuple[np.ndarray, np.ndarray]:
@@ -138,14 +170,10 @@ class Scorer:
         unknown tokens are ignored; ``mask`` (one weight per row) multiplies the scores."""
         from bm25s.selection import topk
 
-        ids = [self.vocab[t] for t in tokens if t in self.vocab]
         k = min(k, self.num_docs)
-        if not ids or k <= 0:
+        if k <= 0 or not any(t in self.vocab for t in tokens):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        # Columns in query order, repeats included, times one: float32 sums in bm25s's own order,
-        # so the scores (and the order of equal ones) are bit for bit bm25s's.
-        columns = self._matrix[:, np.asarray(ids, dtype=np.int64)]
-        scores = np.asarray(columns @ np.ones(len(ids), dtype=np.float32), dtype=np.float32)
+        scores = self.scores(tokens)
         if mask is not None:
             scores = scores * mask
         best, rows = topk(scores, k=k, backend="numpy", sorted=True)

@@ -184,6 +184,51 @@ def test_scorer_returns_exactly_what_bm25s_retrieve_returns() -> None:
     assert scorer.top_k(["unknown"], 5)[0].size == 0
 
 
+def _exhaustive_top_k(retriever: object, tokens: list[str], k: int, mask: np.ndarray | None
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """The reference: the query's columns of the whole score matrix summed by one sparse product."""
+    from bm25s.selection import topk
+    from scipy.sparse import csc_matrix
+
+    s = retriever.scores  # type: ignore[attr-defined]
+    matrix = csc_matrix((s["data"], s["indices"], s["indptr"]), shape=(s["num_docs"], len(s["indptr"]) - 1))
+    ids = [retriever.vocab_dict[t] for t in tokens if t in retriever.vocab_dict]  # type: ignore[attr-defined]
+    scores = np.asarray(matrix[:, ids] @ np.ones(len(ids), dtype=np.float32), dtype=np.float32)
+    if mask is not None:
+        scores = scores * mask
+    best, rows = topk(scores, k=min(k, s["num_docs"]), backend="numpy", sorted=True)
+    return rows, best
+
+
+@pytest.mark.parametrize("dense_share", [1, 4, 16, 10**9])
+def test_scorer_equals_exhaustive_scoring_on_random_corpora(dense_share: int) -> None:
+    # Common columns added densely, rare ones at their rows, or all of one kind: always the
+    # float32 sums and the top k (equal scores included) of the whole matrix's product.
+    rng = np.random.default_rng(dense_share)
+    for trial in range(6):
+        words = [f"w{i}" for i in range(int(rng.integers(3, 40)))]
+        zipf = 1.0 / np.arange(1, len(words) + 1)
+        texts = [" ".join(rng.choice(words, size=int(rng.integers(0, 12)), p=zipf / zipf.sum()))
+                 for _ in range(int(rng.integers(20, 400)))]
+        texts += texts[: len(texts) // 2]  # duplicates: ties
+        retriever = bm25index.to_bm25(bm25index.count([str(i) for i in range(len(texts))], texts))
+        scorer = bm25index.Scorer(retriever)
+        scorer._dense_from = max(1, scorer.num_docs // dense_share)
+        mask = (rng.random(len(texts)) < 0.5).astype(np.float32)
+        for _ in range(8):
+            query = list(rng.choice([*words, "unknown"], size=int(rng.integers(1, 10))))
+            query = [*query, *query[: len(query) // 2]]  # repeated tokens count again
+            for k in (1, 10, 40, 10**6):
+                for weights in (None, mask):
+                    want_rows, want = _exhaustive_top_k(retriever, query, k, weights)
+                    rows, got = scorer.top_k(query, k, weights)
+                    if not any(t in retriever.vocab_dict for t in query):
+                        assert rows.size == 0
+                        continue
+                    assert rows.tolist() == want_rows.tolist(), (trial, query, k)
+                    assert got.dtype == np.float32 and np.array_equal(got, want)
+
+
 def _pairs_by_word(counts: bm25index.TermCounts) -> list[tuple[str, int, int]]:
     word = {v: k for k, v in counts.vocab.items()}
     return sorted(zip([word[t] for t in counts.tok], counts.doc.tolist(), counts.tf.tolist(), strict=True))
