@@ -27,8 +27,8 @@ from knowledge.evidence import Evidence, RefusalPolicy, assess_evidence, refusal
 from knowledge.retrieval import FUSION_METHODS, HybridRetriever, RetrievalResult
 from knowledge.store import KnowledgeStore
 from knowledge.synonyms import SynonymTable
-from knowledge.thesaurus import Thesaurus
 from knowledge.text import normalize
+from knowledge.thesaurus import Thesaurus
 from knowledge.types import NATIONAL, Answer, Passage
 from vetbot import regions
 from vetbot.clock import to_china, utcnow

@@ -74,7 +74,9 @@ def _concepts(tok: ChineseTokenizer, question: str, df: dict[str, int], thesauru
     return {c.label: (c.weight, c.alternates) for c in analyzer.concepts(question, [], _Stats(df))}
 
 
-def test_an_unseen_word_is_covered_by_its_synonym_in_the_texts(tok: ChineseTokenizer, cilin: Thesaurus) -> None:
+def test_an_unseen_word_is_covered_by_its_synonym_in_the_texts(
+    tok: ChineseTokenizer, cilin: Thesaurus
+) -> None:
     df = {"祭扫": 3, "烈士": 40}
     with_kin = _concepts(tok, "给烈士扫墓有什么规定", df, cilin)
     assert "祭扫" in with_kin["扫墓"][1]
