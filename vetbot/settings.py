@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     )
     fusion: Literal["rrf", "weighted"] = "rrf"
     thesaurus: bool = Field(
-        True, description="Look up everyday synonyms (同义词词林) of question words the knowledge base never uses."
+        True, description="Look up everyday synonyms (同义词词林) of question words the KB never uses."
     )
     top_k: int = 5
 
