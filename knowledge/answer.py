@@ -103,6 +103,8 @@ _DELEGATION = re.compile(
 )
 
 
+# How far down the ranking a local rule may be and still be the answer for an unknown place.
+LOCAL_ANSWER_RANK = 3
 
 def is_injection(question: str) -> bool:
     """True for attempts to change the assistant's role or get unrelated content written."""
@@ -240,8 +242,8 @@ def compose_answer(
 
     candidates = [(h, retriever.to_passage(h)) for h in hits[:8]]
     applicable = [(h, s) for h, s in candidates if _in_region(s, region)][:3]
-    applicable = _only_local_answer(candidates, applicable, region)
     asked = asked_group(analysis.searched)
+    applicable = _only_local_answer(candidates, applicable, region, asked)
     applicable = _prefer_group(applicable, asked)
     top_score = applicable[0][0].score if applicable else 0.0
     top_coverage = max((h.coverage for h, _ in applicable), default=0.0)
@@ -326,14 +328,23 @@ def compose_answer(
 
 
 def _only_local_answer(
-    ranked: list[tuple[Hit, Passage]], applicable: list[tuple[Hit, Passage]], region: str | None
+    ranked: list[tuple[Hit, Passage]], applicable: list[tuple[Hit, Passage]], region: str | None,
+    asked: AskedGroup | None = None,
 ) -> list[tuple[Hit, Passage]]:
     """When the asker's place is unknown and only some place's local rule is about the question
     (no national rule covers 0.8 of what it covers), that local rule is the answer: it is cited
-    with its region and the "other places may differ" note, instead of an unrelated national rule."""
+    with its region and the "other places may differ" note, instead of an unrelated national rule.
+    Such a local rule ranks among the first ``LOCAL_ANSWER_RANK`` passages (a rule further down
+    that only shares the question's incidental words, 外地 and 城市, is no answer), and it is
+    never another group's than the asker's (济南's free metro for veterans, for a 现役军人
+    asking about the metro in another city)."""
     if region and region != NATIONAL:
         return applicable
-    local = max((p for p in ranked if p[1].scope == "local"), key=lambda p: p[0].coverage, default=None)
+    local = max(
+        (p for p in ranked[:LOCAL_ANSWER_RANK]
+         if p[1].scope == "local" and (asked is None or covers(asked, p[1].text) is not False)),
+        key=lambda p: p[0].coverage, default=None,
+    )
     best = max((h.coverage for h, _ in applicable), default=0.0)
     if local is None or local[0].coverage <= 0 or best >= 0.8 * local[0].coverage:
         return applicable

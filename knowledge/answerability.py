@@ -13,7 +13,10 @@ candidate, /0.04, clipped), ``agree`` (the top hit is in the top 3 of both dense
 ``domain`` (the question has domain vocabulary), ``type_missing`` (an amount/duration/group is
 asked and no on-topic passage states one), ``sentence`` (share of the question's concepts the
 best single sentence of the top hit covers), ``uncovered`` (share of the question's concept
-weight that no top passage covers). Passages of superseded texts are not evidence.
+weight that no top passage covers), ``object_missing`` (a question whether a benefit applies
+to something: the share of that something no top passage names), ``matched`` (how many of the
+question's concepts the top hit states, /5, clipped). Passages of superseded texts are not
+evidence.
 
 The model is the only answer/refuse decision (``knowledge.evidence.refusal_reason``): answer
 when ``p >= threshold``, or ``p >= complaint_threshold`` for a complaint. Labels for fitting
@@ -32,6 +35,7 @@ from vetbot.errors import ConfigurationError
 
 FEATURES: tuple[str, ...] = (
     "coverage", "lead_coverage", "margin", "agree", "domain", "type_missing", "sentence", "uncovered",
+    "object_missing", "matched",
 )
 MODEL_PATH = Path(__file__).resolve().parent / "data" / "answerability.json"
 

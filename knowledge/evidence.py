@@ -21,12 +21,21 @@ from typing import TYPE_CHECKING
 
 from knowledge.answer import has_domain_vocabulary, is_injection
 from knowledge.answerability import AnswerabilityModel
+from knowledge.persons import names_person
 from knowledge.retrieval.query import ANSWER_TYPES, SYNONYM_CREDIT
+from knowledge.text import normalize
 from knowledge.units import answer_units, covered_concepts
 
 if TYPE_CHECKING:
-    from knowledge.retrieval import Concept, HybridRetriever, RetrievalResult
+    from knowledge.retrieval import Concept, HybridRetriever, QueryAnalysis, RetrievalResult
 
+# A question whether a benefit applies to something (有优惠吗, 能打折吗, 免费吗, 给补贴吗, 能
+# 报销吗, 加分吗): what it asks about must be in a rule, or no rule grants it.
+_ENTITLEMENT = re.compile(
+    r"优惠|优待(?!证)|打折|几折|折扣|半价|免费|免.{0,3}费|减免|补贴|补助|报销|加分|奖金|便宜|绿色通道|要钱|收费|门票"
+)
+_CLAUSE = re.compile(r"[，,。；;！!？?、]")
+MATCHED_FULL = 5  # this many of the question's concepts stated by the lead passage is full marks
 MARGIN_SCALE = 0.04  # a dense margin (e5 cosine over the median candidate) of this size is full marks
 TOP_PASSAGES = 3
 # Share of a question's topic weight (answer types aside) that makes a passage the rule asked
@@ -107,6 +116,38 @@ def _names_quantity(concept: Concept, text: str) -> bool:
     return bool(named and named.search(text))
 
 
+def _object_missing(analysis: QueryAnalysis, texts: list[str]) -> float:
+    """For a question whether a benefit applies to something (``_ENTITLEMENT``), the share of
+    the weight of what it asks about that no passage in ``texts`` mentions; 0 for other
+    questions.
+
+    What it asks about is the concept right before the benefit word in its clause and the one
+    right after it (坐地铁也免费, 免费带宠物), words naming the asker aside: the rest of the
+    question says who asks and where (去外地出差). "老兵装宽带有优惠吗" over rules on 优待 that
+    never name 宽带 → 1: the rules found grant other things, and answering with them would
+    grant a benefit no rule grants.
+    """
+    text = normalize(analysis.searched).lower()
+    objects: dict[str, Concept] = {}
+    for clause in _CLAUSE.split(text):
+        benefit = _ENTITLEMENT.search(clause)
+        if benefit is None:
+            continue
+        placed = sorted(
+            (clause.find(c.label), c) for c in analysis.concepts
+            if c.pattern is None and c.label in clause and not _ENTITLEMENT.search(c.label)
+            and not names_person(c.label)
+        )
+        before = [c for pos, c in placed if pos < benefit.start()]
+        after = [c for pos, c in placed if pos >= benefit.end()]
+        for c in (before[-1:] + after[:1]):
+            objects[c.label] = c
+    total = sum(c.weight for c in objects.values())
+    if not total:
+        return 0.0
+    return sum(c.weight for c in objects.values() if not any(c.coverage(t) > 0 for t in texts)) / total
+
+
 def assess_evidence(
     result: RetrievalResult,
     retriever: HybridRetriever,
@@ -144,6 +185,8 @@ def assess_evidence(
     # about flights over a KB without flights keeps its 飞机 uncovered however well the rest matches.
     total = sum(c.weight for c in analysis.concepts) or 1.0
     uncovered = sum(c.weight for c in analysis.concepts if c.label not in covered) / total
+    content = [c for c in analysis.concepts if c.pattern is None]
+    matched = sum(1 for c in content if c.coverage(texts[0]) >= SYNONYM_CREDIT)
     features = {
         "coverage": coverage,
         "lead_coverage": lead.coverage,
@@ -153,6 +196,8 @@ def assess_evidence(
         "type_missing": float(missing_type),
         "sentence": sentence,
         "uncovered": uncovered,
+        "object_missing": _object_missing(analysis, texts),
+        "matched": min(matched, MATCHED_FULL) / MATCHED_FULL,
     }
     return Evidence(
         coverage=coverage,

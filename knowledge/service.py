@@ -28,6 +28,7 @@ from knowledge.retrieval import FUSION_METHODS, HybridRetriever, RetrievalResult
 from knowledge.store import KnowledgeStore
 from knowledge.synonyms import SynonymTable
 from knowledge.text import normalize
+from knowledge.thesaurus import Thesaurus
 from knowledge.types import NATIONAL, Answer, Passage
 from vetbot import regions
 from vetbot.clock import to_china, utcnow
@@ -95,6 +96,7 @@ class KnowledgeService:
         classifier: IntentClassifier | None = None,
         *,
         synonyms: SynonymTable | None = None,
+        thesaurus: Thesaurus | None = None,
         policy: RefusalPolicy | None = None,
         fusion: str | None = None,
         embeddings: Embeddings | None = None,
@@ -107,8 +109,11 @@ class KnowledgeService:
         self.classifier = classifier
         self.synonyms = synonyms if synonyms is not None else SynonymTable.load()
         self.policy = policy or RefusalPolicy()
+        if thesaurus is None and settings.thesaurus:
+            thesaurus = Thesaurus.load()
         self.retriever = HybridRetriever(
-            store, self.synonyms, fusion=fusion or settings.fusion, k=max(1, settings.top_k)
+            store, self.synonyms, fusion=fusion or settings.fusion, k=max(1, settings.top_k),
+            thesaurus=thesaurus,
         )
         self.vocabulary = domain_vocabulary(self.synonyms, load_userdict_words())
 

@@ -18,6 +18,7 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 USER_DICT = DATA_DIR / "userdict.txt"
 
 _PUNCT = re.compile(r"^[\W_]+$", re.UNICODE)
+_CJK_ONE = re.compile(r"^[\u4e00-\u9fff]+$")
 # Texts up to this length (words, synonym terms) are segmented once and remembered: query
 # analysis cuts the same vocabulary for every question. Questions themselves (longer, rarely
 # repeated) are not kept.
@@ -99,11 +100,18 @@ class ChineseTokenizer:
 
     def _cut_tokens(self, text: str) -> list[str]:
         out = []
+        prev = ""
         for w in self._jieba.lcut_for_search(normalize(text).lower()):
             w = w.strip()
             if not w or _PUNCT.match(w) or w in STOPWORDS:
+                prev = ""
                 continue
+            # jieba splits a rare dictionary word into two single characters when both are
+            # frequent (主管部门报到 → 报 + 到): the word is searchable all the same.
+            if len(w) == 1 and len(prev) == 1 and _CJK_ONE.match(w + prev) and self.known(prev + w):
+                out.append(prev + w)
             out.append(w)
+            prev = w
         return out
 
 

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
         1.0, ge=0.0, description="How often (s) a process checks for a newer knowledge-base generation."
     )
     fusion: Literal["rrf", "weighted"] = "rrf"
+    thesaurus: bool = Field(
+        True, description="Look up everyday synonyms (同义词词林) of question words the KB never uses."
+    )
     top_k: int = 5
 
     # --- complaints -----------------------------------------------------------------

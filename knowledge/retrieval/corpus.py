@@ -89,7 +89,11 @@ class CorpusStats:
 
     def idf(self, token: str) -> float:
         """Smoothed IDF ``log(1 + (n - df + 0.5) / (df + 0.5))``, > 0; unseen tokens get the maximum."""
-        return math.log(1.0 + (self.n - self.df.get(token, 0) + 0.5) / (self.df.get(token, 0) + 0.5))
+        return self.idf_of_df(self.df.get(token, 0))
+
+    def idf_of_df(self, df: int) -> float:
+        """The smoothed IDF of a document frequency ``df`` (see :meth:`idf`)."""
+        return math.log(1.0 + (self.n - df + 0.5) / (df + 0.5))
 
 
 

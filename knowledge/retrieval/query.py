@@ -21,6 +21,7 @@ from vetbot import regions
 if TYPE_CHECKING:
     from knowledge.synonyms import SynonymTable
     from knowledge.text import ChineseTokenizer
+    from knowledge.thesaurus import Thesaurus
 
 # Credit for a concept matched through a synonym instead of the question's own word.
 SYNONYM_CREDIT = 0.8
@@ -282,12 +283,14 @@ def _asks_type(word: str) -> bool:
 class QueryAnalyzer:
     """Turns a question into a :class:`QueryAnalysis` against one corpus.
 
-    ``unseen_weight``: weight of a word absent from the corpus, relative to the maximum IDF.
+    ``unseen_weight``: weight of a word absent from the corpus, relative to the maximum IDF;
+    ``thesaurus``: everyday synonyms looked up for words the corpus never uses.
     """
 
     tokenizer: ChineseTokenizer
     synonyms: SynonymTable
     unseen_weight: float = 0.6
+    thesaurus: Thesaurus | None = None
 
     def analyze(self, query: str, stats: CorpusStats) -> QueryAnalysis:
         """Tokenise ``query`` (a letter: its asking part), find its synonym expansions and concepts."""
@@ -309,6 +312,13 @@ class QueryAnalyzer:
                     present.add(t)
                     exp_tokens.append(t)
         concepts = self.concepts(focus, tokens, stats)
+        # Wordings of the texts found for the question's everyday words (the thesaurus) are
+        # searched too, like the synonym table's.
+        for c in concepts:
+            for a in c.alternates:
+                if a not in present and stats.df.get(a, 0) > 0:
+                    present.add(a)
+                    exp_tokens.append(a)
         intents = detect_intents(parts.asking)
         concepts, intents = self._intent_concepts(concepts, intents, parts.asking)
         if parts.context:
@@ -425,12 +435,26 @@ class QueryAnalyzer:
                 if word in term or term in word:
                     for gid in self.synonyms.matched_groups([term]):
                         alternates.update(self.synonyms.groups[gid])
+            if unseen and len(alternates) == 1 and self.thesaurus is not None:
+                # A word of everyday language the texts never use: their wording may be its
+                # synonym (扫墓 → 祭扫, 户口 → 户籍), or a synonym of the word inside it
+                # (回老家 → 老家 → 原籍).
+                kin = self.thesaurus.kin(word) or tuple(
+                    k for part in tok.tokens(word) if part != word and len(part) >= 2
+                    for k in self.thesaurus.kin(part)
+                )
+                alternates.update(k for k in kin if stats.df.get(k, 0) > 0)
             partial = tuple(t for t in tok.tokens(word) if t != word and len(t) >= 2 and t not in alternates)
             pattern = None
             for ask, _label, answer in ANSWER_TYPES:
                 if ask.search(word):
                     pattern = answer
             weight = self._weight(word, stats, unseen) * (FILLER_WEIGHT if fused else 1.0)
+            # A concept is as informative as its most common wording: 退伍 is rare in texts
+            # that say 退役 everywhere, and must not weigh like a rare topic word.
+            common = max((stats.df.get(a, 0) for a in alternates if a != word), default=0)
+            if common > stats.df.get(word, 0):
+                weight = min(weight, stats.idf_of_df(common))
             # Only a word the texts never use is looked for as a short form of their wording.
             full_form = short_form_pattern(word) if stats.df.get(word, 0) == 0 and pattern is None else None
             concepts.append(Concept(word, weight, tuple(sorted(alternates)), partial, pattern, full_form))

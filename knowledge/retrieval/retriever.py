@@ -107,6 +107,7 @@ class HybridRetriever(BaseRetriever):
     unseen_weight: float = 0.6  # weight of a word absent from the corpus, relative to max IDF
     region_preference: RegionPreference = Field(default_factory=RegionPreference)
     expand_dense: bool = False
+    thesaurus: Any = None  # knowledge.thesaurus.Thesaurus: everyday synonyms of unseen words
 
     _stats: CorpusStats | None = PrivateAttr(default=None)
     _stats_source: Any = PrivateAttr(default=None)
@@ -128,7 +129,7 @@ class HybridRetriever(BaseRetriever):
     # ------------------------------------------------------------------ analysis
     def analyze(self, query: str) -> QueryAnalysis:
         """Tokenise ``query``, find its synonym expansions and the concepts it asks about."""
-        analyzer = QueryAnalyzer(self.store.tokenizer, self.synonyms, self.unseen_weight)
+        analyzer = QueryAnalyzer(self.store.tokenizer, self.synonyms, self.unseen_weight, self.thesaurus)
         return analyzer.analyze(query, self.stats())
 
     def stats(self) -> CorpusStats:

@@ -42,6 +42,18 @@ def test_passage_groups_and_coverage() -> None:
     assert covers(family, "凭证件办理。") is None
 
 
+def test_a_rule_on_a_soldiers_death_covers_the_family_and_one_on_leaving_service_the_veteran() -> None:
+    death = "军人因战、因公死亡的，按照认定的死亡性质和相应的保险金标准，给付军人伤亡保险金。"
+    family = asked_group("军人牺牲了家里能拿多少保险金")
+    assert family is not None and family.group == "martyr_family"
+    assert covers(family, death) is True
+    # The serving member's own rule is still not a rule for a veteran.
+    veteran = asked_group("退伍后参加了单位的职工医保，部队的医保关系怎么转")
+    assert veteran is not None and covers(veteran, death) is False
+    transfer = "军人退出现役后参加职工基本医疗保险的，由军队后勤（联勤）机关财务部门将军人退役医疗保险关系转入地方。"
+    assert covers(veteran, transfer) is True
+
+
 def test_answer_units_join_lead_in_and_items() -> None:
     units = answer_units("第四条 对下列人员，优先安置：\n（一）参战的；\n（二）立功的。\n其他人员按规定办理。")
     assert units == ["第四条 对下列人员，优先安置：（一）参战的；（二）立功的。", "其他人员按规定办理。"]

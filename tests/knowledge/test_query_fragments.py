@@ -39,6 +39,14 @@ def test_the_tokenizer_knows_its_dictionary_and_parts_of_speech(tok: ChineseToke
     assert tok.pos("前交过") == ""
 
 
+def test_a_word_jieba_splits_into_two_frequent_characters_is_still_a_token(tok: ChineseTokenizer) -> None:
+    # jieba cuts 主管部门报到 into 报 + 到; the passage must still be found for 报到.
+    tokens = tok.tokens("持退役证明到安置地人民政府退役军人工作主管部门报到。")
+    assert "报到" in tokens and "退役证明" in tokens
+    # Only neighbours are joined: not across a dropped stopword (买 了 个 车).
+    assert "买车" not in tok.tokens("他买了个车回来")
+
+
 def test_a_fusion_is_replaced_by_the_nouns_inside_it(tok: ChineseTokenizer) -> None:
     # jieba fuses 少交税 (and cuts 要交个 + 税): the noun inside is the topic.
     assert "交税" in _labels(tok, "公司招退伍兵能少交税吗", ["公司", "退伍兵"])
