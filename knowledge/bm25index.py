@@ -118,15 +118,14 @@ def to_bm25(counts: TermCounts) -> Any:
 
 class Scorer:
     """Top-k search over a ``bm25s.BM25``'s score matrix without bm25s's per-query machinery
-    (progress bars, a per-token ``np.add.at`` over a copied sub-matrix). Same scores, bit for
-    bit, and the same top-k selection (ties included) as ``BM25.retrieve``.
+    (progress bars, a per-token ``np.add.at`` over a copied sub-matrix). Same scores as
+    ``BM25.retrieve``, bit for bit; a deterministic order among equal scores (:meth:`top_k`).
 
     A query's score vector is accumulated column by column in query order, each row's float32
     sum in bm25s's own order: a common term's column (in at least 1/``DENSE_SHARE`` of the
     rows) is added as a dense vector, built on first use and kept for this generation (at most
     ``DENSE_CACHE`` of them: 4 bytes per row each); a rarer one is added at its rows. Every
-    row is still scored, and the top k picked from all of them by bm25s's own selection: a
-    pruned search (max-score, WAND) could not pick the same rows among equal scores.
+    row is scored; the top k are ordered by score, then row (see :meth:`top_k`).
     """
 
     DENSE_SHARE = 16
@@ -166,18 +165,33 @@ class Scorer:
 
     def top_k(self, tokens: list[str], k: int, mask: np.ndarray | None = None
               ) -> tuple[np.ndarray, np.ndarray]:
-        """``(rows, scores)`` of the ``k`` best rows, best first; a repeated token counts again,
-        unknown tokens are ignored; ``mask`` (one weight per row) multiplies the scores."""
-        from bm25s.selection import topk
+        """``(rows, scores)`` of the at most ``k`` best rows with a score above 0, by score
+        (descending), then row (ascending); a repeated token counts again, unknown tokens are
+        ignored; ``mask`` (one weight per row) multiplies the scores.
 
-        k = min(k, self.num_docs)
+        The order among equal scores is the row order, whatever numpy's selection algorithm
+        (it differs between CPUs and versions), and a row that matches no token (score 0, or
+        masked out) is no candidate: only the matching rows are ranked, so a filter that keeps
+        few rows costs less, not more.
+        """
+        empty = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         if k <= 0 or not any(t in self.vocab for t in tokens):
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+            return empty
         scores = self.scores(tokens)
         if mask is not None:
             scores = scores * mask
-        best, rows = topk(scores, k=k, backend="numpy", sorted=True)
-        return rows, best
+        rows = np.flatnonzero(scores > 0)  # ascending
+        if rows.size == 0:
+            return empty
+        values = scores[rows]
+        if rows.size > k:
+            kth = values[np.argpartition(-values, k - 1)[k - 1]]
+            above = rows[values > kth]
+            # The k-th score may be shared: the lowest rows among those with it complete the k.
+            rows = np.concatenate([above, rows[values == kth][: k - above.size]])
+            values = scores[rows]
+        order = np.lexsort((rows, -values))
+        return rows[order], values[order]
 
 
 def save(retriever: Any, counts: TermCounts, target: Path) -> None:

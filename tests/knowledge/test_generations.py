@@ -166,44 +166,50 @@ def test_vectorised_bm25_scores_equal_bm25s(tmp_path: Path) -> None:
                        bm25index.to_bm25(scratch).get_scores(["c"]))
 
 
-def test_scorer_returns_exactly_what_bm25s_retrieve_returns() -> None:
+def _ranked(scores: np.ndarray, k: int) -> tuple[list[int], np.ndarray]:
+    """The reference order: rows scoring above 0, by score descending, then row ascending."""
+    rows = sorted((r for r in range(scores.size) if scores[r] > 0), key=lambda r: (-scores[r], r))[:k]
+    return rows, scores[rows].astype(np.float32)
+
+
+def test_scorer_scores_like_bm25s_and_orders_ties_by_row() -> None:
     rng = np.random.default_rng(13)
     words = [f"w{i}" for i in range(30)]
-    # Duplicated texts give equal scores: their order must be bm25s's too.
+    # Duplicated texts give equal scores: the lower row comes first.
     texts = [" ".join(rng.choice(words, size=int(rng.integers(0, 9)))) for _ in range(150)] * 2
     retriever = bm25index.to_bm25(bm25index.count([str(i) for i in range(len(texts))], texts))
     scorer = bm25index.Scorer(retriever)
     mask = (np.arange(len(texts)) % 3 == 0).astype(np.float32)
     for query in (["w1"], ["w2", "w3", "w2", "unknown"], [*words[:6], *words[:6], "w7"]):
         for weights in (None, mask):
-            docs, scores = retriever.retrieve([query], k=40, show_progress=False, n_threads=0,
+            docs, scores = retriever.retrieve([query], k=len(texts), show_progress=False, n_threads=0,
                                               weight_mask=weights)
+            full = np.zeros(len(texts), dtype=np.float32)
+            full[docs[0]] = scores[0]
             rows, ours = scorer.top_k(query, 40, weights)
-            assert rows.tolist() == docs[0].tolist()
-            assert np.array_equal(ours, scores[0])
+            want_rows, want = _ranked(full, 40)
+            assert rows.tolist() == want_rows
+            assert np.array_equal(ours, want)
+            # Only matching rows are candidates: a masked-out or non-matching row never is.
+            assert (ours > 0).all()
     assert scorer.top_k(["unknown"], 5)[0].size == 0
 
 
-def _exhaustive_top_k(retriever: object, tokens: list[str], k: int, mask: np.ndarray | None
-                      ) -> tuple[np.ndarray, np.ndarray]:
+def _exhaustive_scores(retriever: object, tokens: list[str], mask: np.ndarray | None) -> np.ndarray:
     """The reference: the query's columns of the whole score matrix summed by one sparse product."""
-    from bm25s.selection import topk
     from scipy.sparse import csc_matrix
 
     s = retriever.scores  # type: ignore[attr-defined]
     matrix = csc_matrix((s["data"], s["indices"], s["indptr"]), shape=(s["num_docs"], len(s["indptr"]) - 1))
     ids = [retriever.vocab_dict[t] for t in tokens if t in retriever.vocab_dict]  # type: ignore[attr-defined]
     scores = np.asarray(matrix[:, ids] @ np.ones(len(ids), dtype=np.float32), dtype=np.float32)
-    if mask is not None:
-        scores = scores * mask
-    best, rows = topk(scores, k=min(k, s["num_docs"]), backend="numpy", sorted=True)
-    return rows, best
+    return scores * mask if mask is not None else scores
 
 
 @pytest.mark.parametrize("dense_share", [1, 4, 16, 10**9])
 def test_scorer_equals_exhaustive_scoring_on_random_corpora(dense_share: int) -> None:
     # Common columns added densely, rare ones at their rows, or all of one kind: always the
-    # float32 sums and the top k (equal scores included) of the whole matrix's product.
+    # float32 sums of the whole matrix's product, and its top k by score, then row.
     rng = np.random.default_rng(dense_share)
     for trial in range(6):
         words = [f"w{i}" for i in range(int(rng.integers(3, 40)))]
@@ -220,12 +226,12 @@ def test_scorer_equals_exhaustive_scoring_on_random_corpora(dense_share: int) ->
             query = [*query, *query[: len(query) // 2]]  # repeated tokens count again
             for k in (1, 10, 40, 10**6):
                 for weights in (None, mask):
-                    want_rows, want = _exhaustive_top_k(retriever, query, k, weights)
                     rows, got = scorer.top_k(query, k, weights)
                     if not any(t in retriever.vocab_dict for t in query):
                         assert rows.size == 0
                         continue
-                    assert rows.tolist() == want_rows.tolist(), (trial, query, k)
+                    want_rows, want = _ranked(_exhaustive_scores(retriever, query, weights), k)
+                    assert rows.tolist() == want_rows, (trial, query, k)
                     assert got.dtype == np.float32 and np.array_equal(got, want)
 
 
