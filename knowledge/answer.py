@@ -282,6 +282,9 @@ def compose_answer(
             break
 
     budget -= _add_intent_sentences(facts, analysis, budget)
+    if not _states_a_topic(facts, analysis, retriever.synonyms.fillers):
+        # Only who asks matched (退伍费 → 退役 in a rule on something else): no answer.
+        facts = []
     if _answers_another_group(facts, asked, analysis):
         # The rule is another group's and does not state what was asked (an amount, or the
         # question's main topic): it is not an answer for this asker, so nothing is stated.
@@ -403,6 +406,20 @@ def _add_intent_sentences(facts: list[Fact], analysis: QueryAnalysis, budget: in
         facts.append(Fact(sent, lead, 0.0))
         used += line_len
     return used
+
+
+def _states_a_topic(facts: list[Fact], analysis: QueryAnalysis, fillers: frozenset[str]) -> bool:
+    """True when the answer's sentences state at least one of the question's topics (a
+    concept other than its answer type, colloquial ``fillers`` and the words naming people),
+    or the question has no such topic (军人家属具体指哪些人 asks about the people)."""
+    topics = [
+        c for c in analysis.concepts
+        if c.pattern is None and not names_person(c.label) and c.label not in fillers
+    ]
+    if not topics or not facts:
+        return True
+    said = [normalize(f.sentence).lower() for f in facts]
+    return any(c.coverage(s) > 0 for c in topics for s in said)
 
 
 def _answers_another_group(facts: list[Fact], asked: AskedGroup | None, analysis: QueryAnalysis) -> bool:
