@@ -33,7 +33,8 @@ def test_a_rule_that_only_names_the_asker_is_no_answer() -> None:
     tax = analyzer.analyze("退伍费要交个税吗", _Stats({"退役": 30}))  # type: ignore[arg-type]
     materials = _fact("退役军人申请优待证应当提交居民身份证和退役证明。")
     assert not _states_a_topic([materials], tax, table.fillers)
-    assert _states_a_topic([_fact("退役军人取得的退役金免征个人所得税，个税按规定减免。")], tax, table.fillers)
+    relief = _fact("退役军人取得的退役金免征个人所得税，个税按规定减免。")
+    assert _states_a_topic([relief], tax, table.fillers)
     # A question about the people themselves has no other topic: any rule on them may answer.
     who = analyzer.analyze("军人家属具体指哪些人", _Stats({"军人家属": 3}))  # type: ignore[arg-type]
     assert _states_a_topic([_fact("军人家属，是指军人的配偶、父母、子女。")], who, table.fillers)
