@@ -50,8 +50,10 @@ def upload_report(report: IngestReport, uploads_dir: Path) -> dict[str, Any]:
     """An uploaded file's ingest report for the job: {"supersessions": [...], "notes": [...]}.
 
     The notes name the file, not the server's upload folder (ingest prefixes each note with
-    the path it was given).
+    the path it was given); the supersessions are those the file's own document is part of,
+    not every superseded text of the knowledge base.
     """
     folder = str(uploads_dir) + os.sep
     notes = [note.replace(folder, "") for note in report.warnings]
-    return {"supersessions": report.supersessions, "notes": notes}
+    own = {doc.doc_id for doc in report.added + report.updated + report.unchanged}
+    return {"supersessions": report.supersessions_of(own), "notes": notes}

@@ -62,7 +62,7 @@ from bot.qa import REGION_STATE, QAHandlers
 from bot.status import VERIFY, CaseStatusHandlers
 from complaints.attachments import AttachmentStore
 from complaints.classifier import ComplaintClassifier
-from complaints.followers import CaseFollowing
+from complaints.followers import DIGITS_REPLY, CaseFollowing
 from complaints.routing import RoutingTable
 from complaints.service import CaseService
 from ingest.bootstrap import open_knowledge_service
@@ -96,8 +96,8 @@ COMPLAINT_CONVERSATION = "complaint"
 REGION_CONVERSATION = "region"
 CASEWORK_CONVERSATION = "casework"
 STATUS_CONVERSATION = "status"
-# The reply to 「请回复手机号后四位」: digits (full-width too), maybe spaced, or a whole number.
-DIGITS_TEXT = filters.Regex(r"^[\s0-9０-９+\-－]{1,24}$")
+# The reply to 「请回复手机号后四位」 (complaints.followers.DIGITS_REPLY: 「5678」「尾号是5678」).
+DIGITS_TEXT = filters.Regex(DIGITS_REPLY)
 
 
 class VetbotApplication(Application[Any, Any, Any, Any, Any, Any]):

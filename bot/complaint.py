@@ -368,7 +368,9 @@ class ComplaintFlow:
         draft = self._draft(context) or {}
         themes = THEMES
         phone = mask_phone(draft.get("phone")) if draft.get("phone") else "未留"
-        photos = len(draft.get("attachments", []))
+        # Only photos: a description over the length limit is kept as a kind="text" attachment,
+        # which the summary already announces with OVERFLOW_KEPT.
+        photos = sum(1 for a in draft.get("attachments", []) if a.get("kind") == "photo")
         lines = [
             texts.CONFIRM_HEADER,
             f"类别：{esc(themes.get(draft.get('theme') or 'other', '其他'))}",

@@ -53,6 +53,12 @@ BAD_DIGITS = "请输入登记手机号的后四位数字（例如 5678），发�
 
 AccessKind = Literal["view", "verify", "no_phone"]
 
+# The reply to 「请回复手机号后四位」: the digits (full-width too, maybe spaced, or a whole
+# number) with at most the words and marks people put around them (「尾号是5678」,
+# 「手机后四位：5678。」); nothing else, so a question with a number in it stays a question.
+_DIGIT_WORDS = "尾号后四位末手机号码电话是为的"
+DIGITS_REPLY = re.compile(rf"^[\s{_DIGIT_WORDS}:：,，]*[\s0-9０-９+\-－]{{1,24}}[\s.。!！]*$")
+
 
 class TooManyAttemptsError(PermissionDeniedError):
     """The chat or the case used up its verification attempts for now."""
@@ -92,11 +98,14 @@ def phone_suffix(phone: str | None) -> str | None:
 
 
 def typed_suffix(text: str) -> str:
-    """The four digits a person typed: four digits, or a whole phone number (its last four).
+    """The four digits a person typed: four digits, or a whole phone number (its last four),
+    maybe in a few words (``DIGITS_REPLY``: 「尾号是5678」).
 
     Raises ``InvalidInputError`` (``BAD_DIGITS``) for anything else; that is not a failed guess.
     """
-    digits = re.sub(r"[\s\-+]", "", normalize(text or ""))
+    if not DIGITS_REPLY.match(text or ""):
+        raise InvalidInputError("not four digits", user_message=BAD_DIGITS)
+    digits = re.sub(r"\D", "", normalize(text))
     if digits.isdigit() and (len(digits) == 4 or 7 <= len(digits) <= 15):
         return digits[-4:]
     raise InvalidInputError("not four digits", user_message=BAD_DIGITS)
@@ -193,6 +202,7 @@ def _link(session: Session, case_id: int, chat_id: int, now: datetime) -> None:
 
 
 __all__ = [
+    "DIGITS_REPLY",
     "MAX_FAILURES_PER_CASE",
     "MAX_FAILURES_PER_CHAT",
     "CaseAccess",

@@ -29,7 +29,7 @@ from ingest.loaders import EXTRA_KEYS, METADATA_KEYS, LoadedDocument, is_support
 from ingest.report import FailedFile, IngestedDocument, IngestReport
 from knowledge.overlay import OverlayHook
 from knowledge.store import ChunkRecord, DocumentRecord, KnowledgeStore, content_hash
-from knowledge.versions import VersionIndex
+from knowledge.versions import Supersession, VersionIndex
 from vetbot.cancel import CancelToken, cancellable, checkpoint
 from vetbot.errors import IngestError
 
@@ -209,10 +209,9 @@ def _progress(items: list[_Candidate], enabled: bool) -> Iterable[_Candidate]:
     return tqdm(items, desc="导入", unit="个文件", file=sys.stderr, leave=False)
 
 
-def _supersessions(store: KnowledgeStore) -> list[str]:
+def _supersessions(store: KnowledgeStore) -> list[Supersession]:
     """The superseded documents the knowledge base holds (same title, or repealed by name)."""
-    versions = VersionIndex({d.doc_id: d.metadata for d in store.documents.values()})
-    return [s.describe() for s in versions.supersessions]
+    return VersionIndex({d.doc_id: d.metadata for d in store.documents.values()}).supersessions
 
 
 def ingest_paths(store: KnowledgeStore, paths: list[Path], *, prune: bool = False, rebuild: bool = False,
@@ -245,7 +244,7 @@ def _ingest(store: KnowledgeStore, paths: list[Path], *, prune: bool, rebuild: b
                 report.failed.append(FailedFile(cand.display, "文件无法读取（权限不足或已被删除）"))
             else:
                 report.unchanged.append(IngestedDocument(cand.doc_id, cand.display, len(doc.chunks)))
-        report.supersessions = _supersessions(store)
+        report.set_supersessions(_supersessions(store))
         return report
 
     with store.writer() as writer:
@@ -302,7 +301,7 @@ def _ingest(store: KnowledgeStore, paths: list[Path], *, prune: bool, rebuild: b
             for doc_id in _prune_targets(writer.documents, folder_roots, set(seen)):
                 writer.stage_removal(doc_id)
                 report.removed.append(doc_id)
-    report.supersessions = _supersessions(store)
+    report.set_supersessions(_supersessions(store))
     # DEBUG: the CLI prints the summary itself, and an INFO line here showed it twice.
     logger.debug("ingest: %s", report.summary().splitlines()[0])
     return report

@@ -17,8 +17,11 @@ title, issuer, dates and region ingest read; ``IngestReport.to_dict()`` is the J
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from knowledge.versions import Supersession
 
 # Metadata shown per file in the human report, with Chinese labels.
 _SHOWN = (
@@ -62,6 +65,9 @@ class IngestReport:
     # Superseded documents in the knowledge base after this run, in Chinese
     # (《国防教育法》（2018-04-27）已被《国防教育法》取代（2024-09-21起施行））.
     supersessions: list[str] = field(default_factory=list)
+    # The same supersessions with their doc ids (not in to_dict): one uploaded file's report
+    # shows only those its own document takes part in (supersessions_of).
+    superseded: list[Supersession] = field(default_factory=list, repr=False)
 
     @property
     def ingested(self) -> int:
@@ -77,6 +83,15 @@ class IngestReport:
     def nothing_ingested(self) -> bool:
         """True when no supported file was found or every one of them failed."""
         return self.ingested == 0
+
+    def set_supersessions(self, superseded: list[Supersession]) -> None:
+        """Record the knowledge base's superseded documents (``superseded`` and its lines)."""
+        self.superseded = list(superseded)
+        self.supersessions = [s.describe() for s in self.superseded]
+
+    def supersessions_of(self, doc_ids: Collection[str]) -> list[str]:
+        """The lines of ``supersessions`` whose old or new document is one of ``doc_ids``."""
+        return [s.describe() for s in self.superseded if s.old in doc_ids or s.new in doc_ids]
 
     def summary(self) -> str:
         """A Chinese multi-line summary for the CLI and the ingest job page."""
@@ -111,5 +126,6 @@ class IngestReport:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (``vetbot ingest --json``, API ingest jobs); see the module docstring."""
         data = asdict(self)
+        del data["superseded"]  # ``supersessions`` says the same in the JSON form's shape
         data["chunks_written"] = self.chunks_written
         return data

@@ -150,3 +150,21 @@ def test_upload_report_notes_name_the_file_not_the_servers_path(
     for note in notes:
         assert "uploads" not in note and str(settings.data_dir) not in note, note
         assert note.startswith("qinglan.md：")
+
+
+def test_upload_report_lists_only_the_files_own_versions(kb_client: TestClient, users: Users) -> None:
+    # Found by s21t: every file of an upload listed every supersession in the knowledge base
+    # (《国防教育法》2018 showed 《信访条例》已废止…).
+    versions = Path(__file__).resolve().parents[1] / "fixtures" / "versions"
+    files = [(p.name, p.read_bytes()) for p in sorted(versions.glob("*.md"))]
+    job_id = _upload(kb_client, users, files).json()["job_id"]
+    kb_client.app.state.jobs.wait(job_id, timeout=120)  # type: ignore[attr-defined]
+    job = kb_client.get(f"/v1/jobs/{job_id}", headers=users.headers("admin")).json()
+    lines = {f["name"]: f["report"]["supersessions"] for f in job["files"]}
+    assert all(f["status"] == "done" for f in job["files"]), job["files"]
+    assert all("示例来访规定" in s for s in lines["示例来访规定.md"] + lines["示例来访工作办法.md"]), lines
+    military = lines["示例军人优抚条例-2015.md"] + lines["示例军人优抚条例-2023.md"]
+    assert all("示例军人优抚条例" in s for s in military), lines
+    # each pair was reported with its second file, the one that made the older text superseded
+    assert len(lines["示例来访规定.md"] + lines["示例来访工作办法.md"]) == 1, lines
+    assert len(lines["示例军人优抚条例-2023.md"]) == 1, lines

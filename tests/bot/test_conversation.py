@@ -245,3 +245,18 @@ async def test_answer_keyboard_has_few_distinct_source_buttons_a_toggle_and_one_
     expanded = [b["text"] for row in markup["inline_keyboard"] for b in row]
     assert len([t for t in expanded if t.startswith("📄")]) == 5 and "收起依据" in expanded
     assert "👍 有用" in expanded
+
+
+async def test_summary_counts_photos_not_the_kept_long_text(harness: BotHarness) -> None:
+    # Found by s21t: a description over the case text limit is kept as a text attachment, and
+    # the summary said 照片：1 张 to someone who had sent no photo.
+    h = harness
+    await h.say(VETERAN, "/complain")
+    await h.press(VETERAN, "交通出行优待")
+    await h.press(VETERAN, "济南市")
+    await h.say(VETERAN, "司机拒绝我免费乘车并且态度恶劣。" * 400)
+    before = len(h.api.texts_to(VETERAN))
+    await h.press(VETERAN, "跳过")
+    summary = "".join(h.api.texts_to(VETERAN)[before:])  # a long summary comes in two messages
+    assert "超出部分以您的原消息作为附件" in summary
+    assert "照片：无" in summary and "照片：1 张" not in summary

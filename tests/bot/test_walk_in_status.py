@@ -147,3 +147,23 @@ async def test_the_filer_is_never_asked_and_strangers_see_nothing_of_a_telegram_
     await h.say(STRANGER, "1234")
     assert "不符" in h.last_text(STRANGER)
     assert "待受理" not in "\n".join(h.api.texts_to(STRANGER))
+
+
+async def test_digits_said_in_words_or_with_a_full_stop_are_taken_as_the_reply(harness: BotHarness) -> None:
+    # Found by s21t: 「尾号是5678」 or 「5678。」 after 「请回复手机号后四位」 went to the Q&A and got
+    # 「超出了我的服务范围」; the check was still waiting and the person did not know why.
+    h = harness
+    ticket = _walk_in(h)
+    await h.say(WALK_IN, f"/status {ticket}")
+    await h.say(WALK_IN, "尾号是0000")
+    assert "不符" in h.last_text(WALK_IN) and "服务范围" not in h.last_text(WALK_IN)
+    await h.say(WALK_IN, "5678。")
+    texts = h.api.texts_to(WALK_IN)
+    assert "核验通过" in texts[-2] and ticket in texts[-1]
+    await h.say(RELATIVE, f"/status {ticket}")
+    await h.say(RELATIVE, "手机后四位：５６７８")
+    assert "核验通过" in h.api.texts_to(RELATIVE)[-2]
+    # a question with a number in it is still a question, and no failed guess
+    await h.say(STRANGER, f"/status {ticket}")
+    await h.say(STRANGER, "2024年的优待证还能用吗")
+    assert "不符" not in h.last_text(STRANGER)

@@ -32,7 +32,10 @@ def test_digits_typed_and_stored() -> None:
     assert phone_suffix("+86 138-1234-5678") == "5678" and phone_suffix("12") is None
     assert phone_suffix(None) is None
     assert typed_suffix(" ５６７８ ") == "5678" and typed_suffix("138 1234 5678") == "5678"
-    for bad in ("567", "56789", "abcd", ""):
+    # the words and marks people put around the digits (s21t)
+    assert typed_suffix("尾号是5678") == "5678" and typed_suffix("5678。") == "5678"
+    assert typed_suffix("手机号：138-1234-5678") == "5678"
+    for bad in ("567", "56789", "abcd", "", "2024年优待证", "尾号"):
         with pytest.raises(InvalidInputError):
             typed_suffix(bad)
 
