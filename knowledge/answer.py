@@ -326,7 +326,7 @@ def compose_answer(
     # Only the passages the answer's sentences come from are cited; at most a few others that
     # are about as relevant are listed apart as 相关条文.
     cited = list({f.source.chunk_id: f.source for f in facts}.values())
-    related = related_passages(hits, retriever, {s.chunk_id for s in cited}, limit=min(MAX_RELATED, k))
+    related = related_passages(hits, retriever, cited, limit=min(MAX_RELATED, k))
     return Composed(text=text, sources=cited, local_rule=local_rule, facts=facts, related=related)
 
 

@@ -35,22 +35,30 @@ class Thesaurus:
     """Word → synonyms (tuples of words of ≥ 2 characters), from synonym sets ``groups``."""
 
     def __init__(self, groups: Iterable[Sequence[str]] = ()) -> None:
-        self._kin: dict[str, tuple[str, ...]] = {}
-        merged: dict[str, dict[str, None]] = {}
+        # Sets by index, and each word's sets: built in one pass (the process's start time
+        # counts), a word's synonyms joined when asked for.
+        self._sets: list[tuple[str, ...]] = []
+        self._index: dict[str, list[int]] = {}
         for group in groups:
-            words = [w for w in dict.fromkeys(group) if len(w) >= 2]
-            if len(words) < 2 or len(group) > MAX_SET:
+            if len(group) > MAX_SET:
                 continue
+            words = tuple(dict.fromkeys(w for w in group if len(w) >= 2))
+            if len(words) < 2:
+                continue
+            gid = len(self._sets)
+            self._sets.append(words)
             for w in words:
-                merged.setdefault(w, {}).update(dict.fromkeys(x for x in words if x != w))
-        self._kin = {w: tuple(k) for w, k in merged.items()}
+                self._index.setdefault(w, []).append(gid)
 
     def __len__(self) -> int:
-        return len(self._kin)
+        return len(self._index)
 
     def kin(self, word: str) -> tuple[str, ...]:
         """The synonyms of ``word`` (in set order, without the word); () when it has none."""
-        return self._kin.get(word, ())
+        found = self._index.get(word)
+        if not found:
+            return ()
+        return tuple(dict.fromkeys(w for gid in found for w in self._sets[gid] if w != word))
 
     @classmethod
     def load(cls, path: Path | None = None) -> Thesaurus:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from knowledge.text import normalize
-from knowledge.types import Passage
+from knowledge.types import Passage, citation
 
 if TYPE_CHECKING:
     from knowledge.retrieval import Hit, HybridRetriever, QueryAnalysis
@@ -23,6 +24,7 @@ _LEAD_IN_END = ("：", ":")
 MAX_LIST_CHARS = 420
 _CLAUSE_END = ("；", ";")
 MAX_SENTENCE_CHARS = 240  # a sentence of clauses joined back longer than this is cut at its clauses
+_PARAGRAPH = re.compile(r"(第[零一二三四五六七八九十百千0-9]+条(?:之[一二三四五六七八九十]+)?).*$")
 
 
 def answer_units(text: str) -> list[str]:
@@ -133,23 +135,37 @@ def paragraph_of(text: str, sentence: str) -> int:
 
 
 def related_passages(
-    hits: list[Hit], retriever: HybridRetriever, cited: set[str], *, limit: int
+    hits: list[Hit], retriever: HybridRetriever, cited: Sequence[Passage], *, limit: int
 ) -> list[Passage]:
     """Up to ``limit`` passages in force, not cited, about as relevant as the best hit (相关条文).
 
     Relevant means: among the top five, at least 0.6 of the best hit's concept coverage and
-    0.75 of its score; a passage that merely shares a word is not listed.
+    0.75 of its score; a passage that merely shares a word is not listed. An article is listed
+    once, and never when the answer cites it already (another 款 of it, or the same article of
+    a summary and of the full text: one citation, 《title》第N条).
     """
     top = [h for h in hits[:5] if not h.superseded]
     if not top or limit <= 0:
         return []
     best_cov = max(h.coverage for h in top)
     best_score = top[0].score
+    seen = {_article_key(p) for p in cited}
+    cited_ids = {p.chunk_id for p in cited}
     out = []
     for h in top:
-        if h.chunk_id in cited or h.coverage < 0.6 * best_cov or h.score < 0.75 * best_score:
+        if h.chunk_id in cited_ids or h.coverage < 0.6 * best_cov or h.score < 0.75 * best_score:
             continue
-        out.append(retriever.to_passage(h))
+        passage = retriever.to_passage(h)
+        key = _article_key(passage)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(passage)
         if len(out) >= limit:
             break
     return out
+
+
+def _article_key(passage: Passage) -> str:
+    """The article a passage belongs to, as cited (《title》第N条 without its 款)."""
+    return _PARAGRAPH.sub(r"\1", citation(passage))

@@ -1,14 +1,17 @@
-"""An answer must state something the question asks about, not only who asks (issue 16)."""
+"""An answer states something the question asks about, not only who asks, and lists each
+related article once (issue 16)."""
 
 from __future__ import annotations
 
 import math
 
 from knowledge.answer import Fact, _states_a_topic
+from knowledge.retrieval import Hit
 from knowledge.retrieval.query import QueryAnalyzer
 from knowledge.synonyms import SynonymTable
 from knowledge.text import ChineseTokenizer
 from knowledge.types import Passage
+from knowledge.units import related_passages
 
 
 class _Stats:
@@ -38,3 +41,31 @@ def test_a_rule_that_only_names_the_asker_is_no_answer() -> None:
     # A question about the people themselves has no other topic: any rule on them may answer.
     who = analyzer.analyze("军人家属具体指哪些人", _Stats({"军人家属": 3}))  # type: ignore[arg-type]
     assert _states_a_topic([_fact("军人家属，是指军人的配偶、父母、子女。")], who, table.fillers)
+
+
+class _Passages:
+    """The one retriever method related_passages reads."""
+
+    def __init__(self, passages: dict[str, Passage]) -> None:
+        self.passages = passages
+
+    def to_passage(self, hit: Hit) -> Passage:
+        return self.passages[hit.chunk_id]
+
+
+def test_an_article_is_listed_once_and_never_beside_its_own_citation() -> None:
+    def p(cid: str, title: str, article: str) -> Passage:
+        text = "退役军人凭优待证享受交通优待。"
+        return Passage(title=title, article=article, text=text, score=1.0, chunk_id=cid)
+
+    passages = {
+        "a": p("a", "中华人民共和国退役军人保障法", "第五十三条"),
+        # The summary of the cited article, and another 款 of a listed one.
+        "b": p("b", "中华人民共和国退役军人保障法（要点）", "第五十三条"),
+        "c": p("c", "信访工作条例", "第三十五条"),
+        "d": p("d", "信访工作条例", "第三十五条第二款"),
+        "e": p("e", "军人抚恤优待条例", "第五十二条"),
+    }
+    hits = [Hit(cid, 0.9, 0.02, coverage=0.8) for cid in passages]
+    related = related_passages(hits, _Passages(passages), [passages["a"]], limit=5)  # type: ignore[arg-type]
+    assert [r.chunk_id for r in related] == ["c", "e"]
