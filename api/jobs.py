@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from api import jobqueue
 from api.models import IngestJob, IngestQueueEntry, utcnow
 from api.rwlock import ReadWriteLock
-from api.uploadfiles import upload_report
+from api.uploadfiles import sniff_mismatch, upload_report
 from ingest.pipeline import ingest_paths
 from knowledge.overlay import OverlayHook
 from knowledge.store import KnowledgeStore
@@ -45,6 +45,7 @@ logger = logging.getLogger(__name__)
 
 TERMINAL_STATES = ("done", "failed", "cancelled")
 _INTERRUPTED = "服务重启，导入任务被中断，请重新上传。"
+MISMATCH_ERROR = "文件内容与扩展名不符（例如把 PDF 改名为 .docx），已跳过，请检查后重新上传。"
 
 
 class _JobToken:
@@ -52,6 +53,16 @@ class _JobToken:
 
     def __init__(self, is_set: Callable[[], bool]) -> None:
         self.is_set = is_set
+
+
+def _mismatched(staged: Path) -> bool:
+    """Whether a staged upload's first bytes contradict its extension (see ``sniff_mismatch``)."""
+    try:
+        with staged.open("rb") as fh:
+            head = fh.read(8192)
+    except OSError:
+        return False  # the ingest reports a missing or unreadable file itself
+    return sniff_mismatch(staged.suffix.lower(), head)
 
 
 def _restore(previous: Path | None, target: Path) -> None:
@@ -356,6 +367,10 @@ class JobRunner:
                 entry["status"] = "running"
                 self._update(job_id, files=[dict(f) for f in files])
                 target = self.uploads_dir / entry["name"]
+                if _mismatched(staging / entry["name"]):
+                    entry["status"], entry["error"] = "failed", MISMATCH_ERROR
+                    self._update(job_id, files=[dict(f) for f in files], processed=i + 1)
+                    continue
                 previous = self._keep_previous(job_id, target)
                 try:
                     shutil.move(str(staging / entry["name"]), target)

@@ -51,6 +51,7 @@ _NAMED_TYPE: dict[str, re.Pattern[str]] = {
         r"(?:保险|抚恤|退役|优待|褒扬|补助|慰问|奖)金|(?<!免)费|补贴|补助|津贴|工资|标准|数额|金额"
     ),
     "分值": re.compile(r"加分|分数|降分"),
+    "材料": re.compile(r"材料|资料|手续"),
 }
 _NAMED_BY_PATTERN = {answer: _NAMED_TYPE[label] for _ask, label, answer in ANSWER_TYPES}
 

@@ -83,6 +83,7 @@ async def upload_documents(
     staging.mkdir(parents=True, exist_ok=True)
     limit = runtime.settings.max_upload_mb * (1 << 20)
     saved: list[tuple[str, int]] = []
+    mismatched: list[str] = []
     try:
         for upload, name in zip(files, names, strict=True):
             target = staging / name
@@ -90,8 +91,12 @@ async def upload_documents(
             with target.open("rb") as fh:
                 head = fh.read(8192)
             if sniff_mismatch(Path(name).suffix.lower(), head):
-                raise HTTPException(status_code=415, detail=f"文件“{name}”的内容与扩展名不符。")
+                mismatched.append(name)
             saved.append((name, size))
+        # One stray file in a folder is reported by the job and skipped, not a reason to refuse
+        # the others; an upload with nothing else in it is refused here.
+        if mismatched and len(mismatched) == len(saved):
+            raise HTTPException(status_code=415, detail=f"文件“{mismatched[0]}”的内容与扩展名不符。")
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

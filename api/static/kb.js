@@ -54,7 +54,9 @@
       .then(function (job) {
         var share = job.total ? job.processed / job.total : 0;
         bar.value = 30 + Math.round(70 * share);
-        status.textContent = (STATUS[job.status] || job.status) + "：" + job.processed + " / " + job.total + " 个文件";
+        var failed = (job.files || []).filter(function (f) { return f.status === "failed"; }).length;
+        status.textContent = (STATUS[job.status] || job.status) + "：" + job.processed + " / " + job.total + " 个文件"
+          + (failed ? "（其中 " + failed + " 个失败）" : "");
         if (job.status === "queued" || job.status === "running") {
           setTimeout(function () { poll(url, bar, status, box); }, 400);
         } else {

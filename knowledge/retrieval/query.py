@@ -98,6 +98,15 @@ ANSWER_TYPES: tuple[tuple[re.Pattern[str], str, re.Pattern[str]], ...] = (
         "分值",
         re.compile(r"[0-9一二三四五六七八九十]+(\.[0-9]+)?\s*分(?![之钟])|[0-9]+(\.[0-9]+)?\s*%"),
     ),
+    (
+        # "要带什么材料" asks for the papers to bring: a rule on where to apply does not answer it.
+        re.compile(r"(?:什么|哪些)(?:材料|证件|证明|手续|资料)|带(?:什么|哪些)|需要(?:什么|哪些)东西"),
+        "材料",
+        re.compile(
+            r"身份证|户口[簿本]|证明(?:书|材料)?|证件|证书|照片|申请表|复印件|原件|登记表"
+            r"|(?:提交|提供|携带|持)[^。；]{0,12}(?:材料|资料)"
+        ),
+    ),
 )
 
 

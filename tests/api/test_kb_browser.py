@@ -167,10 +167,11 @@ def test_upload_a_folder_with_a_broken_file_and_files_of_other_types(
     (folder / "card-fees.md").write_text(FEES, encoding="utf-8")
     (folder / "交通" / "jinan-bus-2025.md").write_text(WRONG_TITLE, encoding="utf-8")
     (folder / "scan-broken.pdf").write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\nthis is not a PDF body\n")
+    (folder / "renamed.docx").write_bytes(b"%PDF-1.7 a PDF saved as .docx")  # content contradicts its name
     (folder / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0not really")
     (folder / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
     page.set_input_files("#upload-folder", str(folder))
-    expect(page.locator("#upload-chosen li")).to_have_count(5)
+    expect(page.locator("#upload-chosen li")).to_have_count(6)
     chosen = page.inner_text("#upload-chosen")
     assert "2025年政策/交通/jinan-bus-2025.md" in chosen
     assert "photo.jpg：已跳过" in chosen and ".DS_Store：已跳过" in chosen
@@ -180,6 +181,8 @@ def test_upload_a_folder_with_a_broken_file_and_files_of_other_types(
     _shot(page, "folder-upload-report")
     assert "card-fees.md：已导入" in report and "jinan-bus-2025.md：已导入" in report
     assert "scan-broken.pdf：失败（" in report  # with the reason
+    assert "renamed.docx：失败（" in report and "扩展名不符" in report  # skipped, not the whole folder
+    expect(page.locator("#upload-status")).to_contain_text("其中 2 个失败")
     assert "photo.jpg" not in report  # skipped in the browser, never sent
     # the good files are in the knowledge base, the broken one is not
     page.goto(f"{live_server}/kb")

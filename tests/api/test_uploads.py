@@ -96,6 +96,23 @@ def test_upload_refuses_big_and_unsupported_files(
     assert not jobs_dir.exists() or not any(jobs_dir.iterdir())  # refused uploads leave nothing behind
 
 
+def test_a_file_whose_content_contradicts_its_extension_is_skipped_not_the_whole_upload(
+    kb_client: TestClient, users: Users
+) -> None:
+    good = (DATA / "jinan-transit.md").read_bytes()
+    r = _upload(kb_client, users, [("jinan-transit.md", good), ("fake.docx", b"%PDF-1.7 renamed pdf"),
+                                   ("broken.pdf", b"not a pdf")])
+    assert r.status_code == 202, r.text
+    job_id = r.json()["job_id"]
+    kb_client.app.state.jobs.wait(job_id, timeout=120)  # type: ignore[attr-defined]
+    job = kb_client.get(f"/v1/jobs/{job_id}", headers=users.headers("admin")).json()
+    assert job["status"] == "done" and job["processed"] == job["total"] == 3
+    files = {f["name"]: f for f in job["files"]}
+    assert files["jinan-transit.md"]["status"] in ("done", "unchanged")
+    for name in ("fake.docx", "broken.pdf"):
+        assert files[name]["status"] == "failed" and "扩展名不符" in files[name]["error"]
+
+
 def test_upload_is_admin_only(kb_client: TestClient, users: Users) -> None:
     for who in ("staff", "handler_jn", "office"):
         r = _upload(kb_client, users, [("a.md", b"# a")], who=who)

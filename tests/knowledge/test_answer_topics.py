@@ -69,3 +69,13 @@ def test_an_article_is_listed_once_and_never_beside_its_own_citation() -> None:
     hits = [Hit(cid, 0.9, 0.02, coverage=0.8) for cid in passages]
     related = related_passages(hits, _Passages(passages), [passages["a"]], limit=5)  # type: ignore[arg-type]
     assert [r.chunk_id for r in related] == ["c", "e"]
+
+
+def test_what_papers_to_bring_is_an_answer_type() -> None:
+    analyzer = QueryAnalyzer(ChineseTokenizer(), SynonymTable())
+    analysis = analyzer.analyze("优待证补办要带什么材料", _Stats({"优待证": 5, "补办": 2}))  # type: ignore[arg-type]
+    papers = next(c for c in analysis.concepts if c.label == "材料")
+    assert papers.pattern is not None
+    assert papers.pattern.search("申请补办应当提交居民身份证和退役证明。")
+    # Where to apply is not what to bring.
+    assert not papers.pattern.search("优待证遗失的，应当先登报声明作废，再到窗口申请补办。")
