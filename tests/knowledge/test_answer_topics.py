@@ -74,8 +74,7 @@ def test_an_article_is_listed_once_and_never_beside_its_own_citation() -> None:
 def test_what_papers_to_bring_is_an_answer_type() -> None:
     analyzer = QueryAnalyzer(ChineseTokenizer(), SynonymTable())
     analysis = analyzer.analyze("优待证补办要带什么材料", _Stats({"优待证": 5, "补办": 2}))  # type: ignore[arg-type]
-    papers = next(c for c in analysis.concepts if c.label == "材料")
-    assert papers.pattern is not None
-    assert papers.pattern.search("申请补办应当提交居民身份证和退役证明。")
+    papers = next(c for c in analysis.concepts if c.label == "材料" and c.pattern is not None)
+    assert papers.pattern is not None and papers.pattern.search("申请补办应当提交居民身份证和退役证明。")
     # Where to apply is not what to bring.
     assert not papers.pattern.search("优待证遗失的，应当先登报声明作废，再到窗口申请补办。")
