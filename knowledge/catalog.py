@@ -371,4 +371,20 @@ def open_catalog(kb_dir: Path, settings: Settings | None) -> Catalog:
     is_default = settings is not None and kb_dir.resolve() == Path(settings.default_kb_dir).resolve()
     if settings is not None and is_default and not (kb_dir / CATALOG_FILE).exists():
         return Catalog.for_database(settings.kb_database_url or settings.sqlalchemy_url)
+    if not (kb_dir / CATALOG_FILE).exists() and _has_index(kb_dir):
+        # Index files without a catalogue of their own: a KB catalogued in some project database
+        # (a data directory's kb/ opened by path). A new empty catalogue would answer from nothing.
+        raise KnowledgeBaseError(
+            f"{kb_dir} holds an index catalogued in a database, not in {CATALOG_FILE}",
+            user_message=f"知识库目录 {kb_dir} 的目录信息保存在数据库中：请设置 VETBOT_DATA_DIR"
+            "（或 VETBOT_KB_DATABASE_URL）指向它所属的数据目录后再打开，不要直接用 --kb 指定。",
+        )
     return Catalog.for_directory(kb_dir)
+
+
+def _has_index(kb_dir: Path) -> bool:
+    """Whether ``kb_dir`` has vectors or a BM25 index of some generation, and no pre-catalogue
+    ``manifest.json`` (such a KB is migrated into a new catalogue on open)."""
+    if (kb_dir / "manifest.json").exists():
+        return False
+    return (kb_dir / "chroma").is_dir() or any(kb_dir.glob("bm25-g*"))

@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 
 from knowledge import bm25index
-from knowledge.catalog import CATALOG_FILE
+from knowledge.catalog import CATALOG_FILE, open_catalog
 from knowledge.retrieval import CorpusStats, HybridRetriever
 from knowledge.store import ChunkRecord, DocumentRecord, KnowledgeStore, make_chroma_client
 from tests.fakes import HashingEmbeddings
 from tests.knowledge.conftest import build_tiny_kb, tiny_records
 from vetbot.cli import main
+from vetbot.errors import KnowledgeBaseError
 
 from .conftest import TINY_SYNONYMS
 
@@ -317,3 +318,19 @@ def test_ingest_migrate_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert set(store.chunks) == ids
     assert main(["ingest", "--migrate"]) == 0
     assert "无需迁移" in capsys.readouterr().out
+
+
+def test_a_data_dir_kb_opened_by_path_without_its_database_is_refused(tmp_path: Path) -> None:
+    # A data directory's kb/ is catalogued in the project database: opened by path it has index
+    # files but no catalogue of its own, and a new empty one would answer from nothing.
+    kb = tmp_path / "data" / "kb"
+    (kb / "chroma").mkdir(parents=True)
+    (kb / "bm25-g3").mkdir()
+    with pytest.raises(KnowledgeBaseError) as err:
+        open_catalog(kb, None)
+    assert "VETBOT_DATA_DIR" in err.value.user_message
+    assert not (kb / "catalog.sqlite3").exists()
+    # A new directory, or one with its own catalogue, opens as before.
+    fresh = tmp_path / "adhoc"
+    assert open_catalog(fresh, None).head() is None
+    assert open_catalog(fresh, None).head() is None
