@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from api import jobqueue
 from api.models import IngestJob, IngestQueueEntry, utcnow
 from api.rwlock import ReadWriteLock
-from api.uploadfiles import sniff_mismatch, upload_report
+from api.uploadfiles import MISMATCH_ERROR, restore_previous, staged_mismatch, upload_report
 from ingest.pipeline import ingest_paths
 from knowledge.overlay import OverlayHook
 from knowledge.store import KnowledgeStore
@@ -45,7 +45,6 @@ logger = logging.getLogger(__name__)
 
 TERMINAL_STATES = ("done", "failed", "cancelled")
 _INTERRUPTED = "服务重启，导入任务被中断，请重新上传。"
-MISMATCH_ERROR = "文件内容与扩展名不符（例如把 PDF 改名为 .docx），已跳过，请检查后重新上传。"
 
 
 class _JobToken:
@@ -53,24 +52,6 @@ class _JobToken:
 
     def __init__(self, is_set: Callable[[], bool]) -> None:
         self.is_set = is_set
-
-
-def _mismatched(staged: Path) -> bool:
-    """Whether a staged upload's first bytes contradict its extension (see ``sniff_mismatch``)."""
-    try:
-        with staged.open("rb") as fh:
-            head = fh.read(8192)
-    except OSError:
-        return False  # the ingest reports a missing or unreadable file itself
-    return sniff_mismatch(staged.suffix.lower(), head)
-
-
-def _restore(previous: Path | None, target: Path) -> None:
-    """Undo a failed replacement: the previous good file comes back, or the new one goes."""
-    if previous is not None:
-        os.replace(previous, target)
-    else:
-        target.unlink(missing_ok=True)
 
 
 class JobRunner:
@@ -367,7 +348,7 @@ class JobRunner:
                 entry["status"] = "running"
                 self._update(job_id, files=[dict(f) for f in files])
                 target = self.uploads_dir / entry["name"]
-                if _mismatched(staging / entry["name"]):
+                if staged_mismatch(staging / entry["name"]):
                     entry["status"], entry["error"] = "failed", MISMATCH_ERROR
                     self._update(job_id, files=[dict(f) for f in files], processed=i + 1)
                     continue
@@ -379,17 +360,17 @@ class JobRunner:
                     )
                 except OperationCancelledError:  # stopped inside the file: nothing of it published
                     entry["status"], entry["error"] = "cancelled", "任务已取消。"
-                    _restore(previous, target)
+                    restore_previous(previous, target)
                     stopped = True
                     break
                 except Exception as exc:  # one bad file must not stop the others
                     logger.exception("ingest of %s failed", entry["name"])
                     entry["status"], entry["error"] = "failed", getattr(exc, "user_message", "导入失败。")
-                    _restore(previous, target)
+                    restore_previous(previous, target)
                 else:
                     if report.failed:
                         entry["status"], entry["error"] = "failed", report.failed[0].reason
-                        _restore(previous, target)
+                        restore_previous(previous, target)
                     else:
                         if previous is not None:
                             previous.unlink(missing_ok=True)

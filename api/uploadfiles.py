@@ -57,3 +57,25 @@ def upload_report(report: IngestReport, uploads_dir: Path) -> dict[str, Any]:
     notes = [note.replace(folder, "") for note in report.warnings]
     own = {doc.doc_id for doc in report.added + report.updated + report.unchanged}
     return {"supersessions": report.supersessions_of(own), "notes": notes}
+
+
+MISMATCH_ERROR = "文件内容与扩展名不符（例如把 PDF 改名为 .docx），已跳过，请检查后重新上传。"
+
+
+def staged_mismatch(staged: Path) -> bool:
+    """Whether a staged upload's first bytes contradict its extension (see :func:`sniff_mismatch`)."""
+    try:
+        with staged.open("rb") as fh:
+            head = fh.read(8192)
+    except OSError:
+        return False  # the ingest reports a missing or unreadable file itself
+    return sniff_mismatch(staged.suffix.lower(), head)
+
+
+def restore_previous(previous: Path | None, target: Path) -> None:
+    """Undo a failed replacement of an uploaded file: the previous good file comes back, or the
+    new one goes."""
+    if previous is not None:
+        os.replace(previous, target)
+    else:
+        target.unlink(missing_ok=True)
