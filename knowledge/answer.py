@@ -76,6 +76,8 @@ _TYPE_WORDS = {
 GROUP_NOTE = "注意：以上规定适用于{groups}；知识库中没有找到专门针对{asked}的规定，是否适用可能由各地规定，请以当地规定为准。"  # noqa: E501
 
 MAX_FACTS = 3
+# How far down the ranking a local rule may be and still be the answer for an unknown place.
+LOCAL_ANSWER_RANK = 3
 MAX_CHARS = 350
 
 # Words that by themselves place a question in the veterans' services domain.
@@ -105,9 +107,6 @@ _DELEGATION = re.compile(
     r"|按照?当地|各地(规定|制定|不同|自行)|地方规定|由各地"
 )
 
-
-# How far down the ranking a local rule may be and still be the answer for an unknown place.
-LOCAL_ANSWER_RANK = 3
 
 def is_injection(question: str) -> bool:
     """True for attempts to change the assistant's role or get unrelated content written."""
