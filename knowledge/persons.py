@@ -43,6 +43,8 @@ _FAMILY = re.compile(r"(爸|妈|父母|父亲|母亲|老人|配偶|妻子|老婆
 _CHILDREN = re.compile(r"(子女|孩子|儿子|女儿|小孩|娃)")
 # "我儿子在部队服役", "我爸是老兵": the relative named before the group word *is* its member.
 _IS_MEMBER = re.compile(r"(是|在|当过?|曾|为)$")
+# Groups that are already a family (遗属, 军属): no relation is read around them.
+_FAMILY_GROUPS = ("martyr_family", "duty_death_family", "illness_death_family", "military_family")
 _GRADE = re.compile(r"([一二三四五六七八九十]|10|[1-9])级")
 _CN_DIGITS = {c: i for i, c in enumerate("一二三四五六七八九十", 1)}
 
@@ -51,7 +53,7 @@ _PASSAGE_PATTERNS: dict[str, re.Pattern[str]] = {
     # 残疾退役军人 is the disabled group: a rule for them is not a rule for every veteran.
     # A rule for a 军人 who 退出现役 is a rule for veterans (军人保险法: 军人退出现役后…).
     "veteran": re.compile(
-        r"(?<!残疾)(?<!伤残)(?:退役军人|退役士兵|退伍军人)|复员军人|转业军官|退役军官|退出现役(?:后|的|时)"
+        r"(?<!残疾)(?<!伤残)(?:退役军人|退役士兵|退伍军人)|复员军人|转业军官|退役军官|退出现役(?:后|的|时|，|,)"
     ),
     "disabled": re.compile(r"残疾军人|伤残军人|(?:残疾|伤残)退役军人|伤残人民警察|因战、因公致残"),
     # What is paid on a 军人's death is paid to the family (给付军人伤亡保险金 on 军人…死亡).
@@ -63,6 +65,7 @@ _PASSAGE_PATTERNS: dict[str, re.Pattern[str]] = {
     # 军人 alone is a serving member; 退役军人, 残疾军人 … are other groups.
     "active": re.compile(
         r"现役军人|(?<!退役)(?<!伤残)(?<!残疾)(?<!病故)(?<!牺牲)军人(?!家属|配偶|子女|父母|遗属|保险)|官兵|服现役"
+        r"|(?<!退役)(?<!转业)(?<!复员)军(?:官|士)(?!家属|配偶|子女|父母)"
     ),
     "military_family": re.compile(r"军人家属|军属|军人配偶|军人子女|军人父母|随军|家属"),
     "retired_cadre": re.compile(r"军休|军队离休|军队退休|离退休干部"),
@@ -79,7 +82,8 @@ _WIDER: dict[str, tuple[str, ...]] = {
 @dataclass(frozen=True)
 class AskedGroup:
     """The person a question is about: ``group`` (a ``GROUPS`` code), ``relation``
-    (``self``, ``family`` or ``children``) and the disability ``grade`` (1-10, 0 when none)."""
+    (``self``, ``family``, ``children``, or ``kin`` when a relative of the asker is the member
+    and the question may be about either) and the disability ``grade`` (1-10, 0 when none)."""
 
     group: str
     relation: str = "self"
@@ -93,6 +97,8 @@ class AskedGroup:
             return f"{base}的子女"
         if self.relation == "family" and self.group in ("active", "veteran", "disabled", "retired_cadre"):
             return f"{base}的家属"
+        if self.relation == "kin" and self.group in ("active", "veteran", "disabled", "retired_cadre"):
+            return f"{base}及其家属"
         if self.grade:
             return f"{self.grade}级{base}"
         return base
@@ -103,6 +109,8 @@ class AskedGroup:
             return {"military_family"}
         if self.relation in ("family", "children") and self.group in ("veteran", "disabled", "retired_cadre"):
             return {"military_family", self.group}  # some rules name 退役军人 and their families
+        if self.relation == "kin" and self.group in ("active", "veteran", "disabled", "retired_cadre"):
+            return {self.group, "military_family", *_WIDER.get(self.group, ())}
         return {self.group, *_WIDER.get(self.group, ())}
 
 
@@ -115,10 +123,14 @@ def asked_group(question: str) -> AskedGroup | None:
             continue
         tail = text[m.end(): m.end() + 6]
         head = text[max(0, m.start() - 4): m.start()]
-        if _IS_MEMBER.search(head) or _IS_MEMBER.search(m.group(0)[:1]):
-            head = ""
         relation = "self"
-        if code not in ("martyr_family", "duty_death_family", "illness_death_family", "military_family"):
+        if _IS_MEMBER.search(head) or _IS_MEMBER.search(m.group(0)[:1]):
+            # 我儿子在部队 / 孩子他爸在部队: the relative is the member, and the question may be
+            # about the member or about the asker's side of the family (随军, 子女上学).
+            if _FAMILY.search(head) or _CHILDREN.search(head):
+                relation = "kin"
+            head = ""
+        if relation == "self" and code not in _FAMILY_GROUPS:
             if _CHILDREN.search(tail) or _CHILDREN.search(head):
                 relation = "children"
             elif _FAMILY.search(tail) or _FAMILY.search(head):

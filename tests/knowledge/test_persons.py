@@ -20,6 +20,10 @@ from knowledge.service import KnowledgeService
         ("老兵的孩子考大学加分吗", "veteran", "children", 0),
         ("军休干部看病怎么报销", "retired_cadre", "self", 0),
         ("军嫂随军能安排工作吗", "military_family", "self", 0),
+        # The relative is the member; the question may be about the asker's side (kin).
+        ("儿子在部队当军官，我们老两口能把户口迁过去吗？", "active", "kin", 0),
+        ("孩子他爸在部队，孩子能在姥姥家那边上学吗？", "active", "kin", 0),
+        ("我爸是老兵，坐公交免费吗", "veteran", "kin", 0),
     ],
 )
 def test_asked_group(question: str, group: str, relation: str, grade: int) -> None:
@@ -75,3 +79,17 @@ def test_answer_cites_only_its_own_passages(service: KnowledgeService) -> None:
     assert all(s.in_force for s in answer.sources)
     assert len(answer.related) <= 2
     assert not {s.chunk_id for s in answer.related} & {s.chunk_id for s in answer.sources[:1]}
+
+
+def test_kin_is_covered_by_rules_for_the_member_and_for_the_family() -> None:
+    kin = asked_group("孩子他爸在部队，孩子上小学能在姥姥家那边上吗？")
+    assert kin is not None and kin.label == "现役军人及其家属"
+    assert covers(kin, "军人子女入读公办义务教育阶段学校，可以在外祖父母户籍所在地入学。") is True
+    assert covers(kin, "现役军人凭有效证件免费乘坐市内公共汽车。") is True
+    assert covers(kin, "残疾军人享受票价优惠。") is False
+
+
+def test_officers_are_serving_members_and_leaving_service_is_a_veteran_rule() -> None:
+    assert groups_in("军官和符合规定条件的军士，其配偶可以办理随军落户。") >= {"active", "military_family"}
+    assert "active" not in groups_in("转业军官由安置地人民政府安排工作。")
+    assert groups_in("军人退出现役，安置地人民政府应当组织其免费参加职业教育。") >= {"veteran"}
