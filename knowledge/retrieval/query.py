@@ -84,7 +84,11 @@ ANSWER_TYPES: tuple[tuple[re.Pattern[str], str, re.Pattern[str]], ...] = (
         re.compile(r"[0-9]+(\.[0-9]+)?\s*%|百分之[0-9一二三四五六七八九十]+|[一二三四五六七八九]成|[0-9一二三四五六七八九]折|半价|减半"),
     ),
     (
-        re.compile(r"多少钱|多少元|几块钱|金额|标准是多少|发多少|给多少|能拿多少|领多少"),
+        # "能贷多少", "利息贴多少", "工资涨多少" ask for a sum too (not 交多少年: a duration).
+        re.compile(
+            r"多少钱|多少元|几块钱|金额|标准是多少"
+            r"|(?:发|给|拿|领|贷|借|补|贴|赔|报|退|交|缴|涨|扣|罚)多少(?![年天日个次人分倍])"
+        ),
         "金额",
         # Sums, and standards stated as multiples or shares of a base (20倍, 40%, 80个月基本工资).
         re.compile(

@@ -78,3 +78,14 @@ def test_what_papers_to_bring_is_an_answer_type() -> None:
     assert papers.pattern is not None and papers.pattern.search("申请补办应当提交居民身份证和退役证明。")
     # Where to apply is not what to bring.
     assert not papers.pattern.search("优待证遗失的，应当先登报声明作废，再到窗口申请补办。")
+
+
+def test_how_much_a_loan_or_a_raise_is_asks_for_a_sum() -> None:
+    analyzer = QueryAnalyzer(ChineseTokenizer(), SynonymTable())
+    stats = _Stats({"贷款": 3, "工资": 4})
+    for question in ("创业贷款最多能贷多少？", "文职人员工资每年涨多少？"):
+        analysis = analyzer.analyze(question, stats)  # type: ignore[arg-type]
+        assert any(c.label == "金额" and c.pattern is not None for c in analysis.concepts), question
+    # How many years is a duration, not a sum.
+    years = analyzer.analyze("养老保险要交多少年？", stats)  # type: ignore[arg-type]
+    assert not any(c.label == "金额" for c in years.concepts)
