@@ -243,8 +243,14 @@ def compose_answer(
     budget = MAX_CHARS
 
     candidates = [(h, retriever.to_passage(h)) for h in hits[:8]]
-    applicable = [(h, s) for h, s in candidates if _in_region(s, region)][:3]
     asked = asked_group(analysis.searched)
+    # A rule only for people outside the military (老年人, 儿童) is never the answer to a
+    # question about a military group: 儿童免费乘车 does not say whether a 老兵 rides free.
+    in_region = [
+        (h, s) for h, s in candidates
+        if _in_region(s, region) and not (asked is not None and groups_in(s.text) == {"civilian"})
+    ]
+    applicable = in_region[:3]
     applicable = _only_local_answer(candidates, applicable, region, asked)
     applicable = _prefer_group(applicable, asked)
     top_score = applicable[0][0].score if applicable else 0.0
@@ -366,12 +372,12 @@ def _prefer_group(
     applicable: list[tuple[Hit, Passage]], asked: AskedGroup | None
 ) -> list[tuple[Hit, Passage]]:
     """Move the first passage covering the asker's group to the front when it is about as
-    relevant as the best one (0.75 of its score, 0.8 of its coverage)."""
+    relevant as the best one (0.75 of its score and of its coverage)."""
     if asked is None or len(applicable) < 2 or covers(asked, applicable[0][1].text):
         return applicable
     top_hit = applicable[0][0]
     for i, (hit, source) in enumerate(applicable[1:], 1):
-        close = hit.score >= 0.75 * top_hit.score and hit.coverage >= 0.8 * top_hit.coverage
+        close = hit.score >= 0.75 * top_hit.score and hit.coverage >= 0.75 * top_hit.coverage
         if close and covers(asked, source.text):
             return [applicable[i], *applicable[:i], *applicable[i + 1:]]
     return applicable

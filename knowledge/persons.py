@@ -24,6 +24,7 @@ GROUPS: dict[str, str] = {
     "active": "现役军人",
     "military_family": "军人家属（军属）",
     "retired_cadre": "军休干部",
+    "civilian": "老年人、儿童等其他人群",
 }
 
 # Order matters: more specific patterns first; a question names one subject.
@@ -69,6 +70,10 @@ _PASSAGE_PATTERNS: dict[str, re.Pattern[str]] = {
     ),
     "military_family": re.compile(r"军人家属|军属|军人配偶|军人子女|军人父母|随军|家属"),
     "retired_cadre": re.compile(r"军休|军队离休|军队退休|离退休干部"),
+    # People a rule names for who they are outside the military (城市公共交通条例: 年满七十周岁的
+    # 老年人, 身高不足一点二米的儿童): their free ride is no answer for a veteran. No question is
+    # read as this group; a rule naming it beside a military group still covers that group.
+    "civilian": re.compile(r"老年人|(?<!军人)(?<!烈士)儿童|未成年人|学生|(?<!伤)残疾人(?!民)|孕妇"),
 }
 # Groups that a rule for the wider group also covers (a 残疾军人 is a 退役军人 for most rules).
 _WIDER: dict[str, tuple[str, ...]] = {
