@@ -28,6 +28,8 @@ from knowledge.text import normalize
 MIN_LETTER_CHARS = 40
 # A question sentence shorter than this (after clean-up) does not stand alone.
 MIN_QUESTION_CHARS = 16
+# How many sentences before a question its pointing-back words (这种, 那笔) may reach.
+MAX_BACK = 2
 # What follows a question opener (请问, 想问) must be this long to be the question by itself.
 MIN_CUT_REST = 6
 
@@ -40,7 +42,8 @@ _ASKS = re.compile(
 )
 # A question that refers back to what the story said.
 _REFERS_BACK = re.compile(
-    r"这个|这种|这些|这样|这笔|这[几段件事]|(?<![应活])该|(?<![因如彼])此|上述|那个|那种|以上|(?<!其)他|她"
+    r"这个|这种|这些|这样|这么(?:做|办|干|搞|处理)|这笔|这[几段件事]|(?<![应活])该|(?<![因如彼])此|上述"
+    r"|那[个种笔些件份样]|以上|(?<!其)他|她"
 )
 _COURTESY = re.compile(
     r"^(?:尊敬的[^，,！!。]{0,12}|各位[^，,！!。]{0,8}|领导|同志|工作人员)?(?:您好|你好|你们好|好)[！!，,。]?$"
@@ -126,6 +129,12 @@ def question_focus(text: str) -> Focus:
         short = len(sentences[i]) < MIN_QUESTION_CHARS
         if i > 0 and i - 1 not in questions and (_REFERS_BACK.search(q) or short):
             keep.add(i - 1)
+            # A kept sentence that itself points back (再请这种假 → the leave named before it)
+            # needs its own antecedent: at most MAX_BACK sentences in all.
+            j = i - 1
+            while j > 0 and i - j < MAX_BACK and j - 1 not in questions and _REFERS_BACK.search(sentences[j]):
+                j -= 1
+                keep.add(j)
     context = [part for i in sorted({*keep, *questions})
                for part in ([sentences[i]] if i in keep else [cut[i][0]]) if len(part) >= 2]
     story = [s for i, s in enumerate(sentences) if i not in keep and i not in questions]

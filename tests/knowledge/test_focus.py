@@ -89,3 +89,16 @@ def test_second_question_loses_its_connective() -> None:
     )
     assert "另外" not in focus.text
     assert "养老院" in focus.asking and "博物馆" in focus.asking
+
+
+def test_pointing_back_reaches_the_sentence_that_names_what_is_meant() -> None:
+    # 那笔钱 is the 退役金 of the sentence before.
+    money = question_focus(
+        "我退伍后一直按月领退役金，今年考上了事业编。家里人问我那笔钱是不是还能接着领，我也拿不准，想问问。"
+    )
+    assert "退役金" in money.text
+    # 这么做 → 再请这种假 → the leave to visit the unit, two sentences back.
+    leave = question_focus(
+        "我老公在新疆当兵，我每年请一次假去部队看他。今年领导放话说再请这种假就让我走人。单位这么做合法吗？"
+    )
+    assert "去部队看他" in leave.text
