@@ -134,10 +134,12 @@ def _object_missing(analysis: QueryAnalysis, texts: list[str]) -> float:
         benefit = _ENTITLEMENT.search(clause)
         if benefit is None:
             continue
+        # By position only: two concepts can start at the same place (优待证 and 优待证件).
         placed = sorted(
-            (clause.find(c.label), c) for c in analysis.concepts
-            if c.pattern is None and c.label in clause and not _ENTITLEMENT.search(c.label)
-            and not names_person(c.label)
+            ((clause.find(c.label), c) for c in analysis.concepts
+             if c.pattern is None and c.label in clause and not _ENTITLEMENT.search(c.label)
+             and not names_person(c.label)),
+            key=lambda pc: pc[0],
         )
         before = [c for pos, c in placed if pos < benefit.start()]
         after = [c for pos, c in placed if pos >= benefit.end()]

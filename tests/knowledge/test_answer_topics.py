@@ -8,6 +8,7 @@ import math
 from knowledge.answer import Fact, _states_a_topic
 from knowledge.retrieval import Hit
 from knowledge.retrieval.query import QueryAnalyzer
+from knowledge.service import KnowledgeService
 from knowledge.synonyms import SynonymTable
 from knowledge.text import ChineseTokenizer
 from knowledge.types import Passage
@@ -89,3 +90,9 @@ def test_how_much_a_loan_or_a_raise_is_asks_for_a_sum() -> None:
     # How many years is a duration, not a sum.
     years = analyzer.analyze("养老保险要交多少年？", stats)  # type: ignore[arg-type]
     assert not any(c.label == "金额" for c in years.concepts)
+
+
+def test_two_concepts_at_one_place_do_not_break_the_entitlement_check(service: KnowledgeService) -> None:
+    # 加油站 and 加油 start at the same character: the benefit check orders them by position only.
+    answer = service.ask("退伍的去加油站加油有优惠吗")
+    assert answer.refused or answer.sources
