@@ -25,6 +25,7 @@ Optional per item: ``region`` (the asker's region), ``expect_source``
 from __future__ import annotations
 
 import json
+import re
 import statistics
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -206,12 +207,26 @@ def groups_satisfied(groups: Sequence[Sequence[str]], texts: Iterable[str]) -> l
 
 
 def source_matches(source: Passage, spec: dict[str, str]) -> bool:
-    """True when ``source`` is the passage an ``expect_source`` spec names."""
+    """True when ``source`` is the passage an ``expect_source`` spec names: the title contains
+    ``title_contains`` and the article is ``article``, compared at article level (第五十五条
+    matches its 第五十五条第二款 and the reverse; a section that is no article is named by its
+    heading, with or without the “” quotes its citation puts around it)."""
     title = spec.get("title_contains")
     article = spec.get("article")
     if title and title not in source.title:
         return False
-    return not (article and source.article != article)
+    # A section that is no article is cited by its heading (knowledge.types.citation).
+    label = source.article or (source.heading.split(" > ")[-1] if source.heading else "")
+    return not article or _article_key(label) == _article_key(article)
+
+
+_PARAGRAPH = re.compile(r"(第[一二三四五六七八九十百零〇0-9]+条)第[一二三四五六七八九十0-9]+款$")
+
+
+def _article_key(label: str) -> str:
+    """An article label without its 款 and its quotes: 第五十五条第二款 → 第五十五条."""
+    label = label.strip().strip("“”\"")
+    return _PARAGRAPH.sub(r"\1", label)
 
 
 def score_item(item: EvalItem, answer: Answer) -> ItemResult:

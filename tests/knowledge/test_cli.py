@@ -236,3 +236,18 @@ def test_ask_names_a_detected_complaints_theme_in_chinese(capsys: pytest.Capture
     _print_human(Answer(question="q", answer="答", refused=False, intent="complaint", theme="employment"))
     out = capsys.readouterr().out
     assert "就业创业/安置" in out and "employment" not in out
+
+
+def test_expected_sources_match_at_article_level_and_by_heading() -> None:
+    paragraph = Passage(title="军人地位和权益保障法（要点）", article="第五十五条第二款", text="…", score=1.0)
+    spec = {"title_contains": "军人地位和权益保障法", "article": "第五十五条"}
+    assert evaluation.source_matches(paragraph, spec)
+    whole = Passage(title="军人地位和权益保障法（要点）", article="第六十八条", text="…", score=1.0)
+    assert evaluation.source_matches(whole, {"article": "第六十八条第二款"})
+    assert not evaluation.source_matches(whole, {"article": "第六十七条"})
+    # A section that is no article is cited, and expected, by its heading.
+    rail = "军人、残疾军人和三属坐火车的优待"
+    section = Passage(title="铁路旅客运输规程（要点）", heading=rail, text="…", score=1.0)
+    assert evaluation.source_matches(section, {"article": f"“{rail}”"})
+    assert evaluation.source_matches(section, {"article": rail})
+    assert not evaluation.source_matches(section, {"article": "“申领材料”"})
