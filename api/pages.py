@@ -37,7 +37,7 @@ from api.views import (
 from knowledge.conversation import without_understood_line
 from knowledge.types import NATIONAL, TOPICS
 from vetbot.errors import InvalidInputError
-from vetbot.regions import validate_region
+from vetbot.regions import pickable, validate_region
 
 router = APIRouter(include_in_schema=False)
 
@@ -155,7 +155,7 @@ def search_page(
     errors: list[str] = []
     hits: list[Any] = []
     with runtime.kb_lock.read():
-        regions = knowledge.regions()
+        regions = pickable(knowledge.regions())
         try:
             topic_v, region_v, _ = validate_filters(
                 knowledge, topic=topic, region=region, document=None, query_loc="query"
@@ -253,7 +253,7 @@ def ask_form(
 ) -> HTMLResponse:
     """The question form."""
     knowledge = runtime.knowledge_if_ready
-    regions = knowledge.regions() if knowledge is not None else []
+    regions = pickable(knowledge.regions()) if knowledge is not None else []
     return render(
         request,
         "ask.html",
@@ -284,7 +284,7 @@ async def ask_submit(
     that 那火车呢 is understood as in the Telegram bot (``knowledge.conversation``).
     """
     knowledge = runtime.knowledge_if_ready
-    regions = knowledge.regions() if knowledge is not None else []
+    regions = pickable(knowledge.regions()) if knowledge is not None else []
     text = question.strip()
     common: dict[str, Any] = {
         "title": "智能问答",

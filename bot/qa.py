@@ -33,7 +33,7 @@ from vetbot.errors import (
     VetbotError,
 )
 from vetbot.privacy import mask_text
-from vetbot.regions import canonical_name, most_specific
+from vetbot.regions import canonical_name, most_specific, pickable
 
 if TYPE_CHECKING:
     from bot.complaint import ComplaintFlow
@@ -256,7 +256,7 @@ class QAHandlers:
             await self.complaint.region_in_flow(update, context)
             return ConversationHandler.END  # type: ignore[return-value]
         current = user_data(context).get("region")
-        regions = [r for r in await asyncio.to_thread(self.deps.knowledge.regions) if r != NATIONAL]
+        regions = [r for r in pickable(await asyncio.to_thread(self.deps.knowledge.regions)) if r != NATIONAL]
         pairs = [(r, f"reg:{r}") for r in regions if len(f"reg:{r}".encode()) <= 64]
         grid = rows_of(pairs, 3)
         grid.append([(texts.REGION_NATIONAL, "reg:*")])

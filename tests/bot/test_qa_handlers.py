@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from knowledge.questionlog import QuestionLog
@@ -183,3 +184,12 @@ async def test_group_chats_are_ignored(harness: BotHarness) -> None:
     update["message"]["chat"] = {"id": -100123, "type": "supergroup", "title": "群"}
     await harness.send(update)
     assert harness.knowledge.calls == [] and harness.api.sent == []
+
+
+async def test_region_buttons_leave_out_regions_outside_the_gazetteer(
+    harness: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(harness.knowledge, "regions", lambda: ["全国", "济南市", "青岚市"])
+    await harness.say(VETERAN, "/region")
+    labels = [label for label, _ in _buttons(harness.api.sent_to(VETERAN)[-1])]
+    assert "济南市" in labels and "青岚市" not in labels
