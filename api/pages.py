@@ -35,6 +35,7 @@ from api.views import (
     validate_filters,
 )
 from knowledge.conversation import without_understood_line
+from knowledge.questionlog import offers_rating
 from knowledge.types import NATIONAL, TOPICS
 from vetbot.errors import InvalidInputError
 from vetbot.regions import pickable, validate_region
@@ -335,6 +336,8 @@ async def ask_submit(
         for listed in (answer.sources, [] if answer.refused else answer.related)
     )
     common["context_json"] = json.dumps(state, ensure_ascii=False) if state else ""
+    if not offers_rating(answer):
+        log_id = None  # a hint to rephrase: no 👍/👎 under it
     token = rating_token(runtime, log_id) if log_id is not None else None
     # The page states understood_as on its own line; the answer's own opening line would repeat it.
     shown = without_understood_line(answer.answer) if answer.understood_as else answer.answer

@@ -24,7 +24,7 @@ from bot.keyboards import (
 )
 from knowledge.conversation import ConversationService, Turn
 from knowledge.conversation_input import MAX_MESSAGE_CHARS, has_question
-from knowledge.questionlog import QuestionLogService
+from knowledge.questionlog import QuestionLogService, offers_rating
 from knowledge.retrieval import passage_from_chunk
 from vetbot.errors import (
     InvalidInputError,
@@ -144,7 +144,8 @@ class QAHandlers:
             body += "\n\n" + esc(texts.OFFER_COMPLAINT)
         # A refusal's retrieved passages are for the office's gap report, not for the user.
         sources = [] if answer.refused else answer.sources
-        markup = answer_markup(log_id, sources, offer_complaint=answer.offer_complaint)
+        rated_id = log_id if offers_rating(answer) else None  # a hint to rephrase: no 👍/👎
+        markup = answer_markup(rated_id, sources, offer_complaint=answer.offer_complaint)
         await reply_html(update, context, body, markup)
 
     # ---------------------------------------------------------------- buttons under answers

@@ -31,6 +31,14 @@ logger = logging.getLogger(__name__)
 RATINGS = ("up", "down")
 # The log keeps the first five passages of an answer (the bot offers 「查看原文」 for each).
 LOGGED_PASSAGES = 5
+# Refusals that are a hint to rephrase, not an answer: a message with no searchable word (emoji
+# only, punctuation) and one not in Chinese. There is nothing to rate under them.
+HINT_REASONS = frozenset({"empty", "language"})
+
+
+def offers_rating(answer: Answer) -> bool:
+    """True when 👍/👎 belong under ``answer``; False for a hint to rephrase (:data:`HINT_REASONS`)."""
+    return not (answer.refused and answer.refusal_reason in HINT_REASONS)
 
 
 class QuestionLog(Base):
