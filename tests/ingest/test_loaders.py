@@ -224,3 +224,43 @@ def test_empty_and_unsupported_files() -> None:
     with pytest.raises(IngestError) as err:
         load_bytes(b"x", Path("sheet.xlsx"))
     assert "不支持" in err.value.user_message
+
+
+def test_pdf_radical_code_points_become_ideographs_and_articles(tmp_path: Path) -> None:
+    # Chromium's and Word's PDFs map 人 一 二 to Kangxi radicals (⼈ ⼀ ⼆): they look the same
+    # but 第⼀条 started no article and 退役军⼈ matched no query.
+    path = tmp_path / "jobs.pdf"
+    path.write_bytes(make_pdf([
+        "扬州市退役军⼈就业创业扶持办法",
+        "第⼀条 为促进退役军⼈就业创业，制定本办法。",
+        "第⼆条 本办法⾃2025年6⽉1⽇起施⾏。",
+    ]))
+    doc = load_document(path)
+    assert doc.metadata["title"] == "扬州市退役军人就业创业扶持办法"
+    assert "⼈" not in doc.text and "退役军人" in doc.text
+    assert doc.metadata["date_effective"] == "2025-06-01"
+    articles = [c.article for c in chunk_text(doc.text, doc.metadata["title"]) if c.article]
+    assert articles == ["第一条", "第二条"]
+    txt = load_bytes("通知\n第⼀条 退役军⼈优待。".encode(), Path("copied.txt"))
+    assert "第一条 退役军人优待。" in txt.text
+
+
+@pytest.mark.parametrize(("info_title", "expected"), [
+    ("about:blank", "示例交通优待办法"),  # Chromium's print-to-PDF of a page set by script
+    ("Untitled", "示例交通优待办法"),
+    ("Microsoft Word - 示例.docx", "示例交通优待办法"),
+    ("关于示例交通优待的通知", "关于示例交通优待的通知"),  # a real title in the properties wins
+])
+def test_pdf_placeholder_info_title_gives_way_to_the_first_line(
+    tmp_path: Path, info_title: str, expected: str
+) -> None:
+    from pypdf import PdfReader, PdfWriter
+
+    pdf = make_pdf(["示例交通优待办法", "第一条 本办法自2024年1月1日起施行。"])
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
+    writer.add_metadata({"/Title": info_title})
+    buf = io.BytesIO()
+    writer.write(buf)
+    path = tmp_path / "rule.pdf"
+    path.write_bytes(buf.getvalue())
+    assert load_document(path).metadata["title"] == expected
