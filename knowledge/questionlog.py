@@ -197,9 +197,9 @@ def knowledge_gaps(
 ) -> list[QuestionLog]:
     """Questions refused, answered with confidence below ``low_confidence`` (0..1), or rated 👎.
 
-    Complaints are left out, and so are messages refused as not Chinese (``language``:
-    gibberish or another language is nothing the knowledge base lacks); newest first, at most
-    ``limit`` rows.
+    Complaints are left out, and so are the hints to rephrase (:data:`HINT_REASONS`: a message
+    of emoji or punctuation only, or not in Chinese, is nothing the knowledge base lacks); newest
+    first, at most ``limit`` rows.
     """
     stmt = select(QuestionLog).where(
         (QuestionLog.refused.is_(True))
@@ -207,7 +207,7 @@ def knowledge_gaps(
         | (QuestionLog.rating == "down")
     )
     stmt = stmt.where(
-        QuestionLog.refusal_reason.is_(None) | (QuestionLog.refusal_reason != "language")
+        QuestionLog.refusal_reason.is_(None) | QuestionLog.refusal_reason.not_in(sorted(HINT_REASONS))
     )
     if since is not None:
         stmt = stmt.where(QuestionLog.created_at >= since)
