@@ -264,3 +264,21 @@ def test_pdf_placeholder_info_title_gives_way_to_the_first_line(
     path = tmp_path / "rule.pdf"
     path.write_bytes(buf.getvalue())
     assert load_document(path).metadata["title"] == expected
+
+
+def test_government_page_details_and_issuer_line_become_metadata() -> None:
+    # A bureau's web page shows its details on one line; a Word file names the issuing body on
+    # the line under its title. Both used to leave issuer and 发文字号 empty.
+    page = ("<html><body><h1>甲市关于退役军人子女教育优待的通知（测试样例）</h1>"
+            "<p>发文机关：甲市退役军人事务局　发文字号：甲退役军人发〔2025〕3号　成文日期：2025-02-20</p>"
+            "<p>一、退役军人子女在本市接受义务教育的，按照就近就便原则优先安排。</p>"
+            "<p>二、本通知自2025年3月1日起施行。</p></body></html>")
+    meta = load_bytes(page.encode(), Path("notice.html")).metadata
+    assert meta["title"] == "甲市关于退役军人子女教育优待的通知（测试样例）"
+    assert meta["issuer"] == "甲市退役军人事务局"
+    assert meta["doc_number"] == "甲退役军人发〔2025〕3号"
+    assert meta["date_issued"] == "2025-02-20" and meta["date_effective"] == "2025-03-01"
+    text = "乙市退役军人就业创业扶持办法（测试样例）\n乙市退役军人事务局\n第一条 为促进就业，制定本办法。"
+    meta = load_bytes(text.encode(), Path("jobs.txt")).metadata
+    assert meta["title"] == "乙市退役军人就业创业扶持办法（测试样例）"
+    assert meta["issuer"] == "乙市退役军人事务局"
