@@ -24,7 +24,7 @@ from api.templating import render
 from api.users import PERM_CASES_FILE, Principal
 from complaints.themes import THEMES
 from complaints.types import ComplaintIntake
-from complaints.validation import check_complaint_substance
+from complaints.validation import check_complaint_substance, check_id_number, check_phone
 from vetbot import regions
 from vetbot.errors import InvalidInputError, VetbotError
 
@@ -98,10 +98,11 @@ async def intake_submit(
         if not body:
             raise InvalidInputError("empty walk-in text", user_message="请填写投诉内容。")
         check_complaint_substance(body)  # the same rule as the API and the bot
-        if id_number.strip():
+        phone_number, id_card = check_phone(phone), check_id_number(id_number)
+        if id_card:
             # No column of its own: the number travels in the text, which is masked for everyone
             # but the assigned caseworker.
-            body += f"\n（窗口登记）身份证号：{id_number.strip()}"
+            body += f"\n（窗口登记）身份证号：{id_card}"
         store = attachment_store(runtime)
         attachments = []
         for data, mime, filename in uploads:
@@ -123,7 +124,7 @@ async def intake_submit(
                 region=place,
                 theme=theme or None,
                 complainant_name=name.strip() or None,
-                complainant_phone=phone.strip() or None,
+                complainant_phone=phone_number,
                 attachments=attachments,
             )
         )

@@ -35,9 +35,10 @@ from api.views import (
     validate_filters,
 )
 from knowledge.conversation import without_understood_line
+from knowledge.questionlog import offers_rating
 from knowledge.types import NATIONAL, TOPICS
 from vetbot.errors import InvalidInputError
-from vetbot.regions import validate_region
+from vetbot.regions import pickable, validate_region
 
 router = APIRouter(include_in_schema=False)
 
@@ -155,7 +156,7 @@ def search_page(
     errors: list[str] = []
     hits: list[Any] = []
     with runtime.kb_lock.read():
-        regions = knowledge.regions()
+        regions = pickable(knowledge.regions())
         try:
             topic_v, region_v, _ = validate_filters(
                 knowledge, topic=topic, region=region, document=None, query_loc="query"
@@ -253,7 +254,7 @@ def ask_form(
 ) -> HTMLResponse:
     """The question form."""
     knowledge = runtime.knowledge_if_ready
-    regions = knowledge.regions() if knowledge is not None else []
+    regions = pickable(knowledge.regions()) if knowledge is not None else []
     return render(
         request,
         "ask.html",
@@ -284,7 +285,7 @@ async def ask_submit(
     that 那火车呢 is understood as in the Telegram bot (``knowledge.conversation``).
     """
     knowledge = runtime.knowledge_if_ready
-    regions = knowledge.regions() if knowledge is not None else []
+    regions = pickable(knowledge.regions()) if knowledge is not None else []
     text = question.strip()
     common: dict[str, Any] = {
         "title": "智能问答",
@@ -335,6 +336,8 @@ async def ask_submit(
         for listed in (answer.sources, [] if answer.refused else answer.related)
     )
     common["context_json"] = json.dumps(state, ensure_ascii=False) if state else ""
+    if not offers_rating(answer):
+        log_id = None  # a hint to rephrase: no 👍/👎 under it
     token = rating_token(runtime, log_id) if log_id is not None else None
     # The page states understood_as on its own line; the answer's own opening line would repeat it.
     shown = without_understood_line(answer.answer) if answer.understood_as else answer.answer

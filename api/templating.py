@@ -40,9 +40,15 @@ def make_templates() -> Jinja2Templates:
 
 
 def format_datetime(value: Any) -> str:
-    """A datetime as ``YYYY-MM-DD HH:MM`` China time (naive values are UTC); other values as text."""
+    """A datetime, or an ISO 8601 timestamp string (``2026-11-30T14:24:18+00:00``), as
+    ``YYYY-MM-DD HH:MM`` China time (naive values are UTC); other values (dates) as text."""
     if value is None or value == "":
         return ""
+    if isinstance(value, str) and "T" in value:  # a timestamp stored as ISO text (ingested_at)
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
     if isinstance(value, datetime):
         return to_china(value).strftime("%Y-%m-%d %H:%M")
     return str(value)

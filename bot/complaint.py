@@ -26,6 +26,7 @@ from complaints.types import ComplaintIntake
 from complaints.validation import MAX_TEXT_CHARS, check_complaint_substance
 from vetbot.errors import InvalidInputError, VetbotError
 from vetbot.privacy import mask_phone, mask_text
+from vetbot.regions import pickable
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ class ComplaintFlow:
         own = user_data(context).get("region")
         if own:
             options.append(own)
-        for region in self.deps.knowledge.regions():
+        for region in pickable(self.deps.knowledge.regions()):
             if region != "全国" and region not in options:
                 options.append(region)
         return options

@@ -24,7 +24,7 @@ from bot.keyboards import (
 )
 from knowledge.conversation import ConversationService, Turn
 from knowledge.conversation_input import MAX_MESSAGE_CHARS, has_question
-from knowledge.questionlog import QuestionLogService
+from knowledge.questionlog import QuestionLogService, offers_rating
 from knowledge.retrieval import passage_from_chunk
 from vetbot.errors import (
     InvalidInputError,
@@ -33,7 +33,7 @@ from vetbot.errors import (
     VetbotError,
 )
 from vetbot.privacy import mask_text
-from vetbot.regions import canonical_name, most_specific
+from vetbot.regions import canonical_name, most_specific, pickable
 
 if TYPE_CHECKING:
     from bot.complaint import ComplaintFlow
@@ -144,7 +144,8 @@ class QAHandlers:
             body += "\n\n" + esc(texts.OFFER_COMPLAINT)
         # A refusal's retrieved passages are for the office's gap report, not for the user.
         sources = [] if answer.refused else answer.sources
-        markup = answer_markup(log_id, sources, offer_complaint=answer.offer_complaint)
+        rated_id = log_id if offers_rating(answer) else None  # a hint to rephrase: no 👍/👎
+        markup = answer_markup(rated_id, sources, offer_complaint=answer.offer_complaint)
         await reply_html(update, context, body, markup)
 
     # ---------------------------------------------------------------- buttons under answers
@@ -256,7 +257,7 @@ class QAHandlers:
             await self.complaint.region_in_flow(update, context)
             return ConversationHandler.END  # type: ignore[return-value]
         current = user_data(context).get("region")
-        regions = [r for r in await asyncio.to_thread(self.deps.knowledge.regions) if r != NATIONAL]
+        regions = [r for r in pickable(await asyncio.to_thread(self.deps.knowledge.regions)) if r != NATIONAL]
         pairs = [(r, f"reg:{r}") for r in regions if len(f"reg:{r}".encode()) <= 64]
         grid = rows_of(pairs, 3)
         grid.append([(texts.REGION_NATIONAL, "reg:*")])

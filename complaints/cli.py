@@ -17,7 +17,7 @@ from typing import Any
 
 from complaints.routing import RoutingTable
 from complaints.service import CaseService
-from complaints.types import Actor, CaseFilter, CaseView
+from complaints.types import Actor, CaseFilter, CaseView, channel_label
 from vetbot.argparse_zh import ChineseArgumentParser
 from vetbot.clock import to_china
 from vetbot.db import create_db_engine, make_session_factory
@@ -225,7 +225,7 @@ def _print_case(v: CaseView) -> None:
     out = sys.stdout
     print(f"投诉编号：{v.ticket}", file=out)
     print(f"状态：{v.status}" + ("（已超期）" if v.overdue else ""), file=out)
-    print(f"主题：{v.theme_label}（{v.theme}）  地区：{v.region}  渠道：{v.channel}", file=out)
+    print(f"主题：{v.theme_label}（{v.theme}）  地区：{v.region}  渠道：{channel_label(v.channel)}", file=out)
     print(f"信访人：{v.complainant_name or '未留姓名'}  电话：{v.complainant_phone or '未留电话'}", file=out)
     print(
         f"承办：{v.assigned_handler_name or v.assigned_handler_id or '未分派'}（{v.assigned_unit or '—'}）",

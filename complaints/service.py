@@ -51,6 +51,7 @@ from complaints.tickets import next_ticket, normalize_ticket
 from complaints.types import (
     STAFF_ROLES,
     SYSTEM_ACTOR,
+    UNNAMED_COMPLAINANT,
     Actor,
     CaseView,
     ComplaintIntake,
@@ -148,7 +149,7 @@ class CaseService(CaseQueries):
                             id=str(intake.complainant_chat_id)
                             if intake.complainant_chat_id is not None
                             else "anonymous",
-                            name=case.complainant_name or "信访人",
+                            name=case.complainant_name or UNNAMED_COMPLAINANT,
                             role="complainant",
                         )
                         events = [
@@ -426,7 +427,9 @@ class CaseService(CaseQueries):
                         user_message=f"您已评价过该投诉（{case.rating}），感谢您的反馈。",
                     )
                 case.rating, case.rated_at, case.updated_at = rating, now, now
-                actor = Actor(id=str(chat_id), name=case.complainant_name or "信访人", role="complainant")
+                actor = Actor(
+                    id=str(chat_id), name=case.complainant_name or UNNAMED_COMPLAINANT, role="complainant"
+                )
                 session.add(_event(case, actor, "rate", case.status, case.status, rating, now))
                 self._flush(session, ticket)
                 events = events_of(session, case.id)

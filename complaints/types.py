@@ -56,6 +56,10 @@ CHANNEL_LABELS: dict[str, str] = {
 }
 
 
+# How the timeline names a complainant who left no name: a word, not a name to mask (信**).
+UNNAMED_COMPLAINANT = "信访人"
+
+
 def channel_label(channel: str | None) -> str:
     """The Chinese name of a channel code (an unknown code is shown as is)."""
     return CHANNEL_LABELS.get(channel or "", channel or "")

@@ -5,6 +5,7 @@ Every violation raises ``InvalidInputError`` with a Chinese ``user_message`` tha
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -13,7 +14,7 @@ from typing import Any
 from complaints.types import Attachment
 from knowledge import smalltalk
 from vetbot.errors import InvalidInputError
-from vetbot.textnorm import clean_input
+from vetbot.textnorm import clean_input, normalize
 
 MAX_TEXT_CHARS = 5000
 # A complaint must say something a caseworker can act on: at least this many letters or
@@ -25,6 +26,11 @@ SMALLTALK_MESSAGE = (
     f"请写明时间、地点、经过和您的诉求（至少 {MIN_SUBSTANCE_CHARS} 个字）。"
 )
 MAX_NOTE_CHARS = 2000
+PHONE_MESSAGE = ("联系电话格式不正确：请填写 11 位手机号或带区号的固定电话（如 0531-88881234）；"
+                 "不想留可以不填。")
+ID_NUMBER_MESSAGE = "身份证号应为 18 位（最后一位可以是 X）或 15 位数字；不想留可以不填。"
+_PHONE_RE = re.compile(r"\+?[\d\s\-()]+")
+_ID_NUMBER_RE = re.compile(r"\d{17}[\dX]|\d{15}")
 MAX_ATTACHMENTS = 20
 
 
@@ -57,6 +63,36 @@ def check_complaint_substance(text: str) -> None:
         raise InvalidInputError("complaint is small talk", user_message=SMALLTALK_MESSAGE)
     if substance_chars(text) < MIN_SUBSTANCE_CHARS:
         raise InvalidInputError("complaint too short", user_message=TOO_SHORT_MESSAGE)
+
+
+def check_phone(phone: str | None) -> str | None:
+    """A complainant's phone number, stripped; None when blank.
+
+    7 to 15 digits, with spaces, dashes, brackets or a leading + (a mobile, a landline with its
+    area code, +86 …); full-width digits count. ``InvalidInputError`` (:data:`PHONE_MESSAGE`)
+    otherwise: a typo would leave the caseworker no number to call and the visitor no last four
+    digits to follow the case with.
+    """
+    text = normalize(phone or "").strip()
+    if not text:
+        return None
+    if not _PHONE_RE.fullmatch(text) or not 7 <= sum(ch.isdigit() for ch in text) <= 15:
+        raise InvalidInputError("bad phone number", user_message=PHONE_MESSAGE)
+    return text
+
+
+def check_id_number(value: str | None) -> str | None:
+    """An ID-card number, spaces removed and x upper-cased; None when blank.
+
+    ``InvalidInputError`` (:data:`ID_NUMBER_MESSAGE`) unless 18 characters (17 digits and a digit
+    or X) or 15 digits; the check digit is not verified.
+    """
+    text = "".join(normalize(value or "").split()).upper()
+    if not text:
+        return None
+    if not _ID_NUMBER_RE.fullmatch(text):
+        raise InvalidInputError("bad id number", user_message=ID_NUMBER_MESSAGE)
+    return text
 
 
 def clean_attachments(items: Sequence[Attachment | dict[str, Any]]) -> list[dict[str, Any]]:

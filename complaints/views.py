@@ -15,7 +15,7 @@ from complaints.models import Case, CaseEvent
 from complaints.records import mask_name
 from complaints.routing import RoutingTable
 from complaints.themes import THEMES
-from complaints.types import Actor, Attachment, CaseEventView, CaseView
+from complaints.types import UNNAMED_COMPLAINANT, Actor, Attachment, CaseEventView, CaseView
 from vetbot.privacy import mask_phone, mask_text
 
 
@@ -85,7 +85,7 @@ def case_view(
                 actor_id=e.actor_id,
                 # The complainant's own entries carry their name: masked like the name field.
                 actor_name=e.actor_name
-                if full or e.actor_role != "complainant"
+                if full or e.actor_role != "complainant" or e.actor_name == UNNAMED_COMPLAINANT
                 else mask_name(e.actor_name) or "",
                 actor_role=e.actor_role,
                 action=e.action,

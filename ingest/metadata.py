@@ -74,6 +74,15 @@ _HEAD_STOP_RE = re.compile(r"^(?:#+\s*)?第[〇零一二两三四五六七八九
 _DOC_NUMBER_RE = re.compile(
     r"^[\u4e00-\u9fff]{1,16}\s*[〔\[［【(（]\s*\d{4}\s*[〕\]］】)）]\s*第?\s*\d+\s*号$")
 _RED_HEAD_RE = re.compile(r"^([\u4e00-\u9fff、]{2,40}?)(?:文件|公报)$")
+# The details table of a government web page: 发文机关：… 发文字号：… 成文日期：…
+_LABELS = {"发文机关": "issuer", "发布机关": "issuer", "发文单位": "issuer", "发文字号": "doc_number",
+           "文号": "doc_number", "成文日期": "date_issued", "发布日期": "date_issued",
+           "印发日期": "date_issued"}
+_LABEL_RE = re.compile(rf"({'|'.join(_LABELS)})\s*[：:]\s*([^\s　]+)")
+_ISO_DATE_RE = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
+# A head line that is only the issuing body's name (扬州市退役军人事务局 under the title).
+_ISSUER_LINE_RE = re.compile(
+    r"^[\u4e00-\u9fff、]{2,40}(?:局|厅|部|委员会|办公室|办公厅|人民政府|人民代表大会常务委员会)$")
 _FRONT_MATTER_RE = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 # Words of a text that speaks of its own place without naming it (在全市, 我区 ...).
 _SELF_PLACE_RE = re.compile(r"(?:本|全|我)(?:省|市|区|县|州|盟)")
@@ -168,8 +177,22 @@ def _head_lines(text: str) -> list[str]:
     return head
 
 
+def _labelled(line: str) -> dict[str, str]:
+    """The details a 发文机关：… / 发文字号：… / 成文日期：… line gives (ISO dates)."""
+    out: dict[str, str] = {}
+    for m in _LABEL_RE.finditer(line):
+        key, value = _LABELS[m.group(1)], m.group(2)
+        if key == "date_issued":
+            date = _DATE_RE.search(value) or _ISO_DATE_RE.match(value)
+            value = _iso(*date.group(1, 2, 3)) if date else ""
+        if value:
+            out.setdefault(key, value)
+    return out
+
+
 def _title_candidate(line: str) -> bool:
     return not (is_furniture_line(line) or is_date_line(line) or _DOC_NUMBER_RE.match(line)
+                or _LABEL_RE.match(line)
                 or _RED_HEAD_RE.match(line) or len(line) > 60 or line[-1] in "。，；,;：:")
 
 
@@ -193,6 +216,15 @@ def metadata_from_head(text: str) -> dict[str, str]:
     amended = ""
     for line in head:
         plain = re.sub(r"^#+\s*", "", line)
+        labelled = _labelled(plain)
+        if labelled:
+            for key, value in labelled.items():
+                meta.setdefault(key, value)
+            continue
+        if (_ISSUER_LINE_RE.match(plain) and plain != meta.get("title")
+                and not meta.get("issuer_head")):
+            meta["issuer_head"] = plain
+            continue
         if _DOC_NUMBER_RE.match(plain):
             meta.setdefault("doc_number", re.sub(r"\s+", "", plain))
             continue

@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 
 # Bump when loaders or chunking change their output: documents ingested by an older version
 # are then re-chunked although their bytes did not change.
-INGEST_VERSION = "2"
+INGEST_VERSION = "3"  # 3: PDF radical code points, placeholder PDF titles, labelled details
 
 __all__ = ["FailedFile", "IngestReport", "IngestedDocument", "build_record", "ingest_paths", "slugify"]
 

@@ -31,6 +31,14 @@ logger = logging.getLogger(__name__)
 RATINGS = ("up", "down")
 # The log keeps the first five passages of an answer (the bot offers 「查看原文」 for each).
 LOGGED_PASSAGES = 5
+# Refusals that are a hint to rephrase, not an answer: a message with no searchable word (emoji
+# only, punctuation) and one not in Chinese. There is nothing to rate under them.
+HINT_REASONS = frozenset({"empty", "language"})
+
+
+def offers_rating(answer: Answer) -> bool:
+    """True when 👍/👎 belong under ``answer``; False for a hint to rephrase (:data:`HINT_REASONS`)."""
+    return not (answer.refused and answer.refusal_reason in HINT_REASONS)
 
 
 class QuestionLog(Base):
@@ -189,9 +197,9 @@ def knowledge_gaps(
 ) -> list[QuestionLog]:
     """Questions refused, answered with confidence below ``low_confidence`` (0..1), or rated 👎.
 
-    Complaints are left out, and so are messages refused as not Chinese (``language``:
-    gibberish or another language is nothing the knowledge base lacks); newest first, at most
-    ``limit`` rows.
+    Complaints are left out, and so are the hints to rephrase (:data:`HINT_REASONS`: a message
+    of emoji or punctuation only, or not in Chinese, is nothing the knowledge base lacks); newest
+    first, at most ``limit`` rows.
     """
     stmt = select(QuestionLog).where(
         (QuestionLog.refused.is_(True))
@@ -199,7 +207,7 @@ def knowledge_gaps(
         | (QuestionLog.rating == "down")
     )
     stmt = stmt.where(
-        QuestionLog.refusal_reason.is_(None) | (QuestionLog.refusal_reason != "language")
+        QuestionLog.refusal_reason.is_(None) | QuestionLog.refusal_reason.not_in(sorted(HINT_REASONS))
     )
     if since is not None:
         stmt = stmt.where(QuestionLog.created_at >= since)

@@ -22,6 +22,8 @@ detection in free text. Nothing is loaded at import; the first call builds the t
 - :func:`spellings` — the ways a division is written (``济南市``, ``济南``).
 - :func:`validate_region` — the one check of a region people type (ask, search, complaints):
   ``全国`` or a division, else ``InvalidInputError`` with :data:`UNKNOWN_REGION_MESSAGE`.
+- :func:`pickable` — the names of a region list that :func:`validate_region` accepts (what
+  the ask and search forms and the bot's region buttons offer).
 
 A :class:`Place` carries ``name`` (the official full name), ``code`` (six-digit adcode) and
 ``level`` (``"province"``, ``"city"`` or ``"county"``).
@@ -30,6 +32,7 @@ A :class:`Place` carries ``name`` (the official full name), ``code`` (six-digit 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -316,3 +319,21 @@ def validate_region(name: str | None) -> str | None:
     shown = text[:32]
     raise InvalidInputError(f"unknown region {shown!r}",
                             user_message=UNKNOWN_REGION_MESSAGE.format(name=shown))
+
+
+def pickable(names: Iterable[str]) -> list[str]:
+    """The names of ``names`` a person may pick from a region list, in order.
+
+    A list offers only what :func:`validate_region` accepts (``全国`` and divisions): a
+    document's region outside the gazetteer (a test sample's 青岚市, recorded from its title
+    with an ingest warning) would be refused when chosen, and routes no complaint.
+    """
+    out = []
+    for name in names:
+        try:
+            known = validate_region(name) is not None
+        except InvalidInputError:
+            known = False
+        if known:
+            out.append(name)
+    return out

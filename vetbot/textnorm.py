@@ -14,6 +14,9 @@ Three layers, each a pure function of ``str`` → ``str``:
   ``第10条之1`` → ``第十条之一``); :func:`canonical_article_refs` rewrites every label inside a
   text, e.g. a question, to that form.
 
+:func:`unify_radicals` repairs text extracted from PDFs: radical code points that fonts map
+glyphs to (``⼈`` U+2F08, ``⻓`` U+2ED3) become the ideographs they show (``人``, ``长``).
+
 For masking, :func:`normalize_mapped` gives the :func:`normalize` form together with the
 position in the original text of each of its characters, so a match found in the normal
 form can be replaced in the text as written (full-width punctuation kept).
@@ -38,6 +41,7 @@ __all__ = [
     "normalize",
     "normalize_mapped",
     "to_simplified",
+    "unify_radicals",
 ]
 
 _DIGITS = dict(zip("〇零一二两三四五六七八九", (0, 0, 1, 2, 2, 3, 4, 5, 6, 7, 8, 9), strict=True))
@@ -61,6 +65,28 @@ _FORMAT_CHARS_RE = re.compile(
 # Lone UTF-16 surrogates (category Cs) are not characters: a JSON client can send "\ud800",
 # but no encoder, database or OpenCC accepts them.
 _SURROGATES_RE = re.compile("[\ud800-\udfff]")
+
+
+# Kangxi Radicals (U+2F00–U+2FD5) all have NFKC forms; of the CJK Radicals Supplement only
+# these stand for whole characters, and NFKC maps just two of them.
+_KANGXI_RE = re.compile("[\u2f00-\u2fd5]")
+_SUPPLEMENT_RADICALS = str.maketrans(
+    "⺟⺠⻅⻆⻋⻓⻔⻘⻚⻛⻜⻝⻢⻤⻥⻦⻨⻩⻬⻮⻰⻳", "母民见角车长门青页风飞食马鬼鱼鸟麦黄齐齿龙龟"
+)
+
+
+def unify_radicals(text: str) -> str:
+    """``text`` with radical code points replaced by the ideographs they show (⼈ → 人, ⻓ → 长).
+
+    Many PDFs (Chromium's and Word's among them) map common glyphs to the Kangxi Radicals or
+    CJK Radicals Supplement blocks; extracted text then looks right but matches nothing
+    (``第⼀条`` is not ``第一条``). Everything else is returned unchanged.
+    """
+    if text.isascii():
+        return text
+    return _KANGXI_RE.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text).translate(
+        _SUPPLEMENT_RADICALS
+    )
 
 
 def strip_surrogates(text: str) -> str:

@@ -29,7 +29,7 @@ from complaints.supervision import add_note, follow_up, supervise
 from complaints.themes import THEMES
 from complaints.tickets import normalize_ticket
 from complaints.types import Actor, CaseFilter, CaseView, ComplaintIntake
-from complaints.validation import check_complaint_substance
+from complaints.validation import check_complaint_substance, check_phone
 from complaints.views import with_name_for
 from vetbot.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 
@@ -166,13 +166,17 @@ async def file_complaint(
         check_complaint_substance(body.text)
     except InvalidInputError as exc:
         raise field_error(["body", "text"], exc.user_message) from exc
+    try:  # the same rule as the walk-in form
+        phone = check_phone(body.complainant_phone)
+    except InvalidInputError as exc:
+        raise field_error(["body", "complainant_phone"], exc.user_message) from exc
     intake = ComplaintIntake(
         text=body.text,
         channel=body.channel,
         region=body.region,
         theme=body.theme,
         complainant_name=body.complainant_name,
-        complainant_phone=body.complainant_phone,
+        complainant_phone=phone,
     )
 
     def work() -> CaseView:

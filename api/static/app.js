@@ -18,6 +18,13 @@
     if (back && document.referrer && document.referrer.indexOf(location.origin + "/search") === 0) {
       back.setAttribute("href", document.referrer);
     }
+    // Print buttons need script (the CSP forbids inline onclick); they stay hidden without it,
+    // Ctrl+P still works.
+    var print = document.querySelectorAll("[data-print]");
+    for (var i = 0; i < print.length; i++) {
+      print[i].hidden = false;
+      print[i].addEventListener("click", function () { window.print(); });
+    }
     // Avoid double submission of the (slow) question form.
     var form = document.querySelector(".askform");
     if (form) {

@@ -21,6 +21,7 @@ from ingest.loaders.word import load_docx
 from ingest.metadata import EXTRA_KEYS, METADATA_KEYS, finalize_metadata, region_from_title, scope_of
 from vetbot.cancel import checkpoint
 from vetbot.errors import IngestError
+from vetbot.textnorm import unify_radicals
 
 __all__ = [
     "EXTRA_KEYS",
@@ -81,7 +82,8 @@ def load_bytes(data: bytes, path: Path) -> LoadedDocument:
                           user_message=f"不支持的文件类型 {path.suffix or '（无扩展名）'}")
     extracted = loader(data, path)
     checkpoint()
-    text = extracted.text.replace("\x00", "").strip()
+    # Radical code points (第⼀条) also come in Word and text files copied out of PDFs.
+    text = unify_radicals(extracted.text.replace("\x00", "")).strip()
     if not text:
         raise IngestError(f"no text in {path.name}", user_message="文件中没有可提取的文字")
     if len(text) > MAX_TEXT_CHARS:

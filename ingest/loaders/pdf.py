@@ -16,6 +16,7 @@ from ingest import furniture
 from ingest.loaders.base import Extracted
 from vetbot.cancel import checkpoint
 from vetbot.errors import IngestError, OperationCancelledError
+from vetbot.textnorm import unify_radicals
 
 # A page with fewer visible characters than this has no real text layer (a scan, perhaps
 # with a stamped page number).
@@ -26,6 +27,9 @@ _STARTS_BLOCK = re.compile(
     r"^(?:第[〇零一二两三四五六七八九十百千0-9]+[编章节条]|[（(][一二三四五六七八九十]+[）)]"
     r"|[一二三四五六七八九十]+、|\d{4}\s*年)"
 )
+
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_WORD_TITLE = re.compile(r"Microsoft (?:Word|PowerPoint|Excel) - ", re.I)
 
 
 def reflow_lines(text: str) -> str:
@@ -77,7 +81,8 @@ def _read_pages(data: bytes, path: Path) -> tuple[list[str], str]:
         pages = []
         for page in reader.pages:
             checkpoint()  # a page can take seconds; a cancelled job stops here
-            pages.append(page.extract_text() or "")
+            # Before reflow: 第⼀条 (a Kangxi radical) must start its block like 第一条.
+            pages.append(unify_radicals(page.extract_text() or ""))
     except (IngestError, OperationCancelledError):
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
@@ -88,7 +93,7 @@ def _read_pages(data: bytes, path: Path) -> tuple[list[str], str]:
                           user_message="PDF 文件已损坏或格式无效") from exc
     try:
         info = reader.metadata
-        title = str((info.get("/Title") if info is not None else "") or "").strip()
+        title = unify_radicals(str((info.get("/Title") if info is not None else "") or "").strip())
     except Exception:  # broken info dictionaries are common and harmless
         title = ""
     return pages, title
@@ -114,6 +119,8 @@ def load_pdf(data: bytes, path: Path) -> Extracted:
     cleaned = furniture.clean(texts, repeated=len(texts) > 1)
     out.note_furniture(cleaned)
     out.text = reflow_lines("\n".join(cleaned.lines))
-    if info_title:
+    # The info dictionary's title is often a tool's placeholder (about:blank, Untitled,
+    # 'Microsoft Word - 1.doc'); only one in Chinese is taken over the first line's.
+    if _HAN.search(info_title) and not _WORD_TITLE.match(info_title):
         out.front["title"] = info_title
     return out

@@ -98,6 +98,7 @@ def test_caseworker_from_queue_to_conclusion(
         page.screenshot(path=str(ARTIFACTS / f"case-concluded-{width}.png"), full_page=True)
         page.goto(f"{live}/cases/{view.ticket}/print")
         expect(page.locator("#work-order")).to_contain_text(view.ticket)
+        assert _prints(page, "#print-work-order") == 1
         page.screenshot(path=str(ARTIFACTS / f"case-print-{width}.png"), full_page=True)
     assert (ARTIFACTS / f"case-concluded-{width}.png").stat().st_size > 5_000
 
@@ -126,6 +127,13 @@ def test_office_opens_overdue_case_from_dashboard_and_supervises(
     assert case_service.get(late.ticket).events[-1].action == "supervise"
 
 
+def _prints(page: Any, button: str) -> int:
+    """How many times clicking ``button`` called window.print (stubbed: no dialog)."""
+    page.evaluate("() => { window.__printed = 0; window.print = () => { window.__printed += 1; }; }")
+    page.click(button)
+    return int(page.evaluate("() => window.__printed"))
+
+
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_station_clerk_files_walk_in_and_prints_receipt(
     live: str, case_service: CaseService, tmp_path: Path, viewport: dict[str, int]
@@ -150,6 +158,7 @@ def test_station_clerk_files_walk_in_and_prints_receipt(
         ticket = page.locator("#receipt-ticket").inner_text()
         expect(page.locator("#receipt")).to_contain_text(f"/status {ticket}")
         assert "370102198001011234" not in page.content() and "13912345678" not in page.content()
+        assert _prints(page, "#print-receipt") == 1
         page.emulate_media(media="print")
         expect(page.locator("#print-receipt")).to_be_hidden()  # only the receipt is printed
         page.screenshot(path=str(ARTIFACTS / f"walk-in-receipt-{width}.png"), full_page=True)

@@ -162,3 +162,11 @@ def test_reject_transfer_reassign_and_bad_actions(client: TestClient, users: Use
         "/v1/complaints/TS-20000101-0001/actions", json={"action": "accept"}, headers=users.headers("office")
     )
     assert missing.status_code == 404
+
+
+def test_a_mistyped_complainant_phone_is_a_422_on_that_field(client: TestClient, users: Users) -> None:
+    body = {"text": "公交司机不认优待证，拒绝免费乘车。", "region": "济南市", "channel": "phone",
+            "complainant_phone": "12345"}
+    r = client.post("/v1/complaints", json=body, headers=users.headers("staff"))
+    assert r.status_code == 422, r.text
+    assert "联系电话格式不正确" in r.text and "complainant_phone" in r.text

@@ -86,3 +86,26 @@ def test_the_receipt_tells_the_visitor_how_to_follow_the_case_on_telegram(
     ticket = r.headers["location"].split("/")[2]
     assert f"/status {ticket}" in receipt and "按提示输入登记手机号后四位即可查询进度" in receipt
     assert PHONE not in receipt and PHONE[-4:] not in receipt  # the digits are the visitor's proof
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("phone", "12345", "联系电话格式不正确"),
+    ("phone", "找张三", "联系电话格式不正确"),
+    ("id_number", "abc", "身份证号应为 18 位"),
+    ("id_number", "37010219800101123", "身份证号应为 18 位"),
+])
+def test_a_mistyped_phone_or_id_number_is_refused_and_the_form_kept(
+    client: TestClient, users: Users, field: str, value: str, message: str
+) -> None:
+    # They used to be filed as typed: a caseworker with no number to call, a visitor with no
+    # last four digits to follow the case with.
+    r = _submit(client, users, **{field: value})
+    assert r.status_code == 422 and message in r.text
+    assert "公交司机不认优待证" in r.text  # nothing typed is lost
+
+
+def test_landline_full_width_and_lower_case_x_are_accepted(client: TestClient, users: Users) -> None:
+    r = _submit(client, users, phone="（0531）8888-1234", id_number="37010219800101123x")
+    assert r.status_code == 303
+    r = _submit(client, users, phone="+86 139 1234 5678", id_number="")
+    assert r.status_code == 303

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
@@ -9,6 +10,7 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 
+from api.templating import format_datetime
 from api.users import UserService
 from ingest.pipeline import ingest_paths
 from knowledge.store import KnowledgeStore
@@ -246,3 +248,11 @@ def test_document_pages_say_a_version_is_superseded(kb: TestClient, staff: Users
     assert "已被取代" in row
     api = kb.get(f"/v1/documents/{OLD}", headers=staff.headers("editor")).json()
     assert api["status"] == "已被取代"
+
+
+def test_document_page_shows_the_ingest_time_in_china_time(kb: TestClient, staff: Users) -> None:
+    page = kb.get(f"/kb/docs/{CARD}", headers=staff.headers("editor")).text
+    assert re.search(r"导入于 \d{4}-\d{2}-\d{2} \d{2}:\d{2}<", page), page[:3000]
+    assert "+00:00" not in page  # it used to show the stored UTC text, 2026-11-30T14:24:18+00:00
+    assert format_datetime("2026-11-30T14:24:18+00:00") == "2026-11-30 22:24"
+    assert format_datetime("2026-11-30") == "2026-11-30"  # a date stays as written

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from knowledge.questionlog import QuestionLog
+from knowledge.types import Answer
 from tests.bot.conftest import (
     VETERAN,
     BotHarness,
@@ -183,3 +185,26 @@ async def test_group_chats_are_ignored(harness: BotHarness) -> None:
     update["message"]["chat"] = {"id": -100123, "type": "supergroup", "title": "群"}
     await harness.send(update)
     assert harness.knowledge.calls == [] and harness.api.sent == []
+
+
+async def test_region_buttons_leave_out_regions_outside_the_gazetteer(
+    harness: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(harness.knowledge, "regions", lambda: ["全国", "济南市", "青岚市"])
+    await harness.say(VETERAN, "/region")
+    labels = [label for label, _ in _buttons(harness.api.sent_to(VETERAN)[-1])]
+    assert "济南市" in labels and "青岚市" not in labels
+
+
+async def test_no_feedback_buttons_under_a_hint_to_rephrase(
+    harness: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def hint(question: str, region: str | None = None) -> Answer:
+        return Answer(question=question, answer="请用一句话描述您的问题。", refused=True,
+                      refusal_reason="empty")
+
+    monkeypatch.setattr(harness.knowledge, "ask", hint)
+    await harness.say(VETERAN, "🙂👍🎖️")
+    assert "请用一句话描述" in harness.last_text(VETERAN)
+    labels = [label for label, _ in _buttons(harness.api.sent_to(VETERAN)[-1])]
+    assert not any("👍" in label or "👎" in label for label in labels)

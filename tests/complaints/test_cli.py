@@ -162,3 +162,19 @@ def test_bad_routing_file_is_a_clear_error(
 def test_cases_without_action_prints_help(cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys)
     assert code == 2 and "VETBOT_CASES_ACTOR" in out and "accept" in out
+
+
+def test_show_names_an_unnamed_walk_in_visitor_and_the_channel_in_chinese(
+    cli_env: str, session_factory: Callable[[], Session], routing: RoutingTable,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # It printed "渠道：visit" and the visitor who left no name as "信**" (the word 信访人 masked).
+    service = CaseService(session_factory, routing)
+    ticket = service.intake(ComplaintIntake(
+        text="服务站工作人员推诿，优待证办了两个月还没有结果。", region="济南市", theme="card",
+        channel="visit",
+    )).ticket
+    code, out, _ = run(capsys, "show", ticket)
+    assert code == 0 and "渠道：来访（服务站登记）" in out
+    assert "信访人（complainant）登记" in out and "信**" not in out
+    assert service.get(ticket, OFFICE).events[0].actor_name == "信访人"

@@ -224,3 +224,61 @@ def test_empty_and_unsupported_files() -> None:
     with pytest.raises(IngestError) as err:
         load_bytes(b"x", Path("sheet.xlsx"))
     assert "不支持" in err.value.user_message
+
+
+def test_pdf_radical_code_points_become_ideographs_and_articles(tmp_path: Path) -> None:
+    # Chromium's and Word's PDFs map 人 一 二 to Kangxi radicals (⼈ ⼀ ⼆): they look the same
+    # but 第⼀条 started no article and 退役军⼈ matched no query.
+    path = tmp_path / "jobs.pdf"
+    path.write_bytes(make_pdf([
+        "扬州市退役军⼈就业创业扶持办法",
+        "第⼀条 为促进退役军⼈就业创业，制定本办法。",
+        "第⼆条 本办法⾃2025年6⽉1⽇起施⾏。",
+    ]))
+    doc = load_document(path)
+    assert doc.metadata["title"] == "扬州市退役军人就业创业扶持办法"
+    assert "⼈" not in doc.text and "退役军人" in doc.text
+    assert doc.metadata["date_effective"] == "2025-06-01"
+    articles = [c.article for c in chunk_text(doc.text, doc.metadata["title"]) if c.article]
+    assert articles == ["第一条", "第二条"]
+    txt = load_bytes("通知\n第⼀条 退役军⼈优待。".encode(), Path("copied.txt"))
+    assert "第一条 退役军人优待。" in txt.text
+
+
+@pytest.mark.parametrize(("info_title", "expected"), [
+    ("about:blank", "示例交通优待办法"),  # Chromium's print-to-PDF of a page set by script
+    ("Untitled", "示例交通优待办法"),
+    ("Microsoft Word - 示例.docx", "示例交通优待办法"),
+    ("关于示例交通优待的通知", "关于示例交通优待的通知"),  # a real title in the properties wins
+])
+def test_pdf_placeholder_info_title_gives_way_to_the_first_line(
+    tmp_path: Path, info_title: str, expected: str
+) -> None:
+    from pypdf import PdfReader, PdfWriter
+
+    pdf = make_pdf(["示例交通优待办法", "第一条 本办法自2024年1月1日起施行。"])
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
+    writer.add_metadata({"/Title": info_title})
+    buf = io.BytesIO()
+    writer.write(buf)
+    path = tmp_path / "rule.pdf"
+    path.write_bytes(buf.getvalue())
+    assert load_document(path).metadata["title"] == expected
+
+
+def test_government_page_details_and_issuer_line_become_metadata() -> None:
+    # A bureau's web page shows its details on one line; a Word file names the issuing body on
+    # the line under its title. Both used to leave issuer and 发文字号 empty.
+    page = ("<html><body><h1>甲市关于退役军人子女教育优待的通知（测试样例）</h1>"
+            "<p>发文机关：甲市退役军人事务局　发文字号：甲退役军人发〔2025〕3号　成文日期：2025-02-20</p>"
+            "<p>一、退役军人子女在本市接受义务教育的，按照就近就便原则优先安排。</p>"
+            "<p>二、本通知自2025年3月1日起施行。</p></body></html>")
+    meta = load_bytes(page.encode(), Path("notice.html")).metadata
+    assert meta["title"] == "甲市关于退役军人子女教育优待的通知（测试样例）"
+    assert meta["issuer"] == "甲市退役军人事务局"
+    assert meta["doc_number"] == "甲退役军人发〔2025〕3号"
+    assert meta["date_issued"] == "2025-02-20" and meta["date_effective"] == "2025-03-01"
+    text = "乙市退役军人就业创业扶持办法（测试样例）\n乙市退役军人事务局\n第一条 为促进就业，制定本办法。"
+    meta = load_bytes(text.encode(), Path("jobs.txt")).metadata
+    assert meta["title"] == "乙市退役军人就业创业扶持办法（测试样例）"
+    assert meta["issuer"] == "乙市退役军人事务局"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from knowledge.questionlog import QuestionLog, QuestionLogService
+from knowledge.questionlog import QuestionLog, QuestionLogService, offers_rating
 from knowledge.types import Answer, Passage
 from vetbot.db import create_db_engine, make_session_factory, upgrade
 from vetbot.errors import InvalidInputError, NotFoundError, PermissionDeniedError
@@ -73,3 +73,17 @@ def test_gibberish_and_other_languages_are_not_knowledge_gaps(session_factory: s
     log.record(gibberish, channel="web", user_ref="alice")
     kept = log.record(missing, channel="web", user_ref="alice")
     assert [r.id for r in log.knowledge_gaps()] == [kept]
+
+
+def test_emoji_only_messages_are_not_knowledge_gaps_nor_rated(session_factory: sessionmaker[Session]) -> None:
+    # 🙂👍🎖️ gets "请用一句话描述…" (refusal_reason empty): it showed up in the gap report and
+    # among the 官方口径 page's questions waiting for an answer.
+    log = QuestionLogService(session_factory)
+    emoji = Answer(question="🙂👍🎖️", answer="请用一句话描述您想了解的问题。", refused=True,
+                   refusal_reason="empty")
+    missing = Answer(question="退伍费要交个税吗", answer="暂未收录。", refused=True,
+                     refusal_reason="no_evidence")
+    log.record(emoji, channel="web", user_ref="alice")
+    kept = log.record(missing, channel="web", user_ref="alice")
+    assert [r.id for r in log.knowledge_gaps()] == [kept]
+    assert not offers_rating(emoji) and offers_rating(missing)

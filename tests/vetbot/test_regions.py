@@ -49,3 +49,8 @@ def test_places_found_in_order_and_abbreviations() -> None:
     assert regions.province_from_abbreviation("沪退役军人规〔2021〕1号") == "上海市"
     assert regions.province_from_abbreviation("鲁政办发〔2020〕5号") == "山东省"
     assert regions.is_place_word("济南") and not regions.is_place_word("全市")
+
+
+def test_pickable_keeps_what_validate_region_accepts_in_order() -> None:
+    names = ["全国", "扬州市", "青岚市", "济南市", "上海市/黄浦区", "", "浙江省"]
+    assert regions.pickable(names) == ["全国", "扬州市", "济南市", "上海市/黄浦区", "浙江省"]

@@ -44,3 +44,9 @@ def test_lone_surrogates_are_dropped_not_fatal() -> None:
 
     assert strip_surrogates("优待证\ud800丢了") == "优待证丢了"
     assert fold("優待證\udfff丟了") == "优待证丢了"
+
+
+def test_unify_radicals_repairs_pdf_radical_code_points() -> None:
+    repaired = textnorm.unify_radicals("第⼀条 退役军⼈⾃2025年6⽉1⽇起施⾏，⻓期⻔诊")
+    assert repaired == "第一条 退役军人自2025年6月1日起施行，长期门诊"
+    assert textnorm.unify_radicals("第一条 Ａ１ 𠀀") == "第一条 Ａ１ 𠀀"  # nothing else changes (no NFKC)
