@@ -30,9 +30,11 @@ if TYPE_CHECKING:
     from knowledge.retrieval import Concept, HybridRetriever, QueryAnalysis, RetrievalResult
 
 # A question whether a benefit applies to something (有优惠吗, 能打折吗, 免费吗, 给补贴吗, 能
-# 报销吗, 加分吗): what it asks about must be in a rule, or no rule grants it.
+# 报销吗, 加分吗), or a tax (退伍费要交税吗): what it asks about must be in a rule, or no rule
+# grants or levies it.
 _ENTITLEMENT = re.compile(
     r"优惠|优待(?!证)|打折|几折|折扣|半价|免费|免.{0,3}费|减免|补贴|补助|报销|加分|奖金|便宜|绿色通道|要钱|收费|门票"
+    r"|[交缴纳扣征免]税|个税"
 )
 _CLAUSE = re.compile(r"[，,。；;！!？?、]")
 MATCHED_FULL = 5  # this many of the question's concepts stated by the lead passage is full marks

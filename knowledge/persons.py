@@ -159,8 +159,15 @@ def group_mention(text: str) -> str | None:
     return None
 
 
+# A group word with one of these heads names a payment or a card, not a person (退伍费, 残疾军人证).
+_THING_HEAD = re.compile(r"(?:费|金|钱|款|证|卡)$")
+
+
 def names_person(word: str) -> bool:
-    """True when ``word`` names a group or a relative (烈士子女, 老兵, 母亲): who, not what."""
+    """True when ``word`` names a group or a relative (烈士子女, 老兵, 母亲): who, not what
+    (退伍费 and 残疾军人证 name things)."""
+    if _THING_HEAD.search(word):
+        return False
     return asked_group(word) is not None or bool(_FAMILY.search(word) or _CHILDREN.search(word))
 
 

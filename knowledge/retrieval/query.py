@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from knowledge.persons import asked_group
 from knowledge.retrieval.corpus import CorpusStats
 from knowledge.retrieval.focus import question_focus
 from knowledge.retrieval.intents import Intent, asked_action, detect_intents
@@ -46,6 +47,9 @@ _AGENCY_WORDS = r"(?:部门|机关|机构)"
 # place the KB has no rule for is still answerable from national rules. 老家/家乡 ("hometown")
 # stand for a place the asker does not name.
 _HOMETOWN_WORDS = frozenset({"老家", "家乡"})
+# Heads that make a group word a sum or a card rather than the people it names: 退伍费 is a
+# payment, not 退伍 (退伍兵 and 退伍军人 are still 退伍).
+_THING_HEADS = frozenset({"费", "金", "钱", "款", "证", "卡", "费用", "补贴", "补助", "津贴"})
 _FUNCTION_PREFIX = frozenset("我你他她咱您能会要想可两几每这那哪该就都还")
 # First letters of jieba part-of-speech tags of words that frame a question but are never its
 # topic: pronouns (有人, 哪一天), adverbs (不好), conjunctions (接着), locality words (以前),
@@ -287,6 +291,13 @@ def _is_noun(tag: str) -> bool:
     return tag[:1] == "n" or tag == "vn"
 
 
+def _names_a_thing(word: str, part: str) -> bool:
+    """Whether ``word`` is a group word ``part`` plus a head that names a thing of its own
+    (退伍费 = 退伍 + 费): the word then does not share the group word's synonyms. Other words
+    keep their part's (保险金 is still about 保险)."""
+    return word.startswith(part) and word[len(part):] in _THING_HEADS and asked_group(part) is not None
+
+
 def _asks_type(word: str) -> bool:
     """Whether ``word`` is (part of) a question for an answer type (多久, 多少钱)."""
     return any(ask.search(word) for ask, _label, _answer in ANSWER_TYPES)
@@ -445,7 +456,7 @@ class QueryAnalyzer:
                 fused = not tok.known(word)
             alternates = {word}
             for term in written:
-                if word in term or term in word:
+                if word in term or (term in word and not _names_a_thing(word, term)):
                     for gid in self.synonyms.matched_groups([term]):
                         alternates.update(self.synonyms.groups[gid])
             if unseen and len(alternates) == 1 and self.thesaurus is not None:
@@ -453,11 +464,15 @@ class QueryAnalyzer:
                 # synonym (扫墓 → 祭扫, 户口 → 户籍), or a synonym of the word inside it
                 # (回老家 → 老家 → 原籍).
                 kin = self.thesaurus.kin(word) or tuple(
-                    k for part in tok.tokens(word) if part != word and len(part) >= 2
+                    k for part in tok.tokens(word)
+                    if part != word and len(part) >= 2 and not _names_a_thing(word, part)
                     for k in self.thesaurus.kin(part)
                 )
                 alternates.update(k for k in kin if stats.df.get(k, 0) > 0)
-            partial = tuple(t for t in tok.tokens(word) if t != word and len(t) >= 2 and t not in alternates)
+            partial = tuple(
+                t for t in tok.tokens(word)
+                if t != word and len(t) >= 2 and t not in alternates and not _names_a_thing(word, t)
+            )
             pattern = None
             for ask, _label, answer in ANSWER_TYPES:
                 if ask.search(word):

@@ -96,3 +96,13 @@ def test_two_concepts_at_one_place_do_not_break_the_entitlement_check(service: K
     # 加油站 and 加油 start at the same character: the benefit check orders them by position only.
     answer = service.ask("退伍的去加油站加油有优惠吗")
     assert answer.refused or answer.sources
+
+
+def test_a_payment_named_after_a_group_does_not_share_the_groups_synonyms() -> None:
+    table = SynonymTable([["退伍", "退役", "复员"], ["保险", "社保"]])
+    analyzer = QueryAnalyzer(ChineseTokenizer(), table)
+    stats = _Stats({"退役": 30, "社保": 3})
+    pay = next(c for c in analyzer.analyze("退伍费要交税吗", stats).concepts if c.label == "退伍费")  # type: ignore[arg-type]
+    assert "退役" not in pay.alternates and "退伍" not in pay.partial
+    veterans = next(c for c in analyzer.analyze("退伍兵坐车免费吗", stats).concepts if c.label == "退伍兵")  # type: ignore[arg-type]
+    assert "退役" in veterans.alternates

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from knowledge.answer import answer_units
-from knowledge.persons import asked_group, covers, groups_in
+from knowledge.persons import asked_group, covers, groups_in, names_person
 from knowledge.service import KnowledgeService
 
 
@@ -93,3 +93,8 @@ def test_officers_are_serving_members_and_leaving_service_is_a_veteran_rule() ->
     assert groups_in("军官和符合规定条件的军士，其配偶可以办理随军落户。") >= {"active", "military_family"}
     assert "active" not in groups_in("转业军官由安置地人民政府安排工作。")
     assert groups_in("军人退出现役，安置地人民政府应当组织其免费参加职业教育。") >= {"veteran"}
+
+
+def test_a_group_word_with_a_payment_or_card_head_names_a_thing() -> None:
+    assert names_person("退伍军人") and names_person("老兵")
+    assert not names_person("退伍费") and not names_person("残疾军人证")
