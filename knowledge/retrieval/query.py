@@ -47,6 +47,7 @@ _AGENCY_WORDS = r"(?:部门|机关|机构)"
 # place the KB has no rule for is still answerable from national rules. 老家/家乡 ("hometown")
 # stand for a place the asker does not name.
 _HOMETOWN_WORDS = frozenset({"老家", "家乡"})
+_APPLY_FOR = re.compile(r"(证|卡|证明|证件|户口)(要|该|应该|得)?(怎么|如何|怎样|咋)办(?!理)")
 # Heads that make a group word a sum or a card rather than the people it names: 退伍费 is a
 # payment, not 退伍 (退伍兵 and 退伍军人 are still 退伍).
 _THING_HEADS = frozenset({"费", "金", "钱", "款", "证", "卡", "费用", "补贴", "补助", "津贴"})
@@ -320,7 +321,8 @@ class QueryAnalyzer:
         """Tokenise ``query`` (a letter: its asking part), find its synonym expansions and concepts."""
         tok = self.tokenizer
         parts = question_focus(query)
-        focus = parts.text
+        # 优待证怎么办 asks how to get the card (办理), not what to do (丢了怎么办).
+        focus = _APPLY_FOR.sub(r"\1\2\3办理", parts.text)
         tokens = list(dict.fromkeys(tok.tokens(focus)))
         expansions = self.synonyms.expansions(tokens, focus)
         present = set(tokens)

@@ -106,3 +106,13 @@ def test_a_payment_named_after_a_group_does_not_share_the_groups_synonyms() -> N
     assert "退役" not in pay.alternates and "退伍" not in pay.partial
     veterans = next(c for c in analyzer.analyze("退伍兵坐车免费吗", stats).concepts if c.label == "退伍兵")  # type: ignore[arg-type]
     assert "退役" in veterans.alternates
+
+
+def test_card_then_zenmeban_asks_how_to_apply_for_it() -> None:
+    analyzer = QueryAnalyzer(ChineseTokenizer(), SynonymTable())
+    stats = _Stats({"优待证": 5, "办理": 9})
+    labels = [c.label for c in analyzer.analyze("优待证怎么办", stats).concepts]  # type: ignore[arg-type]
+    assert "办理" in labels
+    # What to do after losing it is no application.
+    lost = [c.label for c in analyzer.analyze("优待证丢了怎么办", stats).concepts]  # type: ignore[arg-type]
+    assert "办理" not in lost
