@@ -252,6 +252,7 @@ def compose_answer(
     ]
     applicable = in_region[:3]
     applicable = _only_local_answer(candidates, applicable, region, asked)
+    applicable = _on_topic_first(applicable)
     applicable = _prefer_group(applicable, asked)
     top_score = applicable[0][0].score if applicable else 0.0
     top_coverage = max((h.coverage for h, _ in applicable), default=0.0)
@@ -366,6 +367,19 @@ def _firm(sentence: str, analysis: QueryAnalysis) -> set[str]:
     """Concepts a sentence has as the word itself or a synonym (a shared sub-word does not count)."""
     text = normalize(sentence).lower()
     return {c.label for c in analysis.concepts if c.coverage(text) >= 0.8}
+
+
+def _on_topic_first(applicable: list[tuple[Hit, Passage]]) -> list[tuple[Hit, Passage]]:
+    """A local rule leads on its region's boost only while it is about as much about the
+    question as the best national rule (0.8 of its coverage): 济南's free metro does not answer
+    a 济南 asker's 那火车呢, the national rail rule does."""
+    if not applicable or applicable[0][1].scope != "local":
+        return applicable
+    lead = applicable[0][0]
+    for i, (hit, source) in enumerate(applicable[1:], 1):
+        if source.scope == "national" and lead.coverage < 0.8 * hit.coverage:
+            return [applicable[i], *applicable[:i], *applicable[i + 1:]]
+    return applicable
 
 
 def _prefer_group(

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from knowledge.conversation import ConversationService
 from knowledge.evaluation import evaluate, load_items
 from vetbot.cli import main
 
@@ -69,3 +70,13 @@ def test_ask_json_with_the_bundled_kb(bundled_kb_dir: Path, tmp_path: Path, monk
     assert "挂失" in data["answer"] and "《" in data["answer"]
     assert data["sources"][0]["path"].endswith(".md")
     assert data["latency_ms"] > 0
+
+
+def test_a_followup_on_another_topic_is_not_answered_with_the_own_citys_rule(knowledge_service: Any) -> None:
+    chat = ConversationService(knowledge_service)
+    first = chat.reply("老兵坐地铁要钱吗", None, region="济南市")
+    assert "济南" in first.answer.answer
+    train = chat.reply("那火车呢？", first.state, region="济南市")
+    # The national rail rule leads; 济南's free metro says nothing about trains.
+    assert train.answer.answer.split("\n")[1].startswith("《铁路旅客运输规程》"), train.answer.answer
+    assert "免费乘坐公交和地铁" not in train.answer.answer
