@@ -58,6 +58,11 @@ REFUSALS: dict[str, str] = {
         "建议咨询当地退役军人服务站、县（市、区）退役军人事务局，或拨打 12345 政务服务热线。"
     ),
     "empty": "请用一句话描述您想了解的退役军人服务或优待政策问题，例如：“优待证去哪儿办？”",
+    "personal_status": (
+        "抱歉，我只能解答政策问题，查不到个人事项（如优待证、抚恤、安置申请）的办理进度。"
+        "请联系受理您申请的退役军人服务站或县（市、区）退役军人事务局查询；"
+        "如果您在这里提交过投诉或求助，可以查询工单进度（在机器人中发送 /status）。"
+    ),
 }
 LOCAL_NOTE_UNKNOWN = (
     "注意：这项规定的具体办法由各地制定，各地不同（如{places}）。设置您所在的地区后，可查看当地规定。"
@@ -106,6 +111,21 @@ _DELEGATION = re.compile(
     r"|(省级|省、自治区、直辖市|地方各级|县级以上地方)人民政府.{0,6}(制定|规定|确定)"
     r"|按照?当地|各地(规定|制定|不同|自行)|地方规定|由各地"
 )
+
+
+# A question about how far the asker's own application has got (优待证办好了吗, 批下来没有,
+# 到哪一步了): no policy text knows it. How long such a thing takes is a policy question.
+_PERSONAL_STATUS = re.compile(
+    r"办好了?[吗没么]|办下来了?[吗没么]|批下来了?[吗没么]|批了[吗没么]|批没批|到哪一?步|办到哪|进度"
+    r"|审核通过了?[吗没么]|通过了没|有结果了?[吗没么]|发下来了?[吗没么]|寄到哪|怎么还没(?:办|批|发|到|下来|消息|结果)"
+)
+_ASKS_DURATION = re.compile(r"多久|多长时间|几天|几个月|时限|期限|一般要")
+
+
+def is_personal_status(question: str) -> bool:
+    """True when ``question`` asks how far the asker's own application or case has got."""
+    text = normalize(question)
+    return bool(_PERSONAL_STATUS.search(text)) and not _ASKS_DURATION.search(text)
 
 
 def is_injection(question: str) -> bool:

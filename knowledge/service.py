@@ -19,6 +19,7 @@ from knowledge.answer import (
     compose_answer,
     domain_vocabulary,
     is_injection,
+    is_personal_status,
     load_userdict_words,
 )
 from knowledge.curated import curated_answer, without_curated
@@ -214,6 +215,8 @@ class KnowledgeService:
         }
         if is_injection(question):
             return done(self._refusal(base, "injection"))
+        if intent != "complaint" and is_personal_status(question):
+            return done(self._refusal(base, "personal_status"))
         k = max(3, self.settings.top_k)
         result = self.retriever.retrieve(question, k, prefer_region=asker, fusion=fusion, query_vector=vector)
         if not result.analysis.tokens:

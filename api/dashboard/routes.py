@@ -54,6 +54,7 @@ REFUSAL_LABELS = {
     "off_topic": "超出服务范围",
     "injection": "疑似指令注入",
     "empty": "问题为空",
+    "personal_status": "询问个人办理进度",
 }
 
 

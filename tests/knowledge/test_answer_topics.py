@@ -116,3 +116,12 @@ def test_card_then_zenmeban_asks_how_to_apply_for_it() -> None:
     # What to do after losing it is no application.
     lost = [c.label for c in analyzer.analyze("优待证丢了怎么办", stats).concepts]  # type: ignore[arg-type]
     assert "办理" not in lost
+
+
+def test_a_question_on_ones_own_application_gets_the_route_to_ask(service: KnowledgeService) -> None:
+    for question in ("我身份证号370102198001011234，优待证办好了吗", "我的优待证申请到哪一步了"):
+        answer = service.ask(question)
+        assert answer.refused and answer.refusal_reason == "personal_status"
+        assert "退役军人服务站" in answer.answer and "1234" not in answer.answer
+    # How long it takes in general is a policy question.
+    assert service.ask("优待证交上去多久能批下来").refusal_reason != "personal_status"
