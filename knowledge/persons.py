@@ -37,7 +37,8 @@ _GROUP_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("retired_cadre", re.compile(r"军休|军队离(休|退休)|离休干部|退休干部")),
     ("active", re.compile(
         r"现役|在部队|在役|当兵的?(儿子|孩子|家人)|部队(服役|当兵)|正在服役|服现役|义务兵家庭")),
-    ("military_family", re.compile(r"军属|军嫂|随军|军人(家属|配偶|子女|父母)")),
+    ("military_family", re.compile(
+        r"军属|军嫂|随军|(?<!退役)(?<!残疾)(?<!伤残)军人的?(家属|配偶|子女|父母|孩子|儿子|女儿|爸妈|老婆|老公)")),
     ("veteran", re.compile(r"退役|退伍|复员|转业|老兵|退下来|以前当过兵|当过兵")),
 )
 _FAMILY = re.compile(r"(爸|妈|父母|父亲|母亲|老人|配偶|妻子|老婆|丈夫|爱人|家属|家人|家里)")
@@ -68,7 +69,10 @@ _PASSAGE_PATTERNS: dict[str, re.Pattern[str]] = {
         r"现役军人|(?<!退役)(?<!伤残)(?<!残疾)(?<!病故)(?<!牺牲)军人(?!家属|配偶|子女|父母|遗属|保险)|官兵|服现役"
         r"|(?<!退役)(?<!转业)(?<!复员)军(?:官|士)(?!家属|配偶|子女|父母)"
     ),
-    "military_family": re.compile(r"军人家属|军属|军人配偶|军人子女|军人父母|随军|家属"),
+    # 退役军人子女 are a veteran's children, not a serving member's family.
+    "military_family": re.compile(
+        r"(?<!退役)(?:军人家属|军人配偶|军人子女|军人父母)|军属|随军|(?<!军人)家属"
+    ),
     "retired_cadre": re.compile(r"军休|军队离休|军队退休|离退休干部"),
     # People a rule names for who they are outside the military (城市公共交通条例: 年满七十周岁的
     # 老年人, 身高不足一点二米的儿童): their free ride is no answer for a veteran. No question is

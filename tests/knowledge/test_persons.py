@@ -98,3 +98,11 @@ def test_officers_are_serving_members_and_leaving_service_is_a_veteran_rule() ->
 def test_a_group_word_with_a_payment_or_card_head_names_a_thing() -> None:
     assert names_person("退伍军人") and names_person("老兵")
     assert not names_person("退伍费") and not names_person("残疾军人证")
+
+
+def test_a_soldiers_child_is_military_family_and_a_veterans_child_is_not() -> None:
+    child = asked_group("军人的孩子上学有照顾吗")
+    assert child is not None and child.group == "military_family"
+    assert groups_in("普通退役军人子女不在降分范围。") == {"veteran"}
+    assert groups_in("退役军人家属可以同行。") == {"veteran"}
+    assert groups_in("军人子女入读公办学校。") == {"military_family"}
