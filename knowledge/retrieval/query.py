@@ -47,6 +47,7 @@ _AGENCY_WORDS = r"(?:部门|机关|机构)"
 # place the KB has no rule for is still answerable from national rules. 老家/家乡 ("hometown")
 # stand for a place the asker does not name.
 _HOMETOWN_WORDS = frozenset({"老家", "家乡"})
+# 优待证怎么办 / 户口该咋办: right after a card or a paper, 怎么办 asks how to get it (办理).
 _APPLY_FOR = re.compile(r"(证|卡|证明|证件|户口)(要|该|应该|得)?(怎么|如何|怎样|咋)办(?!理)")
 # Heads that make a group word a sum or a card rather than the people it names: 退伍费 is a
 # payment, not 退伍 (退伍兵 and 退伍军人 are still 退伍).
@@ -321,7 +322,7 @@ class QueryAnalyzer:
         """Tokenise ``query`` (a letter: its asking part), find its synonym expansions and concepts."""
         tok = self.tokenizer
         parts = question_focus(query)
-        # 优待证怎么办 asks how to get the card (办理), not what to do (丢了怎么办).
+        # Not what to do (优待证丢了怎么办): how to get the card.
         focus = _APPLY_FOR.sub(r"\1\2\3办理", parts.text)
         tokens = list(dict.fromkeys(tok.tokens(focus)))
         expansions = self.synonyms.expansions(tokens, focus)
