@@ -32,7 +32,6 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from knowledge import smalltalk
-from knowledge.answer import domain_vocabulary, load_userdict_words
 from knowledge.conversation_input import (
     TypoCorrector,
     clean_message,
@@ -41,6 +40,7 @@ from knowledge.conversation_input import (
     retrieval_text,
 )
 from knowledge.conversation_slots import RELATION_COVERAGE, Slots, benefit_phrase, extract
+from knowledge.question_checks import domain_vocabulary, load_userdict_words
 from knowledge.synonyms import SynonymTable
 from knowledge.types import NATIONAL, Answer
 from vetbot.clock import utcnow

@@ -19,9 +19,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from knowledge.answer import has_domain_vocabulary, is_injection
 from knowledge.answerability import AnswerabilityModel
 from knowledge.persons import names_person
+from knowledge.question_checks import has_domain_vocabulary, is_injection
 from knowledge.retrieval.query import ANSWER_TYPES, SYNONYM_CREDIT
 from knowledge.text import normalize
 from knowledge.units import answer_units, covered_concepts

@@ -14,17 +14,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from knowledge.answer import (
-    REFUSALS,
-    compose_answer,
-    domain_vocabulary,
-    is_injection,
-    is_personal_status,
-    load_userdict_words,
-)
+from knowledge.answer import REFUSALS, compose_answer
 from knowledge.curated import curated_answer, without_curated
 from knowledge.embeddings import build_embeddings
 from knowledge.evidence import Evidence, RefusalPolicy, assess_evidence, refusal_reason
+from knowledge.question_checks import domain_vocabulary, is_injection, is_personal_status, load_userdict_words
 from knowledge.retrieval import FUSION_METHODS, HybridRetriever, RetrievalResult
 from knowledge.store import KnowledgeStore
 from knowledge.synonyms import SynonymTable

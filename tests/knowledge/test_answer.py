@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.answer import REFUSALS, is_delegating, is_injection, split_sentences
+from knowledge.answer import REFUSALS, is_delegating, split_sentences
+from knowledge.question_checks import is_injection
 from knowledge.service import KnowledgeService
 from knowledge.store import KnowledgeStore, make_chroma_client
 from knowledge.synonyms import SynonymTable
