@@ -229,7 +229,10 @@ class ComplaintFlow:
     def _keep(self, update: Update, draft: dict[str, Any], text: str) -> None:
         """Add text typed at another step to the complaint (what does not fit: as attachment)."""
         kept = self._fit(update, draft, text, replacing_details=False)
-        draft["text"] = "\n".join(p for p in (draft.get("text"), kept) if p)
+        # After the details step the text goes after the details, so the case reads in the
+        # order the complainant wrote it.
+        key = "details" if draft.get("details") else "text"
+        draft[key] = "\n".join(p for p in (draft.get(key), kept) if p)
 
     @staticmethod
     def _fit(update: Update, draft: dict[str, Any], text: str, *, replacing_details: bool = True) -> str:
