@@ -26,7 +26,7 @@ from complaints.types import ComplaintIntake
 from complaints.validation import MAX_TEXT_CHARS, check_complaint_substance
 from vetbot.errors import InvalidInputError, VetbotError
 from vetbot.privacy import mask_phone, mask_text
-from vetbot.regions import pickable
+from vetbot.regions import pickable, validate_region
 
 logger = logging.getLogger(__name__)
 
@@ -190,7 +190,11 @@ class ComplaintFlow:
         if len(text) < 2:
             await reply_html(update, context, texts.REGION_BAD)
             return REGION
-        draft["region"] = text
+        try:  # the API's check: a case's region is a place routing can match (济南 → 济南市)
+            draft["region"] = validate_region(text)
+        except InvalidInputError as exc:
+            await reply_html(update, context, esc(exc.user_message) + texts.REGION_RETRY)
+            return REGION
         return await self._next(update, context, after=REGION)
 
     # ---------------------------------------------------------------- details
@@ -229,7 +233,9 @@ class ComplaintFlow:
     def _keep(self, update: Update, draft: dict[str, Any], text: str) -> None:
         """Add text typed at another step to the complaint (what does not fit: as attachment)."""
         kept = self._fit(update, draft, text, replacing_details=False)
-        draft["text"] = "\n".join(p for p in (draft.get("text"), kept) if p)
+        # Once there are details it follows them: the case reads in the order it was written.
+        key = "details" if draft.get("details") else "text"
+        draft[key] = "\n".join(p for p in (draft.get(key), kept) if p)
 
     @staticmethod
     def _fit(update: Update, draft: dict[str, Any], text: str, *, replacing_details: bool = True) -> str:

@@ -33,7 +33,7 @@ from vetbot.errors import (
     VetbotError,
 )
 from vetbot.privacy import mask_text
-from vetbot.regions import canonical_name, most_specific, pickable
+from vetbot.regions import canonical_name, most_specific, pickable, validate_region
 
 if TYPE_CHECKING:
     from bot.complaint import ComplaintFlow
@@ -282,7 +282,14 @@ class QAHandlers:
         if not 2 <= len(text) <= 20:
             await reply_html(update, context, texts.REGION_BAD)
             return REGION_STATE
-        await self._set_region(update, context, await asyncio.to_thread(self._canonical_region, text))
+        try:
+            region = await asyncio.to_thread(self._canonical_region, text)
+        except InvalidInputError as exc:
+            # Not a place (火星市): the web and the API refuse it too; ask again rather than
+            # store a region no rule and no complaint route can ever match.
+            await reply_html(update, context, esc(exc.user_message) + texts.REGION_RETRY)
+            return REGION_STATE
+        await self._set_region(update, context, region)
         return ConversationHandler.END
 
     async def region_menu(self, update: Update, context: Context) -> int:
@@ -296,8 +303,11 @@ class QAHandlers:
         return ConversationHandler.END
 
     def _canonical_region(self, text: str) -> str:
-        """The official name of a typed place (济南 → 济南市, 山东省济南市 → 济南市; 中国 → 全国),
-        else the text as typed."""
+        """The official name of a typed place (济南 → 济南市, 山东省济南市 → 济南市; 中国 → 全国).
+
+        Raises InvalidInputError (Chinese ``user_message``) when ``text`` names no place.
+        """
+        validate_region(text)
         name = canonical_name(text)
         if name is None:
             place = most_specific(text)

@@ -75,6 +75,44 @@ async def test_detected_complaint_goes_through_every_step_and_is_filed(harness: 
     assert "complaint" not in h.app.user_data[VETERAN]
 
 
+async def test_text_typed_at_the_summary_comes_after_the_details_in_the_case_text(
+    harness: BotHarness,
+) -> None:
+    # It was joined to the first message, so the case read 原话 / later text / 补充说明 (earlier
+    # text): the caseworker saw the complainant's words out of the order they were written.
+    h = harness
+    await h.say(VETERAN, "我要投诉公交司机不认优待证，拒绝让我免费乘车")
+    await h.press(VETERAN, "交通出行优待")
+    await h.press(VETERAN, "济南市")
+    await h.say(VETERAN, "2024年5月3日上午在济南K51路公交车上，司机说优待证无效，要求我投币。")
+    await h.say(VETERAN, "138 1234 5678")
+    await h.say(VETERAN, "司机工号是8866，当时车上还有别的乘客可以作证")
+    assert "已补充到投诉内容中" in h.last_text(VETERAN)
+    await h.press(VETERAN, "确认提交")
+    ticket = h.last_text(VETERAN).split("<b>")[1].split("</b>")[0]
+    text = h.cases.get(ticket, h.cases.handler_actor("jn-yfk")).text
+    assert text.index("公交司机不认优待证") < text.index("K51路") < text.index("工号是8866"), text
+
+
+async def test_a_typed_complaint_region_that_is_no_place_is_asked_again(harness: BotHarness) -> None:
+    # 火星市 was filed as the case's region (POST /v1/complaints refuses it); a place typed short
+    # is stored by its official name, as the API stores it.
+    h = harness
+    await h.say(VETERAN, "我要投诉公交司机不认优待证，拒绝让我免费乘车")
+    await h.press(VETERAN, "交通出行优待")
+    await h.say(VETERAN, "火星市")
+    assert "未知的地区“火星市”" in h.last_text(VETERAN)
+    assert "详细描述" not in h.last_text(VETERAN)
+    await h.say(VETERAN, "济南")
+    assert "详细描述" in h.last_text(VETERAN)
+    await h.say(VETERAN, "2024年5月3日上午在济南K51路公交车上，司机说优待证无效，要求我投币。")
+    await h.press(VETERAN, "跳过")
+    assert "地区：济南市" in h.last_text(VETERAN)
+    await h.press(VETERAN, "确认提交")
+    ticket = h.last_text(VETERAN).split("<b>")[1].split("</b>")[0]
+    assert h.cases.get(ticket, h.cases.handler_actor("jn-yfk")).region == "济南市"
+
+
 async def test_complain_command_cancel_and_edit(harness: BotHarness) -> None:
     h = harness
     await h.say(VETERAN, "/complain")

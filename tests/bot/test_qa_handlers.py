@@ -77,6 +77,19 @@ async def test_region_buttons_and_free_text_are_used_for_answers(harness: BotHar
     assert harness.knowledge.calls[-1] == ("坐公交优待", "济南市")
 
 
+async def test_a_typed_region_that_is_no_place_is_refused_and_asked_again(harness: BotHarness) -> None:
+    # It was stored as typed (已将您的地区设置为：火星市), and answers then said the KB had no
+    # rule of 火星市; the web and the API refuse such a name with the same message.
+    await harness.say(VETERAN, "/region")
+    await harness.say(VETERAN, "火星市")
+    assert "未知的地区“火星市”" in harness.last_text(VETERAN)
+    assert "已将您的地区设置为" not in harness.last_text(VETERAN)
+    await harness.say(VETERAN, "济南")  # still choosing a region
+    assert "已将您的地区设置为：<b>济南市</b>" in harness.last_text(VETERAN)
+    await harness.say(VETERAN, "坐公交优待")
+    assert harness.knowledge.calls[-1] == ("坐公交优待", "济南市")
+
+
 async def test_feedback_is_stored_and_only_the_asker_may_rate(harness: BotHarness) -> None:
     await harness.say(VETERAN, "优待证能免费坐公交吗？")
     message, data = harness.api.find_button(VETERAN, "👎")
