@@ -420,11 +420,14 @@ def _answers_another_group(facts: list[Fact], asked: AskedGroup | None, analysis
 
 
 def _group_note(facts: list[Fact], asked: AskedGroup | None) -> str:
-    """Say so when the stated rule names other groups than the one the question is about."""
+    """Say so when the stated rule names other groups than the one the question is about, and
+    no stated sentence names the asker's: what the sentences say counts, not what their passage
+    says elsewhere (a summary of 第五十二条 that mentions 退役军人 in another sentence still
+    states a free ride for 现役军人和残疾军人 only)."""
     if asked is None or not facts:
         return ""
     lead = facts[0]
-    if covers(asked, lead.sentence) is not False or covers(asked, lead.source.text):
+    if covers(asked, lead.sentence) is not False or any(covers(asked, f.sentence) for f in facts[1:]):
         return ""
     named = describe_groups(groups_in(lead.sentence))
     return GROUP_NOTE.format(groups=named, asked=asked.label)

@@ -93,7 +93,7 @@ ANSWER_TYPES: tuple[tuple[re.Pattern[str], str, re.Pattern[str]], ...] = (
         # "能贷多少", "利息贴多少", "工资涨多少" ask for a sum too (not 交多少年: a duration).
         re.compile(
             r"多少钱|多少元|几块钱|金额|标准是多少"
-            r"|(?:发|给|拿|领|贷|借|补|贴|赔|报|退|交|缴|涨|扣|罚)多少(?![年天日个次人分倍])"
+            r"|(?:发|给|拿|领|贷|借|补|贴|赔|报|报销|退|交|缴|涨|扣|罚)多少(?![年天日个次人分倍])"
         ),
         "金额",
         # Sums, and standards stated as multiples or shares of a base (20倍, 40%, 80个月基本工资).

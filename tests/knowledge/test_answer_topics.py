@@ -125,3 +125,9 @@ def test_a_question_on_ones_own_application_gets_the_route_to_ask(service: Knowl
         assert "退役军人服务站" in answer.answer and "1234" not in answer.answer
     # How long it takes in general is a policy question.
     assert service.ask("优待证交上去多久能批下来").refusal_reason != "personal_status"
+
+
+def test_how_much_is_reimbursed_asks_for_a_sum() -> None:
+    analyzer = QueryAnalyzer(ChineseTokenizer(), SynonymTable())
+    analysis = analyzer.analyze("退役军人看病能报销多少", _Stats({"看病": 3}))  # type: ignore[arg-type]
+    assert any(c.label == "金额" and c.pattern is not None for c in analysis.concepts)

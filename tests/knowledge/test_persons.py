@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.answer import answer_units
+from knowledge.answer import Fact, _group_note, answer_units
 from knowledge.persons import asked_group, covers, groups_in, names_person
 from knowledge.service import KnowledgeService
+from knowledge.types import Passage
 
 
 @pytest.mark.parametrize(
@@ -106,3 +107,17 @@ def test_a_soldiers_child_is_military_family_and_a_veterans_child_is_not() -> No
     assert groups_in("普通退役军人子女不在降分范围。") == {"veteran"}
     assert groups_in("退役军人家属可以同行。") == {"veteran"}
     assert groups_in("军人子女入读公办学校。") == {"military_family"}
+
+
+def test_the_group_note_reads_the_stated_sentences_not_the_rest_of_their_passage() -> None:
+    stated = "现役军人和残疾军人凭有效证件免费乘坐市内公共汽车。"
+    passage = Passage(
+        title="军人抚恤优待条例（要点）", article="第五十二条", score=1.0,
+        text=stated + "普通退役军人能否免费乘车，由各地规定。",
+    )
+    veteran = asked_group("退役军人在河北坐公交免费吗")
+    note = _group_note([Fact(stated, passage, 1.0)], veteran)
+    assert "以上规定适用于残疾军人、现役军人" in note and "退役军人" in note
+    # A second stated sentence that names the asker's group: no note.
+    also = Fact("普通退役军人能否免费乘车，由各地规定。", passage, 0.5)
+    assert _group_note([Fact(stated, passage, 1.0), also], veteran) == ""
