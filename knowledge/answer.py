@@ -242,6 +242,7 @@ def compose_answer(
             break
 
     budget -= _add_intent_sentences(facts, analysis, budget)
+    facts = _asker_first(facts, asked)
     if not _states_a_topic(facts, analysis, retriever.synonyms.fillers):
         # Only who asks matched (退伍费 → 退役 in a rule on something else): no answer.
         facts = []
@@ -318,6 +319,18 @@ def _firm(sentence: str, analysis: QueryAnalysis) -> set[str]:
     """Concepts a sentence has as the word itself or a synonym (a shared sub-word does not count)."""
     text = normalize(sentence).lower()
     return {c.label for c in analysis.concepts if c.coverage(text) >= 0.8}
+
+
+def _asker_first(facts: list[Fact], asked: AskedGroup | None) -> list[Fact]:
+    """The first stated sentence that names the asker's group leads when the lead names only
+    other groups: 老兵坐高铁打折不 → 普通退役军人坐火车没有全国统一的半价优待, then the disabled
+    soldiers' half fare, not the other way round (nor a refusal for another group's rule)."""
+    if asked is None or len(facts) < 2 or covers(asked, facts[0].sentence) is not False:
+        return facts
+    for i, fact in enumerate(facts[1:], 1):
+        if covers(asked, fact.sentence):
+            return [fact, *facts[:i], *facts[i + 1:]]
+    return facts
 
 
 def _on_topic_first(applicable: list[tuple[Hit, Passage]]) -> list[tuple[Hit, Passage]]:

@@ -80,3 +80,10 @@ def test_a_followup_on_another_topic_is_not_answered_with_the_own_citys_rule(kno
     # The national rail rule leads; 济南's free metro says nothing about trains.
     assert train.answer.answer.split("\n")[1].startswith("《铁路旅客运输规程》"), train.answer.answer
     assert "免费乘坐公交和地铁" not in train.answer.answer
+
+
+def test_the_askers_own_groups_sentence_leads_over_another_groups(knowledge_service: Any) -> None:
+    answer = knowledge_service.ask("老兵坐高铁打折不")
+    # Not refused as "another group's rule": the rail summary says what holds for ordinary veterans.
+    assert not answer.refused
+    assert answer.answer.split("\n")[0].endswith("普通退役军人坐火车没有全国统一的半价优待。"), answer.answer
