@@ -95,6 +95,36 @@ def mask_text(text: str) -> str:
     return "".join(pieces)
 
 
+# Words that label a personal number just before it (我的身份证号是…, 手机：…).
+_NUMBER_LABEL = re.compile(
+    r"(?:我的|本人)?(?:身份证(?:号码|号)?|手机(?:号码|号)?|电话(?:号码|号)?|银行卡(?:号)?|卡号|联系方式)"
+    r"\s*(?:是|为|[:：])?\s*$"
+)
+
+
+def without_personal_numbers(text: str) -> str:
+    """``text`` without its ID-card, phone and card numbers and the words that label them
+    ("我的身份证号是370…，优待证怎么办" → ",优待证怎么办", NFKC-normalised): they are never search
+    terms, and 身份证 in the label would match passages on showing one's ID card. ``text``
+    itself, unchanged, when it has no such number."""
+    normal, _origin = normalize_mapped(text)
+    # Ticket numbers are public and stay; they are blanked only while numbers are looked for.
+    scan = _TICKET.sub(lambda t: "T" * len(t.group()), normal)
+    out: list[str] = []
+    last = 0
+    for m in _RUN.finditer(scan):
+        if _mask_run(m.group()) is None:
+            continue
+        head = normal[last:m.start()]
+        label = _NUMBER_LABEL.search(head)
+        out.append(head[: label.start()] if label else head)
+        last = m.end()
+    if not out:
+        return text  # unchanged, not even normalised: callers compare it with their input
+    out.append(normal[last:])
+    return "".join(out)
+
+
 def mask_phone(phone: str | None) -> str | None:
     """Mask a phone number field, keeping the first three and last four digits."""
     if not phone:

@@ -18,6 +18,7 @@ from knowledge.retrieval.intents import Intent, asked_action, detect_intents
 from knowledge.synonyms import FILLER_WEIGHT
 from knowledge.text import STOPWORDS, normalize
 from vetbot import regions
+from vetbot.privacy import without_personal_numbers
 
 if TYPE_CHECKING:
     from knowledge.synonyms import SynonymTable
@@ -321,7 +322,7 @@ class QueryAnalyzer:
     def analyze(self, query: str, stats: CorpusStats) -> QueryAnalysis:
         """Tokenise ``query`` (a letter: its asking part), find its synonym expansions and concepts."""
         tok = self.tokenizer
-        parts = question_focus(query)
+        parts = question_focus(without_personal_numbers(query))
         # Not what to do (优待证丢了怎么办): how to get the card.
         focus = _APPLY_FOR.sub(r"\1\2\3办理", parts.text)
         tokens = list(dict.fromkeys(tok.tokens(focus)))

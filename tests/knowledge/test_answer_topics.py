@@ -131,3 +131,9 @@ def test_how_much_is_reimbursed_asks_for_a_sum() -> None:
     analyzer = QueryAnalyzer(ChineseTokenizer(), SynonymTable())
     analysis = analyzer.analyze("退役军人看病能报销多少", _Stats({"看病": 3}))  # type: ignore[arg-type]
     assert any(c.label == "金额" and c.pattern is not None for c in analysis.concepts)
+
+
+def test_an_id_number_in_a_question_does_not_steer_the_search(service: KnowledgeService) -> None:
+    plain = service.retriever.analyze("优待证怎么办")
+    with_id = service.retriever.analyze("我的身份证号是370102198001011234，优待证怎么办")
+    assert [c.label for c in with_id.concepts] == [c.label for c in plain.concepts]

@@ -8,7 +8,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vetbot.privacy import MaskingFilter, mask_text
+from vetbot.privacy import MaskingFilter, mask_text, without_personal_numbers
 
 # Separators an attacker (or a careless user) puts inside a number.
 SEPARATORS = [
@@ -111,3 +111,13 @@ def test_no_number_survives_random_separators(
     assert core not in visible
     # At most the first four and last four digits stay visible (the texts around hold none).
     assert len(visible) <= 8, masked
+
+
+def test_personal_numbers_and_their_labels_are_no_search_terms() -> None:
+    text = "我的身份证号是370102198001011234，手机13812345678，优待证怎么办"
+    stripped = without_personal_numbers(text)
+    assert "身份证" not in stripped and "手机" not in stripped and not any(c.isdigit() for c in stripped)
+    assert stripped.endswith("优待证怎么办")
+    # Nothing personal: the text comes back as it was (not even normalised); tickets stay.
+    assert without_personal_numbers("老兵坐地铁要钱吗？") == "老兵坐地铁要钱吗？"
+    assert without_personal_numbers("TS-20260102-0001 我手机13812345678").startswith("TS-20260102-0001")
