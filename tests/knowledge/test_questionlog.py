@@ -64,26 +64,23 @@ def test_a_broken_log_never_loses_the_answer(session_factory: sessionmaker[Sessi
         assert s.query(QuestionLog).count() == 0
 
 
-def test_gibberish_and_other_languages_are_not_knowledge_gaps(session_factory: sessionmaker[Session]) -> None:
+@pytest.mark.parametrize(
+    ("question", "hint", "reason"),
+    [
+        ("asdfgh", "请用中文提问。", "language"),
+        # 🙂👍🎖️ gets "请用一句话描述…" (refusal_reason empty): it showed up in the gap report and
+        # among the 官方口径 page's questions waiting for an answer.
+        ("🙂👍🎖️", "请用一句话描述您想了解的问题。", "empty"),
+    ],
+)
+def test_hints_to_rephrase_are_not_knowledge_gaps_nor_rated(
+    session_factory: sessionmaker[Session], question: str, hint: str, reason: str
+) -> None:
     log = QuestionLogService(session_factory)
-    gibberish = Answer(question="asdfgh", answer="请用中文提问。", refused=True,
-                       refusal_reason="language")
+    rephrase = Answer(question=question, answer=hint, refused=True, refusal_reason=reason)
     missing = Answer(question="退伍费要交个税吗", answer="暂未收录。", refused=True,
                      refusal_reason="no_evidence")
-    log.record(gibberish, channel="web", user_ref="alice")
+    log.record(rephrase, channel="web", user_ref="alice")
     kept = log.record(missing, channel="web", user_ref="alice")
     assert [r.id for r in log.knowledge_gaps()] == [kept]
-
-
-def test_emoji_only_messages_are_not_knowledge_gaps_nor_rated(session_factory: sessionmaker[Session]) -> None:
-    # 🙂👍🎖️ gets "请用一句话描述…" (refusal_reason empty): it showed up in the gap report and
-    # among the 官方口径 page's questions waiting for an answer.
-    log = QuestionLogService(session_factory)
-    emoji = Answer(question="🙂👍🎖️", answer="请用一句话描述您想了解的问题。", refused=True,
-                   refusal_reason="empty")
-    missing = Answer(question="退伍费要交个税吗", answer="暂未收录。", refused=True,
-                     refusal_reason="no_evidence")
-    log.record(emoji, channel="web", user_ref="alice")
-    kept = log.record(missing, channel="web", user_ref="alice")
-    assert [r.id for r in log.knowledge_gaps()] == [kept]
-    assert not offers_rating(emoji) and offers_rating(missing)
+    assert not offers_rating(rephrase) and offers_rating(missing)
