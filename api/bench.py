@@ -179,9 +179,11 @@ def _start_server(
 
 async def _wait_ready(base: str, proc: subprocess.Popen[bytes], workers: int = 1) -> float:
     """Seconds until ``/readyz`` said ready ``3 * workers`` times in a row on fresh connections
-    (each worker process loads its own models; the kernel spreads connections over them)."""
+    and ``workers`` different worker processes (its ``instance``) have said so: each loads its
+    own models, and the kernel may send many connections in a row to the same one."""
     started = time.perf_counter()
     streak = 0
+    instances: set[str] = set()
     limits = httpx.Limits(max_keepalive_connections=0)
     async with httpx.AsyncClient(base_url=base, timeout=5.0, limits=limits) as client:
         while time.perf_counter() - started < READY_TIMEOUT_S:
@@ -191,7 +193,8 @@ async def _wait_ready(base: str, proc: subprocess.Popen[bytes], workers: int = 1
                 r = await client.get("/readyz")
                 if r.status_code == 200:
                     streak += 1
-                    if streak >= 3 * workers:
+                    instances.add(str(r.json().get("instance", "")))
+                    if streak >= 3 * workers and len(instances) >= workers:
                         return time.perf_counter() - started
                     continue
                 streak = 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -28,11 +30,21 @@ def readyz(runtime: RuntimeDep, request: Request) -> JSONResponse:
                 "status": "ready",
                 "documents": len(knowledge.store.documents),
                 "chunks": len(knowledge.store.chunks),
+                # Which worker process answered (a random id, not the pid): a load balancer or
+                # the bench can wait until every worker has said ready.
+                "instance": _instance_id(request),
             }
         )
     return JSONResponse(
         {"status": "not_ready", "reason": reason}, status_code=503, headers={"Retry-After": "5"}
     )
+
+
+def _instance_id(request: Request) -> str:
+    state = request.app.state
+    if not hasattr(state, "instance_id"):
+        state.instance_id = secrets.token_hex(4)
+    return str(state.instance_id)
 
 
 @router.get("/metrics", summary="Prometheus 指标", include_in_schema=False)

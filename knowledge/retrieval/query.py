@@ -468,15 +468,12 @@ class QueryAnalyzer:
                 # synonym (扫墓 → 祭扫, 户口 → 户籍), or a synonym of the word inside it
                 # (回老家 → 老家 → 原籍).
                 kin = self.thesaurus.kin(word) or tuple(
-                    k for part in tok.tokens(word)
-                    if part != word and len(part) >= 2 and not _names_a_thing(word, part)
-                    for k in self.thesaurus.kin(part)
+                    k for part in tok.tokens(word) if part != word and len(part) >= 2
+                    and not _names_a_thing(word, part) for k in self.thesaurus.kin(part)
                 )
                 alternates.update(k for k in kin if stats.df.get(k, 0) > 0)
-            partial = tuple(
-                t for t in tok.tokens(word)
-                if t != word and len(t) >= 2 and t not in alternates and not _names_a_thing(word, t)
-            )
+            partial = tuple(t for t in tok.tokens(word) if t != word and len(t) >= 2
+                            and t not in alternates and not _names_a_thing(word, t))
             pattern = None
             for ask, _label, answer in ANSWER_TYPES:
                 if ask.search(word):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -107,3 +108,10 @@ def test_security_headers(client: TestClient) -> None:
     assert r.headers["x-content-type-options"] == "nosniff"
     assert "default-src 'self'" in r.headers["content-security-policy"]
     assert r.headers["x-frame-options"] == "DENY"
+
+
+def test_readyz_names_the_worker_instance_not_its_pid(client: TestClient) -> None:
+    first = client.get("/readyz").json()
+    assert first["status"] == "ready"
+    assert len(first["instance"]) == 8 and first["instance"] != str(os.getpid())
+    assert client.get("/readyz").json()["instance"] == first["instance"]
