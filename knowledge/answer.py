@@ -232,9 +232,12 @@ def compose_answer(
             if facts and line_len > budget:
                 continue
             facts.append(Fact(sent, source, score))
+            firm = _firm(sent, analysis)
             if not facts[1:]:
-                lead_topic = _firm(sent, analysis) & topic_labels
-            covered |= concepts
+                lead_topic = firm & topic_labels
+            # A person is stated only when named (退役军人 does not state 残疾军人 through 军人):
+            # the sentence on 残疾军人的子女 still adds to one on 普通退役军人的子女.
+            covered |= {c for c in concepts if c in firm or not names_person(c)}
             budget -= line_len
             if len(facts) >= MAX_FACTS:
                 break
@@ -421,7 +424,7 @@ def _answers_another_group(facts: list[Fact], asked: AskedGroup | None, analysis
         return False
     clauses = [c for c in facts[0].sentence.split("；") if c.strip()] or [facts[0].sentence]
     best = max(clauses, key=lambda c: sentence_score(c, analysis))
-    if covers(asked, best) is not False:
+    if _covers_fact(asked, best, facts[0]) is not False:
         return False
     if any(c.pattern is not None for c in analysis.concepts):
         return True
@@ -440,10 +443,29 @@ def _group_note(facts: list[Fact], asked: AskedGroup | None) -> str:
     if asked is None or not facts:
         return ""
     lead = facts[0]
-    if covers(asked, lead.sentence) is not False or any(covers(asked, f.sentence) for f in facts[1:]):
+    if _covers_fact(asked, lead.sentence, lead) is not False or any(covers(asked, f.sentence) for f in facts):
         return ""
-    named = describe_groups(groups_in(lead.sentence))
+    named = describe_groups(groups_in(lead.sentence) or groups_in(_context_of(lead)))
     return GROUP_NOTE.format(groups=named, asked=asked.label)
+
+
+def _covers_fact(asked: AskedGroup, sentence: str, fact: Fact) -> bool | None:
+    """Whether ``sentence`` (of ``fact``) covers the asker; one naming no group is read with the
+    group named last before it in its passage (烈士褒扬条例's 报考研究生…优先录取 is for the
+    烈士子女 its article opened with; 随迁子女…及时办理 for the 军官和军士退出现役 before it)."""
+    named = covers(asked, sentence)
+    return covers(asked, _context_of(fact)) if named is None else named
+
+
+def _context_of(fact: Fact) -> str:
+    """The last sentence before ``fact``'s in its passage that names a group ("" if none)."""
+    context = ""
+    for unit in answer_units(fact.source.text):
+        if unit == fact.sentence or fact.sentence in unit:
+            break
+        if groups_in(unit):
+            context = unit
+    return context
 
 
 def _own_region_fact(

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING
 from knowledge.answerability import AnswerabilityModel
 from knowledge.persons import names_person
 from knowledge.question_checks import has_domain_vocabulary, is_injection
-from knowledge.retrieval.query import ANSWER_TYPES, SYNONYM_CREDIT
+from knowledge.retrieval.answer_types import ANSWER_TYPES
+from knowledge.retrieval.query import SYNONYM_CREDIT
 from knowledge.text import normalize
 from knowledge.units import answer_units, covered_concepts
 

@@ -24,6 +24,9 @@ GROUPS: dict[str, str] = {
     "active": "现役军人",
     "military_family": "军人家属（军属）",
     "retired_cadre": "军休干部",
+    # 普通退役军人: veterans outside the special groups (残疾军人, 军休…), whom a rule names to
+    # say they are *not* covered by what it grants the others.
+    "ordinary_veteran": "普通退役军人",
     "civilian": "老年人、儿童等其他人群",
 }
 
@@ -55,8 +58,10 @@ _PASSAGE_PATTERNS: dict[str, re.Pattern[str]] = {
     # 残疾退役军人 is the disabled group: a rule for them is not a rule for every veteran.
     # A rule for a 军人 who 退出现役 is a rule for veterans (军人保险法: 军人退出现役后…).
     "veteran": re.compile(
-        r"(?<!残疾)(?<!伤残)(?:退役军人|退役士兵|退伍军人)|复员军人|转业军官|退役军官|退出现役(?:后|的|时|，|,)"
+        r"(?<!残疾)(?<!伤残)(?<!普通)(?<!一般)(?:退役军人|退役士兵|退伍军人)|复员军人|转业军官|退役军官"
+        r"|退出现役(?:后|的|时|，|,)|退役的?(?:义务兵|士兵|军士|军官)"
     ),
+    "ordinary_veteran": re.compile(r"(?:普通|一般)(?:退役军人|退役士兵|退伍军人)"),
     "disabled": re.compile(r"残疾军人|伤残军人|(?:残疾|伤残)退役军人|伤残人民警察|因战、因公致残"),
     # What is paid on a 军人's death is paid to the family (给付军人伤亡保险金 on 军人…死亡).
     "martyr_family": re.compile(
@@ -117,10 +122,14 @@ class AskedGroup:
         if self.relation in ("family", "children") and self.group == "active":
             return {"military_family"}
         if self.relation in ("family", "children") and self.group in ("veteran", "disabled", "retired_cadre"):
-            return {"military_family", self.group}  # some rules name 退役军人 and their families
-        if self.relation == "kin" and self.group in ("active", "veteran", "disabled", "retired_cadre"):
-            return {self.group, "military_family", *_WIDER.get(self.group, ())}
-        return {self.group, *_WIDER.get(self.group, ())}
+            groups = {"military_family", self.group}  # some rules name 退役军人 and their families
+        elif self.relation == "kin" and self.group in ("active", "veteran", "disabled", "retired_cadre"):
+            groups = {self.group, "military_family", *_WIDER.get(self.group, ())}
+        else:
+            groups = {self.group, *_WIDER.get(self.group, ())}
+        if self.group == "veteran":
+            groups.add("ordinary_veteran")
+        return groups
 
 
 def asked_group(question: str) -> AskedGroup | None:
@@ -134,9 +143,10 @@ def asked_group(question: str) -> AskedGroup | None:
         head = text[max(0, m.start() - 4): m.start()]
         relation = "self"
         if _IS_MEMBER.search(head) or _IS_MEMBER.search(m.group(0)[:1]):
-            # 我儿子在部队 / 孩子他爸在部队: the relative is the member, and the question may be
-            # about the member or about the asker's side of the family (随军, 子女上学).
-            if _FAMILY.search(head) or _CHILDREN.search(head):
+            # 我儿子在部队 / 孩子他爸在部队 / 儿子现在还在部队: the relative is the member, and the
+            # question may be about the member or about the asker's side (随军, 子女上学).
+            before = text[max(0, m.start() - 8): m.start()]
+            if _FAMILY.search(before) or _CHILDREN.search(before):
                 relation = "kin"
             head = ""
         if relation == "self" and code not in _FAMILY_GROUPS:

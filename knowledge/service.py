@@ -312,7 +312,8 @@ class KnowledgeService:
         Only a place that is a KB region or lies inside one counts (历下区 for a KB with
         济南市); of several, the most specific (金华市 over 浙江省). The given region is
         returned in the KB's spelling (济南 → 济南市), else as typed (深圳 stays 深圳, which
-        the answer names when it has no local rule).
+        the answer names when it has no local rule); so is a place named in the question that no
+        KB region covers (广州的景区… → 广州市).
         """
         known = [r for r in self.regions() if r != NATIONAL]
         named = [p.name for p in regions.find_places(normalize(question))]
@@ -320,6 +321,10 @@ class KnowledgeService:
         if inside:
             return max(inside, key=lambda n: len(regions.chain_of(n)))
         typed = "".join((region or "").split())
+        if not typed and named:
+            # A place the KB has no rules for (广州的景区…): the answer says its rules are not
+            # in the KB, rather than listing other places' rules.
+            return max(named, key=lambda n: len(regions.chain_of(n)))
         if not typed:
             return None
         if regions.canonical_name(typed) == NATIONAL:

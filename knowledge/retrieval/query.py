@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from knowledge.persons import asked_group
+from knowledge.retrieval.answer_types import ANSWER_TYPES
 from knowledge.retrieval.corpus import CorpusStats
 from knowledge.retrieval.focus import question_focus
 from knowledge.retrieval.intents import Intent, asked_action, detect_intents
@@ -36,6 +37,7 @@ SHORT_FORM_CREDIT = SYNONYM_CREDIT
 _SHORT_FORM_GAP = 2  # characters the full form may insert between two of the short form's
 _NOT_IN_WORD = r"[^\s，。；：、,.;:！？!?（）()《》“”\"]"
 _CJK = re.compile(r"^[\u4e00-\u9fff]{2,6}$")
+_CITED_TITLE = re.compile(r"《[^《》]{1,40}》")
 _CJK_CHAR = re.compile(r"^[\u4e00-\u9fff]$")
 # A government body named by its short colloquial name (信访局, 民政局, 教育厅) is written in
 # the texts as the matter followed by a generic body (信访部门, 教育行政部门, 信访工作机构).
@@ -68,59 +70,6 @@ QUESTION_WORDS = frozenset(
     "还能 还要 吗 呢 啊 不 咋办 咋整 咋弄".split()
 )
 
-# Answer types: a question asking "how long" / "how much money" is only answered by a passage
-# that states a duration / an amount. Each entry: (question pattern, label, answer pattern).
-ANSWER_TYPES: tuple[tuple[re.Pattern[str], str, re.Pattern[str]], ...] = (
-    (
-        re.compile(r"多久|多长时间|多少天|几天|几个月|多少日|时限|期限|几个工作日"),
-        "时限",
-        # A span of time, not a calendar date: 30个工作日, 15日内, 5至15天 but not 2021年12月14日.
-        re.compile(
-            r"(?<![0-9年月])(?:[0-9]+|[一二三四五六七八九十百]+)\s*(?:个)?(?:工作日|日|天|个月|周|年)"
-            r"(?![0-9一二三四五六七八九十]+[月日])"
-        ),
-    ),
-    (
-        re.compile(r"几点|几时|什么时间(开|关|营业)|营业时间|开放时间"),
-        "时刻",
-        re.compile(r"[0-9]{1,2}\s*[:：点时]|[一二三四五六七八九十]+点"),
-    ),
-    (
-        re.compile(r"多少比例|百分之多少|几成|几折|打折"),
-        "比例",
-        re.compile(r"[0-9]+(\.[0-9]+)?\s*%|百分之[0-9一二三四五六七八九十]+|[一二三四五六七八九]成|[0-9一二三四五六七八九]折|半价|减半"),
-    ),
-    (
-        # "能贷多少", "利息贴多少", "工资涨多少" ask for a sum too (not 交多少年: a duration).
-        re.compile(
-            r"多少钱|多少元|几块钱|金额|标准是多少"
-            r"|(?:发|给|拿|领|贷|借|补|贴|赔|报|报销|退|交|缴|涨|扣|罚)多少(?![年天日个次人分倍])"
-        ),
-        "金额",
-        # Sums, and standards stated as multiples or shares of a base (20倍, 40%, 80个月基本工资).
-        re.compile(
-            r"[0-9一二三四五六七八九十百千万]+(\.[0-9]+)?\s*(万)?元|[0-9一二三四五六七八九十]+倍"
-            r"|[0-9]+(\.[0-9]+)?\s*%|百分之[0-9一二三四五六七八九十]+|[0-9一二三四五六七八九十]+个月(的)?(基本)?工资"
-        ),
-    ),
-    (
-        # "加几分" asks for a number of exam points: a rule that only says 优先/照顾 does not answer it.
-        re.compile(r"加几分|加多少分"),
-        "分值",
-        re.compile(r"[0-9一二三四五六七八九十]+(\.[0-9]+)?\s*分(?![之钟])|[0-9]+(\.[0-9]+)?\s*%"),
-    ),
-    (
-        # "要带什么材料" asks for the papers to bring: a rule on where to apply does not answer it.
-        re.compile(r"(?:什么|哪些)(?:材料|证件|证明|手续|资料)|带(?:什么|哪些)|需要(?:什么|哪些)东西"),
-        "材料",
-        re.compile(
-            r"身份证|户口[簿本]|证明(?:书|材料)?|证件|证书|照片|申请表|复印件|原件|登记表"
-            r"|(?:提交|提供|携带|持)[^。；]{0,12}(?:材料|资料)"
-        ),
-    ),
-)
-
-
 @dataclass
 class Concept:
     """One thing the question asks about: a word, its synonyms, or an answer type."""
@@ -141,15 +90,22 @@ class Concept:
         if self.pattern is not None and self.pattern.search(text):
             return 1.0
         # The user's own word is stronger evidence than a synonym from the table.
+        # A synonym or a part inside a cited title (抚恤 in 《军人抚恤优待条例》) names that
+        # document, not what the passage says.
         for a in self.alternates:
-            if a in text:
+            if a in text and _outside_titles(a, text):
                 return SYNONYM_CREDIT
         if self.full_form is not None and self.full_form.search(text):
             return SHORT_FORM_CREDIT
         for p in self.partial:
-            if p in text:
+            if p in text and _outside_titles(p, text):
                 return 0.5
         return 0.0
+
+
+def _outside_titles(word: str, text: str) -> bool:
+    """True when ``word`` occurs in ``text`` outside the titles it cites (《…》)."""
+    return "《" not in text or word in _CITED_TITLE.sub("", text)
 
 
 def short_form_pattern(word: str) -> re.Pattern[str] | None:

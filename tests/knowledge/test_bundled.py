@@ -87,3 +87,37 @@ def test_the_askers_own_groups_sentence_leads_over_another_groups(knowledge_serv
     # Not refused as "another group's rule": the rail summary says what holds for ordinary veterans.
     assert not answer.refused
     assert answer.answer.split("\n")[0].endswith("普通退役军人坐火车没有全国统一的半价优待。"), answer.answer
+
+
+def test_a_disabled_soldiers_child_gets_the_rule_for_that_child_first(knowledge_service: Any) -> None:
+    answer = knowledge_service.ask("我爸是残疾军人我上大学有照顾吗")
+    lead = answer.answer.split("\n")[0]
+    # Not the sentence on 普通退役军人的子女, whose 军人 only looks like 残疾军人's.
+    assert "第四十三条" in lead and "残疾军人的子女" in lead, answer.answer
+
+
+@pytest.mark.parametrize(("question", "article", "not_cited"), [
+    # 一级 says which disabled soldier asks; 抚恤金 is what is asked (not 44条's 医疗费用).
+    ("一级残疾军人一个月抚恤金到底多少钱", "第二十七条", "第四十四条"),
+    # The rail summary names 《军人抚恤优待条例》: 抚恤 in a cited title is not a topic it states.
+    ("烈属定期抚恤金一年能发多少钱啊", "第十九条", "铁路"),
+])
+def test_the_asked_payment_leads_not_a_word_of_the_askers_grade_or_a_cited_title(
+    knowledge_service: Any, question: str, article: str, not_cited: str
+) -> None:
+    answer = knowledge_service.ask(question)
+    lead = answer.answer.split("\n")[0]
+    assert article in lead and not_cited not in lead, answer.answer
+    assert "没有写明具体的金额" in answer.answer
+
+
+def test_a_place_named_in_the_question_that_the_kb_lacks_is_said_to_be_missing(knowledge_service: Any) -> None:
+    answer = knowledge_service.ask("广州的景区对退伍军人免门票不")
+    assert "知识库暂未收录广州市的具体规定" in answer.answer, answer.answer
+    assert "济南" not in answer.answer
+
+
+def test_a_sentence_naming_no_group_is_read_with_its_articles_group(knowledge_service: Any) -> None:
+    answer = knowledge_service.ask("我自己是退伍大学生士兵，考研能加分吗")
+    # 报考研究生…优先录取 is in 烈士褒扬条例's article for 烈士子女: it is not a veteran's right.
+    assert answer.refused or "适用于烈士遗属" in answer.answer, answer.answer

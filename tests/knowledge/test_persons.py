@@ -68,7 +68,8 @@ def test_answer_units_join_lead_in_and_items() -> None:
 def test_rule_for_another_group_is_said_so(service: KnowledgeService) -> None:
     answer = service.ask("烈士遗属坐公交免费吗？")
     assert not answer.refused
-    assert "以上规定适用于退役军人；知识库中没有找到专门针对烈士遗属的规定" in answer.answer
+    # The rule names 普通退役军人 (the veterans outside the special groups), and says so.
+    assert "以上规定适用于普通退役军人；知识库中没有找到专门针对烈士遗属的规定" in answer.answer
     assert "适用于" not in service.ask("老兵坐公交免费吗？").answer
 
 
@@ -104,7 +105,8 @@ def test_a_group_word_with_a_payment_or_card_head_names_a_thing() -> None:
 def test_a_soldiers_child_is_military_family_and_a_veterans_child_is_not() -> None:
     child = asked_group("军人的孩子上学有照顾吗")
     assert child is not None and child.group == "military_family"
-    assert groups_in("普通退役军人子女不在降分范围。") == {"veteran"}
+    # 普通退役军人 are the veterans outside the special groups (issue 16, who is asking).
+    assert groups_in("普通退役军人子女不在降分范围。") == {"ordinary_veteran"}
     assert groups_in("退役军人家属可以同行。") == {"veteran"}
     assert groups_in("军人子女入读公办学校。") == {"military_family"}
 
@@ -121,3 +123,23 @@ def test_the_group_note_reads_the_stated_sentences_not_the_rest_of_their_passage
     # A second stated sentence that names the asker's group: no note.
     also = Fact("普通退役军人能否免费乘车，由各地规定。", passage, 0.5)
     assert _group_note([Fact(stated, passage, 1.0), also], veteran) == ""
+
+
+def test_a_rule_naming_ordinary_veterans_covers_a_veteran_but_not_a_disabled_soldiers_child() -> None:
+    ordinary = "普通退役军人的子女不在本条所列范围，没有全国统一的中考、高考加分政策。"
+    veteran = asked_group("老兵的孩子高考能加分吗")
+    disabled_kin = asked_group("我爸是残疾军人我上大学有照顾吗")
+    assert veteran is not None and disabled_kin is not None
+    assert covers(veteran, ordinary) is True
+    assert covers(disabled_kin, ordinary) is False
+    assert covers(disabled_kin, "一级至四级残疾军人的子女报考高等学校，在录取方面享受优待。") is True
+
+
+@pytest.mark.parametrize("question", ["儿子现在还在部队服役，我岁数大了想去养老院", "我家孩子在部队当兵两年了"])
+def test_a_relative_named_a_few_words_before_the_group_is_its_member(question: str) -> None:
+    asked = asked_group(question)
+    assert asked is not None and (asked.group, asked.relation) == ("active", "kin")
+
+
+def test_a_discharged_conscript_is_a_veteran() -> None:
+    assert groups_in("对退役的义务兵，国家采取自主就业、安排工作、供养等方式妥善安置。") == {"veteran"}

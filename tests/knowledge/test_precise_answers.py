@@ -8,7 +8,7 @@ from knowledge.answer import Fact, _fact_line, compose_answer
 from knowledge.answerability import AnswerabilityModel
 from knowledge.evidence import Evidence, RefusalPolicy, refusal_reason
 from knowledge.retrieval import HybridRetriever
-from knowledge.retrieval.query import ANSWER_TYPES
+from knowledge.retrieval.answer_types import ANSWER_TYPES
 from knowledge.service import KnowledgeService
 from knowledge.types import Passage
 from knowledge.units import paragraph_of, strip_article_label

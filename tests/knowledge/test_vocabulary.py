@@ -11,7 +11,8 @@ import pytest
 
 from knowledge.evidence import _typed_missing
 from knowledge.retrieval import Concept, HybridRetriever, QueryAnalysis
-from knowledge.retrieval.query import ANSWER_TYPES, SHORT_FORM_CREDIT, content_words, short_form_pattern
+from knowledge.retrieval.answer_types import ANSWER_TYPES
+from knowledge.retrieval.query import SHORT_FORM_CREDIT, SYNONYM_CREDIT, content_words, short_form_pattern
 from knowledge.store import KnowledgeStore
 from knowledge.synonyms import FILLER_WEIGHT, SynonymTable
 from knowledge.text import ChineseTokenizer
@@ -149,3 +150,18 @@ def test_a_rule_that_governs_an_amount_without_stating_it_is_no_missing_amount()
     assert _typed_missing(_analysis([Concept("残疾军人", 2.0, ("残疾军人",)), bus, amount]), [free])
     # A stated amount is never missing.
     assert not _typed_missing(_analysis([soldier, money, amount]), ["军人死亡保险金为20万元。"])
+
+
+def test_a_synonym_or_part_inside_a_cited_title_covers_nothing() -> None:
+    pension = Concept("定期抚恤金", 2.4, ("抚恤", "抚恤金"), ("定期",))
+    rail = "三属的乘车优待由本规程落实，与《军人抚恤优待条例》第五十二条一致。"
+    assert pension.coverage(rail) == 0.0
+    assert pension.coverage("三属按照《军人抚恤优待条例》享受抚恤金。") == SYNONYM_CREDIT
+    # The asker's own word still counts inside a title (残疾军人证 in 《…残疾军人证》).
+    card = Concept("残疾军人证", 3.0, ("伤残证",))
+    assert card.coverage("凭《中华人民共和国残疾军人证》乘车。") == 1.0
+
+
+def test_what_to_bring_asked_with_sha_asks_for_the_papers() -> None:
+    papers = next(ask for ask, label, _answer in ANSWER_TYPES if label == "材料")
+    assert papers.search("伤残等级评定要准备啥材料") and papers.search("办优待证得带啥")
