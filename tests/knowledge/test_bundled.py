@@ -111,7 +111,7 @@ def test_the_asked_payment_leads_not_a_word_of_the_askers_grade_or_a_cited_title
     assert "没有写明具体的金额" in answer.answer
 
 
-def test_a_place_named_in_the_question_that_the_kb_lacks_is_said_to_be_missing(knowledge_service: Any) -> None:
+def test_a_place_named_in_the_question_that_the_kb_lacks_is_said_missing(knowledge_service: Any) -> None:
     answer = knowledge_service.ask("广州的景区对退伍军人免门票不")
     assert "知识库暂未收录广州市的具体规定" in answer.answer, answer.answer
     assert "济南" not in answer.answer
