@@ -290,11 +290,16 @@ class HybridRetriever(BaseRetriever):
         neighbours, so a query that matches nothing (``asdfgh``) gets an empty list rather than
         unrelated articles. With one, staff are browsing that topic or document, and its
         passages are listed in ranked order.
+
+        A ``region`` is also the preferred region unless ``prefer_region`` names another: staff
+        who pick 济南市 answer 济南's veterans, so 济南's local rules get the asker's boost of
+        :class:`RegionPreference` and lead when they match about as well as the national ones
+        (those delegate most transit and scenic-area benefits to local government).
         """
         k = k or self.k
         result = self.retrieve(
             query, k, topic=topic, region=region, document=document, strict=strict,
-            prefer_region=prefer_region, demote_superseded=False,
+            prefer_region=prefer_region or region, demote_superseded=False,
         )
         browsing = topic is not None or document is not None
         return [self.to_passage(h) for h in result.hits if browsing or h.coverage > 0][:k]

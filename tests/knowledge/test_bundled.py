@@ -87,3 +87,15 @@ def test_the_askers_own_groups_sentence_leads_over_another_groups(knowledge_serv
     # Not refused as "another group's rule": the rail summary says what holds for ordinary veterans.
     assert not answer.refused
     assert answer.answer.split("\n")[0].endswith("普通退役军人坐火车没有全国统一的半价优待。"), answer.answer
+
+
+@pytest.mark.parametrize("query", ["公交", "地铁", "景区门票"])
+def test_staff_search_with_a_region_lists_its_local_rule_first(knowledge_service: Any, query: str) -> None:
+    # local-jinan.md holds 济南's bus/metro and scenic-area rules; the national rules these
+    # queries also match came first and 济南's rule last (fresh-eyes report).
+    hits = knowledge_service.search(query, k=10, region="济南市")
+    assert hits[0].region == "济南市" and hits[0].scope == "local", [(h.region, h.citation) for h in hits]
+    assert hits[1].region == "全国"  # the national basis right after it
+    assert {h.region for h in hits} <= {"济南市", "山东省", "全国"}
+    unfiltered = knowledge_service.search(query, k=10)
+    assert unfiltered[0].region == "全国"  # no region chosen: national first, as before
