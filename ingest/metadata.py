@@ -234,11 +234,11 @@ def metadata_from_head(text: str) -> dict[str, str]:
         if red and not meta.get("issuer") and len(plain) <= 30:
             meta["issuer_head"] = red.group(1)
             continue
-        bare = _BARE_DATE_RE.match(plain)
-        if bare:
+        bare_date = _BARE_DATE_RE.match(plain)
+        if bare_date:
             if issued_rank < 0:  # any dated event (公布, 通过…) says more than a bare date
                 issued_rank = 0
-                meta["date_issued"] = _iso(*bare.group(1, 2, 3))
+                meta["date_issued"] = _iso(*bare_date.group(1, 2, 3))
             continue
         if not is_date_line(plain):
             continue
