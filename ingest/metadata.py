@@ -61,6 +61,8 @@ _DATE = r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"
 _DATE_RE = re.compile(_DATE)
 _EVENT_VERBS = "通过|公布|发布|印发|批准|修正|修订|施行"
 _DATE_LINE_RE = re.compile(rf"^[（(]?\s*{_DATE}")
+# A date alone on a head line (the 成文日期 under a notice's 文号): the date it was issued.
+_BARE_DATE_RE = re.compile(rf"^[（(]?\s*{_DATE}\s*[）)]?$")
 _EVENT_END_RE = re.compile(rf"(?:{_EVENT_VERBS})\s*[）)]?[\s　]*$")
 # "本条例自2024年1月1日起施行" (试行 for trial rules); 本 + a short document word.
 _EFFECTIVE_RE = re.compile(rf"本[\u4e00-\u9fff]{{1,6}}?自\s*{_DATE}\s*起\s*(?:施行|试行|执行|实施|生效)")
@@ -232,6 +234,12 @@ def metadata_from_head(text: str) -> dict[str, str]:
         if red and not meta.get("issuer") and len(plain) <= 30:
             meta["issuer_head"] = red.group(1)
             continue
+        bare_date = _BARE_DATE_RE.match(plain)
+        if bare_date:
+            if issued_rank < 0:  # any dated event (公布, 通过…) says more than a bare date
+                issued_rank = 0
+                meta["date_issued"] = _iso(*bare_date.group(1, 2, 3))
+            continue
         if not is_date_line(plain):
             continue
         for verb, date, body in _events(plain):
@@ -274,6 +282,31 @@ def metadata_from_head(text: str) -> dict[str, str]:
     if repealed:
         meta["repeals"] = "|".join(dict.fromkeys(repealed))
     return {k: v for k, v in meta.items() if v}
+
+
+def is_head_metadata_line(line: str, title: str = "") -> bool:
+    """True for a head line that :func:`metadata_from_head` reads as metadata: the title, the
+    issuing body, a 红头 (…文件), a 发文字号, a labelled detail (发文机关：…), a date line
+    (题注 ``（…公布）``, ``2021年8月1日 施行``) or a bare date."""
+    plain = line.strip().replace("\u3000", " ").strip()
+    if not plain:
+        return False
+    return bool(
+        plain == title or _LABEL_RE.match(plain) or _ISSUER_LINE_RE.match(plain)
+        or _DOC_NUMBER_RE.match(plain) or (_RED_HEAD_RE.match(plain) and len(plain) <= 30)
+        or _BARE_DATE_RE.match(plain) or is_date_line(plain)
+    )
+
+
+def head_metadata_lines(text: str, title: str = "") -> set[str]:
+    """The lines of ``text``'s head (before its first 章/条) that are metadata
+    (:func:`is_head_metadata_line`), as written and with ideographic spaces made plain: the
+    chunker leaves them out while they precede the body, so they never become a passage."""
+    out: set[str] = set()
+    for line in _head_lines(text):
+        if is_head_metadata_line(line, title):
+            out.update({line, line.replace("\u3000", " ").strip()})
+    return out
 
 
 def region_metadata(title: str, issuer: str, doc_number: str,

@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
 
-from ingest.chunking import chunk_text
+from ingest.chunking import Chunk, chunk_text
 from ingest.loaders import EXTRA_KEYS, METADATA_KEYS, LoadedDocument, is_supported, load_bytes
+from ingest.metadata import head_metadata_lines
 from ingest.report import FailedFile, IngestedDocument, IngestReport
 from knowledge.overlay import OverlayHook
 from knowledge.store import ChunkRecord, DocumentRecord, KnowledgeStore, content_hash
@@ -37,9 +38,14 @@ logger = logging.getLogger(__name__)
 
 # Bump when loaders or chunking change their output: documents ingested by an older version
 # are then re-chunked although their bytes did not change.
-INGEST_VERSION = "3"  # 3: PDF radical code points, placeholder PDF titles, labelled details
+# 3: PDF radical code points, placeholder PDF titles, labelled details;
+# 4: head lines (issuer, 发文字号, dates, 题注) are metadata, no longer a passage of their own
+INGEST_VERSION = "4"
 
-__all__ = ["FailedFile", "IngestReport", "IngestedDocument", "build_record", "ingest_paths", "slugify"]
+__all__ = [
+    "FailedFile", "IngestReport", "IngestedDocument", "build_record", "document_chunks", "ingest_paths",
+    "slugify",
+]
 
 # Below this many files a progress bar is just noise.
 _PROGRESS_MIN_FILES = 5
@@ -104,13 +110,21 @@ def collect(paths: Iterable[Path], report: IngestReport) -> tuple[list[_Candidat
 MAX_CHUNKS_PER_DOCUMENT = 5000  # a whole national code is well under 2000
 
 
+def document_chunks(loaded: LoadedDocument) -> list[Chunk]:
+    """The passages of a loaded document: its head lines (issuer, 红头, 发文字号, dates) are
+    metadata (:func:`ingest.metadata.head_metadata_lines`), never a passage of their own."""
+    meta = loaded.metadata
+    drop = head_metadata_lines(loaded.text, meta.get("title", ""))
+    # Front matter may name them although the head does not read them (a 红头 of its issuer).
+    drop |= {meta.get("doc_number", ""), f"{meta.get('issuer', '')}文件"} - {"", "文件"}
+    return chunk_text(loaded.text, meta.get("title", ""), drop=drop)
+
+
 def build_record(doc_id: str, path: str, sha256: str, loaded: LoadedDocument,
                  extra: dict[str, Any] | None = None) -> DocumentRecord:
     """Chunk a loaded document into a DocumentRecord with the documented chunk metadata."""
     meta = loaded.metadata
-    # The 发文字号 and the 红头 are metadata, not passages.
-    drop = {meta.get("doc_number", ""), f"{meta.get('issuer', '')}文件"} - {"", "文件"}
-    chunks = chunk_text(loaded.text, meta.get("title", ""), drop=drop)
+    chunks = document_chunks(loaded)
     if len(chunks) > MAX_CHUNKS_PER_DOCUMENT:
         raise IngestError(f"{path}: {len(chunks)} chunks",
                           user_message=f"文件切分出的片段过多（{len(chunks)} 个，"

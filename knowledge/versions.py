@@ -109,6 +109,7 @@ class VersionIndex:
 
     def __init__(self, documents: Mapping[str, Mapping[str, Any]]) -> None:
         self._status: dict[str, DocumentStatus] = {}
+        self._successor: dict[str, str] = {}  # old doc id -> the doc id that replaced it
         self.supersessions: list[Supersession] = []
         by_key: dict[str, list[str]] = {}
         for doc_id, meta in documents.items():
@@ -172,6 +173,7 @@ class VersionIndex:
         new_meta = documents[new]
         st = DocumentStatus(status, str(new_meta.get("title", "")), _effective(new_meta))
         self._status[old] = st
+        self._successor[old] = new
         old_meta = documents[old]
         self.supersessions.append(
             Supersession(old, str(old_meta.get("title", "")), _version_date(old_meta), new,
@@ -181,6 +183,16 @@ class VersionIndex:
     def status(self, doc_id: str) -> DocumentStatus:
         """The document's status (in force when unknown)."""
         return self._status.get(doc_id, DocumentStatus())
+
+    def in_force_successor(self, doc_id: str) -> str:
+        """Doc id of the document in force that replaced ``doc_id`` ("" when it is in force, or
+        its successor is not in the knowledge base). Follows chains (A by B, B by C → C)."""
+        seen = {doc_id}
+        new = self._successor.get(doc_id, "")
+        while new in self._successor and new not in seen:  # staff may chain or loop successions
+            seen.add(new)
+            new = self._successor[new]
+        return "" if new in seen or new in self._status else new
 
     def superseded_ids(self) -> frozenset[str]:
         """Doc ids of every superseded or repealed document."""

@@ -27,7 +27,8 @@ def filter_doc_ids(
     Topic, region and title are document-level (every chunk of a document carries the same),
     so filtering looks at each document once, never at every chunk; the store then pushes the
     ids into Chroma's ``where`` and a BM25 row mask. ``region`` keeps that region's documents
-    and, unless ``strict``, the national ones; ``document`` matches a doc id exactly or a title
+    and, unless ``strict``, the national ones and those of the places containing it (its
+    province); ``document`` matches a doc id exactly or a title
     substring. Raises InvalidInputError for an unknown topic.
     """
     if topic is None and region is None and document is None:
@@ -49,8 +50,10 @@ def filter_doc_ids(
             ok = region_ok.get(doc_region)
             if ok is None:
                 national = doc_region == NATIONAL
+                # Unless strict, a rule of a place containing the region applies there too
+                # (a 浙江省 rule in 金华市), as it does for an asker (regions.rule_applies).
                 ok = region_ok[doc_region] = regions.same_place(doc_region, region) or (
-                    not strict and national)
+                    not strict and (national or regions.covers(doc_region, region)))
             if not ok:
                 continue
         if doc_query is not None:

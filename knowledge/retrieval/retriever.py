@@ -31,6 +31,7 @@ from knowledge.retrieval.fusion import FUSION_METHODS, rrf_fuse, weighted_fuse
 from knowledge.retrieval.query import QueryAnalysis, QueryAnalyzer
 from knowledge.retrieval.regions import RegionPreference
 from knowledge.retrieval.reranker import CoverageReranker
+from knowledge.retrieval.versionorder import current_first
 from knowledge.synonyms import SynonymTable
 from knowledge.types import NATIONAL, Passage
 from knowledge.versions import DocumentStatus, VersionIndex
@@ -283,21 +284,35 @@ class HybridRetriever(BaseRetriever):
         prefer_region: str | None = None,
     ) -> list[Passage]:
         """Top-``k`` passages for ``query``, best first, superseded ones included and marked
-        (``Passage.status``); raises as :meth:`retrieve`.
+        (``Passage.status``), each after the text in force of the same article
+        (:mod:`~knowledge.retrieval.versionorder`); raises as :meth:`retrieve`.
 
         Without a topic or document filter, only passages that contain at least one of the
         query's words or synonyms are listed: dense search always returns its nearest
         neighbours, so a query that matches nothing (``asdfgh``) gets an empty list rather than
         unrelated articles. With one, staff are browsing that topic or document, and its
         passages are listed in ranked order.
+
+        A ``region`` is also the preferred region unless ``prefer_region`` names another: staff
+        who pick 济南市 answer 济南's veterans, so 济南's local rules get the asker's boost of
+        :class:`RegionPreference` and lead when they match about as well as the national ones
+        (those delegate most transit and scenic-area benefits to local government).
         """
         k = k or self.k
         result = self.retrieve(
             query, k, topic=topic, region=region, document=document, strict=strict,
-            prefer_region=prefer_region, demote_superseded=False,
+            prefer_region=prefer_region or region, demote_superseded=False,
         )
         browsing = topic is not None or document is not None
-        return [self.to_passage(h) for h in result.hits if browsing or h.coverage > 0][:k]
+        listed = [h for h in result.hits if browsing or h.coverage > 0]
+        chunks, versions = self.store.chunks, self.versions()
+        listed = current_first(
+            listed,
+            doc_of=lambda cid: str(chunks[cid].metadata.get("doc_id", "")),
+            text_of=lambda cid: chunks[cid].text,
+            successor_of=versions.in_force_successor,
+        )
+        return [self.to_passage(h) for h in listed[:k]]
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun

@@ -3,6 +3,7 @@ real CaseService on a temp SQLite database."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from knowledge.types import Answer
+from tests.api.conftest import PASSWORD
 from tests.api.support import Users
 from vetbot.settings import Settings
 
@@ -83,3 +85,18 @@ def test_complaint_round_trip(real_client: TestClient, users: Users) -> None:
         f"/v1/complaints/{ticket}/actions", json={"action": "accept"}, headers=users.headers("handler_jn")
     )
     assert acted.json()["status"] == "已受理"
+
+
+def test_search_with_a_region_lists_its_local_rule_first(real_client: TestClient, users: Users) -> None:
+    body = real_client.get(
+        "/v1/search", params={"q": "地铁", "region": "济南市"}, headers=users.headers("staff")
+    ).json()
+    first = body["results"][0]
+    assert first["region"] == "济南市" and first["scope"] == "local", body["results"]
+    r = real_client.post(
+        "/login", data={"username": "staff", "password": PASSWORD, "next": "/search"}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    page = real_client.get("/search", params={"q": "景区门票", "region": "济南市"}).text
+    badges = re.findall(r'<span class="badge badge-(?:national|local)">([^<]+)<', page)
+    assert badges and badges[0] == "地方·济南市" and "全国" in badges[1:3], badges

@@ -14,7 +14,7 @@ import pytest
 
 from ingest.chunking import Chunk, chunk_text
 from ingest.loaders import LoadedDocument, load_bytes, load_document
-from ingest.pipeline import ingest_paths
+from ingest.pipeline import document_chunks, ingest_paths
 from knowledge.store import KnowledgeStore
 from tests.ingest.helpers import make_numbered_docx, make_pdf_pages
 from vetbot.errors import IngestError
@@ -27,8 +27,7 @@ def _articles(doc: LoadedDocument) -> list[Chunk]:
 
 
 def _chunks(doc: LoadedDocument) -> list[Chunk]:
-    drop = {doc.metadata["doc_number"], f"{doc.metadata['issuer']}文件"} - {"", "文件"}
-    return chunk_text(doc.text, doc.metadata["title"], drop=drop)
+    return document_chunks(doc)
 
 
 def test_inline_articles_one_per_line() -> None:
@@ -308,3 +307,44 @@ def test_ingest_report_lists_files_articles_warnings_and_metadata(store: Knowled
     assert data["chunks_written"] == 10 and data["added"][0]["metadata"]["title"]
     chunk = next(c for c in store.chunks.values() if c.metadata["doc_id"] == "pdf_extracted_headers.txt")
     assert (chunk.metadata["region_path"], chunk.metadata["region_code"]) == ("浙江省/金华市", "330700")
+
+
+def test_plain_text_head_lines_are_metadata_not_a_passage(store: KnowledgeStore) -> None:
+    # The shape a bureau uploads: title, issuing body, 文号 and date lines, a blank line, then
+    # the articles. The head lines became a passage of their own (a search hit with no content).
+    report = ingest_paths(store, [FIXTURES / "bureau_head_lines.txt"], progress=False)
+    assert report.added and not report.failed
+    doc = next(iter(store.documents.values()))
+    meta = doc.chunks[0].metadata
+    assert meta["title"] == "扬州市退役军人优待证使用管理办法（测试样例，虚构条文，不是真实政策）"
+    assert (meta["issuer"], meta["doc_number"]) == ("扬州市退役军人事务局", "扬退役军人发〔2025〕3号")
+    assert (meta["date_issued"], meta["date_version"]) == ("2025-02-10", "2025-02-10")
+    assert meta["date_effective"] == "2025-03-01"
+    assert [c.metadata["article"] for c in doc.chunks] == ["第一条", "第二条", "第三条"]
+    assert all("事务局" not in c.text and "〔2025〕" not in c.text for c in doc.chunks)
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        "发文机关：乙市退役军人事务局\n发文字号：乙退役军人发〔2024〕9号\n成文日期：2024-12-01\n",
+        "乙市退役军人事务局文件\n乙退役军人发〔2024〕9号\n（2024年12月1日乙市退役军人事务局印发）\n",
+        "乙市退役军人事务局\n2024年12月1日\n乙退役军人发〔2024〕9号\n",
+    ],
+)
+def test_every_kind_of_head_line_is_metadata(head: str) -> None:
+    text = (f"乙市烈士纪念设施管理办法\n{head}\n"
+            "第一条 烈士纪念设施由退役军人事务部门管理。\n第二条 本办法自印发之日起施行。\n")
+    doc = load_bytes(text.encode(), Path("yi.txt"))
+    assert doc.metadata["doc_number"] == "乙退役军人发〔2024〕9号"
+    assert doc.metadata["date_issued"] == "2024-12-01"
+    assert [c.article for c in _chunks(doc)] == ["第一条", "第二条"]
+
+
+def test_head_note_of_a_law_is_metadata_not_a_passage() -> None:
+    text = ("# 示例优抚条例\n\n（2010年3月1日国务院、中央军事委员会令第100号公布　"
+            "根据2015年6月1日国务院、中央军事委员会令第120号修正）\n\n"
+            "第一条 为了做好优抚工作，制定本条例。\n")
+    doc = load_bytes(text.encode(), Path("law.md"))
+    assert (doc.metadata["date_issued"], doc.metadata["date_version"]) == ("2010-03-01", "2015-06-01")
+    assert [c.article for c in _chunks(doc)] == ["第一条"]

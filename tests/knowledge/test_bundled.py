@@ -121,3 +121,15 @@ def test_a_sentence_naming_no_group_is_read_with_its_articles_group(knowledge_se
     answer = knowledge_service.ask("我自己是退伍大学生士兵，考研能加分吗")
     # 报考研究生…优先录取 is in 烈士褒扬条例's article for 烈士子女: it is not a veteran's right.
     assert answer.refused or "适用于烈士遗属" in answer.answer, answer.answer
+
+
+@pytest.mark.parametrize("query", ["公交", "地铁", "景区门票"])
+def test_staff_search_with_a_region_lists_its_local_rule_first(knowledge_service: Any, query: str) -> None:
+    # local-jinan.md holds 济南's bus/metro and scenic-area rules; the national rules these
+    # queries also match came first and 济南's rule last (fresh-eyes report).
+    hits = knowledge_service.search(query, k=10, region="济南市")
+    assert hits[0].region == "济南市" and hits[0].scope == "local", [(h.region, h.citation) for h in hits]
+    assert hits[1].region == "全国"  # the national basis right after it
+    assert {h.region for h in hits} <= {"济南市", "山东省", "全国"}
+    unfiltered = knowledge_service.search(query, k=10)
+    assert unfiltered[0].region == "全国"  # no region chosen: national first, as before

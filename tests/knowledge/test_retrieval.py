@@ -12,6 +12,7 @@ from knowledge.retrieval import (
     rule_applies,
     weighted_fuse,
 )
+from knowledge.retrieval.filters import filter_doc_ids
 from knowledge.store import ChunkRecord, DocumentRecord, KnowledgeStore
 from knowledge.synonyms import SynonymTable
 from vetbot import regions
@@ -170,6 +171,32 @@ def test_region_filter_keeps_national_documents_unless_strict(retriever: HybridR
     assert "金华市" not in regions
     strict = retriever.search("退役军人坐公交免费吗", 10, region="济南市", strict=True)
     assert strict and {s.region for s in strict} == {"济南市"}
+
+
+@pytest.mark.parametrize("query", ["公交", "地铁", "退役军人坐公交免费吗"])
+def test_staff_search_with_a_region_lists_that_regions_rule_first(
+    retriever: HybridRetriever, query: str
+) -> None:
+    # Staff who pick 济南 serve 济南's veterans: its local rule is the operative one (the
+    # national rules leave ordinary veterans' transit to local government), so it leads.
+    hits = retriever.search(query, 10, region="济南")
+    assert hits[0].region == "济南市" and hits[0].scope == "local"
+    assert any(s.region == "全国" for s in hits[1:])
+    # Without a region nothing changes: the national rule leads, local ones after it.
+    assert retriever.search(query, 10)[0].region == "全国"
+
+
+def test_region_filter_keeps_the_rules_of_places_containing_the_region() -> None:
+    def doc(doc_id: str, region: str) -> DocumentRecord:
+        meta = {"doc_id": doc_id, "region": region, "topics": "|transit|", "title": doc_id}
+        return DocumentRecord(doc_id, f"{doc_id}.md", "sha", meta, [ChunkRecord(f"{doc_id}:h:0", "x", meta)])
+
+    docs = {d.doc_id: d for d in (doc("nat", "全国"), doc("zj", "浙江省"), doc("jh", "金华市"),
+                                  doc("jn", "济南市"), doc("sd", "山东省"))}
+    # A 浙江省 rule applies in 金华: staff who pick 金华市 must see it too.
+    assert filter_doc_ids(docs, region="金华市") == {"nat", "zj", "jh"}
+    assert filter_doc_ids(docs, region="金华市", strict=True) == {"jh"}
+    assert filter_doc_ids(docs, region="浙江省") == {"nat", "zj"}  # not a 金华 rule for all of 浙江
 
 
 def test_asker_region_boosts_own_rules_and_demotes_other_places(retriever: HybridRetriever) -> None:

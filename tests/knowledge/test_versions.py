@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from ingest.pipeline import ingest_paths
+from knowledge.retrieval.versionorder import current_first
 from knowledge.service import KnowledgeService
 from knowledge.store import KnowledgeStore, make_chroma_client
 from knowledge.synonyms import SynonymTable
@@ -108,3 +110,56 @@ def test_lead_in_comes_with_its_list(versions_service: tuple[KnowledgeService, l
     assert not answer.refused
     assert "对下列退役军人，优先安排工作：" in answer.answer
     assert "（二）荣立二等功以上奖励的退役军人" in answer.answer
+
+
+OFFICIAL = Path(__file__).resolve().parents[1] / "fixtures" / "official"
+
+
+def _service_over(folder: Path, tmp_path: Path) -> KnowledgeService:
+    store = KnowledgeStore(tmp_path / "kb", HashingEmbeddings(), make_chroma_client(tmp_path / "kb", None))
+    ingest_paths(store, [folder], progress=False)
+    settings = Settings(data_dir=tmp_path / "data", kb_dir=tmp_path / "kb")
+    return KnowledgeService(store, settings, synonyms=SynonymTable(), policy=coverage_only_policy())
+
+
+@pytest.mark.parametrize(
+    ("folder", "query", "current", "old"),
+    [
+        (FIXTURES, "一次性抚恤金标准", "第三条", "第三条"),
+        (FIXTURES, "残疾军人免费乘坐公共汽车", "第二条", "第二条"),
+        (FIXTURES, "优先安排工作", "第四条", "第四条"),
+        (FIXTURES, "来访人对处理意见不服", "第一条", "第一条"),  # repealed by another title
+        (OFFICIAL, "定期抚恤金", "第四条", "第四条"),
+        (OFFICIAL, "残疾等级", "第七条", "第六条"),  # renumbered in the 2024 revision
+    ],
+)
+def test_staff_search_lists_the_version_in_force_before_the_superseded_one(
+    tmp_path: Path, folder: Path, query: str, current: str, old: str
+) -> None:
+    # The older text of an article is often shorter and matched the query a little better, so
+    # it ranked first (fresh-eyes report); staff must read the rule in force first.
+    found = _service_over(folder, tmp_path).search(query, k=10)
+    ranks = {(p.in_force, p.article): i for i, p in reversed(list(enumerate(found)))}
+    assert found[0].in_force, [(p.article, p.status) for p in found]
+    assert ranks[(False, old)] == ranks[(True, current)] + 1, [(p.article, p.status) for p in found]
+    moved = found[ranks[(False, old)]]
+    # labelled 已被《…》取代 / 已废止：被《…》废止, with the date the newer text took effect
+    assert f"《{moved.superseded_by}》" in moved.status_note and moved.status_date in moved.status_note
+    for i, p in enumerate(found):  # no superseded passage before the current text it pairs with
+        if not p.in_force and p.article == old:
+            assert any(q.in_force and q.article == current for q in found[:i])
+
+
+def test_a_superseded_passage_without_a_counterpart_keeps_its_place() -> None:
+    index = VersionIndex({
+        "a": {"title": "甲办法", "date_version": "2010-01-01", "superseded_by": "b"},
+        "b": {"title": "乙办法", "date_version": "2015-01-01", "superseded_by": "c"},
+        "c": {"title": "丙办法", "date_version": "2020-01-01"},
+    })
+    assert index.in_force_successor("a") == "c" and index.in_force_successor("c") == ""
+    texts = {"a:1": "第五条 优待金按年发放。", "c:1": "第五条 优待金按月发放。", "c:2": "第九条 本办法自公布之日起施行。",
+             "a:2": "第七条 烈士纪念设施由民政部门管理。"}
+    hits = [SimpleNamespace(chunk_id=c, superseded=c.startswith("a")) for c in ("a:2", "a:1", "c:2", "c:1")]
+    ordered = current_first(hits, lambda c: c.split(":")[0], texts.__getitem__, index.in_force_successor)
+    # a:1 follows its new wording c:1; a:2 (dropped from the new text) stays first, still marked.
+    assert [h.chunk_id for h in ordered] == ["a:2", "c:2", "c:1", "a:1"]
