@@ -18,8 +18,17 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from knowledge.persons import AskedGroup, asked_group, covers, describe_groups, groups_in, names_person
+from knowledge.answer_groups import answers_another_group, asker_first, group_note, prefer_group
+from knowledge.persons import (
+    AskedGroup,
+    asked_group,
+    covers,
+    groups_in,
+    names_person,
+    names_thing,
+)
 from knowledge.retrieval.corpus import CROSS_REFERENCE
+from knowledge.retrieval.query import SYNONYM_CREDIT
 from knowledge.retrieval.regions import rule_applies
 from knowledge.text import normalize
 from knowledge.types import NATIONAL, Passage
@@ -27,6 +36,7 @@ from knowledge.units import (
     BULLET,
     MAX_RELATED,
     SENTENCE_END,
+    Fact,
     answer_units,
     covered_concepts,
     paragraph_of,
@@ -76,7 +86,6 @@ _TYPE_WORDS = {
     "时限": "期限", "时刻": "时间", "比例": "比例或折扣", "金额": "金额或标准",
     "分值": "加分分值", "材料": "所需材料",
 }
-GROUP_NOTE = "注意：以上规定适用于{groups}；知识库中没有找到专门针对{asked}的规定，是否适用可能由各地规定，请以当地规定为准。"  # noqa: E501
 
 MAX_FACTS = 3
 # How far down the ranking a local rule may be and still be the answer for an unknown place.
@@ -109,15 +118,6 @@ def split_sentences(text: str) -> list[str]:
 
 
 # ---------------------------------------------------------------------------- composition
-@dataclass
-class Fact:
-    """One sentence taken verbatim from a passage, with the passage it came from."""
-
-    sentence: str
-    source: Passage
-    score: float
-
-
 @dataclass
 class Composed:
     """The composed answer text, its sources (cited first) and whether a local rule is involved."""
@@ -204,7 +204,7 @@ def compose_answer(
     applicable = in_region[:3]
     applicable = _only_local_answer(candidates, applicable, region, asked)
     applicable = _on_topic_first(applicable)
-    applicable = _prefer_group(applicable, asked)
+    applicable = prefer_group(applicable, asked)
     top_score = applicable[0][0].score if applicable else 0.0
     top_coverage = max((h.coverage for h, _ in applicable), default=0.0)
     first_sentence_score = 0.0
@@ -245,11 +245,11 @@ def compose_answer(
             break
 
     budget -= _add_intent_sentences(facts, analysis, budget)
-    facts = _asker_first(facts, asked)
+    facts = asker_first(facts, asked)
     if not _states_a_topic(facts, analysis, retriever.synonyms.fillers):
         # Only who asks matched (退伍费 → 退役 in a rule on something else): no answer.
         facts = []
-    if _answers_another_group(facts, asked, analysis):
+    if answers_another_group(facts, asked, analysis):
         # The rule is another group's and does not state what was asked (an amount, or the
         # question's main topic): it is not an answer for this asker, so nothing is stated.
         facts = []
@@ -277,9 +277,9 @@ def compose_answer(
     if local_sources and own_fact is None:
         regions = "、".join(dict.fromkeys(s.region for s in local_sources))
         notes.append(LOCAL_NOTE_LOCAL_SOURCE.format(regions=regions))
-    group_note = _group_note(facts, asked)
-    if group_note:
-        notes.insert(0, group_note)
+    note = group_note(facts, asked)
+    if note:
+        notes.insert(0, note)
     type_note = _type_note(facts, analysis)
     if type_note:
         notes.insert(0, type_note)
@@ -324,16 +324,6 @@ def _firm(sentence: str, analysis: QueryAnalysis) -> set[str]:
     return {c.label for c in analysis.concepts if c.coverage(text) >= 0.8}
 
 
-def _asker_first(facts: list[Fact], asked: AskedGroup | None) -> list[Fact]:
-    """The first stated sentence that names the asker's group leads when the lead names only
-    other groups: 老兵坐高铁打折不 → 普通退役军人坐火车没有全国统一的半价优待, then the disabled
-    soldiers' half fare, not the other way round (nor a refusal for another group's rule)."""
-    if asked is None or len(facts) < 2 or covers(asked, facts[0].sentence) is not False:
-        return facts
-    for i, fact in enumerate(facts[1:], 1):
-        if covers(asked, fact.sentence):
-            return [fact, *facts[:i], *facts[i + 1:]]
-    return facts
 
 
 def _on_topic_first(applicable: list[tuple[Hit, Passage]]) -> list[tuple[Hit, Passage]]:
@@ -349,19 +339,6 @@ def _on_topic_first(applicable: list[tuple[Hit, Passage]]) -> list[tuple[Hit, Pa
     return applicable
 
 
-def _prefer_group(
-    applicable: list[tuple[Hit, Passage]], asked: AskedGroup | None
-) -> list[tuple[Hit, Passage]]:
-    """Move the first passage covering the asker's group to the front when it is about as
-    relevant as the best one (0.75 of its score and of its coverage)."""
-    if asked is None or len(applicable) < 2 or covers(asked, applicable[0][1].text):
-        return applicable
-    top_hit = applicable[0][0]
-    for i, (hit, source) in enumerate(applicable[1:], 1):
-        close = hit.score >= 0.75 * top_hit.score and hit.coverage >= 0.75 * top_hit.coverage
-        if close and covers(asked, source.text):
-            return [applicable[i], *applicable[:i], *applicable[i + 1:]]
-    return applicable
 
 
 def _type_note(facts: list[Fact], analysis: QueryAnalysis) -> str:
@@ -408,64 +385,23 @@ def _states_a_topic(facts: list[Fact], analysis: QueryAnalysis, fillers: frozens
     if not topics or not facts:
         return True
     said = [normalize(f.sentence).lower() for f in facts]
+    # A card, paper or payment asked about (退伍证, 银行卡) must be what the cited rules are
+    # about: 优待证's 挂失和补办 does not say how to replace a lost 退伍证. A rule on when it is
+    # withheld (不认定为因公死亡) need not name the payment it withholds.
+    cited = [normalize(f.source.text).lower() for f in facts]
+    excluding = any(i.name in ("exclusion", "liability") for i in analysis.intents)
+    things = [c for c in topics if len(c.label) >= 3 and names_thing(c.label) and not excluding]
+    if any(not any(c.coverage(t) >= SYNONYM_CREDIT for t in cited) for c in things):
+        return False
     return any(c.coverage(s) > 0 for c in topics for s in said)
 
 
-def _answers_another_group(facts: list[Fact], asked: AskedGroup | None, analysis: QueryAnalysis) -> bool:
-    """True when the lead sentence names only other groups than the asker's, and either the
-    question asks for an amount/duration/rate (another group's figure is not the asker's) or
-    its weightiest topic word (words naming people aside) is in no cited passage.
-
-    The group is read from the lead sentence's clause that matches the question best: a
-    sentence of clauses can name the asked group in a clause about something else
-    (退役军人子女…优先录取；烈士子女接受义务教育的，…免收…).
-    """
-    if asked is None or not facts:
-        return False
-    clauses = [c for c in facts[0].sentence.split("；") if c.strip()] or [facts[0].sentence]
-    best = max(clauses, key=lambda c: sentence_score(c, analysis))
-    if _covers_fact(asked, best, facts[0]) is not False:
-        return False
-    if any(c.pattern is not None for c in analysis.concepts):
-        return True
-    topics = [c for c in analysis.concepts if c.pattern is None and not names_person(c.label)]
-    if not topics:
-        return False
-    main = max(topics, key=lambda c: c.weight)
-    return not any(main.coverage(normalize(f.source.text).lower()) > 0 for f in facts)
 
 
-def _group_note(facts: list[Fact], asked: AskedGroup | None) -> str:
-    """Say so when the stated rule names other groups than the one the question is about, and
-    no stated sentence names the asker's: what the sentences say counts, not what their passage
-    says elsewhere (a summary of 第五十二条 that mentions 退役军人 in another sentence still
-    states a free ride for 现役军人和残疾军人 only)."""
-    if asked is None or not facts:
-        return ""
-    lead = facts[0]
-    if _covers_fact(asked, lead.sentence, lead) is not False or any(covers(asked, f.sentence) for f in facts):
-        return ""
-    named = describe_groups(groups_in(lead.sentence) or groups_in(_context_of(lead)))
-    return GROUP_NOTE.format(groups=named, asked=asked.label)
 
 
-def _covers_fact(asked: AskedGroup, sentence: str, fact: Fact) -> bool | None:
-    """Whether ``sentence`` (of ``fact``) covers the asker; one naming no group is read with the
-    group named last before it in its passage (烈士褒扬条例's 报考研究生…优先录取 is for the
-    烈士子女 its article opened with; 随迁子女…及时办理 for the 军官和军士退出现役 before it)."""
-    named = covers(asked, sentence)
-    return covers(asked, _context_of(fact)) if named is None else named
 
 
-def _context_of(fact: Fact) -> str:
-    """The last sentence before ``fact``'s in its passage that names a group ("" if none)."""
-    context = ""
-    for unit in answer_units(fact.source.text):
-        if unit == fact.sentence or fact.sentence in unit:
-            break
-        if groups_in(unit):
-            context = unit
-    return context
 
 
 def _own_region_fact(

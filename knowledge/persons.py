@@ -177,10 +177,15 @@ def group_mention(text: str) -> str | None:
 _THING_HEAD = re.compile(r"(?:费|金|钱|款|证|卡)$")
 
 
+def names_thing(word: str) -> bool:
+    """True when ``word`` ends in a card, paper or payment head (退伍证, 银行卡, 抚恤金, 退伍费)."""
+    return bool(_THING_HEAD.search(word))
+
+
 def names_person(word: str) -> bool:
     """True when ``word`` names a group or a relative (烈士子女, 老兵, 母亲): who, not what
     (退伍费 and 残疾军人证 name things)."""
-    if _THING_HEAD.search(word):
+    if names_thing(word):
         return False
     return asked_group(word) is not None or bool(_FAMILY.search(word) or _CHILDREN.search(word))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from knowledge.text import normalize
@@ -15,6 +16,15 @@ if TYPE_CHECKING:
 SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|\n+")
 BULLET = re.compile(r"^\s*(?:[-*•·]\s*|\d+[.、)）]\s*)")
 MAX_RELATED = 2  # 相关条文 listed after the cited passages
+
+
+@dataclass
+class Fact:
+    """One sentence taken verbatim from a passage, with the passage it came from."""
+
+    sentence: str
+    source: Passage
+    score: float
 
 # List items of a lead-in ("对下列退役军人，优先安置：" then "（一）…；（二）…").
 _LIST_ITEM = re.compile(

@@ -236,8 +236,9 @@ def test_service_helpers(service: KnowledgeService) -> None:
 
 
 def test_a_lifted_sentence_loses_its_leading_connective() -> None:
-    from knowledge.answer import Fact, _fact_line
+    from knowledge.answer import _fact_line
     from knowledge.types import Passage
+    from knowledge.units import Fact
 
     source = Passage(title="中华人民共和国退役军人保障法", article="第五十三条", text="…", score=1.0)
     line = _fact_line(Fact("因此，普通退役军人乘车优待属于地方政策。", source, 1.0))

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import math
 
-from knowledge.answer import Fact, _states_a_topic
+from knowledge.answer import _states_a_topic
 from knowledge.retrieval import Hit
 from knowledge.retrieval.query import QueryAnalyzer
 from knowledge.service import KnowledgeService
 from knowledge.synonyms import SynonymTable
 from knowledge.text import ChineseTokenizer
 from knowledge.types import Passage
-from knowledge.units import related_passages
+from knowledge.units import Fact, related_passages
 
 
 class _Stats:
@@ -38,6 +38,11 @@ def test_a_rule_that_only_names_the_asker_is_no_answer() -> None:
     materials = _fact("退役军人申请优待证应当提交居民身份证和退役证明。")
     assert not _states_a_topic([materials], tax, table.fillers)
     relief = _fact("退役军人取得的退役金免征个人所得税，个税按规定减免。")
+    # The payment asked about must be what the rule is about: 退伍费 is the 退役金 only once the
+    # vocabulary says so.
+    assert not _states_a_topic([relief], tax, table.fillers)
+    table = SynonymTable([["退伍", "退役"], ["退伍费", "退役金"]], fillers=["具体"])
+    tax = QueryAnalyzer(ChineseTokenizer(), table).analyze("退伍费要交个税吗", _Stats({"退役": 30}))  # type: ignore[arg-type]
     assert _states_a_topic([relief], tax, table.fillers)
     # A question about the people themselves has no other topic: any rule on them may answer.
     who = analyzer.analyze("军人家属具体指哪些人", _Stats({"军人家属": 3}))  # type: ignore[arg-type]

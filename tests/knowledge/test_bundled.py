@@ -133,3 +133,13 @@ def test_staff_search_with_a_region_lists_its_local_rule_first(knowledge_service
     assert {h.region for h in hits} <= {"济南市", "山东省", "全国"}
     unfiltered = knowledge_service.search(query, k=10)
     assert unfiltered[0].region == "全国"  # no region chosen: national first, as before
+
+
+@pytest.mark.parametrize("question", ["我退伍证丢了怎么补", "优待证的银行卡功能在手机银行上咋激活"])
+def test_a_card_no_cited_rule_is_about_is_not_answered_with_another_cards_rule(
+    knowledge_service: Any, question: str
+) -> None:
+    # 优待证's 挂失和补办 says nothing about a lost 退伍证, nor how to activate the bank card.
+    answer = knowledge_service.ask(question)
+    assert answer.refused, answer.answer
+    assert not knowledge_service.ask("优待证丢了怎么补").refused

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.answer import Fact, _group_note, answer_units
+from knowledge.answer_groups import group_note
 from knowledge.persons import asked_group, covers, groups_in, names_person
 from knowledge.service import KnowledgeService
 from knowledge.types import Passage
+from knowledge.units import Fact, answer_units
 
 
 @pytest.mark.parametrize(
@@ -118,11 +119,11 @@ def test_the_group_note_reads_the_stated_sentences_not_the_rest_of_their_passage
         text=stated + "普通退役军人能否免费乘车，由各地规定。",
     )
     veteran = asked_group("退役军人在河北坐公交免费吗")
-    note = _group_note([Fact(stated, passage, 1.0)], veteran)
+    note = group_note([Fact(stated, passage, 1.0)], veteran)
     assert "以上规定适用于残疾军人、现役军人" in note and "退役军人" in note
     # A second stated sentence that names the asker's group: no note.
     also = Fact("普通退役军人能否免费乘车，由各地规定。", passage, 0.5)
-    assert _group_note([Fact(stated, passage, 1.0), also], veteran) == ""
+    assert group_note([Fact(stated, passage, 1.0), also], veteran) == ""
 
 
 def test_a_rule_naming_ordinary_veterans_covers_a_veteran_but_not_a_disabled_soldiers_child() -> None:

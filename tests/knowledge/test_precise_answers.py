@@ -4,14 +4,14 @@ article labels and paragraphs in citations, and no search results for a query ma
 
 from __future__ import annotations
 
-from knowledge.answer import Fact, _fact_line, compose_answer
+from knowledge.answer import _fact_line, compose_answer
 from knowledge.answerability import AnswerabilityModel
 from knowledge.evidence import Evidence, RefusalPolicy, refusal_reason
 from knowledge.retrieval import HybridRetriever
 from knowledge.retrieval.answer_types import ANSWER_TYPES
 from knowledge.service import KnowledgeService
 from knowledge.types import Passage
-from knowledge.units import paragraph_of, strip_article_label
+from knowledge.units import Fact, paragraph_of, strip_article_label
 
 OFFICIAL_ARTICLE = (
     "第五十七条 军人、军人家属享受参观游览公园的优先服务。\n\n"

@@ -1,0 +1,104 @@
+"""Who an answer is for: the asker's group (knowledge.persons) in composing an answer.
+
+The answer prefers the rule and the sentence that cover the asker's group, says so when the
+rule it states is another group's (``GROUP_NOTE``), and states nothing when another group's
+rule does not even give what was asked (:func:`answers_another_group`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from knowledge.persons import AskedGroup, covers, describe_groups, groups_in, names_person
+from knowledge.text import normalize
+from knowledge.units import Fact, answer_units, sentence_score
+
+if TYPE_CHECKING:
+    from knowledge.retrieval import Hit, QueryAnalysis
+    from knowledge.types import Passage
+
+GROUP_NOTE = "注意：以上规定适用于{groups}；知识库中没有找到专门针对{asked}的规定，是否适用可能由各地规定，请以当地规定为准。"  # noqa: E501
+
+
+def asker_first(facts: list[Fact], asked: AskedGroup | None) -> list[Fact]:
+    """The first stated sentence that names the asker's group leads when the lead names only
+    other groups: 老兵坐高铁打折不 → 普通退役军人坐火车没有全国统一的半价优待, then the disabled
+    soldiers' half fare, not the other way round (nor a refusal for another group's rule)."""
+    if asked is None or len(facts) < 2 or covers(asked, facts[0].sentence) is not False:
+        return facts
+    for i, fact in enumerate(facts[1:], 1):
+        if covers(asked, fact.sentence):
+            return [fact, *facts[:i], *facts[i + 1:]]
+    return facts
+
+
+def prefer_group(
+    applicable: list[tuple[Hit, Passage]], asked: AskedGroup | None
+) -> list[tuple[Hit, Passage]]:
+    """Move the first passage covering the asker's group to the front when it is about as
+    relevant as the best one (0.75 of its score and of its coverage)."""
+    if asked is None or len(applicable) < 2 or covers(asked, applicable[0][1].text):
+        return applicable
+    top_hit = applicable[0][0]
+    for i, (hit, source) in enumerate(applicable[1:], 1):
+        close = hit.score >= 0.75 * top_hit.score and hit.coverage >= 0.75 * top_hit.coverage
+        if close and covers(asked, source.text):
+            return [applicable[i], *applicable[:i], *applicable[i + 1:]]
+    return applicable
+
+
+def answers_another_group(facts: list[Fact], asked: AskedGroup | None, analysis: QueryAnalysis) -> bool:
+    """True when the lead sentence names only other groups than the asker's, and either the
+    question asks for an amount/duration/rate (another group's figure is not the asker's) or
+    its weightiest topic word (words naming people aside) is in no cited passage.
+
+    The group is read from the lead sentence's clause that matches the question best: a
+    sentence of clauses can name the asked group in a clause about something else
+    (退役军人子女…优先录取；烈士子女接受义务教育的，…免收…).
+    """
+    if asked is None or not facts:
+        return False
+    clauses = [c for c in facts[0].sentence.split("；") if c.strip()] or [facts[0].sentence]
+    best = max(clauses, key=lambda c: sentence_score(c, analysis))
+    if covers_fact(asked, best, facts[0]) is not False:
+        return False
+    if any(c.pattern is not None for c in analysis.concepts):
+        return True
+    topics = [c for c in analysis.concepts if c.pattern is None and not names_person(c.label)]
+    if not topics:
+        return False
+    main = max(topics, key=lambda c: c.weight)
+    return not any(main.coverage(normalize(f.source.text).lower()) > 0 for f in facts)
+
+
+def group_note(facts: list[Fact], asked: AskedGroup | None) -> str:
+    """Say so when the stated rule names other groups than the one the question is about, and
+    no stated sentence names the asker's: what the sentences say counts, not what their passage
+    says elsewhere (a summary of 第五十二条 that mentions 退役军人 in another sentence still
+    states a free ride for 现役军人和残疾军人 only)."""
+    if asked is None or not facts:
+        return ""
+    lead = facts[0]
+    if covers_fact(asked, lead.sentence, lead) is not False or any(covers(asked, f.sentence) for f in facts):
+        return ""
+    named = describe_groups(groups_in(lead.sentence) or groups_in(context_of(lead)))
+    return GROUP_NOTE.format(groups=named, asked=asked.label)
+
+
+def covers_fact(asked: AskedGroup, sentence: str, fact: Fact) -> bool | None:
+    """Whether ``sentence`` (of ``fact``) covers the asker; one naming no group is read with the
+    group named last before it in its passage (烈士褒扬条例's 报考研究生…优先录取 is for the
+    烈士子女 its article opened with; 随迁子女…及时办理 for the 军官和军士退出现役 before it)."""
+    named = covers(asked, sentence)
+    return covers(asked, context_of(fact)) if named is None else named
+
+
+def context_of(fact: Fact) -> str:
+    """The last sentence before ``fact``'s in its passage that names a group ("" if none)."""
+    context = ""
+    for unit in answer_units(fact.source.text):
+        if unit == fact.sentence or fact.sentence in unit:
+            break
+        if groups_in(unit):
+            context = unit
+    return context
