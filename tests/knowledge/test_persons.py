@@ -144,3 +144,7 @@ def test_a_relative_named_a_few_words_before_the_group_is_its_member(question: s
 
 def test_a_discharged_conscript_is_a_veteran() -> None:
     assert groups_in("对退役的义务兵，国家采取自主就业、安排工作、供养等方式妥善安置。") == {"veteran"}
+
+
+def test_officers_leaving_the_forces_are_veterans() -> None:
+    assert "veteran" in groups_in("符合条件的军官、军士退役时，随迁子女需要转学的，应当及时办理。")
