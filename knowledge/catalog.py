@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from sqlalchemy import and_, delete, insert, inspect, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -104,8 +105,18 @@ def pack_counts(counts: CorpusCounts) -> bytes:
 
 def unpack_counts(blob: bytes) -> CorpusCounts:
     """Inverse of :func:`pack_counts`."""
-    data = json.loads(zlib.decompress(blob))
+    data = loads_json(zlib.decompress(blob))
     return CorpusCounts(n=int(data["n"]), df=data["df"], regions=data["regions"])
+
+
+def loads_json(text: str | bytes) -> Any:
+    """``json.loads`` through orjson (several times faster: a 100k-chunk generation is 140k
+    metadata objects); what orjson refuses and ``json`` reads (NaN, integers over 64 bits,
+    which ``json.dumps`` may have written) goes through ``json``."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def _live(generation: int) -> object:
@@ -162,18 +173,21 @@ class Catalog:
         """Documents (chunks in order) of ``generation`` and its corpus counts."""
         if generation <= 0:
             return {}, CorpusCounts()
+        # Core statements on the session's connection: the ORM's row processing cost more
+        # than the query itself at 100k chunks, and only plain columns are read.
         with self._sessions() as s:
-            blob = s.scalar(
+            conn = s.connection()
+            blob = conn.scalar(
                 select(KbGeneration.stats)
                 .where(KbGeneration.kb == self.name, KbGeneration.number == generation)
             )
-            docs = s.execute(
+            docs = conn.execute(
                 select(KbDocument.id, KbDocument.doc_id, KbDocument.path, KbDocument.sha256,
                        KbDocument.meta, KbDocument.ingested_at, KbDocument.chunk_meta)
                 .where(KbDocument.kb == self.name, _live(generation))  # type: ignore[arg-type]
                 .order_by(KbDocument.doc_id)
             ).all()
-            chunks = s.execute(
+            chunks = conn.execute(
                 select(KbChunk.document_id, KbChunk.chunk_id, KbChunk.text, KbChunk.meta)
                 .join(KbDocument, KbChunk.document_id == KbDocument.id)
                 .where(KbDocument.kb == self.name, _live(generation))  # type: ignore[arg-type]
@@ -184,13 +198,13 @@ class Catalog:
         by_row: dict[int, tuple[DocumentRecord, dict[str, Any]]] = {}
         documents: dict[str, DocumentRecord] = {}
         for row_id, doc_id, path, sha, meta, ingested_at, shared_json in docs:
-            rec = DocumentRecord(doc_id, path, sha, json.loads(meta), [], ingested_at)
+            rec = DocumentRecord(doc_id, path, sha, loads_json(meta), [], ingested_at)
             documents[doc_id] = rec
-            by_row[row_id] = (rec, json.loads(shared_json))
-        loads = json.loads
+            by_row[row_id] = (rec, loads_json(shared_json))
+        loads = loads_json
         for row_id, chunk_id, text, meta in chunks:
             rec, shared = by_row[row_id]
-            own = loads(meta)
+            own = loads(meta) if meta != "{}" else None
             rec.chunks.append(ChunkRecord(chunk_id, text, {**shared, **own} if own else dict(shared)))
         return documents, unpack_counts(blob)
 
@@ -217,7 +231,7 @@ class Catalog:
                     .where(KbDocument.kb == self.name, KbDocument.doc_id.in_(ids[start : start + 500]),
                            _live(generation))  # type: ignore[arg-type]
                 ).all()
-                out.extend((_region(json.loads(meta)), tokens.split()) for meta, tokens in rows)
+                out.extend((_region(loads_json(meta)), tokens.split()) for meta, tokens in rows)
         return out
 
     # ------------------------------------------------------------------ writing

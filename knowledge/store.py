@@ -51,6 +51,7 @@ from knowledge.kbmigrate import MANIFEST, migrate_manifest
 from knowledge.records import ChunkRecord, CorpusCounts, DocumentRecord, LiveChunks, content_hash
 from knowledge.text import ChineseTokenizer, default_tokenizer
 from vetbot.errors import KnowledgeBaseError
+from vetbot.gcpause import paused_gc
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -199,8 +200,10 @@ class KnowledgeStore:
             self._checked_at = time.monotonic()
 
     def _load(self, generation: int) -> GenerationState:
-        documents, counts = self.catalog.load(generation)
-        return assemble(self.catalog, self.kb_dir, generation, documents, counts, None, self._state.chunks)
+        with paused_gc():  # millions of acyclic records: full collections would find nothing
+            documents, counts = self.catalog.load(generation)
+            old = self._state.chunks
+            return assemble(self.catalog, self.kb_dir, generation, documents, counts, None, old)
 
     def sweep_orphans(self) -> bool:
         """Drop vectors an interrupted ingest left behind, unless a writer is busy (then False)."""
