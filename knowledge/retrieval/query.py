@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from knowledge.persons import asked_group
@@ -105,7 +106,13 @@ class Concept:
 
 def _outside_titles(word: str, text: str) -> bool:
     """True when ``word`` occurs in ``text`` outside the titles it cites (《…》)."""
-    return "《" not in text or word in _CITED_TITLE.sub("", text)
+    return "《" not in text or word in _without_titles(text)
+
+
+@lru_cache(maxsize=4096)
+def _without_titles(text: str) -> str:
+    # Cached: coverage runs for every concept of every candidate, and a str caches its hash.
+    return _CITED_TITLE.sub("", text)
 
 
 def short_form_pattern(word: str) -> re.Pattern[str] | None:
