@@ -18,11 +18,13 @@ if TYPE_CHECKING:
     from knowledge.synonyms import SynonymTable
 
 # Words that by themselves place a question in the veterans' services domain.
+# 优待政策 is listed so that the typo corrector never reads its 优待政 as a slip for 优待证.
 DOMAIN_TERMS: frozenset[str] = frozenset(
     """军人 退役 退伍 复员 转业 老兵 军队 部队 当兵 服役 入伍 参军 现役 军官 士兵 军士 义务兵 武警
     军属 军嫂 烈士 烈属 遗属 三属 英烈 牺牲 因公 病故 伤残 残疾军人 伤残军人 优待 优待证 优抚 抚恤
     褒扬 光荣牌 光荣之家 立功 双拥 拥军 安置 退役金 退役费 服务站 服务中心 事务局 退役军人事务 信访
-    投诉 举报 军龄 参战 立功受奖 上访 国防 国防教育 文职人员 军人保险 伤亡保险 英雄 烈士纪念""".split()
+    投诉 举报 军龄 参战 立功受奖 上访 国防 国防教育 文职人员 军人保险 伤亡保险 英雄 烈士纪念
+    优待政策""".split()
 )
 
 # Requests to override the assistant's role or to produce unrelated content.

@@ -143,3 +143,9 @@ def test_a_card_no_cited_rule_is_about_is_not_answered_with_another_cards_rule(
     answer = knowledge_service.ask(question)
     assert answer.refused, answer.answer
     assert not knowledge_service.ask("优待证丢了怎么补").refused
+
+
+def test_a_card_named_in_passing_does_not_have_to_be_in_the_rule(knowledge_service: Any) -> None:
+    # 优待证 is incidental here: the question is about the children's schooling.
+    answer = knowledge_service.ask("持优待证的退役军人，子女入学有哪些优待政策？")
+    assert not answer.refused and "第四十三条" in answer.answer, answer.answer

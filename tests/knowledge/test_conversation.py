@@ -16,6 +16,7 @@ from knowledge.conversation_input import (
     question_part,
 )
 from knowledge.conversation_slots import extract
+from knowledge.question_checks import domain_vocabulary
 from knowledge.types import Answer, Passage
 from vetbot.clock import utcnow
 from vetbot.textnorm import clean_input
@@ -106,6 +107,11 @@ def test_typos_are_corrected_only_for_same_sound_slips() -> None:
     assert corrector.correct("残急军人坐火车")[0] == "残疾军人坐火车"
     assert corrector.correct("烈士一属")[0] == "烈士遗属"
     assert corrector.correct("军人家庭困难") == ("军人家庭困难", [])  # 庭 is not a slip of 属
+    # The domain vocabulary holds 优待政策: its 优待政 is no slip of 优待证 (the bot asked about
+    # "优待证策" and refused).
+    domain = TypoCorrector(domain_vocabulary())
+    assert domain.correct("退役军人子女入学有哪些优待政策？")[1] == []
+    assert domain.correct("优代证咋办")[0] == "优待证咋办"
 
 
 def test_input_cleaning_keeps_the_question() -> None:
