@@ -47,7 +47,7 @@ from api.runtime import Runtime
 from api.security import resolve_secret_key
 from api.templating import make_templates
 from api.uploadfiles import MAX_FILES_PER_UPLOAD
-from api.users import PERM_CASES_OWN, PERM_KB_EDIT
+from api.users import PERM_CASES_FILE, PERM_CASES_OWN, PERM_KB_EDIT
 from bot.webhook import make_webhook_router, telegram_lifespan
 from knowledge.kbedits import KbEditRepository
 from vetbot.settings import Settings
@@ -139,6 +139,7 @@ def create_app(
     app.state.templates = make_templates()
     app.state.dashboard_url = None
     app.state.extra_nav = [
+        {"href": "/intake", "label": "窗口登记", "permission": PERM_CASES_FILE},
         {"href": "/cases", "label": "案件办理", "permission": PERM_CASES_OWN},
         {"href": "/kb", "label": "知识库管理", "permission": PERM_KB_EDIT},
     ]

@@ -29,6 +29,7 @@ from collections import Counter
 from typing import Any
 
 from ingest.furniture import is_furniture_line
+from knowledge.topic_detection import detect_topics
 from knowledge.types import NATIONAL, TOPICS
 from vetbot import regions
 from vetbot.errors import IngestError
@@ -437,6 +438,8 @@ def finalize_metadata(front: dict[str, Any], text: str, fallback_title: str,
     meta["scope"] = _scalar(front.get("scope")) or scope_of(meta["region"])
     if meta["scope"] not in ("national", "local"):
         meta["scope"] = scope_of(meta["region"])
-    topics = front.get("topics") or []
+    # A text with no topics of its own (an uploaded notice) gets those its words say, so that it
+    # passes the staff search's topic filter.
+    topics = front.get("topics") or detect_topics(meta["title"], text)
     meta["topics"] = f"|{'|'.join(topics)}|" if topics else ""
     return meta

@@ -80,6 +80,11 @@ LOCAL_NOTE_KNOWN = "注意：这项规定的具体办法由各地制定。{regio
 LOCAL_NOTE_MISSING = (
     "注意：这项规定的具体办法由各地制定，知识库暂未收录{region}的具体规定，请以当地规定为准。"
 )
+# The KB has rules of the asker's place, none of them on this question: it must not say it
+# has none.
+LOCAL_NOTE_NOT_FOUND = (
+    "注意：这项规定的具体办法由各地制定，知识库收录的{region}规定中没有找到这方面的内容，请以当地规定为准。"
+)
 LOCAL_NOTE_LOCAL_SOURCE = "注意：以上为{regions}的地方规定，其他地区可能不同。"
 TYPE_NOTE = "注意：以上条文没有写明具体的{what}，知识库中没有找到这方面的规定，请以当地退役军人事务部门的答复为准。"  # noqa: E501
 _TYPE_WORDS = {
@@ -268,6 +273,8 @@ def compose_answer(
             notes.append(LOCAL_NOTE_KNOWN.format(region=own_fact.source.region) + _fact_line(own_fact, False))
             facts.append(own_fact)
             local_sources.append(own_fact.source)
+        elif any(rule_applies(r, region) for r in retriever.regions() if r != NATIONAL):
+            notes.append(LOCAL_NOTE_NOT_FOUND.format(region=region))
         else:
             notes.append(LOCAL_NOTE_MISSING.format(region=region))
     elif delegating and not known:
@@ -414,8 +421,10 @@ def _own_region_fact(
 ) -> Fact | None:
     """The best sentence of the asker's own local rules among the relevant candidates."""
     top_cov = max((h.coverage for h in result.hits[:5]), default=0.0)
-    for hit in result.hits[:20]:
-        if hit.superseded or hit.chunk_id in used or hit.coverage < 0.5 * top_cov:
+    for rank, hit in enumerate(result.hits[:20]):
+        # Among the first three, the own place's rule counts on its rank alone: 扬州's 公园景区
+        # 免费 ranks first for 扬州的景区门票能免吗 without the word 门票.
+        if hit.superseded or hit.chunk_id in used or (hit.coverage < 0.5 * top_cov and rank >= 3):
             continue
         source = retriever.to_passage(hit)
         if source.scope != "local" or not _in_region(source, region):

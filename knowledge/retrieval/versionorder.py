@@ -7,8 +7,8 @@ moved right after its *counterpart*: the passage of the document in force that r
 (:meth:`knowledge.versions.VersionIndex.in_force_successor`) whose text is most like it.
 Articles are renumbered by revisions (2018 第六条 is 2024 第七条), so the counterpart is found
 by text similarity (rapidfuzz ``ratio``, 0..100), not by article label. A superseded passage
-with no counterpart among the hits (an article the new text dropped, or whose new wording does
-not match the query) keeps its place: it is still marked, and nothing in force says the same.
+like none of the replacing document's hits goes right after that document's best hit; one whose
+replacing document has no hit at all keeps its place, still marked.
 """
 
 from __future__ import annotations
@@ -63,8 +63,11 @@ def current_first(
             scorer=fuzz.ratio,
             score_cutoff=COUNTERPART_MIN_RATIO,
         )
-        if match is not None and position[match[2]] > position[h.chunk_id]:
-            after.setdefault(match[2], []).append(h)
+        # No passage like it: the replacing document's best hit still comes first (金华's new
+        # notice on free buses reads nothing like the rule it replaced).
+        target = match[2] if match is not None else candidates[0].chunk_id
+        if position[target] > position[h.chunk_id]:
+            after.setdefault(target, []).append(h)
     if not after:
         return list(hits)
     moved = {h.chunk_id for group in after.values() for h in group}

@@ -35,6 +35,8 @@ def _submit(client: TestClient, users: Users, who: str = "staff", **form: str) -
 @pytest.mark.parametrize("who", ["staff", "handler_jn", "office", "admin"])
 def test_every_staff_role_may_file_at_the_window(client: TestClient, users: Users, who: str) -> None:
     assert client.get("/intake", headers=users.headers(who)).status_code == 200
+    # Reachable from every page's navigation, not only by typing its address (fresh-eyes report).
+    assert 'href="/intake"' in client.get("/search", headers=users.headers(who)).text
     r = _submit(client, users, who)
     assert r.status_code == 303 and r.headers["location"].endswith("/receipt")
 

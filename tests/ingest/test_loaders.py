@@ -282,3 +282,9 @@ def test_government_page_details_and_issuer_line_become_metadata() -> None:
     meta = load_bytes(text.encode(), Path("jobs.txt")).metadata
     assert meta["title"] == "乙市退役军人就业创业扶持办法（测试样例）"
     assert meta["issuer"] == "乙市退役军人事务局"
+
+
+def test_a_text_without_front_matter_topics_gets_those_its_words_say() -> None:
+    text = "扬州市退役军人免费乘车通知\n第一条 持优待证的退役军人免费乘坐公交和地铁。\n第二条 定制公交除外。"
+    doc = load_bytes(text.encode(), Path("notice.txt"))
+    assert "|transit|" in doc.metadata["topics"], doc.metadata

@@ -149,3 +149,17 @@ def test_a_card_named_in_passing_does_not_have_to_be_in_the_rule(knowledge_servi
     # 优待证 is incidental here: the question is about the children's schooling.
     answer = knowledge_service.ask("持优待证的退役军人，子女入学有哪些优待政策？")
     assert not answer.refused and "第四十三条" in answer.answer, answer.answer
+
+
+def test_the_own_places_rule_is_given_when_it_ranks_first_without_every_word(knowledge_service: Any) -> None:
+    # 扬州's 公园景区免费 never says 门票; it was dropped and the answer claimed the KB had no
+    # 扬州 rule (fresh-eyes report).
+    answer = knowledge_service.ask("扬州的景区门票能免吗", region="扬州市")
+    assert "扬州市的规定" in answer.answer and "公园和景区" in answer.answer, answer.answer
+    assert "暂未收录" not in answer.answer
+
+
+def test_a_place_with_rules_on_other_matters_is_not_said_to_have_none(knowledge_service: Any) -> None:
+    answer = knowledge_service.ask("老兵在河北坐公交免费吗", region="河北省")
+    assert "知识库收录的河北省规定中没有找到这方面的内容" in answer.answer, answer.answer
+    assert "暂未收录" not in answer.answer

@@ -150,7 +150,7 @@ def test_staff_search_lists_the_version_in_force_before_the_superseded_one(
             assert any(q.in_force and q.article == current for q in found[:i])
 
 
-def test_a_superseded_passage_without_a_counterpart_keeps_its_place() -> None:
+def test_a_superseded_passage_without_a_counterpart_follows_the_replacing_documents_best_hit() -> None:
     index = VersionIndex({
         "a": {"title": "甲办法", "date_version": "2010-01-01", "superseded_by": "b"},
         "b": {"title": "乙办法", "date_version": "2015-01-01", "superseded_by": "c"},
@@ -161,5 +161,10 @@ def test_a_superseded_passage_without_a_counterpart_keeps_its_place() -> None:
              "a:2": "第七条 烈士纪念设施由民政部门管理。"}
     hits = [SimpleNamespace(chunk_id=c, superseded=c.startswith("a")) for c in ("a:2", "a:1", "c:2", "c:1")]
     ordered = current_first(hits, lambda c: c.split(":")[0], texts.__getitem__, index.in_force_successor)
-    # a:1 follows its new wording c:1; a:2 (dropped from the new text) stays first, still marked.
-    assert [h.chunk_id for h in ordered] == ["a:2", "c:2", "c:1", "a:1"]
+    # a:1 follows its new wording c:1; a:2 (like nothing in the new text) follows the text in
+    # force's best hit, c:2: staff read the rule in force first (fresh-eyes report, 金华's notice).
+    assert [h.chunk_id for h in ordered] == ["c:2", "a:2", "c:1", "a:1"]
+    # With no hit of the replacing document, a superseded passage keeps its place, still marked.
+    alone = [SimpleNamespace(chunk_id=c, superseded=c.startswith("a")) for c in ("a:2", "x:1")]
+    kept = current_first(alone, lambda c: c.split(":")[0], lambda c: texts.get(c, "其他"), index.in_force_successor)
+    assert [h.chunk_id for h in kept] == ["a:2", "x:1"]
