@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from knowledge.answer_groups import answers_another_group, asker_first, group_note, prefer_group
+from knowledge.answer_groups import VETERAN, answers_another_group, asker_first, group_note, prefer_group
 from knowledge.persons import (
     AskedGroup,
     asked_group,
@@ -284,7 +284,9 @@ def compose_answer(
     if local_sources and own_fact is None:
         regions = "、".join(dict.fromkeys(s.region for s in local_sources))
         notes.append(LOCAL_NOTE_LOCAL_SOURCE.format(regions=regions))
-    note = group_note(facts, asked)
+    # A question naming nobody is read as a veteran's, the service's asker: a free ride for
+    # 现役军人和残疾军人 says so rather than reading as everyone's (成都坐地铁免费吗).
+    note = group_note(facts, asked or VETERAN)
     if note:
         notes.insert(0, note)
     type_note = _type_note(facts, analysis)

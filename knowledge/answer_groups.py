@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from knowledge.retrieval import Hit, QueryAnalysis
     from knowledge.types import Passage
 
+# Who is asked about when a question names nobody: the service's asker.
+VETERAN = AskedGroup("veteran")
 GROUP_NOTE = "注意：以上规定适用于{groups}；知识库中没有找到专门针对{asked}的规定，是否适用可能由各地规定，请以当地规定为准。"  # noqa: E501
 
 

@@ -163,3 +163,9 @@ def test_a_place_with_rules_on_other_matters_is_not_said_to_have_none(knowledge_
     answer = knowledge_service.ask("老兵在河北坐公交免费吗", region="河北省")
     assert "知识库收录的河北省规定中没有找到这方面的内容" in answer.answer, answer.answer
     assert "暂未收录" not in answer.answer
+
+
+def test_a_question_naming_nobody_is_told_whom_another_groups_rule_covers(knowledge_service: Any) -> None:
+    # The free metro of 现役军人和残疾军人 read as everyone's to a veteran (fresh-eyes report).
+    answer = knowledge_service.ask("成都坐地铁免费吗")
+    assert "知识库中没有找到专门针对退役军人的规定" in answer.answer, answer.answer
