@@ -256,6 +256,9 @@ class QAHandlers:
         if isinstance(user_data(context).get("complaint"), dict):
             await self.complaint.region_in_flow(update, context)
             return ConversationHandler.END  # type: ignore[return-value]
+        if context.args:
+            # /region 扬州: the place is given with the command.
+            return await self._typed_region(update, context, "".join(context.args))  # type: ignore[return-value]
         current = user_data(context).get("region")
         regions = [r for r in pickable(await asyncio.to_thread(self.deps.knowledge.regions)) if r != NATIONAL]
         pairs = [(r, f"reg:{r}") for r in regions if len(f"reg:{r}".encode()) <= 64]
@@ -278,7 +281,9 @@ class QAHandlers:
         """A typed region name (济南 → 济南市 when the KB knows it)."""
         message = update.effective_message
         assert message is not None and message.text
-        text = "".join(message.text.split())
+        return await self._typed_region(update, context, "".join(message.text.split()))
+
+    async def _typed_region(self, update: Update, context: Context, text: str) -> object:
         if not 2 <= len(text) <= 20:
             await reply_html(update, context, texts.REGION_BAD)
             return REGION_STATE

@@ -56,9 +56,10 @@ _CN_DIGITS = {c: i for i, c in enumerate("一二三四五六七八九十", 1)}
 # How passages name each group (broader than the question patterns: official wording).
 _PASSAGE_PATTERNS: dict[str, re.Pattern[str]] = {
     # 残疾退役军人 is the disabled group: a rule for them is not a rule for every veteran.
+    # 退役军人事务部门 and 退役军人服务站 are offices, not the group.
     # A rule for a 军人 who 退出现役 is a rule for veterans (军人保险法: 军人退出现役后…).
     "veteran": re.compile(
-        r"(?<!残疾)(?<!伤残)(?<!普通)(?<!一般)(?:退役军人|退役士兵|退伍军人)|复员军人|转业军官|退役军官"
+        r"(?<!残疾)(?<!伤残)(?<!普通)(?<!一般)(?:退役军人|退役士兵|退伍军人)(?!事务|服务)|复员军人|转业军官|退役军官"
         r"|退出现役(?:后|的|时|，|,)|退役的?(?:义务兵|士兵|军士|军官)"
         r"|(?:军官|军士|士兵|义务兵)(?:[、和](?:军官|军士|士兵|义务兵))?(?:退役|退伍|退出现役)"
     ),
@@ -66,7 +67,7 @@ _PASSAGE_PATTERNS: dict[str, re.Pattern[str]] = {
     "disabled": re.compile(r"残疾军人|伤残军人|(?:残疾|伤残)退役军人|伤残人民警察|因战、因公致残"),
     # What is paid on a 军人's death is paid to the family (给付军人伤亡保险金 on 军人…死亡).
     "martyr_family": re.compile(
-        r"烈士遗属|烈属|烈士的?(父母|配偶|子女)|烈士家属|三属|(?:军人|官兵)[^。；]{0,10}(?:死亡|牺牲)"
+        r"烈士遗属|烈属|烈士的?(父母|配偶|子女|兄弟姐妹)|烈士家属|三属|(?:军人|官兵)[^。；]{0,10}(?:死亡|牺牲)"
     ),
     "duty_death_family": re.compile(r"因公牺牲军人遗属|因公牺牲"),
     "illness_death_family": re.compile(r"病故军人遗属|病故"),

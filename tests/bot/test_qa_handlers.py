@@ -90,6 +90,14 @@ async def test_a_typed_region_that_is_no_place_is_refused_and_asked_again(harnes
     assert harness.knowledge.calls[-1] == ("坐公交优待", "济南市")
 
 
+async def test_region_given_with_the_command_is_set_at_once(harness: BotHarness) -> None:
+    # /region 扬州 ignored its argument and waited for a region; questions were then read as one.
+    await harness.say(VETERAN, "/region 扬州")
+    assert "已将您的地区设置为：<b>扬州市</b>" in harness.last_text(VETERAN)
+    await harness.say(VETERAN, "坐公交优待")
+    assert harness.knowledge.calls[-1] == ("坐公交优待", "扬州市")
+
+
 async def test_feedback_is_stored_and_only_the_asker_may_rate(harness: BotHarness) -> None:
     await harness.say(VETERAN, "优待证能免费坐公交吗？")
     message, data = harness.api.find_button(VETERAN, "👎")

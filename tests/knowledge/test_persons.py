@@ -148,3 +148,9 @@ def test_a_discharged_conscript_is_a_veteran() -> None:
 
 def test_officers_leaving_the_forces_are_veterans() -> None:
     assert "veteran" in groups_in("符合条件的军官、军士退役时，随迁子女需要转学的，应当及时办理。")
+
+
+def test_the_veterans_affairs_office_is_not_the_veteran_group() -> None:
+    assert groups_in("能否办证以当地退役军人事务部门审核为准。") == set()
+    assert groups_in("到退役军人服务站申请。") == set()
+    assert groups_in("退役军人凭优待证免费。") == {"veteran"}
