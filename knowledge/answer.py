@@ -398,12 +398,13 @@ def _states_a_topic(facts: list[Fact], analysis: QueryAnalysis, fillers: frozens
     # about: 优待证's 挂失和补办 does not say how to replace a lost 退伍证. A rule on when it is
     # withheld (不认定为因公死亡) need not name the payment it withholds.
     cited = [normalize(f.source.text).lower() for f in facts]
-    # Only a thing the question is mostly about (no topic weighs more): 优待证 in
-    # 持优待证的老兵子女上学有优待吗 is incidental.
+    # Only a thing the question is much about (weighing over 0.6 of its weightiest topic):
+    # 优待证 in 持优待证的退役军人子女入学有哪些优待 is incidental, 公积金 in 用公积金贷款 is not.
     excluding = any(i.name in ("exclusion", "liability") for i in analysis.intents)
     top = max(c.weight for c in topics)
     things = [
-        c for c in topics if len(c.label) >= 3 and names_thing(c.label) and c.weight >= top and not excluding
+        c for c in topics
+        if len(c.label) >= 3 and names_thing(c.label) and c.weight > 0.6 * top and not excluding
     ]
     if any(not any(c.coverage(t) >= SYNONYM_CREDIT for t in cited) for c in things):
         return False

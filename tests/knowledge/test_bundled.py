@@ -169,3 +169,8 @@ def test_a_question_naming_nobody_is_told_whom_another_groups_rule_covers(knowle
     # The free metro of 现役军人和残疾军人 read as everyone's to a veteran (fresh-eyes report).
     answer = knowledge_service.ask("成都坐地铁免费吗")
     assert "知识库中没有找到专门针对退役军人的规定" in answer.answer, answer.answer
+
+
+def test_a_housing_fund_loan_is_not_answered_with_the_business_loan(knowledge_service: Any) -> None:
+    # 公积金 is much of what is asked: 创业担保贷款 is another loan.
+    assert knowledge_service.ask("退伍军人买房子用公积金贷款有啥优惠不").refused
