@@ -45,7 +45,7 @@ TOP_PASSAGES = 3
 # about: when it states no amount, the answer says so rather than refusing.
 ON_TOPIC_FULL = 0.8
 # What a rule says when it governs an asked-for quantity without stating it (相应的保险金标准,
-# 领取一次性退役金, 在规定时间内): by answer-type label (knowledge.retrieval.query.ANSWER_TYPES).
+# 领取一次性退役金, 在规定时间内): by answer-type label (knowledge.retrieval.answer_types.ANSWER_TYPES).
 _NAMED_TYPE: dict[str, re.Pattern[str]] = {
     "时限": re.compile(r"期限|时限|限期|规定时间|规定的时间|之日起"),
     "时刻": re.compile(r"时间|开放"),
