@@ -333,8 +333,6 @@ def _firm(sentence: str, analysis: QueryAnalysis) -> set[str]:
     return {c.label for c in analysis.concepts if c.coverage(text) >= 0.8}
 
 
-
-
 def _on_topic_first(applicable: list[tuple[Hit, Passage]]) -> list[tuple[Hit, Passage]]:
     """A local rule leads on its region's boost only while it is about as much about the
     question as the best national rule (0.8 of its coverage): 济南's free metro does not answer
@@ -346,8 +344,6 @@ def _on_topic_first(applicable: list[tuple[Hit, Passage]]) -> list[tuple[Hit, Pa
         if source.scope == "national" and lead.coverage < 0.8 * hit.coverage:
             return [applicable[i], *applicable[:i], *applicable[i + 1:]]
     return applicable
-
-
 
 
 def _type_note(facts: list[Fact], analysis: QueryAnalysis) -> str:
@@ -409,14 +405,6 @@ def _states_a_topic(facts: list[Fact], analysis: QueryAnalysis, fillers: frozens
     if any(not any(c.coverage(t) >= SYNONYM_CREDIT for t in cited) for c in things):
         return False
     return any(c.coverage(s) > 0 for c in topics for s in said)
-
-
-
-
-
-
-
-
 
 
 def _own_region_fact(
