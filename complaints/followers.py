@@ -8,9 +8,15 @@ linked (``case_followers``) and receives the complainant notices the filer recei
 (``complaints.notices.enqueue_notices`` fans them out) and may rate the concluded case.
 
 Guessing is bounded with the one rate limiter (``vetbot.ratelimit``): failures per chat
-(``MAX_FAILURES_PER_CHAT`` an hour) and per case (``MAX_FAILURES_PER_CASE`` a day, whichever
-chats they come from), so 10 000 combinations cannot be tried. A case without a phone on file
-cannot be verified online: the complainant asks the station.
+(``MAX_FAILURES_PER_CHAT`` an hour) and per case, whichever chats they come from
+(``MAX_FAILURES_PER_CASE_HOUR`` an hour and ``MAX_FAILURES_PER_CASE`` a day), so switching
+Telegram accounts buys no extra guesses and 10 000 combinations cannot be tried. The case's
+counts are kept in the database (``rate_limit_windows``) whatever ``VETBOT_RATE_LIMIT_BACKEND``
+says, so a restart hands out no fresh allowance. A paused case reopens when its window slides
+(at most a day): the filer's own chat and chats already linked are never asked, and the
+station can always help. Nobody is notified of a pause (a guesser would otherwise page the
+caseworker at will); it is logged once per window, with the ticket only. A case without a
+phone on file cannot be verified online: the complainant asks the station.
 """
 
 from __future__ import annotations
@@ -42,6 +48,8 @@ logger = logging.getLogger(__name__)
 
 MAX_FAILURES_PER_CHAT = 5
 CHAT_WINDOW_S = 3600.0  # the Chinese message says 1 小时
+MAX_FAILURES_PER_CASE_HOUR = 5  # as many as one chat gets: a second account adds nothing
+CASE_HOUR_WINDOW_S = 3600.0
 MAX_FAILURES_PER_CASE = 10
 CASE_WINDOW_S = 86400.0
 
@@ -49,6 +57,12 @@ WRONG_DIGITS = "手机号后四位与登记信息不符，请核对后重新输�
 TOO_MANY = (
     "核验失败次数过多，已暂停该查询，请 1 小时后再试；也可携带回执到登记的退役军人服务站或拨打 12345 查询。"
 )
+_CASE_PAUSED = (
+    "该投诉的手机号核验失败次数过多，为保护投诉人信息，已暂停该投诉的在线查询，请 {wait}后再试；"
+    "也可携带回执到登记的退役军人服务站或拨打 12345 查询。"
+)
+CASE_PAUSED_HOUR = _CASE_PAUSED.format(wait="1 小时")
+CASE_PAUSED_DAY = _CASE_PAUSED.format(wait="24 小时")
 BAD_DIGITS = "请输入登记手机号的后四位数字（例如 5678），发送 /cancel 取消。"
 
 AccessKind = Literal["view", "verify", "no_phone"]
@@ -122,21 +136,35 @@ class CaseFollowing:
         queries: CaseQueries,
         chat_failures: SlidingWindowLimiter,
         case_failures: SlidingWindowLimiter,
+        case_hourly: SlidingWindowLimiter | None = None,
     ) -> None:
-        """``chat_failures`` / ``case_failures``: failed guesses keyed by chat id / ticket."""
+        """``chat_failures``: failed guesses keyed by chat id; ``case_failures`` (the daily
+        budget) and ``case_hourly``: keyed by ticket, counting every chat's failures."""
         self.queries = queries
         self.chat_failures = chat_failures
         self.case_failures = case_failures
+        self.case_hourly = case_hourly
 
     @classmethod
     def from_settings(
         cls, settings: Settings, queries: CaseQueries, sessions: Callable[[], Session] | None = None
     ) -> CaseFollowing:
-        """With the limiters ``VETBOT_RATE_LIMIT_BACKEND`` selects (shared through ``sessions``)."""
+        """The per-chat limiter is the one ``VETBOT_RATE_LIMIT_BACKEND`` selects; the per-case
+        ones are kept in the database through ``sessions`` (in memory only without it)."""
         return cls(
             queries,
             limiter_for(settings, "case-link:chat", MAX_FAILURES_PER_CHAT, CHAT_WINDOW_S, sessions),
-            limiter_for(settings, "case-link:case", MAX_FAILURES_PER_CASE, CASE_WINDOW_S, sessions),
+            limiter_for(
+                settings, "case-link:case", MAX_FAILURES_PER_CASE, CASE_WINDOW_S, sessions, durable=True
+            ),
+            limiter_for(
+                settings,
+                "case-link:case-hour",
+                MAX_FAILURES_PER_CASE_HOUR,
+                CASE_HOUR_WINDOW_S,
+                sessions,
+                durable=True,
+            ),
         )
 
     def access(self, ticket: str, chat_id: int) -> CaseAccess:
@@ -167,20 +195,22 @@ class CaseFollowing:
         """Link ``chat_id`` to the case when ``typed`` ends in the phone's last four digits.
 
         Returns the masked view. Raises ``InvalidInputError`` when ``typed`` is not four digits
-        (not counted), ``TooManyAttemptsError`` when the chat or the case has no attempts left,
-        ``PermissionDeniedError`` (``WRONG_DIGITS``) for wrong digits or a case without a phone,
-        ``NotFoundError`` for an unknown ticket."""
+        (not counted), ``TooManyAttemptsError`` when the case (``CASE_PAUSED_DAY`` /
+        ``CASE_PAUSED_HOUR``) or the chat (``TOO_MANY``) has no attempts left, even for the right
+        digits, ``PermissionDeniedError`` (``WRONG_DIGITS``) for wrong digits or a case without a
+        phone, ``NotFoundError`` for an unknown ticket."""
         ticket = normalize_ticket(ticket)
         suffix = typed_suffix(typed)
-        if self.chat_failures.exceeded(chat_id) or self.case_failures.exceeded(ticket):
+        paused = self.case_paused(ticket)
+        if paused is not None:
+            raise TooManyAttemptsError(f"case link paused for {ticket}", user_message=paused)
+        if self.chat_failures.exceeded(chat_id):
             raise TooManyAttemptsError(f"case link attempts exhausted for {ticket}", user_message=TOO_MANY)
         with self.queries.session_factory() as session:
             case = load_case(session, ticket)
             expected = phone_suffix(case.complainant_phone)
             if expected is None or not hmac.compare_digest(expected, suffix):
-                self.chat_failures.record(chat_id)
-                self.case_failures.record(ticket)
-                logger.info("case link to %s refused: wrong phone digits", ticket)
+                self._record_failure(ticket, chat_id)
                 raise PermissionDeniedError(f"wrong phone digits for {ticket}", user_message=WRONG_DIGITS)
             if case.complainant_chat_id != chat_id:
                 _link(session, case.id, chat_id, self.queries.now())
@@ -188,6 +218,25 @@ class CaseFollowing:
         self.chat_failures.reset(chat_id)
         logger.info("chat linked to case %s", ticket)
         return self.queries.get(ticket)
+
+    def case_paused(self, ticket: str) -> str | None:
+        """The Chinese message when ``ticket``'s online check is paused by failures from any
+        chats (the daily budget's first), else None. ``ticket`` as normalised."""
+        for limiter, message in ((self.case_failures, CASE_PAUSED_DAY), (self.case_hourly, CASE_PAUSED_HOUR)):
+            if limiter is not None and limiter.exceeded(ticket):
+                return message
+        return None
+
+    def _record_failure(self, ticket: str, chat_id: int) -> None:
+        self.chat_failures.record(chat_id)
+        limiters = [lim for lim in (self.case_failures, self.case_hourly) if lim is not None]
+        for limiter in limiters:
+            limiter.record(ticket)
+        logger.info("case link to %s refused: wrong phone digits", ticket)
+        # Logged, not notified: whoever guesses must not be able to page the caseworker. Once
+        # per window; no chat id and no digits.
+        if any(lim.exceeded(ticket) and lim.should_warn(ticket) for lim in limiters):
+            logger.warning("online check of case %s paused: too many wrong phone digits", ticket)
 
 
 def _link(session: Session, case_id: int, chat_id: int, now: datetime) -> None:
@@ -202,8 +251,11 @@ def _link(session: Session, case_id: int, chat_id: int, now: datetime) -> None:
 
 
 __all__ = [
+    "CASE_PAUSED_DAY",
+    "CASE_PAUSED_HOUR",
     "DIGITS_REPLY",
     "MAX_FAILURES_PER_CASE",
+    "MAX_FAILURES_PER_CASE_HOUR",
     "MAX_FAILURES_PER_CHAT",
     "CaseAccess",
     "CaseFollowing",

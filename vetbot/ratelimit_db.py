@@ -143,10 +143,16 @@ def limiter_for(
     window: float,
     sessions: SessionFactory | None = None,
     clock: Callable[[], float] = time.time,
+    *,
+    durable: bool = False,
 ) -> SlidingWindowLimiter:
     """The limiter ``settings.rate_limit_backend`` selects: in memory (one process), or shared
     through the database when it is ``database`` and ``sessions`` is given (without a session
-    factory the limiter stays in memory). ``scope`` names the limiter in the shared table."""
-    if settings.rate_limit_backend == "database" and sessions is not None:
+    factory the limiter stays in memory). ``scope`` names the limiter in the shared table.
+
+    ``durable``: the database store whenever ``sessions`` is given, whatever the backend. For a
+    budget that guards a secret (the phone digits of a case) rather than a throttle: a restart
+    or a second process must not hand out a fresh allowance of guesses."""
+    if sessions is not None and (durable or settings.rate_limit_backend == "database"):
         return SlidingWindowLimiter(limit, window, clock=clock, store=DatabaseWindowStore(sessions, scope))
     return SlidingWindowLimiter(limit, window)

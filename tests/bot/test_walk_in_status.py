@@ -7,9 +7,9 @@ on sees the case and receives its notices like a filer. Guessing is rate-limited
 
 from __future__ import annotations
 
-from complaints.followers import MAX_FAILURES_PER_CASE, MAX_FAILURES_PER_CHAT
+from complaints.followers import MAX_FAILURES_PER_CASE, MAX_FAILURES_PER_CASE_HOUR, MAX_FAILURES_PER_CHAT
 from complaints.types import ComplaintIntake
-from tests.bot.conftest import STRANGER, VETERAN, BotHarness
+from tests.bot.conftest import HANDLER, STRANGER, VETERAN, BotHarness
 
 WALK_IN = 5550311
 RELATIVE = 5550312
@@ -116,6 +116,28 @@ async def test_guesses_are_limited_per_chat_and_per_case(harness: BotHarness) ->
     await h.say(RELATIVE, "5678")
     assert "次数过多" in h.last_text(RELATIVE)
     _no_identifiers(h.api.texts_to(RELATIVE))
+
+
+async def test_another_account_gets_no_fresh_guesses_at_a_paused_case(harness: BotHarness) -> None:
+    # F15: chat 5010 used up its guesses, then chat 5011 sent the right digits and was shown
+    # the case. The case's own budget holds across chats, and the message says the case is paused.
+    h = harness
+    ticket = _walk_in(h)
+    await h.notifier.drain()
+    await h.say(5010, f"/status {ticket}")
+    for guess in range(MAX_FAILURES_PER_CASE_HOUR):
+        await h.say(5010, f"{1000 + guess}")
+        assert "不符" in h.last_text(5010)
+    await h.say(5011, f"/status {ticket}")
+    assert "后四位" in h.last_text(5011)
+    await h.say(5011, "5678")
+    paused = h.last_text(5011)
+    assert "该投诉" in paused and "已暂停" in paused and "1 小时" in paused
+    sent = "\n".join(h.api.texts_to(5011))
+    assert "✅" not in sent and "待受理" not in sent
+    _no_identifiers(h.api.texts_to(5011))
+    # nobody is paged about it: the caseworker has only the new-case notice
+    assert len(h.api.texts_to(HANDLER)) == 1 and "新投诉" in h.last_text(HANDLER)
 
 
 async def test_a_case_without_a_phone_sends_the_person_to_the_station(harness: BotHarness) -> None:

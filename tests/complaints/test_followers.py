@@ -3,13 +3,18 @@ on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from complaints.followers import (
+    CASE_PAUSED_HOUR,
+    MAX_FAILURES_PER_CASE_HOUR,
+    MAX_FAILURES_PER_CHAT,
     CaseFollowing,
     TooManyAttemptsError,
     phone_suffix,
@@ -20,6 +25,7 @@ from complaints.service import CaseService
 from tests.complaints.conftest import OFFICE, file_case
 from vetbot.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from vetbot.ratelimit import SlidingWindowLimiter
+from vetbot.settings import Settings
 
 WALK_IN = 777
 
@@ -89,3 +95,60 @@ def test_unknown_ticket_and_no_phone(service: CaseService) -> None:
     assert following.access(ticket, WALK_IN).kind == "no_phone"
     with pytest.raises(PermissionDeniedError):
         following.verify(ticket, WALK_IN, "5678")
+
+
+def test_a_case_paused_by_one_chats_guesses_is_paused_for_every_chat(
+    service: CaseService,
+    session_factory: Callable[[], Session],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Found by a fresh-eyes tester (F15): after 5 wrong guesses from chat 5010, chat 5011 got in
+    # at once with the right digits; tickets are sequential, so a guesser just switches accounts.
+    ticket = file_case(service, "公交司机不认优待证", channel="visit", complainant_chat_id=None)
+    other = file_case(service, "景区不认优待证", channel="visit", complainant_chat_id=None)
+    settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
+    assert settings.rate_limit_backend == "memory"
+    following = CaseFollowing.from_settings(settings, service, session_factory)
+    assert MAX_FAILURES_PER_CASE_HOUR <= MAX_FAILURES_PER_CHAT  # a second account adds nothing
+    caplog.set_level(logging.INFO, logger="complaints.followers")
+    for guess in range(MAX_FAILURES_PER_CASE_HOUR):
+        with pytest.raises(PermissionDeniedError) as wrong:
+            following.verify(ticket, 5010, f"{1000 + guess}")
+        assert not isinstance(wrong.value, TooManyAttemptsError)
+    with pytest.raises(TooManyAttemptsError) as paused:
+        following.verify(ticket, 5011, "5678")  # the right digits, from a fresh chat
+    assert paused.value.user_message == CASE_PAUSED_HOUR
+    assert "该投诉" in paused.value.user_message and "1 小时" in paused.value.user_message
+    assert following.access(ticket, 5011).kind == "verify"  # not linked
+    assert following.list_for_chat(5011) == []
+    # another case is not paused, and the same chat may still prove that one
+    assert following.verify(other, 5011, "5678").ticket == other
+    # the pause lives with the case in the database: a restarted bot does not lift it
+    restarted = CaseFollowing.from_settings(settings, service, session_factory)
+    with pytest.raises(TooManyAttemptsError):
+        restarted.verify(ticket, 5012, "5678")
+    # logged once, with the ticket only: no digits, no chat ids
+    pauses = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(pauses) == 1 and ticket in pauses[0]
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "5678" not in logged and "5010" not in logged and "5011" not in logged
+
+
+def test_a_paused_case_reopens_when_its_window_slides(service: CaseService) -> None:
+    ticket = file_case(service, "公交司机不认优待证", channel="visit", complainant_chat_id=None)
+    now = [0.0]
+    following = CaseFollowing(
+        service,
+        SlidingWindowLimiter(5, 3600, clock=lambda: now[0]),
+        SlidingWindowLimiter(10, 86400, clock=lambda: now[0]),
+        SlidingWindowLimiter(3, 3600, clock=lambda: now[0]),
+    )
+    for chat in (1, 2, 3):  # one guess each: the case's hourly budget, not any chat's
+        with pytest.raises(PermissionDeniedError):
+            following.verify(ticket, chat, "0000")
+    with pytest.raises(TooManyAttemptsError):
+        following.verify(ticket, 4, "5678")
+    now[0] += 3600.0  # an hour later the real owner gets in; nobody is locked out for good
+    assert following.verify(ticket, 4, "5678").ticket == ticket
+    assert following.access(ticket, 4).kind == "view"

@@ -38,3 +38,19 @@ def test_memory_is_the_default_backend(tmp_path: Path) -> None:
     limiter = limiter_for(settings, "bot:messages", 1, 60.0, None)
     assert limiter.hit("k") and not limiter.hit("k")
     assert len(limiter) == 1
+
+
+def test_a_durable_limiter_is_kept_in_the_database_whatever_the_backend(tmp_path: Path) -> None:
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'rl.db'}")
+    Base.metadata.create_all(engine)
+    sessions = make_session_factory(engine)
+    settings = Settings(data_dir=tmp_path)
+    assert settings.rate_limit_backend == "memory"
+    before = limiter_for(settings, "case-link:case", 2, 60.0, sessions, durable=True)
+    before.record("TS-20261201-0001")
+    before.record("TS-20261201-0001")
+    # a new limiter (another process, or the same one restarted) sees the same count
+    after = limiter_for(settings, "case-link:case", 2, 60.0, sessions, durable=True)
+    assert after.exceeded("TS-20261201-0001") and len(after) == 0
+    assert not limiter_for(settings, "case-link:case", 2, 60.0, sessions).exceeded("TS-20261201-0001")
+    engine.dispose()
