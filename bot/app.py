@@ -233,6 +233,7 @@ def _register(application: Application[Any, Any, Any, Any, Any, Any], deps: BotD
             name=REGION_CONVERSATION,
             persistent=True,
         )
+        qa.region_conversation = region_conv
         status_entry: list[BaseHandler[Update, Any, Any]] = [
             CommandHandler("status", status.status),
             MessageHandler(filters.Text([texts.BTN_STATUS]), status.status),

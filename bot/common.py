@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from telegram import Bot, Message, Update
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes, filters
+from telegram.ext import Application, BaseHandler, ContextTypes, filters
 
 from bot import texts
 from bot.formatting import split_message
@@ -146,3 +146,24 @@ async def drop_buttons(update: Update) -> None:
         await query.edit_message_reply_markup(reply_markup=None)
     except TelegramError:
         logger.debug("edit_message_reply_markup failed", exc_info=True)
+
+
+async def pass_on(update: Update, context: Context, after: BaseHandler[Update, Any, Any]) -> bool:
+    """Let the handlers registered after ``after`` in its group take ``update`` now, as the
+    application would have had ``after`` not matched it: the first whose ``check_update``
+    matches handles it (a conversation among them records its new state). For a conversation
+    step that finds the message is not for it (a question typed at the region prompt).
+
+    Returns False when ``after`` is not registered or no later handler matches."""
+    # The context's own type parameters are not the application's to mypy; both are the defaults.
+    application: Application[Any, Any, Any, Any, Any, Any] = context.application
+    for handlers in application.handlers.values():
+        position = next((i for i, h in enumerate(handlers) if h is after), None)
+        if position is None:
+            continue
+        for handler in handlers[position + 1 :]:
+            check = handler.check_update(update)
+            if check is not None and check is not False:
+                await handler.handle_update(update, application, check, context)
+                return True
+    return False

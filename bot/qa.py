@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+import re
+from typing import TYPE_CHECKING, Any
 
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import ConversationHandler
+from telegram.ext import BaseHandler, ConversationHandler
 
 from bot import texts
-from bot.common import BotDeps, Context, answer_callback, reply_html, send_html, typing, user_data
+from bot.common import BotDeps, Context, answer_callback, pass_on, reply_html, send_html, typing, user_data
 from bot.formatting import esc, format_answer, format_source_text
 from bot.keyboards import (
     MAX_SOURCES_EXPANDED,
@@ -24,6 +25,7 @@ from bot.keyboards import (
 )
 from knowledge.conversation import ConversationService, Turn
 from knowledge.conversation_input import MAX_MESSAGE_CHARS, has_question
+from knowledge.question_checks import DOMAIN_TERMS, has_domain_vocabulary
 from knowledge.questionlog import QuestionLogService, offers_rating
 from knowledge.retrieval import passage_from_chunk
 from vetbot.errors import (
@@ -45,6 +47,28 @@ MAX_SOURCE_BUTTONS = 3  # source buttons shown under an answer; the rest behind 
 CONTEXT_KEY = "qa_context"  # the conversation context, stored with the user's data (DB persistence)
 REGION_STATE = "region"
 NATIONAL = "全国"
+# Question words no division's name contains (checked against the whole gazetteer), besides
+# has_question's: typed at the region prompt they mark a question, not a place.
+_NOT_IN_PLACE_NAMES = re.compile(r"[？?吗呢么能怎咋啥谁哪几]|多少|可以|为什么|是否|如何")
+# An unknown name longer than this is a sentence, not a misspelt place (火星市, 青岚市).
+PLACE_NAME_MAX_CHARS = 8
+
+
+def asks_rather_than_names(text: str) -> bool:
+    """True when ``text``, typed at the region prompt, is a question or a sentence rather than a
+    place name: question words or marks (吗, 怎么, 能, 多少, ？), words of the veterans' domain
+    (老兵, 优待证), or an unknown name over ``PLACE_NAME_MAX_CHARS`` characters. A short unknown
+    name (火星市) is a place spelt wrong and is asked again."""
+    name = "".join(text.split())
+    if has_question(name) or _NOT_IN_PLACE_NAMES.search(name) or has_domain_vocabulary(name, DOMAIN_TERMS):
+        return True
+    if len(name) <= PLACE_NAME_MAX_CHARS:
+        return False
+    try:
+        validate_region(name)
+    except InvalidInputError:
+        return True
+    return False
 
 
 class QAHandlers:
@@ -55,6 +79,8 @@ class QAHandlers:
         self.complaint = complaint
         self.questions = QuestionLogService(deps.session_factory)
         self.conversation = ConversationService(deps.knowledge)
+        # Set by bot.app: the handlers registered after it take a question typed at the prompt.
+        self.region_conversation: BaseHandler[Update, Any, Any] | None = None
 
     # ---------------------------------------------------------------- basics
     async def start(self, update: Update, context: Context) -> int:
@@ -278,9 +304,16 @@ class QAHandlers:
         return ConversationHandler.END
 
     async def region_text(self, update: Update, context: Context) -> object:
-        """A typed region name (济南 → 济南市 when the KB knows it)."""
+        """A typed region name (济南 → 济南市 when the KB knows it); a question typed instead
+        (坐地铁免费吗) leaves the prompt, region unchanged, and is answered as any message."""
         message = update.effective_message
         assert message is not None and message.text
+        if asks_rather_than_names(message.text):
+            await reply_html(update, context, texts.REGION_LEFT_FOR_QUESTION)
+            after = self.region_conversation
+            if after is None or not await pass_on(update, context, after):
+                await self.on_text(update, context)
+            return ConversationHandler.END
         return await self._typed_region(update, context, "".join(message.text.split()))
 
     async def _typed_region(self, update: Update, context: Context, text: str) -> object:

@@ -77,6 +77,7 @@ REGION_CLEARED = "已清除地区设置，回答将以全国性政策为准。"
 REGION_BAD = "地区名称应为 2 至 20 个字，请重新输入，或发送 /cancel 取消。"
 REGION_ABORTED = "已退出地区设置。"
 REGION_RETRY = "请重新输入，或发送 /cancel 取消。"
+REGION_LEFT_FOR_QUESTION = "已退出地区设置，地区未更改（如需设置，请发送 /region）。"
 
 THINKING_FAILED = "抱歉，政策知识库暂时不可用，请稍后再试，或拨打 12345 政务服务热线。"
 FEEDBACK_THANKS = "感谢您的反馈！"

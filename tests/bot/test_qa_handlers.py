@@ -98,6 +98,57 @@ async def test_region_given_with_the_command_is_set_at_once(harness: BotHarness)
     assert harness.knowledge.calls[-1] == ("坐公交优待", "扬州市")
 
 
+async def test_a_question_typed_at_the_region_prompt_is_answered_not_taken_for_a_place(
+    harness: BotHarness,
+) -> None:
+    # F13: after /region every message was read as a place: 坐地铁免费吗 got 「未知的地区“坐地铁
+    # 免费吗”…请重新输入」 and the question was lost. It leaves the prompt and is answered.
+    h = harness
+    await h.say(VETERAN, "/region 扬州")
+    await h.say(VETERAN, "/region")
+    assert "请选择您所在的地区" in h.last_text(VETERAN)
+    asked = len(h.knowledge.calls)
+    await h.say(VETERAN, "坐地铁免费吗")
+    assert h.knowledge.calls[asked:] == [("坐地铁免费吗", "扬州市")]  # the region kept
+    texts = h.api.texts_to(VETERAN)
+    assert "地区未更改" in texts[-2] and "未知的地区" not in "\n".join(texts[-2:])
+    assert "政策依据" in texts[-1]
+    assert h.app.user_data[VETERAN]["region"] == "扬州市"
+    # the prompt is over: a place name typed next is a question, not a new region
+    asked = len(h.knowledge.calls)
+    await h.say(VETERAN, "济南")  # a follow-up: 在济南市，乘地铁有什么优待？
+    assert len(h.knowledge.calls) == asked + 1 and "济南" in h.knowledge.calls[-1][0]
+    assert "已将您的地区设置为" not in h.last_text(VETERAN)
+    assert h.app.user_data[VETERAN]["region"] == "扬州市"
+    # a question naming a place is a question too; other question words without 吗
+    questions = ("济南坐地铁免费吗", "老兵坐地铁免费", "能免费坐公交", "我想知道本市景区对退役军人免费开放")
+    for question in questions:
+        await h.say(VETERAN, "/region")
+        await h.say(VETERAN, question)
+        assert h.knowledge.calls[-1] == (question, "扬州市"), question
+        assert "地区未更改" in h.api.texts_to(VETERAN)[-2]
+    assert h.app.user_data[VETERAN]["region"] == "扬州市"
+    # a short unknown name is still a place spelt wrong
+    await h.say(VETERAN, "/region")
+    before = len(h.knowledge.calls)
+    await h.say(VETERAN, "火星市")
+    assert "未知的地区“火星市”" in h.last_text(VETERAN) and len(h.knowledge.calls) == before
+    await h.say(VETERAN, "济南")
+    assert "已将您的地区设置为：<b>济南市</b>" in h.last_text(VETERAN)
+
+
+async def test_a_complaint_typed_at_the_region_prompt_starts_the_complaint(harness: BotHarness) -> None:
+    # Passed on like any message: the complaint conversation takes it and keeps its own state.
+    h = harness
+    await h.say(VETERAN, "/region")
+    await h.say(VETERAN, "我要投诉公交司机不认优待证，拒绝让我免费乘车")
+    assert any("地区未更改" in t for t in h.api.texts_to(VETERAN)[-3:])
+    assert "系统初步判断为 <b>交通出行优待</b>" in h.last_text(VETERAN)
+    await h.press(VETERAN, "交通出行优待")
+    assert "哪个地区" in h.last_text(VETERAN)
+    assert "region" not in h.app.user_data[VETERAN]
+
+
 async def test_feedback_is_stored_and_only_the_asker_may_rate(harness: BotHarness) -> None:
     await harness.say(VETERAN, "优待证能免费坐公交吗？")
     message, data = harness.api.find_button(VETERAN, "👎")
