@@ -32,6 +32,7 @@ from ingest.furniture import is_furniture_line
 from knowledge.topic_detection import detect_topics
 from knowledge.types import NATIONAL, TOPICS
 from vetbot import regions
+from vetbot.docnumbers import DOC_NUMBER_LINE_RE
 from vetbot.errors import IngestError
 from vetbot.textnorm import fold, normalize
 
@@ -74,8 +75,6 @@ _SESSION_RE = re.compile(rf"第[{_CN_NUM}\d]+届")
 _MEETING_RE = re.compile(rf"第[{_CN_NUM}\d]+次.*$")
 _ORDER_RE = re.compile(r"([\u4e00-\u9fff、]{2,40}?令)\s*(第\s*[\d〇零一二三四五六七八九十百千]+\s*号)")
 _HEAD_STOP_RE = re.compile(r"^(?:#+\s*)?第[〇零一二两三四五六七八九十百千0-9０-９]+[编章节条編節條]")
-_DOC_NUMBER_RE = re.compile(
-    r"^[\u4e00-\u9fff]{1,16}\s*[〔\[［【(（]\s*\d{4}\s*[〕\]］】)）]\s*第?\s*\d+\s*号$")
 _RED_HEAD_RE = re.compile(r"^([\u4e00-\u9fff、]{2,40}?)(?:文件|公报)$")
 # The details table of a government web page: 发文机关：… 发文字号：… 成文日期：…
 _LABELS = {"发文机关": "issuer", "发布机关": "issuer", "发文单位": "issuer", "发文字号": "doc_number",
@@ -194,7 +193,7 @@ def _labelled(line: str) -> dict[str, str]:
 
 
 def _title_candidate(line: str) -> bool:
-    return not (is_furniture_line(line) or is_date_line(line) or _DOC_NUMBER_RE.match(line)
+    return not (is_furniture_line(line) or is_date_line(line) or DOC_NUMBER_LINE_RE.match(line)
                 or _LABEL_RE.match(line)
                 or _RED_HEAD_RE.match(line) or len(line) > 60 or line[-1] in "。，；,;：:")
 
@@ -228,7 +227,7 @@ def metadata_from_head(text: str) -> dict[str, str]:
                 and not meta.get("issuer_head")):
             meta["issuer_head"] = plain
             continue
-        if _DOC_NUMBER_RE.match(plain):
+        if DOC_NUMBER_LINE_RE.match(plain):
             meta.setdefault("doc_number", re.sub(r"\s+", "", plain))
             continue
         red = _RED_HEAD_RE.match(plain)
@@ -294,7 +293,7 @@ def is_head_metadata_line(line: str, title: str = "") -> bool:
         return False
     return bool(
         plain == title or _LABEL_RE.match(plain) or _ISSUER_LINE_RE.match(plain)
-        or _DOC_NUMBER_RE.match(plain) or (_RED_HEAD_RE.match(plain) and len(plain) <= 30)
+        or DOC_NUMBER_LINE_RE.match(plain) or (_RED_HEAD_RE.match(plain) and len(plain) <= 30)
         or _BARE_DATE_RE.match(plain) or is_date_line(plain)
     )
 
