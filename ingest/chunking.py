@@ -227,8 +227,11 @@ def _iter_sections(text: str, title: str, drop: Collection[str] = ()) -> list[_S
             body = md.group("text").strip()
             article = parse_article_label(body, require_separator=False)
             if article:
-                # Bundled summary format: "## 第N条 heading" is one article section.
+                # Bundled summary format: "## 第N条 heading" is one article section. It is a
+                # sibling of a plain "## heading" before it, whose title must not become its label.
                 flush()
+                while stack and stack[-1][0] >= level + 10:
+                    stack.pop()
                 current = _Section(heading=heading_path(), lines=[body], article=article[0],
                                    article_no=article[1])
                 last_article = article[1]

@@ -9,8 +9,11 @@ from the document's head (the lines before its first 章/条) and its last artic
   ``（2015年3月27日…通过　根据2020年9月24日…修正）`` give ``date_adopted``, ``date_issued``
   (publication beats adoption beats approval), ``date_amended`` (the latest 修正/修订, which
   dates the version), ``issuer`` and ``doc_number`` (令第N号);
-- ``date_effective`` from a ``… 施行`` head line, else the last ``本条例自…起施行`` in the text
-  (``自公布之日起施行`` → the version date); ``repeals``: titles the text repeals (《…》同时废止);
+- ``issuer`` also from the line(s) under the title naming only issuing bodies (joint issuers,
+  spaced apart on one line or one per line, joined with 、);
+- ``date_effective`` from a ``… 施行`` head line, else the last ``本条例/本通知/本办法…自…起施行``
+  in any article or closing line (``自印发之日起施行`` → the version date), else the first
+  sentence opening ``自<date>起`` (a notice's measure); ``repeals``: titles the text repeals (《…》同时废止);
 - region (:mod:`vetbot.regions`): the most specific division named in the title, else the
   issuer, else the 发文字号 (full name or one-character province abbreviation), else — for a
   text that speaks of 本市/全区/我区 — the place its body names most; never the phrases
@@ -32,6 +35,7 @@ from ingest.furniture import is_furniture_line
 from knowledge.topic_detection import detect_topics
 from knowledge.types import NATIONAL, TOPICS
 from vetbot import regions
+from vetbot.docnumbers import DOC_NUMBER_LINE_RE
 from vetbot.errors import IngestError
 from vetbot.textnorm import fold, normalize
 
@@ -65,17 +69,20 @@ _DATE_LINE_RE = re.compile(rf"^[（(]?\s*{_DATE}")
 # A date alone on a head line (the 成文日期 under a notice's 文号): the date it was issued.
 _BARE_DATE_RE = re.compile(rf"^[（(]?\s*{_DATE}\s*[）)]?$")
 _EVENT_END_RE = re.compile(rf"(?:{_EVENT_VERBS})\s*[）)]?[\s　]*$")
-# "本条例自2024年1月1日起施行" (试行 for trial rules); 本 + a short document word.
-_EFFECTIVE_RE = re.compile(rf"本[\u4e00-\u9fff]{{1,6}}?自\s*{_DATE}\s*起\s*(?:施行|试行|执行|实施|生效)")
+# "本条例自2024年1月1日起施行" (试行 for trial rules), "本通知从…起正式实施"; 本 + a short
+# document word (条例, 通知, 办法, 意见, 规定, 实施细则 ...), in any article or a closing line.
+_IN_FORCE = r"(?:正式|开始)?(?:施行|试行|执行|实施|生效)"
+_EFFECTIVE_RE = re.compile(rf"本[\u4e00-\u9fff]{{1,6}}?(?:自|从|于)\s*{_DATE}\s*起?\s*{_IN_FORCE}")
 _EFFECTIVE_ON_ISSUE_RE = re.compile(
-    r"本[\u4e00-\u9fff]{1,6}?自(?:公布|发布|印发|颁布)之日起(?:施行|执行|实施|生效)")
+    rf"本[\u4e00-\u9fff]{{1,6}}?(?:自|从)(?:公布|发布|印发|颁布|下发|签发)之日起{_IN_FORCE}")
+# A notice that only says when its measure starts: "第一条 自2025年4月1日起，在金华市常住的…".
+_STARTS_ON_RE = re.compile(
+    rf"(?:^|[。；;！!])[ \t　]*(?:第[〇零一二两三四五六七八九十百千0-9]+条[ \t　]*)?自\s*{_DATE}\s*起", re.M)
 _REPEALS_RE = re.compile(r"《([^》]{2,60})》(?:同时|即行|予以)?废止")
 _SESSION_RE = re.compile(rf"第[{_CN_NUM}\d]+届")
 _MEETING_RE = re.compile(rf"第[{_CN_NUM}\d]+次.*$")
 _ORDER_RE = re.compile(r"([\u4e00-\u9fff、]{2,40}?令)\s*(第\s*[\d〇零一二三四五六七八九十百千]+\s*号)")
 _HEAD_STOP_RE = re.compile(r"^(?:#+\s*)?第[〇零一二两三四五六七八九十百千0-9０-９]+[编章节条編節條]")
-_DOC_NUMBER_RE = re.compile(
-    r"^[\u4e00-\u9fff]{1,16}\s*[〔\[［【(（]\s*\d{4}\s*[〕\]］】)）]\s*第?\s*\d+\s*号$")
 _RED_HEAD_RE = re.compile(r"^([\u4e00-\u9fff、]{2,40}?)(?:文件|公报)$")
 # The details table of a government web page: 发文机关：… 发文字号：… 成文日期：…
 _LABELS = {"发文机关": "issuer", "发布机关": "issuer", "发文单位": "issuer", "发文字号": "doc_number",
@@ -86,6 +93,9 @@ _ISO_DATE_RE = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
 # A head line that is only the issuing body's name (扬州市退役军人事务局 under the title).
 _ISSUER_LINE_RE = re.compile(
     r"^[\u4e00-\u9fff、]{2,40}(?:局|厅|部|委员会|办公室|办公厅|人民政府|人民代表大会常务委员会)$")
+# The 主送机关 line of a notice (各县（市、区）退役军人事务局、交通运输局：): whom it is sent to.
+_ADDRESSEE_RE = re.compile(
+    r"^[\u4e00-\u9fff、，,（）()]{2,80}(?:局|厅|部|委|办|政府|单位|部门|机关|委员会|办公室)[：:]$")
 _FRONT_MATTER_RE = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 # Words of a text that speaks of its own place without naming it (在全市, 我区 ...).
 _SELF_PLACE_RE = re.compile(r"(?:本|全|我)(?:省|市|区|县|州|盟)")
@@ -194,7 +204,7 @@ def _labelled(line: str) -> dict[str, str]:
 
 
 def _title_candidate(line: str) -> bool:
-    return not (is_furniture_line(line) or is_date_line(line) or _DOC_NUMBER_RE.match(line)
+    return not (is_furniture_line(line) or is_date_line(line) or DOC_NUMBER_LINE_RE.match(line)
                 or _LABEL_RE.match(line)
                 or _RED_HEAD_RE.match(line) or len(line) > 60 or line[-1] in "。，；,;：:")
 
@@ -217,6 +227,7 @@ def metadata_from_head(text: str) -> dict[str, str]:
             meta["title"] = bare[0][:80]
     issued_rank = -1
     amended = ""
+    previous_issuer = False
     for line in head:
         plain = re.sub(r"^#+\s*", "", line)
         labelled = _labelled(plain)
@@ -224,11 +235,14 @@ def metadata_from_head(text: str) -> dict[str, str]:
             for key, value in labelled.items():
                 meta.setdefault(key, value)
             continue
-        if (_ISSUER_LINE_RE.match(plain) and plain != meta.get("title")
-                and not meta.get("issuer_head")):
-            meta["issuer_head"] = plain
+        issuers = _issuers_of_line(plain)
+        # Joint issuers: one line spaced apart, or one line each.
+        if issuers and plain != meta.get("title") and (not meta.get("issuer_head") or previous_issuer):
+            meta["issuer_head"] = "、".join(filter(None, (meta.get("issuer_head"), issuers)))
+            previous_issuer = True
             continue
-        if _DOC_NUMBER_RE.match(plain):
+        previous_issuer = False
+        if DOC_NUMBER_LINE_RE.match(plain):
             meta.setdefault("doc_number", re.sub(r"\s+", "", plain))
             continue
         red = _RED_HEAD_RE.match(plain)
@@ -274,28 +288,44 @@ def metadata_from_head(text: str) -> dict[str, str]:
     if version:
         meta["date_version"] = version
     if "date_effective" not in meta:
-        found = list(_EFFECTIVE_RE.finditer(normalize(text)))
-        if found:
-            meta["date_effective"] = _iso(*found[-1].group(1, 2, 3))
-        elif version and _EFFECTIVE_ON_ISSUE_RE.search(text):
-            meta["date_effective"] = version
+        meta["date_effective"] = _effective_in_body(normalize(text), version)
     repealed = [m.group(1) for m in _REPEALS_RE.finditer(text[-3000:])]
     if repealed:
         meta["repeals"] = "|".join(dict.fromkeys(repealed))
     return {k: v for k, v in meta.items() if v}
 
 
+def _issuers_of_line(line: str) -> str:
+    """The issuing bodies a head line names, joined with 、 (``金华市退役军人事务局  金华市交通运输局``
+    → ``金华市退役军人事务局、金华市交通运输局``); "" when the line is not only issuers."""
+    parts = line.replace("\u3000", " ").split()
+    return "、".join(parts) if parts and all(_ISSUER_LINE_RE.match(p) for p in parts) else ""
+
+
+def _effective_in_body(text: str, version: str) -> str:
+    """The in-force date a (normalised) body states: the last ``本…自<date>起施行``, else
+    ``本…自印发之日起施行`` → ``version``, else the first sentence opening ``自<date>起``; or ""."""
+    found = list(_EFFECTIVE_RE.finditer(text))
+    if found:
+        return _iso(*found[-1].group(1, 2, 3))
+    if version and _EFFECTIVE_ON_ISSUE_RE.search(text):
+        return version
+    starts = _STARTS_ON_RE.search(text)
+    return _iso(*starts.group(1, 2, 3)) if starts else ""
+
+
 def is_head_metadata_line(line: str, title: str = "") -> bool:
     """True for a head line that :func:`metadata_from_head` reads as metadata: the title, the
-    issuing body, a 红头 (…文件), a 发文字号, a labelled detail (发文机关：…), a date line
-    (题注 ``（…公布）``, ``2021年8月1日 施行``) or a bare date."""
+    issuing body (or joint issuers), a 红头 (…文件), a 发文字号, a labelled detail (发文机关：…), a
+    date line (题注 ``（…公布）``, ``2021年8月1日 施行``), a bare date, or the 主送机关 line, which
+    says to whom the notice is sent, not what it rules."""
     plain = line.strip().replace("\u3000", " ").strip()
     if not plain:
         return False
     return bool(
-        plain == title or _LABEL_RE.match(plain) or _ISSUER_LINE_RE.match(plain)
-        or _DOC_NUMBER_RE.match(plain) or (_RED_HEAD_RE.match(plain) and len(plain) <= 30)
-        or _BARE_DATE_RE.match(plain) or is_date_line(plain)
+        plain == title or _LABEL_RE.match(plain) or _issuers_of_line(plain)
+        or DOC_NUMBER_LINE_RE.match(plain) or (_RED_HEAD_RE.match(plain) and len(plain) <= 30)
+        or _BARE_DATE_RE.match(plain) or is_date_line(plain) or _ADDRESSEE_RE.match(plain)
     )
 
 

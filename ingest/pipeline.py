@@ -39,8 +39,10 @@ logger = logging.getLogger(__name__)
 # Bump when loaders or chunking change their output: documents ingested by an older version
 # are then re-chunked although their bytes did not change.
 # 3: PDF radical code points, placeholder PDF titles, labelled details;
-# 4: head lines (issuer, 发文字号, dates, 题注) are metadata, no longer a passage of their own
-INGEST_VERSION = "4"
+# 4: head lines (issuer, 发文字号, dates, 题注) are metadata, no longer a passage of their own;
+# 5: a "## 第N条" section no longer inherits a sibling "## heading"; joint issuers and the 主送机关
+#    line are head lines; in-force dates of notices (本通知自…起施行, 自<date>起，…)
+INGEST_VERSION = "5"
 
 __all__ = [
     "FailedFile", "IngestReport", "IngestedDocument", "build_record", "document_chunks", "ingest_paths",

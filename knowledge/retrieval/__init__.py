@@ -3,7 +3,8 @@
 The public entry is :class:`HybridRetriever` (``knowledge.retrieval.retriever``); the seams
 are modules of their own: ``query`` (analysis and concepts), ``corpus`` (IDF statistics),
 ``filters`` (topic/region/document), ``fusion`` (RRF, weighted sum), ``reranker`` (coverage
-blend) and ``regions`` (place names and the asker's region preference).
+blend), ``regions`` (place names and the asker's region preference) and ``docnumbers``
+(a 发文字号 in a staff query lists its document first).
 """
 
 from knowledge.retrieval.corpus import CROSS_REFERENCE, CorpusStats

@@ -26,6 +26,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field, PrivateAttr
 
 from knowledge.retrieval.corpus import CorpusStats
+from knowledge.retrieval.docnumbers import named_documents, named_first
 from knowledge.retrieval.filters import filter_doc_ids
 from knowledge.retrieval.fusion import FUSION_METHODS, rrf_fuse, weighted_fuse
 from knowledge.retrieval.query import QueryAnalysis, QueryAnalyzer
@@ -297,6 +298,10 @@ class HybridRetriever(BaseRetriever):
         who pick 济南市 answer 济南's veterans, so 济南's local rules get the asker's boost of
         :class:`RegionPreference` and lead when they match about as well as the national ones
         (those delegate most transit and scenic-area benefits to local government).
+
+        A query that names a document's 发文字号 (``金退役军人发〔2025〕12号``) lists that
+        document's passages first (:mod:`~knowledge.retrieval.docnumbers`), those not ranked at
+        all with score 0.
         """
         k = k or self.k
         result = self.retrieve(
@@ -312,6 +317,17 @@ class HybridRetriever(BaseRetriever):
             text_of=lambda cid: chunks[cid].text,
             successor_of=versions.in_force_successor,
         )
+        named = named_documents(query, self.store.documents, self.allowed_doc_ids(
+            topic=topic, region=region, document=document, strict=strict))
+        if named:
+            old_docs = versions.superseded_ids()
+            documents = self.store.documents
+            listed = named_first(
+                listed, result.hits,
+                {d: [c.chunk_id for c in documents[d].chunks if c.chunk_id in chunks] for d in named},
+                make_hit=lambda cid: Hit(chunk_id=cid, score=0.0, fused=0.0,
+                                         superseded=str(chunks[cid].metadata.get("doc_id", "")) in old_docs),
+            )
         return [self.to_passage(h) for h in listed[:k]]
 
     def _get_relevant_documents(
