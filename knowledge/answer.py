@@ -89,8 +89,11 @@ LOCAL_NOTE_LOCAL_SOURCE = "注意：以上为{regions}的地方规定，其他�
 TYPE_NOTE = "注意：以上条文没有写明具体的{what}，知识库中没有找到这方面的规定，请以当地退役军人事务部门的答复为准。"  # noqa: E501
 _TYPE_WORDS = {
     "时限": "期限", "时刻": "时间", "比例": "比例或折扣", "金额": "金额或标准",
-    "分值": "加分分值", "材料": "所需材料",
+    "分值": "加分分值", "材料": "所需材料", "人数": "人数", "日期": "日期",
 }
+
+# ``Composed.not_stated`` entry for the asker's place's own rule, missing from the KB.
+LOCAL_RULE = "地方规定"
 
 MAX_FACTS = 3
 # How far down the ranking a local rule may be and still be the answer for an unknown place.
@@ -132,6 +135,10 @@ class Composed:
     local_rule: bool
     facts: list[Fact]
     related: list[Passage] = field(default_factory=list)
+    # Answer types asked (金额, 时限...) that no cited sentence states, and LOCAL_RULE when the
+    # national rule defers to the asker's place and the KB has no rule of that place on it;
+    # the text says so.
+    not_stated: list[str] = field(default_factory=list)
 
 
 def _ranked_sentences(source: Passage, analysis: QueryAnalysis) -> list[tuple[float, int, str]]:
@@ -265,6 +272,7 @@ def compose_answer(
     delegating = any(is_delegating(s.text) for s in cited if s.scope == "national")
     local_rule = bool(local_sources) or delegating
     notes: list[str] = []
+    unstated_local = False  # the asker's place's own rule, which the national one defers to
     own_fact: Fact | None = None
     known = bool(region) and region != NATIONAL
     if delegating and known and not local_sources:
@@ -275,8 +283,10 @@ def compose_answer(
             local_sources.append(own_fact.source)
         elif any(rule_applies(r, region) for r in retriever.regions() if r != NATIONAL):
             notes.append(LOCAL_NOTE_NOT_FOUND.format(region=region))
+            unstated_local = True
         else:
             notes.append(LOCAL_NOTE_MISSING.format(region=region))
+            unstated_local = True
     elif delegating and not known:
         places = _local_places(result, retriever)
         note = LOCAL_NOTE_UNKNOWN.format(places="、".join(places[:4])) if places else None
@@ -289,9 +299,11 @@ def compose_answer(
     note = group_note(facts, asked or VETERAN)
     if note:
         notes.insert(0, note)
-    type_note = _type_note(facts, analysis)
-    if type_note:
-        notes.insert(0, type_note)
+    not_stated = _missing_types(facts, analysis)
+    if not_stated:
+        notes.insert(0, TYPE_NOTE.format(what="、".join(_TYPE_WORDS.get(t, t) for t in not_stated)))
+    if unstated_local:
+        not_stated.append(LOCAL_RULE)
 
     body_facts = [f for f in facts if f is not own_fact]
     text = "\n".join([*(_fact_line(f) for f in body_facts), *notes, FOLLOW_UP])
@@ -300,7 +312,8 @@ def compose_answer(
     # are about as relevant are listed apart as 相关条文.
     cited = list({f.source.chunk_id: f.source for f in facts}.values())
     related = related_passages(hits, retriever, cited, limit=min(MAX_RELATED, k))
-    return Composed(text=text, sources=cited, local_rule=local_rule, facts=facts, related=related)
+    return Composed(text=text, sources=cited, local_rule=local_rule, facts=facts, related=related,
+                    not_stated=not_stated)
 
 
 def _only_local_answer(
@@ -346,14 +359,16 @@ def _on_topic_first(applicable: list[tuple[Hit, Passage]]) -> list[tuple[Hit, Pa
     return applicable
 
 
-def _type_note(facts: list[Fact], analysis: QueryAnalysis) -> str:
-    """Say so when the question asks how much / how long and no stated sentence gives it."""
+def _missing_types(facts: list[Fact], analysis: QueryAnalysis) -> list[str]:
+    """The answer types the question asks for (时限, 金额... labels of ``ANSWER_TYPES``) that
+    no stated sentence gives; [] when nothing is stated at all."""
+    if not facts:
+        return []
     missing = [
-        _TYPE_WORDS.get(c.label, c.label)
-        for c in analysis.concepts
+        c.label for c in analysis.concepts
         if c.pattern is not None and not any(c.pattern.search(normalize(f.sentence)) for f in facts)
     ]
-    return TYPE_NOTE.format(what="、".join(dict.fromkeys(missing))) if missing and facts else ""
+    return list(dict.fromkeys(missing))
 
 
 def _add_intent_sentences(facts: list[Fact], analysis: QueryAnalysis, budget: int) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from knowledge.persons import AskedGroup, covers, describe_groups, groups_in, names_person
+from knowledge.retrieval.query import focus_concepts
 from knowledge.text import normalize
 from knowledge.units import Fact, answer_units, sentence_score
 
@@ -52,7 +53,8 @@ def prefer_group(
 def answers_another_group(facts: list[Fact], asked: AskedGroup | None, analysis: QueryAnalysis) -> bool:
     """True when the lead sentence names only other groups than the asker's, and either the
     question asks for an amount/duration/rate (another group's figure is not the asker's) or
-    its weightiest topic word (words naming people aside) is in no cited passage.
+    none of its weightiest topic words (``focus_concepts``, words naming people aside) is in
+    a cited passage.
 
     The group is read from the lead sentence's clause that matches the question best: a
     sentence of clauses can name the asked group in a clause about something else
@@ -69,8 +71,8 @@ def answers_another_group(facts: list[Fact], asked: AskedGroup | None, analysis:
     topics = [c for c in analysis.concepts if c.pattern is None and not names_person(c.label)]
     if not topics:
         return False
-    main = max(topics, key=lambda c: c.weight)
-    return not any(main.coverage(normalize(f.source.text).lower()) > 0 for f in facts)
+    texts = [normalize(f.source.text).lower() for f in facts]
+    return not any(c.coverage(t) > 0 for c in focus_concepts(topics) for t in texts)
 
 
 def group_note(facts: list[Fact], asked: AskedGroup | None) -> str:

@@ -35,7 +35,7 @@ from vetbot.errors import ConfigurationError
 
 FEATURES: tuple[str, ...] = (
     "coverage", "lead_coverage", "margin", "agree", "domain", "type_missing", "sentence", "uncovered",
-    "object_missing", "matched",
+    "object_missing", "matched", "focus_missing",
 )
 MODEL_PATH = Path(__file__).resolve().parent / "data" / "answerability.json"
 

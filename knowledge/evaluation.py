@@ -12,8 +12,11 @@ Optional per item: ``region`` (the asker's region), ``expect_source``
 
 * ``answer`` passes when not refused and every ``expect`` group has a term in the answer or in
   the text of the first three passages it lists (cited ones first, then 相关条文);
-  ``refuse`` when refused; ``complaint`` when the intent is
-  complaint and the theme matches.
+  ``refuse`` when refused, or when the answer says the cited rules do not state the amount,
+  time limit... asked for, or that the KB lacks the asker's place's rule (``Answer.not_stated``:
+  issue 16 counts "says it is not in the knowledge base" as the answer to a how-much question;
+  the report counts these apart);
+  ``complaint`` when the intent is complaint and the theme matches.
 * False refusals (answer items refused) and wrong answers (answer items answered without the
   expected content or source, refuse items answered) are counted apart: a wrong answer is worse.
 * Complaint detection: every item counts, complaint items positive, the rest negative.
@@ -28,6 +31,7 @@ import json
 import re
 import statistics
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -260,7 +264,7 @@ def score_item(item: EvalItem, answer: Answer) -> ItemResult:
         ):
             passed, why = False, f"expected source {item.expect_source} not cited"
     elif item.kind == "refuse":
-        passed = answer.refused
+        passed = answer.refused or bool(answer.not_stated)
         why = "" if passed else f"answered (confidence {answer.confidence:.2f})"
     else:
         passed = answer.intent == "complaint" and answer.theme == item.theme
@@ -295,6 +299,12 @@ def format_report(report: EvalReport, *, verbose: bool = False, label: str = "")
             f"  误拒答(false refusals): {fr}/{len(answered)} = {fr / len(answered):.1%}  "
             f"答错(wrong answers): {wa}/{len(answered)} = {wa / len(answered):.1%}"
         )
+    unstated = [r for r in report.results if r.item.kind == "refuse" and not r.answer.refused
+                and r.answer.not_stated]
+    if unstated:
+        what = Counter(t for r in unstated for t in r.answer.not_stated)
+        lines.append(f"  应拒答题以“知识库没有写明”作答(计为通过): {len(unstated)}（"
+                     + "，".join(f"{t} {n}" for t, n in what.most_common()) + "）")
     cm = report.complaint_metrics()
     if cm["n"]:
         lines.append(

@@ -23,7 +23,7 @@ from knowledge.answerability import AnswerabilityModel
 from knowledge.persons import names_person
 from knowledge.question_checks import has_domain_vocabulary, is_injection
 from knowledge.retrieval.answer_types import ANSWER_TYPES
-from knowledge.retrieval.query import SYNONYM_CREDIT
+from knowledge.retrieval.query import SYNONYM_CREDIT, focus_concepts
 from knowledge.text import normalize
 from knowledge.units import answer_units, covered_concepts
 
@@ -55,6 +55,8 @@ _NAMED_TYPE: dict[str, re.Pattern[str]] = {
     ),
     "分值": re.compile(r"加分|分数|降分"),
     "材料": re.compile(r"材料|资料|手续"),
+    "人数": re.compile(r"人数|名额|代表"),
+    "日期": re.compile(r"之日|施行|生效"),
 }
 _NAMED_BY_PATTERN = {answer: _NAMED_TYPE[label] for _ask, label, answer in ANSWER_TYPES}
 
@@ -154,6 +156,14 @@ def _object_missing(analysis: QueryAnalysis, texts: list[str]) -> float:
     return sum(c.weight for c in objects.values() if not any(c.coverage(t) > 0 for t in texts)) / total
 
 
+def _focus_missing(content: list[Concept], texts: list[str]) -> float:
+    """1.0 when the question's most specific words (its rarest content concepts,
+    ``focus_concepts``) are in none of the top passages: 评残 of 我想申请评残…要准备什么材料 is what
+    it is about, and a passage on 申请材料 for something else shares only the frame."""
+    focus = focus_concepts(content)
+    return float(bool(focus) and all(not any(c.coverage(t) > 0 for t in texts) for c in focus))
+
+
 def assess_evidence(
     result: RetrievalResult,
     retriever: HybridRetriever,
@@ -175,7 +185,9 @@ def assess_evidence(
     best_single = max(h.coverage for h in top)
     coverage = 0.5 * (best_single + analysis.coverage("\n".join(texts)))
     covered = [c.label for c in analysis.concepts if any(c.coverage(t) > 0 for t in texts)]
-    missing_type = _typed_missing(result, texts)
+    # A passage is about its document's title too (本法自…起施行 is about 国防教育法).
+    titled = [f"{t}\n{stats.titles.get(h.chunk_id, '')}" for t, h in zip(texts, top, strict=True)]
+    missing_type = _typed_missing(result, titled)
     dense_scores = [s for _, s in result.dense]
     dense_top = dense_scores[0] if dense_scores else 0.0
     margin = dense_top - sorted(dense_scores)[len(dense_scores) // 2] if len(dense_scores) >= 3 else 0.0
@@ -192,7 +204,7 @@ def assess_evidence(
     total = sum(c.weight for c in analysis.concepts) or 1.0
     uncovered = sum(c.weight for c in analysis.concepts if c.label not in covered) / total
     content = [c for c in analysis.concepts if c.pattern is None]
-    matched = sum(1 for c in content if c.coverage(texts[0]) >= SYNONYM_CREDIT)
+    matched = sum(1 for c in content if c.coverage(titled[0]) >= SYNONYM_CREDIT)
     features = {
         "coverage": coverage,
         "lead_coverage": lead.coverage,
@@ -204,6 +216,7 @@ def assess_evidence(
         "uncovered": uncovered,
         "object_missing": _object_missing(analysis, texts),
         "matched": min(matched, MATCHED_FULL) / MATCHED_FULL,
+        "focus_missing": _focus_missing(content, titled),
     }
     return Evidence(
         coverage=coverage,

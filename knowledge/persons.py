@@ -57,10 +57,11 @@ _CN_DIGITS = {c: i for i, c in enumerate("一二三四五六七八九十", 1)}
 _PASSAGE_PATTERNS: dict[str, re.Pattern[str]] = {
     # 残疾退役军人 is the disabled group: a rule for them is not a rule for every veteran.
     # 退役军人事务部门 and 退役军人服务站 are offices, not the group.
-    # A rule for a 军人 who 退出现役 is a rule for veterans (军人保险法: 军人退出现役后…).
+    # A rule for a 军人 who 退出现役 is a rule for veterans (军人保险法: 军人退出现役后…; 保障法
+    # 第三十五条: 入伍前的学生…退役后两年内…复学).
     "veteran": re.compile(
         r"(?<!残疾)(?<!伤残)(?<!普通)(?<!一般)(?:退役军人|退役士兵|退伍军人)(?!事务|服务)|复员军人|转业军官|退役军官"
-        r"|退出现役(?:后|的|时|，|,)|退役的?(?:义务兵|士兵|军士|军官)"
+        r"|退出现役(?:后|的|时|，|,)|(?<!自)退役后|退伍后|退役的?(?:义务兵|士兵|军士|军官)"
         r"|(?:军官|军士|士兵|义务兵)(?:[、和](?:军官|军士|士兵|义务兵))?(?:退役|退伍|退出现役)"
     ),
     "ordinary_veteran": re.compile(r"(?:普通|一般)(?:退役军人|退役士兵|退伍军人)"),

@@ -252,6 +252,7 @@ class KnowledgeService:
                 related=composed.related,
                 confidence=round(evidence.confidence, 4),
                 local_rule=composed.local_rule,
+                not_stated=composed.not_stated,
             )
         )
 

@@ -13,11 +13,14 @@ import re
 # that states a duration / an amount. Each entry: (question pattern, label, answer pattern).
 ANSWER_TYPES: tuple[tuple[re.Pattern[str], str, re.Pattern[str]], ...] = (
     (
-        re.compile(r"多久|多长时间|多少天|几天|几个月|多少日|时限|期限|几个工作日"),
+        re.compile(
+            r"多久|多长时间|多少天|几天|几个月|多少日|时限|期限|几个工作日|时间限制|时间要求"
+            r"|什么时候(?:能|才能|可以)?(?:办下来|批下来|办好|办完|发下来|拿到|到账)"
+        ),
         "时限",
         # A span of time, not a calendar date: 30个工作日, 15日内, 5至15天 but not 2021年12月14日.
         re.compile(
-            r"(?<![0-9年月])(?:[0-9]+|[一二三四五六七八九十百]+)\s*(?:个)?(?:工作日|日|天|个月|周|年)"
+            r"(?<![0-9年月])(?:[0-9]+|[一二三四五六七八九十百两]+)\s*(?:个)?(?:工作日|日|天|个月|周|年)"
             r"(?![0-9一二三四五六七八九十]+[月日])"
         ),
     ),
@@ -40,7 +43,7 @@ ANSWER_TYPES: tuple[tuple[re.Pattern[str], str, re.Pattern[str]], ...] = (
         "金额",
         # Sums, and standards stated as multiples or shares of a base (20倍, 40%, 80个月基本工资).
         re.compile(
-            r"[0-9一二三四五六七八九十百千万]+(\.[0-9]+)?\s*(万)?元|[0-9一二三四五六七八九十]+倍"
+            r"[0-9一二三四五六七八九十百千万]+(\.[0-9]+)?\s*(万)?元|[0-9一二三四五六七八九十两]+倍"
             r"|[0-9]+(\.[0-9]+)?\s*%|百分之[0-9一二三四五六七八九十]+|[0-9一二三四五六七八九十]+个月(的)?(基本)?工资"
         ),
     ),
@@ -49,6 +52,23 @@ ANSWER_TYPES: tuple[tuple[re.Pattern[str], str, re.Pattern[str]], ...] = (
         re.compile(r"加几分|加多少分"),
         "分值",
         re.compile(r"[0-9一二三四五六七八九十]+(\.[0-9]+)?\s*分(?![之钟])|[0-9]+(\.[0-9]+)?\s*%"),
+    ),
+    (
+        # "从哪天开始施行" asks for a calendar date: 2024年9月21日.
+        re.compile(r"哪天|哪一天|哪年|哪一年|几月几[日号]|什么时候(?:开始)?(?:施行|实施|生效|执行|起)|何时(?:施行|实施|生效)"),
+        "日期",
+        # 2024年9月21日, 9月30日, 九月的第三个星期六 (a day of the year).
+        re.compile(
+            r"[0-9一二三四五六七八九〇零]{4}年[0-9一二三四五六七八九十]{1,2}月"
+            r"|[0-9一二三四五六七八九十]{1,2}月份?[0-9一二三四五六七八九十]{1,3}[日号]"
+            r"|[0-9一二三四五六七八九十]{1,2}月份?的?第[一二三四五]个?(?:星期|周)[一二三四五六日天]"
+        ),
+    ),
+    (
+        # "代表最多几个" / "能委托几个人" asks for a number of people: 5人, 一至两名.
+        re.compile(r"最多[^，。？?！!]{0,4}几|几个人|几名|几位|多少人|多少名(?!额)|几个代表"),
+        "人数",
+        re.compile(r"(?:[0-9]+|[一二三四五六七八九十两]+)\s*(?:人|名|位)(?!民|员|士)"),
     ),
     (
         # "要带什么材料" asks for the papers to bring: a rule on where to apply does not answer it.

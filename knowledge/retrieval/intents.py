@@ -7,7 +7,9 @@ Three questions share their topic words with many articles but are answered by o
 * ``liability`` — "在网上骂英雄烈士要负什么责任", "冒领抚恤会受什么处罚": the article that
   states the consequence (法律责任, 处罚, 追究刑事责任, 责令改正…);
 * ``procedure`` — "部队招文职人员是怎么招的": the article that states a method or a
-  procedure (方式, 程序, 途径, …相结合), and the action asked about (招) is a concept of its own.
+  procedure (方式, 程序, 途径, …相结合), and the action asked about (招) is a concept of its own;
+* ``commencement`` — "新修订的国防教育法是从哪天开始施行的": the article that states when the
+  text takes effect (本法自…起施行), not the first one that names its topic.
 
 :func:`detect_intents` reads them from a question; the coverage reranker
 (:mod:`knowledge.retrieval.reranker`) raises on-topic passages whose text states the kind of
@@ -73,6 +75,15 @@ INTENTS: tuple[Intent, ...] = (
         # 手续费 is a fee, not a procedure.
         re.compile(r"程序|方式|途径|流程|手续(?!费)|步骤|相结合|办理|先[^。；;]{1,40}再"),
         frozenset({"程序", "流程", "方式", "途径", "渠道"}),
+    ),
+    Intent(
+        "commencement",
+        re.compile(
+            rf"(?:什么时候|啥时候|哪天|哪一天|何时|哪年|几号|几月){_CLAUSE}{{0,6}}(?:施行|实施|生效|执行)"
+            r"|(?:施行|实施|生效)(?:日期|时间)"
+        ),
+        re.compile(r"自[^。；;]{0,30}起(?:施行|实施|执行)|施行之日|起施行"),
+        frozenset({"开始", "时间", "时候"}),
     ),
 )
 

@@ -59,9 +59,11 @@ _THING_HEADS = frozenset({"费", "金", "钱", "款", "证", "卡", "费用", "�
 _FUNCTION_PREFIX = frozenset("我你他她咱您能会要想可两几每这那哪该就都还")
 # First letters of jieba part-of-speech tags of words that frame a question but are never its
 # topic: pronouns (有人, 哪一天), adverbs (不好), conjunctions (接着), locality words (以前),
-# numerals and measure words (好几个), prepositions, particles, interjections. Only applied to
-# words the corpus never uses: 优先 (vn) or 一次性 (d) in a law stay topics.
-_FUNCTION_TAGS = frozenset("rdcfmqpuyeo")
+# numerals and measure words (好几个), prepositions, particles, interjections, time words
+# (今年, 当时, 年纪: the asker's story), idioms (跑不动). Only applied to words the corpus never
+# uses and the domain lexicon does not map: 优先 (vn) or 一次性 (d) in a law stay topics, and
+# so does 揭不开锅 (l), which the lexicon reads as 生活困难.
+_FUNCTION_TAGS = frozenset("rdcfmqpuyeotl")
 # A yes/no question asked as A-not-A (算不算, 管不管).
 _A_NOT_A = re.compile(r"(.{1,2})不\1")
 
@@ -141,6 +143,17 @@ def _covered(concept: Concept, text: str, title: str) -> float:
     if own >= 0.5 or not title:
         return own
     return 0.5 if concept.coverage(title) else own
+
+
+# Concepts weighing at least this share of the heaviest one are the question's focus: IDF ties
+# (two words each used once in the corpus) are common, and either may be what it is about.
+FOCUS_SHARE = 0.95
+
+
+def focus_concepts(concepts: list[Concept]) -> list[Concept]:
+    """The heaviest of ``concepts`` (within ``FOCUS_SHARE`` of the top weight); [] for none."""
+    top = max((c.weight for c in concepts), default=0.0)
+    return [c for c in concepts if c.weight >= FOCUS_SHARE * top] if concepts else []
 
 
 @dataclass
@@ -349,7 +362,8 @@ class QueryAnalyzer:
     def _join_fusions(self, words: list[str], stats: CorpusStats, domain_terms: frozenset[str]) -> list[str]:
         """``words`` with each HMM fusion (a string the dictionary does not know, that the
         corpus never uses) joined to the loose single characters beside it: jieba cut
-        要交个税 into 要交个 + 税, and the noun 个税 is only found in the whole span."""
+        要交个税 into 要交个 + 税, and the noun 个税 is only found in the whole span. A word of
+        the synonym table (评残 of 评残去哪) is a word of its own, never a fusion."""
         tok = self.tokenizer
 
         def loose(w: str) -> bool:
@@ -362,7 +376,7 @@ class QueryAnalyzer:
             low = word.lower()
             if (
                 len(word) >= 2 and not tok.known(word) and stats.df.get(low, 0) == 0
-                and low not in domain_terms and not _asks_type(low)
+                and low not in domain_terms and low not in self.synonyms.terms and not _asks_type(low)
             ):
                 if out and loose(out[-1]):
                     word = out.pop() + word
@@ -383,7 +397,7 @@ class QueryAnalyzer:
         tok = self.tokenizer
         if not tok.known(word):
             return [w for w in tok.known_parts(word) if _is_noun(tok.pos(w))] or None
-        if tok.pos(word)[:1] in _FUNCTION_TAGS:
+        if tok.pos(word)[:1] in _FUNCTION_TAGS and word not in self.synonyms.colloquial:
             return []
         return None
 
@@ -406,6 +420,13 @@ class QueryAnalyzer:
                 continue
             if len(word) < 2 and not word.isdigit():
                 continue
+            # A word the tokenizer cut out of a longer term of the synonym table (工作 of 找工作)
+            # stands for that term: 优待工作 is no 找工作.
+            longer = [t for t in written if word in t and t != word and t in text]
+            if longer and word not in self.synonyms.terms:
+                word = max(longer, key=len)
+                if word in seen:
+                    continue
             seen.add(word)
             if word in _HOMETOWN_WORDS or regions.is_place_word(word) or _a_not_a(word, text):
                 continue
@@ -413,7 +434,7 @@ class QueryAnalyzer:
             if unseen and len(word) == 2 and word[0] in _FUNCTION_PREFIX:
                 continue
             fused = False
-            if unseen and word in segmented and not _asks_type(word):
+            if unseen and word in segmented and not _asks_type(word) and word not in self.synonyms.terms:
                 fragment = self._fragment(word)
                 if fragment is not None:
                     queue[:0] = fragment  # its words, or none for a function word
