@@ -1,0 +1,140 @@
+# ruff: noqa: E501  (fixture texts read better unwrapped)
+"""What the texts leave out: answer types a question asks for (时限, 人数, 日期...), the answer's
+``not_stated`` and how ``vetbot eval`` scores it, the commencement intent, and words of the
+question that are story or a longer term of the synonym table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from knowledge.evaluation import EvalItem, EvalReport, format_report, score_item
+from knowledge.persons import groups_in
+from knowledge.retrieval.answer_types import ANSWER_TYPES
+from knowledge.retrieval.intents import detect_intents
+from knowledge.retrieval.query import Concept, focus_concepts
+from knowledge.service import KnowledgeService
+from knowledge.store import ChunkRecord, DocumentRecord, KnowledgeStore, make_chroma_client
+from knowledge.synonyms import SynonymTable
+from knowledge.types import Answer
+from tests.knowledge.conftest import HashingEmbeddings, coverage_only_policy
+from vetbot.settings import Settings
+
+TYPES = {label: (ask, answer) for ask, label, answer in ANSWER_TYPES}
+
+
+@pytest.mark.parametrize(
+    ("label", "question", "stated", "not_stated"),
+    [
+        ("时限", "退伍以后还能回去上学吗？有没有期限？", "退役后两年内允许入学或者复学", "保留入学资格"),
+        ("时限", "还能找上级吗？有没有时间限制？", "自收到书面答复之日起30日内", "可以请求复查"),
+        ("时限", "优待证什么时候能办下来", "自初审之日起30个工作日内完成", "以当地通知为准"),
+        ("人数", "代表最多几个？", "代表人数不得超过5人", "应当推选代表"),
+        ("人数", "最多委托几个人", "可以委托一至两名代理人", "可以委托代理人"),
+        ("日期", "国防教育法从哪天开始施行的", "本法自2024年9月21日起施行", "本法自公布之日起施行"),
+        ("日期", "烈士纪念日是哪一天", "每年9月30日为烈士纪念日", "设立烈士纪念日"),
+        ("日期", "全民国防教育日是哪天", "每年九月的第三个星期六为全民国防教育日", "设立全民国防教育日"),
+    ],
+)
+def test_answer_types_read_the_question_and_the_rule(label: str, question: str, stated: str, not_stated: str) -> None:
+    ask, answer = TYPES[label]
+    assert ask.search(question)
+    assert answer.search(stated)
+    assert not answer.search(not_stated)
+
+
+def test_a_quota_is_not_a_number_of_people() -> None:
+    ask, _answer = TYPES["人数"]
+    assert not ask.search("国企招工给随军家属留多少名额")
+
+
+def test_commencement_intent() -> None:
+    assert {i.name for i in detect_intents("新修订的国防教育法是从哪天开始施行的？")} == {"commencement"}
+    assert {i.name for i in detect_intents("信访工作条例什么时候生效的")} == {"commencement"}
+    intent = next(i for i in detect_intents("什么时候施行") if i.name == "commencement")
+    assert intent.stated_in("本法自2024年9月21日起施行。")
+    assert not intent.stated_in("国家实行全民国防教育制度。")
+
+
+def test_focus_concepts_keep_weight_ties() -> None:
+    a, b, c = Concept("去当", 4.41, ("去当",)), Concept("接着读", 4.41, ("复学",)), Concept("学校", 3.3, ("学校",))
+    assert focus_concepts([a, b, c]) == [a, b]
+    assert focus_concepts([]) == []
+
+
+def test_a_rule_for_those_who_leave_the_forces_names_veterans() -> None:
+    assert "veteran" in groups_in("正在普通高等学校就学的学生，服现役期间保留学籍，退役后两年内允许复学")
+    assert "veteran" not in groups_in("义务兵自愿退役的，须经批准")  # 自退役 is no rule for veterans
+
+
+def _answer(*, refused: bool = False, not_stated: list[str] | None = None) -> Answer:
+    return Answer(question="q", answer="…", refused=refused, not_stated=not_stated or [])
+
+
+def test_refuse_item_passes_when_the_answer_says_the_texts_do_not_state_it() -> None:
+    item = EvalItem(id="r", q="一级伤残每月抚恤金多少钱", kind="refuse")
+    assert score_item(item, _answer(refused=True)).passed
+    assert score_item(item, _answer(not_stated=["金额"])).passed
+    assert score_item(item, _answer(not_stated=["地方规定"])).passed
+    plain = score_item(item, _answer())
+    assert not plain.passed
+    report = EvalReport([score_item(item, _answer(not_stated=["金额"])), plain])
+    assert len(report.wrong_answers()) == 1
+    assert "以“知识库没有写明”作答(计为通过): 1（金额 1）" in format_report(report)
+
+
+# Own-words articles: a law's commencement article, a quota stated and one not stated, and a
+# local-policy article a known place has no rule for.
+ARTICLES = [
+    ("edu", "示例国防教育规定", "第一条", "为了普及国防知识，制定本规定。", "全国"),
+    ("edu", "示例国防教育规定", "第三十条", "国防教育基地应当向社会开放。", "全国"),
+    ("edu", "示例国防教育规定", "第四十条", "本规定自2024年9月21日起施行。", "全国"),
+    ("pay", "示例保险规定", "第七条", "军人因战、因公死亡的，给付军人死亡保险金。", "全国"),
+    ("loc", "示例优待规定", "第九条", "退役军人免费乘坐城市公共交通的具体办法由各地规定。", "全国"),
+    ("jn", "示例市公交优待", "第一条", "本市退役军人持优待证免费乘坐城市公交和地铁。", "济南市"),
+]
+
+
+def _store(kb_dir: Path) -> KnowledgeStore:
+    store = KnowledgeStore(kb_dir, HashingEmbeddings(), make_chroma_client(kb_dir, None))
+    docs: dict[str, DocumentRecord] = {}
+    for i, (doc_id, title, article, text, region) in enumerate(ARTICLES):
+        meta = {
+            "doc_id": doc_id, "chunk_id": f"{doc_id}:{i:012d}:{i}", "title": title, "article": article,
+            "article_no": 0, "heading": "", "path": f"laws/{doc_id}.md", "region": region,
+            "scope": "national" if region == "全国" else "local", "topics": "||",
+        }
+        doc = docs.setdefault(doc_id, DocumentRecord(doc_id, f"laws/{doc_id}.md", f"sha-{doc_id}", {"title": title}, []))
+        doc.chunks.append(ChunkRecord(meta["chunk_id"], f"{article} {text}", meta))
+    with store.writer() as w:
+        for record in docs.values():
+            w.stage_document(record)
+    return store
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> KnowledgeService:
+    settings = Settings(data_dir=tmp_path / "data", kb_dir=tmp_path / "kb")
+    synonyms = SynonymTable([["老兵", "退役军人"], ["坐地铁", "地铁"]], {"牺牲": ["死亡"]})
+    return KnowledgeService(_store(tmp_path / "kb"), settings, synonyms=synonyms, policy=coverage_only_policy())
+
+
+def test_when_a_text_takes_effect_is_its_commencement_article(service: KnowledgeService) -> None:
+    hit = service.retriever.retrieve("示例国防教育规定什么时候开始施行").hits[0]
+    assert service.retriever.store.chunks[hit.chunk_id].metadata["article"] == "第四十条"
+    answer = service.ask("示例国防教育规定什么时候开始施行")
+    assert not answer.refused and "2024年9月21日" in answer.answer and answer.not_stated == []
+
+
+def test_an_amount_the_rule_does_not_state_is_said_to_be_missing(service: KnowledgeService) -> None:
+    answer = service.ask("军人牺牲了能拿多少死亡保险金")
+    assert not answer.refused
+    assert answer.not_stated == ["金额"] and "没有写明具体的金额" in answer.answer
+
+
+def test_a_place_without_its_own_rule_is_said_to_be_missing(service: KnowledgeService) -> None:
+    answer = service.ask("退役军人免费乘坐城市公共交通吗", region="南京市")
+    assert not answer.refused and "地方规定" in answer.not_stated and "南京市" in answer.answer
+    own = service.ask("退役军人免费乘坐城市公共交通吗", region="济南市")
+    assert "地方规定" not in own.not_stated
