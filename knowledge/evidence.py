@@ -198,7 +198,10 @@ def assess_evidence(
     lead = top[0]
     labels = len(analysis.concepts) or 1
     units = answer_units(texts[0]) if texts[0] else []
-    sentence = max((len(covered_concepts(u, analysis)) / labels for u in units), default=0.0)
+    # Each sentence is read in its document: 申领材料's list of papers is about the 优待证 of the
+    # title without naming it.
+    title = stats.titles.get(lead.chunk_id, "")
+    sentence = max((len(covered_concepts(f"{u}\n{title}", analysis)) / labels for u in units), default=0.0)
     # Share of the question's concept weight that no top passage covers at all: a question
     # about flights over a KB without flights keeps its 飞机 uncovered however well the rest matches.
     total = sum(c.weight for c in analysis.concepts) or 1.0

@@ -55,7 +55,10 @@ ANSWER_TYPES: tuple[tuple[re.Pattern[str], str, re.Pattern[str]], ...] = (
     ),
     (
         # "从哪天开始施行" asks for a calendar date: 2024年9月21日.
-        re.compile(r"哪天|哪一天|哪年|哪一年|几月几[日号]|什么时候(?:开始)?(?:施行|实施|生效|执行|起)|何时(?:施行|实施|生效)"),
+        re.compile(
+            r"哪天|哪一天|哪年|哪一年|几月几[日号]|几月份|哪个月"
+            r"|什么时候(?:开始)?(?:施行|实施|生效|执行|起)|何时(?:施行|实施|生效)"
+        ),
         "日期",
         # 2024年9月21日, 9月30日, 九月的第三个星期六 (a day of the year).
         re.compile(

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
-from knowledge.corpustext import CROSS_REFERENCE, coverage_text, title_text
+from knowledge.corpustext import CROSS_REFERENCE, coverage_text, section_heading, title_text
 from knowledge.types import NATIONAL
 
 if TYPE_CHECKING:
@@ -59,8 +59,9 @@ class _LazyTexts(Mapping[str, str]):
 class CorpusStats:
     """Document frequencies of tokens over the live chunks (IDF for coverage and sentences).
 
-    ``texts`` / ``titles``: chunk id -> normalised, lower-cased heading+body / title (computed
-    on access); ``regions``: the regions present, ``全国`` first.
+    ``texts`` / ``titles`` / ``headings``: chunk id -> normalised, lower-cased heading+body /
+    title / own section heading ("" for a law's chapter; computed on access); ``regions``: the
+    regions present, ``全国`` first.
     """
 
     def __init__(self, chunks: Mapping[str, ChunkRecord], tokens_of: Callable[[str], Iterable[str]]) -> None:
@@ -84,6 +85,7 @@ class CorpusStats:
         self.df: Mapping[str, int] = df
         self.texts: Mapping[str, str] = _LazyTexts(chunks, lambda c: coverage_text(c.text, c.metadata))
         self.titles: Mapping[str, str] = _LazyTexts(chunks, lambda c: title_text(c.metadata))
+        self.headings: Mapping[str, str] = _LazyTexts(chunks, lambda c: section_heading(c.metadata))
         self.max_idf = self.idf("\x00unseen")
         self.regions: tuple[str, ...] = tuple(sorted(set(regions), key=lambda r: (r != NATIONAL, r)))
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from knowledge.retrieval.corpus import CorpusStats
-from knowledge.retrieval.query import QueryAnalysis
+from knowledge.retrieval.query import SYNONYM_CREDIT, QueryAnalysis, focus_concepts
 
 
 @dataclass(frozen=True)
@@ -32,11 +32,18 @@ class CoverageReranker:
     procedure) adds ``intent_weight`` to each on-topic candidate (coverage at least
     ``intent_gate`` of the best candidate's) whose text states that kind, and the sum is
     divided by ``1 + intent_weight`` to stay in 0..1.
+
+    A passage whose own section heading names the question's focus (``focus_concepts``: 有效期
+    of 优待证有效期多久 in a summary's "## 有效期") adds ``heading_weight`` the same way: it is
+    the section about that, where another only mentions it (临时挂失的有效期). A law's chapter
+    heading is no such heading (``CorpusStats.headings``), and a word of the document's title
+    (优待证 in the 优待证管理办法) names every section of it, not one.
     """
 
     weight: float = 0.3
     intent_weight: float = 0.5
     intent_gate: float = 0.5
+    heading_weight: float = 0.15
 
     def rerank(self, fused: Mapping[str, float], analysis: QueryAnalysis, stats: CorpusStats) -> Reranked:
         """Blend every fused candidate with its coverage of ``analysis``'s concepts."""
@@ -56,4 +63,12 @@ class CoverageReranker:
                     i.stated_in(text) for i in analysis.intents
                 )
                 scores[cid] = (scores[cid] + self.intent_weight * stated) / (1.0 + self.intent_weight)
+        focus = focus_concepts([c for c in analysis.concepts if c.pattern is None])
+        if focus and scores:
+            for cid in scores:
+                heading, title = stats.headings.get(cid, ""), stats.titles.get(cid, "")
+                named = bool(heading) and any(
+                    c.coverage(heading) >= SYNONYM_CREDIT and not c.coverage(title) for c in focus
+                )
+                scores[cid] = (scores[cid] + self.heading_weight * named) / (1.0 + self.heading_weight)
         return Reranked(scores=scores, coverage=coverage)
