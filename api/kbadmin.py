@@ -25,6 +25,7 @@ from knowledge.overlay import EDITABLE_FIELDS, passage_keys, topics_value
 from knowledge.store import DocumentRecord, KnowledgeStore
 from knowledge.types import TOPICS
 from knowledge.versions import VersionIndex, normalise_title
+from vetbot.clock import china_today
 from vetbot.errors import InvalidInputError, NotFoundError
 
 logger = logging.getLogger(__name__)
@@ -117,7 +118,7 @@ class KbAdmin:
     def document_groups(self) -> list[VersionGroup]:
         """Every document (disabled ones included, curated answers not), versions of a title together."""
         docs = {d.doc_id: d for d in self.store.documents.values() if not is_curated(d.metadata)}
-        versions = VersionIndex({d.doc_id: d.metadata for d in docs.values()})
+        versions = VersionIndex({d.doc_id: d.metadata for d in docs.values()}, china_today())
         edits = self.edits.document_edits()
         stale = self.edits.stale_counts()
         rows: list[DocumentRow] = []

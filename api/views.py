@@ -22,6 +22,7 @@ from knowledge.questionlog import QuestionLogService
 from knowledge.types import NATIONAL, TOPICS, Answer
 from knowledge.versions import VersionIndex
 from vetbot import regions
+from vetbot.clock import china_today
 from vetbot.errors import InvalidInputError, NotFoundError
 
 if TYPE_CHECKING:
@@ -111,7 +112,7 @@ def _with_status(summary: DocumentSummary, versions: VersionIndex) -> DocumentSu
 
 
 def _versions(knowledge: KnowledgeService) -> VersionIndex:
-    return VersionIndex({d.doc_id: d.metadata for d in knowledge.store.documents.values()})
+    return VersionIndex({d.doc_id: d.metadata for d in knowledge.store.documents.values()}, china_today())
 
 
 def list_documents(knowledge: KnowledgeService) -> list[DocumentSummary]:

@@ -75,9 +75,9 @@ class Passage(BaseModel):
     topics: list[str] = Field(default_factory=list)
     date_version: str = ""  # ISO date of this version of the document ("" when unknown)
     # Version status (knowledge.versions): 现行有效, 已被取代 (a newer version of the same title)
-    # or 已废止 (repealed by name); superseded_by is the newer text's title, status_date the
-    # date it took effect.
-    status: Literal["现行有效", "已被取代", "已废止"] = "现行有效"
+    # or 已废止 (repealed by name), or 尚未施行 (takes effect on status_date, later than today);
+    # superseded_by is the newer text's title, status_date the date it took effect.
+    status: Literal["现行有效", "已被取代", "已废止", "尚未施行"] = "现行有效"
     superseded_by: str = ""
     status_date: str = ""
 
@@ -131,8 +131,11 @@ class Answer(BaseModel):
 def status_note(status: str, superseded_by: str, status_date: str) -> str:
     """The one label of a superseded text; "" in force.
 
-    ``已被《…》取代（2024-09-21起施行）`` or ``已废止：被《…》废止（…起施行）``.
+    ``已被《…》取代（2024-09-21起施行）``, ``已废止：被《…》废止（…起施行）`` or
+    ``尚未施行（2027-01-01起施行）``.
     """
+    if status == "尚未施行":
+        return f"尚未施行（{status_date}起施行）"
     if status not in ("已被取代", "已废止"):
         return ""
     when = f"（{status_date}起施行）" if status_date else ""

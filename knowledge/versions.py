@@ -17,6 +17,11 @@ Two rules, both read from the documents' own metadata (see :mod:`knowledge.types
 
 ``status_date`` is when the newer text took effect (its ``date_effective``, else its
 ``date_version``). Pure functions over metadata mappings: no store, no I/O.
+
+* **Not yet in force.** Given ``today`` (an ISO date, China time), a document whose
+  ``date_effective`` is later is ``尚未施行``: like a superseded one it is never the basis of an
+  answer, only shown labelled; and it replaces or repeals nothing before that day (the text it
+  will replace stays in force until then).
 """
 
 from __future__ import annotations
@@ -30,10 +35,11 @@ from typing import Any, Literal
 from knowledge.text import normalize
 from knowledge.types import status_note
 
-Status = Literal["现行有效", "已被取代", "已废止"]
+Status = Literal["现行有效", "已被取代", "已废止", "尚未施行"]
 IN_FORCE: Status = "现行有效"
 SUPERSEDED: Status = "已被取代"
 REPEALED: Status = "已废止"
+NOT_YET: Status = "尚未施行"
 
 # Successions the texts do not state by name: the national 信访条例 (国务院令第431号) gave way to
 # the 信访工作条例 of 2022. Applied only when the knowledge base holds both, the newer one later.
@@ -105,12 +111,19 @@ class VersionIndex:
 
     Metadata keys read: ``title``, ``date_version`` (fallbacks ``date_amended``, ``date_issued``),
     ``date_effective``, ``repeals``, ``superseded_by``. Documents not in the mapping are in force.
+    ``today`` (ISO date): documents taking effect later are 尚未施行 (None: no such check).
     """
 
-    def __init__(self, documents: Mapping[str, Mapping[str, Any]]) -> None:
+    def __init__(self, documents: Mapping[str, Mapping[str, Any]], today: str | None = None) -> None:
         self._status: dict[str, DocumentStatus] = {}
         self._successor: dict[str, str] = {}  # old doc id -> the doc id that replaced it
         self.supersessions: list[Supersession] = []
+        # Not yet in force: labelled, and replacing nothing until the day it takes effect.
+        self._pending = {
+            doc_id: str(meta.get("date_effective"))
+            for doc_id, meta in documents.items()
+            if today and meta.get("date_effective") and str(meta.get("date_effective")) > today
+        }
         by_key: dict[str, list[str]] = {}
         for doc_id, meta in documents.items():
             key = normalise_title(str(meta.get("title", "")))
@@ -118,7 +131,7 @@ class VersionIndex:
                 by_key.setdefault(key, []).append(doc_id)
         self._mark_explicit(documents, by_key)
         for ids in by_key.values():
-            dated = [d for d in ids if _version_date(documents[d])]
+            dated = [d for d in ids if _version_date(documents[d]) and d not in self._pending]
             if len(dated) < 2:
                 continue
             newest = max(dated, key=lambda d: (_version_date(documents[d]), d))
@@ -147,6 +160,9 @@ class VersionIndex:
                     if mine and theirs and theirs >= mine:
                         continue  # the repealed text is an older one of the same name
                     self._mark(target, doc_id, documents, REPEALED)
+        for doc_id, effective in self._pending.items():
+            if doc_id not in self._status:
+                self._status[doc_id] = DocumentStatus(NOT_YET, "", effective)
         self.supersessions.sort(key=lambda s: (s.old_title, s.old_date))
 
     def _mark_explicit(
@@ -170,6 +186,8 @@ class VersionIndex:
                 )
 
     def _mark(self, old: str, new: str, documents: Mapping[str, Mapping[str, Any]], status: Status) -> None:
+        if new in self._pending:
+            return  # the old text stays in force until the new one takes effect
         new_meta = documents[new]
         st = DocumentStatus(status, str(new_meta.get("title", "")), _effective(new_meta))
         self._status[old] = st
@@ -199,6 +217,8 @@ class VersionIndex:
         return frozenset(self._status)
 
 
-def index_from_documents(docs: Iterable[tuple[str, Mapping[str, Any]]]) -> VersionIndex:
+def index_from_documents(
+    docs: Iterable[tuple[str, Mapping[str, Any]]], today: str | None = None
+) -> VersionIndex:
     """A :class:`VersionIndex` from ``(doc_id, metadata)`` pairs."""
-    return VersionIndex(dict(docs))
+    return VersionIndex(dict(docs), today)

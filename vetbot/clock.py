@@ -26,3 +26,8 @@ def to_china(moment: datetime) -> datetime:
 def as_utc(moment: datetime) -> datetime:
     """``moment`` as an aware UTC datetime; a naive value (SQLite returns them) is taken as UTC."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def china_today() -> str:
+    """Today's date in China as ISO ``YYYY-MM-DD`` (the form document dates are stored in)."""
+    return to_china(utcnow()).date().isoformat()

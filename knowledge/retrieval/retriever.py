@@ -37,6 +37,7 @@ from knowledge.synonyms import SynonymTable
 from knowledge.types import NATIONAL, Passage
 from knowledge.versions import DocumentStatus, VersionIndex
 from vetbot import regions
+from vetbot.clock import china_today
 from vetbot.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -115,6 +116,7 @@ class HybridRetriever(BaseRetriever):
     _stats_source: Any = PrivateAttr(default=None)
     _versions: VersionIndex | None = PrivateAttr(default=None)
     _versions_source: Any = PrivateAttr(default=None)
+    _versions_day: str = PrivateAttr(default="")
     _filters: dict[tuple[Any, ...], frozenset[str] | None] = PrivateAttr(default_factory=dict)
     _filters_source: Any = PrivateAttr(default=None)
 
@@ -145,17 +147,19 @@ class HybridRetriever(BaseRetriever):
         return self._stats
 
     def versions(self) -> VersionIndex:
-        """Which documents are in force (rebuilt after a reload; see :mod:`knowledge.versions`)."""
+        """Which documents are in force today, China time (rebuilt after a reload and when the
+        day changes: a text takes effect on its day; see :mod:`knowledge.versions`)."""
         chunks = self.store.chunks
-        if self._versions is None or self._versions_source is not chunks:
+        today = china_today()
+        if self._versions is None or self._versions_source is not chunks or self._versions_day != today:
             # One look per document (its first chunk carries the document's metadata).
             docs: dict[str, dict[str, Any]] = {}
             for doc in self.store.documents.values():
                 if doc.chunks:
                     meta = doc.chunks[0].metadata
                     docs[str(meta.get("doc_id") or doc.doc_id)] = meta
-            self._versions = VersionIndex(docs)
-            self._versions_source = chunks
+            self._versions = VersionIndex(docs, today)
+            self._versions_source, self._versions_day = chunks, today
         return self._versions
 
     def status_of(self, chunk_id: str) -> DocumentStatus:

@@ -13,7 +13,7 @@ from knowledge.retrieval.versionorder import current_first
 from knowledge.service import KnowledgeService
 from knowledge.store import KnowledgeStore, make_chroma_client
 from knowledge.synonyms import SynonymTable
-from knowledge.versions import REPEALED, SUPERSEDED, VersionIndex, normalise_title
+from knowledge.versions import NOT_YET, REPEALED, SUPERSEDED, VersionIndex, normalise_title
 from tests.fakes import HashingEmbeddings
 from tests.knowledge.conftest import coverage_only_policy
 from vetbot.settings import Settings
@@ -168,3 +168,45 @@ def test_a_superseded_passage_without_a_counterpart_follows_the_replacing_docume
     alone = [SimpleNamespace(chunk_id=c, superseded=c.startswith("a")) for c in ("a:2", "x:1")]
     kept = current_first(alone, lambda c: c.split(":")[0], lambda c: texts.get(c, "其他"), index.in_force_successor)
     assert [h.chunk_id for h in kept] == ["a:2", "x:1"]
+
+
+def test_a_text_not_yet_in_force_replaces_nothing_until_its_day() -> None:
+    docs = {
+        "old": {"title": "示例优待办法", "date_version": "2020-01-01", "date_effective": "2020-03-01"},
+        "new": {"title": "示例优待办法", "date_version": "2026-10-01", "date_effective": "2027-01-01"},
+        "repealer": {"title": "示例新规定", "date_version": "2026-11-01", "date_effective": "2027-01-01",
+                     "repeals": "示例旧规定"},
+        "repealed": {"title": "示例旧规定", "date_version": "2019-01-01"},
+    }
+    before = VersionIndex(docs, "2026-12-01")
+    assert before.status("old").in_force and before.status("repealed").in_force
+    pending = before.status("new")
+    assert pending.status == NOT_YET and pending.status_date == "2027-01-01"
+    assert pending.note() == "尚未施行（2027-01-01起施行）"
+    assert before.status("repealer").status == NOT_YET
+    assert before.supersessions == []
+    after = VersionIndex(docs, "2027-01-01")
+    assert after.status("new").in_force and after.status("old").status == SUPERSEDED
+    assert after.status("repealed").status == REPEALED
+    # Without a date (ingest reports of what the texts say), versions are ordered as before.
+    assert VersionIndex(docs).status("old").status == SUPERSEDED
+
+
+def test_answers_never_rest_on_a_text_not_yet_in_force(tmp_path: Path) -> None:
+    folder = tmp_path / "notices"
+    folder.mkdir()
+    (folder / "future.txt").write_text(
+        "示例市退役军人免费游览景区的通知\n第一条 退役军人持优待证免费游览本市双龙景区。\n"
+        "第二条 本通知自2999年1月1日起施行。\n", encoding="utf-8")
+    (folder / "now.txt").write_text(
+        "示例市退役军人游览景区优惠办法\n第一条 退役军人持优待证游览本市双龙景区享受门票半价。\n"
+        "第二条 本办法自2020年1月1日起施行。\n", encoding="utf-8")
+    store = KnowledgeStore(tmp_path / "kb", HashingEmbeddings(), make_chroma_client(tmp_path / "kb", None))
+    ingest_paths(store, [folder], progress=False)
+    settings = Settings(data_dir=tmp_path / "data", kb_dir=tmp_path / "kb")
+    service = KnowledgeService(store, settings, synonyms=SynonymTable(), policy=coverage_only_policy())
+    answer = service.ask("退役军人游览双龙景区免费吗")
+    assert not answer.refused and "半价" in answer.answer and "免费游览本市" not in answer.answer
+    assert all(s.in_force for s in [*answer.sources, *answer.related])
+    found = {p.title: p for p in service.search("双龙景区", k=10)}
+    assert found["示例市退役军人免费游览景区的通知"].status_note == "尚未施行（2999-01-01起施行）"
