@@ -167,7 +167,7 @@ class DocumentSummary(BaseModel):
     path: str = ""
     chunk_count: int
     ingested_at: str = ""
-    status: str = Field("现行有效", description="现行有效 / 已被取代 / 已废止 / 尚未施行（knowledge.versions）")
+    status: str = Field("现行有效", description="现行有效/已被取代/已废止/尚未施行（knowledge.versions）")
     status_note: str = Field("", description="已被《…》取代（…起施行）；现行有效时为空")
 
 
