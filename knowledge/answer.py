@@ -234,9 +234,11 @@ def compose_answer(
                 first_sentence_score = score
             elif score <= 0 or score < 0.6 * first_sentence_score or not concepts - covered:
                 continue  # weaker than the lead fact, or says nothing the answer does not say yet
-            elif not (concepts - covered) & topic_labels and not lead_topic <= _firm(sent, analysis):
+            elif (idx > 0 and not (concepts - covered) & topic_labels
+                  and not lead_topic <= _firm(sent, analysis)):
                 # It adds only an amount/duration, and about something else (a lump-sum death
-                # benefit under a question on monthly disability pay): not an answer.
+                # benefit under a question on monthly disability pay): not an answer. In the lead
+                # passage it is about the lead's matter (优待证's review steps, then 30个工作日内).
                 continue
             if any(sent == f.sentence for f in facts):
                 continue

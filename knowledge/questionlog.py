@@ -34,6 +34,9 @@ LOGGED_PASSAGES = 5
 # Refusals that are a hint to rephrase, not an answer: a message with no searchable word (emoji
 # only, punctuation) and one not in Chinese. There is nothing to rate under them.
 HINT_REASONS = frozenset({"empty", "language"})
+# Refusals that are no gap in the knowledge base: out of the service's scope (天气), someone's own
+# application status (优待证办好了吗: no text can know it), a prompt injection.
+NOT_GAP_REASONS = HINT_REASONS | {"off_topic", "personal_status", "injection"}
 
 
 def offers_rating(answer: Answer) -> bool:
@@ -197,9 +200,9 @@ def knowledge_gaps(
 ) -> list[QuestionLog]:
     """Questions refused, answered with confidence below ``low_confidence`` (0..1), or rated 👎.
 
-    Complaints are left out, and so are the hints to rephrase (:data:`HINT_REASONS`: a message
-    of emoji or punctuation only, or not in Chinese, is nothing the knowledge base lacks); newest
-    first, at most ``limit`` rows.
+    Complaints are left out, and so are refusals that point at no missing policy
+    (:data:`NOT_GAP_REASONS`: a message of emoji or punctuation only or not in Chinese, an
+    out-of-scope or personal-status question, an injection); newest first, at most ``limit`` rows.
     """
     stmt = select(QuestionLog).where(
         (QuestionLog.refused.is_(True))
@@ -207,7 +210,7 @@ def knowledge_gaps(
         | (QuestionLog.rating == "down")
     )
     stmt = stmt.where(
-        QuestionLog.refusal_reason.is_(None) | QuestionLog.refusal_reason.not_in(sorted(HINT_REASONS))
+        QuestionLog.refusal_reason.is_(None) | QuestionLog.refusal_reason.not_in(sorted(NOT_GAP_REASONS))
     )
     if since is not None:
         stmt = stmt.where(QuestionLog.created_at >= since)
