@@ -113,7 +113,9 @@ def test_landline_full_width_and_lower_case_x_are_accepted(client: TestClient, u
     assert r.status_code == 303
 
 
-def test_a_receipt_without_a_phone_does_not_promise_the_telegram_check(client: TestClient, users: Users) -> None:
+def test_a_receipt_without_a_phone_does_not_promise_the_telegram_check(
+    client: TestClient, users: Users
+) -> None:
     r = _submit(client, users, phone="")
     receipt = client.get(r.headers["location"], headers=users.headers("staff")).text
     assert "按提示输入登记手机号后四位" not in receipt
