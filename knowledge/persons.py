@@ -23,6 +23,9 @@ GROUPS: dict[str, str] = {
     "illness_death_family": "病故军人遗属",
     "active": "现役军人",
     "military_family": "军人家属（军属）",
+    # Only in passages: a rule naming 现役军人子女/家属 is for a serving member's family, and not
+    # for a veteran's (退役军人的孩子上小学有优待吗 got 现役军人子女's school rule, unflagged).
+    "active_family": "现役军人家属",
     "retired_cadre": "军休干部",
     # 普通退役军人: veterans outside the special groups (残疾军人, 军休…), whom a rule names to
     # say they are *not* covered by what it grants the others.
@@ -79,8 +82,9 @@ _PASSAGE_PATTERNS: dict[str, re.Pattern[str]] = {
     ),
     # 退役军人子女 are a veteran's children, not a serving member's family.
     "military_family": re.compile(
-        r"(?<!退役)(?:军人家属|军人配偶|军人子女|军人父母)|军属|随军|(?<!军人)家属"
+        r"(?<!退役)(?<!现役)(?:军人家属|军人配偶|军人子女|军人父母)|军属|随军|(?<!军人)家属"
     ),
+    "active_family": re.compile(r"现役军人(?:的)?(?:家属|配偶|子女|父母)"),
     "retired_cadre": re.compile(r"军休|军队离休|军队退休|离退休干部"),
     # People a rule names for who they are outside the military (城市公共交通条例: 年满七十周岁的
     # 老年人, 身高不足一点二米的儿童): their free ride is no answer for a veteran. No question is
@@ -123,11 +127,13 @@ class AskedGroup:
     def passage_groups(self) -> set[str]:
         """The passage groups whose rules apply to this person."""
         if self.relation in ("family", "children") and self.group == "active":
-            return {"military_family"}
+            return {"military_family", "active_family"}
         if self.relation in ("family", "children") and self.group in ("veteran", "disabled", "retired_cadre"):
             groups = {"military_family", self.group}  # some rules name 退役军人 and their families
         elif self.relation == "kin" and self.group in ("active", "veteran", "disabled", "retired_cadre"):
             groups = {self.group, "military_family", *_WIDER.get(self.group, ())}
+            if self.group == "active":
+                groups.add("active_family")
         else:
             groups = {self.group, *_WIDER.get(self.group, ())}
         if self.group == "veteran":
@@ -196,7 +202,11 @@ def names_person(word: str) -> bool:
 def groups_in(text: str) -> set[str]:
     """Codes of the groups a passage names."""
     norm = normalize(text)
-    return {code for code, pattern in _PASSAGE_PATTERNS.items() if pattern.search(norm)}
+    found = {code for code, pattern in _PASSAGE_PATTERNS.items() if pattern.search(norm)}
+    if "active_family" in found:
+        # 现役军人子女…享受当地军人子女教育优待政策: the later 军人子女 are the same children.
+        found.discard("military_family")
+    return found
 
 
 def covers(asked: AskedGroup, passage_text: str) -> bool | None:

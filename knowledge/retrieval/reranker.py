@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from knowledge.retrieval.corpus import CorpusStats
-from knowledge.retrieval.query import SYNONYM_CREDIT, QueryAnalysis, focus_concepts
+from knowledge.retrieval.query import QueryAnalysis, focus_concepts
 
 
 @dataclass(frozen=True)
@@ -33,9 +33,10 @@ class CoverageReranker:
     ``intent_gate`` of the best candidate's) whose text states that kind, and the sum is
     divided by ``1 + intent_weight`` to stay in 0..1.
 
-    A passage whose own section heading names the question's focus (``focus_concepts``: 有效期
-    of 优待证有效期多久 in a summary's "## 有效期") adds ``heading_weight`` the same way: it is
-    the section about that, where another only mentions it (临时挂失的有效期). A law's chapter
+    A passage whose own section heading is the question's focus word (``focus_concepts``: 有效期
+    of 优待证有效期多久 and a summary's "## 有效期") or its synonym adds ``heading_weight`` the
+    same way: it is the section about that, where another only mentions it (临时挂失的有效期);
+    a heading that merely contains the word (普通退役军人子女没有全国统一的加分政策) does not. A law's chapter
     heading is no such heading (``CorpusStats.headings``), and a word of the document's title
     (优待证 in the 优待证管理办法) names every section of it, not one.
     """
@@ -68,7 +69,7 @@ class CoverageReranker:
             for cid in scores:
                 heading, title = stats.headings.get(cid, ""), stats.titles.get(cid, "")
                 named = bool(heading) and any(
-                    c.coverage(heading) >= SYNONYM_CREDIT and not c.coverage(title) for c in focus
+                    heading in c.alternates and not c.coverage(title) for c in focus
                 )
                 scores[cid] = (scores[cid] + self.heading_weight * named) / (1.0 + self.heading_weight)
         return Reranked(scores=scores, coverage=coverage)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from knowledge.evaluation import EvalItem, EvalReport, format_report, score_item
-from knowledge.persons import groups_in
+from knowledge.persons import asked_group, covers, groups_in
 from knowledge.retrieval.answer_types import ANSWER_TYPES
 from knowledge.retrieval.intents import detect_intents
 from knowledge.retrieval.query import Concept, focus_concepts
@@ -138,3 +138,13 @@ def test_a_place_without_its_own_rule_is_said_to_be_missing(service: KnowledgeSe
     assert not answer.refused and "地方规定" in answer.not_stated and "南京市" in answer.answer
     own = service.ask("退役军人免费乘坐城市公共交通吗", region="济南市")
     assert "地方规定" not in own.not_stated
+
+
+def test_a_serving_members_childrens_rule_is_not_a_veterans_childrens() -> None:
+    rule = "现役军人子女上公办义务教育学校，可以在部队驻地入学，并享受当地军人子女教育优待政策。"
+    assert groups_in(rule) == {"active", "active_family"}
+    veterans_child = asked_group("退役军人的孩子上小学有优待吗")
+    serving_child = asked_group("我老公在部队，孩子上小学有优待吗")
+    assert veterans_child is not None and covers(veterans_child, rule) is False
+    assert serving_child is not None and covers(serving_child, rule) is True
+    assert "military_family" in groups_in("军人子女入学，享受优待。")
