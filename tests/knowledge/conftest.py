@@ -8,6 +8,7 @@ preference, refusal and answer composition without a model.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,28 @@ def tiny_records() -> list[DocumentRecord]:
             chunks.append(ChunkRecord(meta["chunk_id"], text, meta))
         records.append(DocumentRecord(doc_id, f"policies/{doc_id}.md", f"sha-{doc_id}", {"title": title}, chunks))
     return records
+
+
+def article_store(kb_dir: Path, articles: Sequence[tuple[str, ...]]) -> KnowledgeStore:
+    """A fresh store of own-words articles: ``(doc_id, title, article, text[, region])``; the
+    region (default 全国) makes a local rule. Chunk text is ``article text``, as for a law."""
+    store = KnowledgeStore(kb_dir, HashingEmbeddings(), make_chroma_client(kb_dir, None))
+    docs: dict[str, DocumentRecord] = {}
+    for i, (doc_id, title, article, text, *rest) in enumerate(articles):
+        region = rest[0] if rest else "全国"
+        meta = {
+            "doc_id": doc_id, "chunk_id": f"{doc_id}:{i:012d}:{i}", "title": title, "article": article,
+            "article_no": 0, "heading": "", "path": f"laws/{doc_id}.md", "region": region,
+            "scope": "national" if region == "全国" else "local", "topics": "||",
+        }
+        doc = docs.setdefault(
+            doc_id, DocumentRecord(doc_id, f"laws/{doc_id}.md", f"sha-{doc_id}", {"title": title}, [])
+        )
+        doc.chunks.append(ChunkRecord(meta["chunk_id"], f"{article} {text}", meta))
+    with store.writer() as w:
+        for record in docs.values():
+            w.stage_document(record)
+    return store
 
 
 def build_tiny_kb(kb_dir: Path, embeddings: Any | None = None) -> KnowledgeStore:

@@ -12,10 +12,10 @@ from knowledge.persons import asked_group, covers, groups_in
 from knowledge.retrieval import HybridRetriever
 from knowledge.retrieval.intents import asked_action, detect_intents
 from knowledge.service import KnowledgeService
-from knowledge.store import ChunkRecord, DocumentRecord, KnowledgeStore, make_chroma_client
+from knowledge.store import KnowledgeStore
 from knowledge.synonyms import SynonymTable
 from knowledge.text import ChineseTokenizer
-from tests.knowledge.conftest import HashingEmbeddings, coverage_only_policy
+from tests.knowledge.conftest import article_store, coverage_only_policy
 from vetbot.settings import Settings
 
 # Own-words articles shaped like an insurance law, a heroes' law and a staff regulation.
@@ -32,20 +32,7 @@ ARTICLES = [
 
 
 def _store(kb_dir: Path) -> KnowledgeStore:
-    store = KnowledgeStore(kb_dir, HashingEmbeddings(), make_chroma_client(kb_dir, None))
-    docs: dict[str, DocumentRecord] = {}
-    for i, (doc_id, title, article, text) in enumerate(ARTICLES):
-        meta = {
-            "doc_id": doc_id, "chunk_id": f"{doc_id}:{i:012d}:{i}", "title": title, "article": article,
-            "article_no": 0, "heading": "", "path": f"laws/{doc_id}.md", "region": "全国",
-            "scope": "national", "topics": "||",
-        }
-        doc = docs.setdefault(doc_id, DocumentRecord(doc_id, f"laws/{doc_id}.md", f"sha-{doc_id}", {"title": title}, []))
-        doc.chunks.append(ChunkRecord(meta["chunk_id"], f"{article} {text}", meta))
-    with store.writer() as w:
-        for record in docs.values():
-            w.stage_document(record)
-    return store
+    return article_store(kb_dir, ARTICLES)
 
 
 @pytest.fixture

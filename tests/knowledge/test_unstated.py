@@ -15,10 +15,10 @@ from knowledge.retrieval.answer_types import ANSWER_TYPES
 from knowledge.retrieval.intents import detect_intents
 from knowledge.retrieval.query import Concept, focus_concepts
 from knowledge.service import KnowledgeService
-from knowledge.store import ChunkRecord, DocumentRecord, KnowledgeStore, make_chroma_client
+from knowledge.store import KnowledgeStore
 from knowledge.synonyms import SynonymTable
 from knowledge.types import Answer
-from tests.knowledge.conftest import HashingEmbeddings, coverage_only_policy
+from tests.knowledge.conftest import article_store, coverage_only_policy
 from vetbot.settings import Settings
 
 TYPES = {label: (ask, answer) for ask, label, answer in ANSWER_TYPES}
@@ -97,20 +97,7 @@ ARTICLES = [
 
 
 def _store(kb_dir: Path) -> KnowledgeStore:
-    store = KnowledgeStore(kb_dir, HashingEmbeddings(), make_chroma_client(kb_dir, None))
-    docs: dict[str, DocumentRecord] = {}
-    for i, (doc_id, title, article, text, region) in enumerate(ARTICLES):
-        meta = {
-            "doc_id": doc_id, "chunk_id": f"{doc_id}:{i:012d}:{i}", "title": title, "article": article,
-            "article_no": 0, "heading": "", "path": f"laws/{doc_id}.md", "region": region,
-            "scope": "national" if region == "全国" else "local", "topics": "||",
-        }
-        doc = docs.setdefault(doc_id, DocumentRecord(doc_id, f"laws/{doc_id}.md", f"sha-{doc_id}", {"title": title}, []))
-        doc.chunks.append(ChunkRecord(meta["chunk_id"], f"{article} {text}", meta))
-    with store.writer() as w:
-        for record in docs.values():
-            w.stage_document(record)
-    return store
+    return article_store(kb_dir, ARTICLES)
 
 
 @pytest.fixture
