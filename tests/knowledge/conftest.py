@@ -126,7 +126,7 @@ def article_store(kb_dir: Path, articles: Sequence[tuple[str, ...]]) -> Knowledg
     docs: dict[str, DocumentRecord] = {}
     for i, (doc_id, title, article, text, *rest) in enumerate(articles):
         region = rest[0] if rest else "全国"
-        meta = {
+        meta: dict[str, Any] = {
             "doc_id": doc_id, "chunk_id": f"{doc_id}:{i:012d}:{i}", "title": title, "article": article,
             "article_no": 0, "heading": "", "path": f"laws/{doc_id}.md", "region": region,
             "scope": "national" if region == "全国" else "local", "topics": "||",
