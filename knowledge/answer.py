@@ -216,7 +216,12 @@ def compose_answer(
     applicable = in_region[:3]
     applicable = _only_local_answer(candidates, applicable, region, asked)
     applicable = _on_topic_first(applicable)
-    applicable = prefer_group(applicable, asked)
+    if asked is not None:
+        applicable = prefer_group(applicable, asked)
+    else:
+        # A question naming nobody is a veteran's (the service's asker): a veterans' rule a
+        # little further down leads over another group's, judged by the sentence it would quote.
+        applicable = prefer_group(applicable, VETERAN, in_region[3:5], analysis)
     top_score = applicable[0][0].score if applicable else 0.0
     top_coverage = max((h.coverage for h, _ in applicable), default=0.0)
     first_sentence_score = 0.0

@@ -35,18 +35,36 @@ def asker_first(facts: list[Fact], asked: AskedGroup | None) -> list[Fact]:
     return facts
 
 
+def _quoted_covers(asked: AskedGroup, source: Passage, analysis: QueryAnalysis | None) -> bool:
+    """Whether the sentence an answer would quote from ``source`` (its best for ``analysis``)
+    covers the asker; without an analysis, whether any of its text does. 条例第五十二条第二款
+    names 普通退役军人 only to say they are not covered: its quoted sentence is for others."""
+    if analysis is None:
+        return covers(asked, source.text) is True
+    units = answer_units(source.text) or [source.text]
+    best = max(units, key=lambda u: sentence_score(u, analysis))
+    return covers(asked, best) is True
+
+
 def prefer_group(
-    applicable: list[tuple[Hit, Passage]], asked: AskedGroup | None
+    applicable: list[tuple[Hit, Passage]], asked: AskedGroup | None,
+    pool: list[tuple[Hit, Passage]] | None = None, analysis: QueryAnalysis | None = None,
 ) -> list[tuple[Hit, Passage]]:
     """Move the first passage covering the asker's group to the front when it is about as
-    relevant as the best one (0.75 of its score and of its coverage)."""
-    if asked is None or len(applicable) < 2 or covers(asked, applicable[0][1].text):
+    relevant as the best one (0.75 of its score and of its coverage). It is looked for in
+    ``applicable``, then in ``pool`` (the next candidates in rank order): 保障法第五十三条 on
+    veterans' local transit ranks fourth under 坐地铁免费吗, behind the 现役军人/残疾军人 rules."""
+    if asked is None or len(applicable) < 2 or _quoted_covers(asked, applicable[0][1], analysis):
         return applicable
     top_hit = applicable[0][0]
-    for i, (hit, source) in enumerate(applicable[1:], 1):
+    seen = {h.chunk_id for h, _ in applicable}
+    extra = [p for p in (pool or []) if p[0].chunk_id not in seen]
+    for i, (hit, source) in enumerate([*applicable, *extra][1:], 1):
         close = hit.score >= 0.75 * top_hit.score and hit.coverage >= 0.75 * top_hit.coverage
-        if close and covers(asked, source.text):
-            return [applicable[i], *applicable[:i], *applicable[i + 1:]]
+        if close and _quoted_covers(asked, source, analysis):
+            if i < len(applicable):
+                return [applicable[i], *applicable[:i], *applicable[i + 1:]]
+            return [(hit, source), *applicable[:-1]]
     return applicable
 
 

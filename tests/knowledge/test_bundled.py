@@ -167,10 +167,29 @@ def test_a_place_with_rules_on_other_matters_is_not_said_to_have_none(knowledge_
 
 def test_a_question_naming_nobody_is_told_whom_another_groups_rule_covers(knowledge_service: Any) -> None:
     # The free metro of 现役军人和残疾军人 read as everyone's to a veteran (fresh-eyes report).
+    # The veterans' own rule now leads (保障法第五十三条: local policy, 成都 not in the KB);
+    # the 现役军人/残疾军人 free ride is never given as theirs without the note.
     answer = knowledge_service.ask("成都坐地铁免费吗")
-    assert "知识库中没有找到专门针对退役军人的规定" in answer.answer, answer.answer
+    lead = answer.answer.split("\n")[0]
+    assert "第五十三条" in lead and "知识库暂未收录成都市" in answer.answer, answer.answer
+    if "第五十二条" in answer.answer:
+        assert "知识库中没有找到专门针对退役军人的规定" in answer.answer, answer.answer
 
 
 def test_a_housing_fund_loan_is_not_answered_with_the_business_loan(knowledge_service: Any) -> None:
     # 公积金 is much of what is asked: 创业担保贷款 is another loan.
     assert knowledge_service.ask("退伍军人买房子用公积金贷款有啥优惠不").refused
+
+
+def test_a_veterans_rule_below_other_groups_rules_leads_for_a_question_naming_nobody(
+    knowledge_service: Any,
+) -> None:
+    # 条例第五十二条第二款 (现役军人和残疾军人 ride free) ranked first, and its passage names
+    # 普通退役军人 only to exclude them; the veterans' rule (保障法第五十三条: local policy) ranked
+    # fourth. A question naming nobody is a veteran's: it is answered with the veterans' rule.
+    answer = knowledge_service.ask("我在南京坐地铁免费吗")
+    lead = answer.answer.split("\n")[0]
+    assert "第五十三条" in lead, answer.answer
+    assert "知识库暂未收录南京市" in answer.answer and "地方规定" in answer.not_stated
+    disabled = knowledge_service.ask("残疾军人坐地铁免费吗").answer.split("\n")[0]
+    assert "第五十二条" in disabled
