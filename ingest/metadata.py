@@ -78,7 +78,11 @@ _EFFECTIVE_ON_ISSUE_RE = re.compile(
 # A notice that only says when its measure starts: "第一条 自2025年4月1日起，在金华市常住的…".
 _STARTS_ON_RE = re.compile(
     rf"(?:^|[。；;！!])[ \t　]*(?:第[〇零一二两三四五六七八九十百千0-9]+条[ \t　]*)?自\s*{_DATE}\s*起", re.M)
-_REPEALS_RE = re.compile(r"《([^》]{2,60})》(?:同时|即行|予以)?废止")
+# 《甲》（金退役军人发〔2025〕12号）同时废止; 《甲》和《乙》同时废止: every title of the run before 废止.
+_REPEALS_RE = re.compile(
+    r"((?:《[^》]{2,60}》\s*(?:[（(][^）)《》。；]{1,40}[）)])?\s*[、，,和及与]?\s*)+)(?:同时|即行|予以|一并)?废止"
+)
+_TITLE_RE = re.compile(r"《([^》]{2,60})》")
 _SESSION_RE = re.compile(rf"第[{_CN_NUM}\d]+届")
 _MEETING_RE = re.compile(rf"第[{_CN_NUM}\d]+次.*$")
 _ORDER_RE = re.compile(r"([\u4e00-\u9fff、]{2,40}?令)\s*(第\s*[\d〇零一二三四五六七八九十百千]+\s*号)")
@@ -289,7 +293,7 @@ def metadata_from_head(text: str) -> dict[str, str]:
         meta["date_version"] = version
     if "date_effective" not in meta:
         meta["date_effective"] = _effective_in_body(normalize(text), version)
-    repealed = [m.group(1) for m in _REPEALS_RE.finditer(text[-3000:])]
+    repealed = [t for m in _REPEALS_RE.finditer(text[-3000:]) for t in _TITLE_RE.findall(m.group(1))]
     if repealed:
         meta["repeals"] = "|".join(dict.fromkeys(repealed))
     return {k: v for k, v in meta.items() if v}

@@ -37,7 +37,7 @@ GROUPS: dict[str, str] = {
 _GROUP_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("duty_death_family", re.compile(r"因公牺牲")),
     ("martyr_family", re.compile(
-        r"烈士(遗属|家属|子女|父母|配偶|的)|烈属|英烈家属|牺牲.{0,6}(家里|家属|遗属)")),
+        r"烈士(遗属|家属|子女|父母|配偶|的)|烈属|三属|英烈家属|牺牲.{0,6}(家里|家属|遗属)")),
     ("illness_death_family", re.compile(r"病故")),
     ("disabled", re.compile(r"残疾军人|伤残军人|伤残|残疾|[一二三四五六七八九十1-9]级(伤残|残疾)")),
     ("retired_cadre", re.compile(r"军休|军队离(休|退休)|离休干部|退休干部")),

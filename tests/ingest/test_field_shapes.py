@@ -348,3 +348,20 @@ def test_head_note_of_a_law_is_metadata_not_a_passage() -> None:
     doc = load_bytes(text.encode(), Path("law.md"))
     assert (doc.metadata["date_issued"], doc.metadata["date_version"]) == ("2010-03-01", "2015-06-01")
     assert [c.article for c in _chunks(doc)] == ["第一条"]
+
+
+@pytest.mark.parametrize(
+    ("clause", "repeals"),
+    [
+        # fe25: the 文号 in brackets between the title and 同时废止 hid the repeal, and the old
+        # notice stayed in force.
+        ("《关于退役军人免费乘坐示例市轨道交通的通知》（示退役军人发〔2025〕12号）同时废止。",
+         "关于退役军人免费乘坐示例市轨道交通的通知"),
+        ("《示例甲办法》和《示例乙规定》同时废止。", "示例甲办法|示例乙规定"),
+        ("原《示例旧规定》废止。", "示例旧规定"),
+    ],
+)
+def test_a_repeal_names_every_title_before_it(clause: str, repeals: str) -> None:
+    text = ("示例市关于退役军人乘坐轨道交通的通知\n第一条 退役军人持优待证乘坐轨道交通享受半价。\n"
+            f"第二条 本通知自2027年1月1日起施行。{clause}\n")
+    assert load_bytes(text.encode(), Path("n.txt")).metadata["repeals"] == repeals
