@@ -93,7 +93,9 @@ def rate(
 def search(
     runtime: RuntimeDep,
     _principal: Annotated[Principal, Depends(require(PERM_SEARCH))],
-    q: Annotated[str, Query(max_length=MAX_QUERY_CHARS, description="查询内容；选了主题、地区或文件时可为空（浏览）")],
+    q: Annotated[
+        str, Query(max_length=MAX_QUERY_CHARS, description="查询内容；选了主题、地区或文件时可为空（浏览）")
+    ],
     topic: Annotated[str | None, Query(max_length=32, description="主题代码，如 card")] = None,
     region: Annotated[str | None, Query(max_length=32, description="地区，如 全国、济南市")] = None,
     document: Annotated[str | None, Query(max_length=200, description="只在该文件（doc_id）内检索")] = None,
