@@ -164,7 +164,9 @@ def search_page(
         except RequestValidationError as exc:  # show it on the page, keep the form
             errors = [d["msg"] for d in validation_detail(exc.errors())] or ["筛选条件有误。"]
             topic_v = region_v = None
-        if query and not errors:
+        # An empty query with a topic or region browses them (knowledge.service.search).
+        searched = bool(query or topic_v or region_v)
+        if searched and not errors:
             _terms, hits = search_hits(knowledge, query, k=PAGE_K, topic=topic_v, region=region_v)
     hl = urlencode({"hl": query}) if query else ""
     for hit in hits:
@@ -181,7 +183,8 @@ def search_page(
         regions=regions,
         hits=hits,
         errors=errors,
-        searched=bool(query),
+        searched=searched,
+        browsing=not query,
         national=NATIONAL,
         default_region=principal.region or "",
     )

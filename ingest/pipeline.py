@@ -28,8 +28,9 @@ from ingest.chunking import Chunk, chunk_text
 from ingest.loaders import EXTRA_KEYS, METADATA_KEYS, LoadedDocument, is_supported, load_bytes
 from ingest.metadata import head_metadata_lines
 from ingest.report import FailedFile, IngestedDocument, IngestReport
-from knowledge.overlay import OverlayHook
+from knowledge.overlay import OverlayHook, topics_value
 from knowledge.store import ChunkRecord, DocumentRecord, KnowledgeStore, content_hash
+from knowledge.topic_detection import PASSAGE_TOPICS, passage_topics
 from knowledge.versions import Supersession, VersionIndex
 from vetbot.cancel import CancelToken, cancellable, checkpoint
 from vetbot.errors import IngestError
@@ -42,7 +43,8 @@ logger = logging.getLogger(__name__)
 # 4: head lines (issuer, 发文字号, dates, 题注) are metadata, no longer a passage of their own;
 # 5: a "## 第N条" section no longer inherits a sibling "## heading"; joint issuers and the 主送机关
 #    line are head lines; in-force dates of notices (本通知自…起施行, 自<date>起，…)
-INGEST_VERSION = "5"
+# 6: each passage's own topics (``passage_topics``), for the topic filter of staff search
+INGEST_VERSION = "6"
 
 __all__ = [
     "FailedFile", "IngestReport", "IngestedDocument", "build_record", "document_chunks", "ingest_paths",
@@ -148,6 +150,7 @@ def build_record(doc_id: str, path: str, sha256: str, loaded: LoadedDocument,
                 "region": meta.get("region", ""),
                 "scope": meta.get("scope", "national"),
                 "topics": meta.get("topics", ""),
+                PASSAGE_TOPICS: topics_value(passage_topics(chunk.text)),
                 "issuer": meta.get("issuer", ""),
                 "doc_number": meta.get("doc_number", ""),
                 "date_issued": meta.get("date_issued", ""),

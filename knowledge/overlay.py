@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from knowledge.store import ChunkRecord, DocumentRecord
+from knowledge.topic_detection import PASSAGE_TOPICS, passage_topics
 from vetbot import regions
 from vetbot.textnorm import article_label
 
@@ -201,6 +202,7 @@ def apply_overlay(record: DocumentRecord, overlay: DocumentOverlay | None) -> Ov
                     continue
                 if edit.text is not None:
                     text = edit.text
+                    meta[PASSAGE_TOPICS] = topics_value(passage_topics(text))
                 if edit.label is not None:
                     meta.update(_label_fields(edit.label, meta))
                 meta["edited"] = True

@@ -170,9 +170,14 @@ class KnowledgeService:
     ) -> list[Passage]:
         """Top-``k`` passages for staff lookup, best first (``Passage.score``: reranked score, ~0..1.5).
 
-        Raises InvalidInputError on an empty or over-long query or an unknown topic.
+        A ``topic`` filters by each passage's own topics. An empty query with a topic, region or
+        document lists the first ``k`` passages that pass them (score 0; see
+        :meth:`HybridRetriever.browse`). Raises InvalidInputError on an over-long query, an
+        empty one without a filter, or an unknown topic.
         """
-        query = self._validate(query)
+        browsing = topic is not None or region is not None or document is not None
+        if not (browsing and not normalize(strip_surrogates(query or ""))):
+            query = self._validate(query)
         self._store.refresh_if_stale()
         return self.retriever.search(query, k, topic=topic, region=region, document=document)
 

@@ -4,12 +4,18 @@ Staff search filters by topic (:data:`knowledge.types.TOPICS`); a document with 
 passes a topic filter, so a bureau's uploaded notice on free buses was missing from 交通出行.
 :func:`detect_topics` reads them from the words a text uses most: a topic is kept when its
 words occur at least :data:`MIN_HITS` times in the title and text together.
+
+A passage of a law that covers ten topics speaks of one or two of them; :func:`passage_topics`
+reads those from the passage's own words, so that the topic filter of staff search narrows to
+the passages on the topic rather than to every article of a many-topic law.
 """
 
 from __future__ import annotations
 
 import re
 
+# Chunk metadata key of a passage's own topics ("|a|b|", "" when it names none; see knowledge.types).
+PASSAGE_TOPICS = "passage_topics"
 MIN_HITS = 2
 MAX_TOPICS = 3
 
@@ -24,15 +30,35 @@ _TOPIC_WORDS: dict[str, re.Pattern[str]] = {
     "tax": re.compile(r"税"),
     "pension_subsidy": re.compile(r"抚恤|补助|补贴|优待金|生活费"),
     "housing": re.compile(r"住房|住宅|租房|公租房|危房"),
-    "honours": re.compile(r"烈士|褒扬|光荣牌|英雄|纪念设施|荣誉"),
-    "complaints": re.compile(r"信访|投诉|举报|申诉"),
+    "honours": re.compile(r"烈士|褒扬|光荣牌|英雄|纪念设施|荣誉|功臣|立功|等功|表彰|功勋"),
+    "complaints": re.compile(r"信访|投诉|举报|申诉|控告|检举|诉求|维权"),
 }
+
+# A passage also speaks of a topic used at least this share as often as its most used one
+# (烈士遗属乘车和游览: transit 9, scenic areas 6 are both; a lone 烈士 in an article on school
+# places is not).
+PASSAGE_SHARE = 0.5
+
+
+def _counts(text: str) -> dict[str, int]:
+    return {code: len(pattern.findall(text)) for code, pattern in _TOPIC_WORDS.items()}
 
 
 def detect_topics(title: str, text: str) -> list[str]:
     """Topic codes (at most :data:`MAX_TOPICS`, most used first) whose words occur at least
     :data:`MIN_HITS` times in ``title`` and ``text``; [] when none does."""
-    body = f"{title}\n{text}"
-    counts = {code: len(pattern.findall(body)) for code, pattern in _TOPIC_WORDS.items()}
+    counts = _counts(f"{title}\n{text}")
     ranked = sorted((c for c in counts if counts[c] >= MIN_HITS), key=lambda c: -counts[c])
     return ranked[:MAX_TOPICS]
+
+
+def passage_topics(text: str) -> list[str]:
+    """Topic codes one passage speaks of (at most :data:`MAX_TOPICS`, most used first): its most
+    used topic, even if named once, and those used at least :data:`PASSAGE_SHARE` times as often;
+    [] when no topic word occurs (the caller then keeps the document's topics)."""
+    counts = _counts(text)
+    top = max(counts.values(), default=0)
+    if top == 0:
+        return []
+    kept = [c for c in counts if counts[c] >= max(1.0, PASSAGE_SHARE * top)]
+    return sorted(kept, key=lambda c: -counts[c])[:MAX_TOPICS]

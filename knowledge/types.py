@@ -17,7 +17,10 @@ Chunk metadata keys (stored in Chroma and in the catalogue; scalar values only):
                 "浙江省/杭州市", "山东省" ("" for 全国 and unknown places)
 ``region_code`` six-digit administrative division code (adcode), e.g. "310101" ("" when none)
 ``scope``       "national" or "local"
-``topics``      "|"-joined topic codes, e.g. "|card|transit|"
+``topics``      "|"-joined topic codes of the document, e.g. "|card|transit|"
+``passage_topics`` the topic codes the passage's own text speaks of, same form
+                (knowledge.topic_detection.passage_topics); "" when it names none, and absent in
+                chunks ingested before INGEST_VERSION 6: the document's ``topics`` count then
 ``issuer``      issuing body, e.g. 全国人民代表大会常务委员会, 国务院、中央军事委员会
 ``doc_number``  发文字号 or order number, e.g. 戊退役军人发〔2025〕7号, 国务院令第431号
 ``date_issued`` date the text was published (else adopted, else approved), ISO YYYY-MM-DD
@@ -72,6 +75,7 @@ class Passage(BaseModel):
     chunk_id: str = ""
     heading: str = ""
     scope: Literal["national", "local"] = "national"
+    # The passage's own topic codes (chunk ``passage_topics``), else its document's ``topics``.
     topics: list[str] = Field(default_factory=list)
     date_version: str = ""  # ISO date of this version of the document ("" when unknown)
     # Version status (knowledge.versions): 现行有效, 已被取代 (a newer version of the same title)

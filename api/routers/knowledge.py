@@ -93,15 +93,21 @@ def rate(
 def search(
     runtime: RuntimeDep,
     _principal: Annotated[Principal, Depends(require(PERM_SEARCH))],
-    q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, description="查询内容")],
+    q: Annotated[
+        str, Query(max_length=MAX_QUERY_CHARS, description="查询内容；选了主题、地区或文件时可为空（浏览）")
+    ],
     topic: Annotated[str | None, Query(max_length=32, description="主题代码，如 card")] = None,
     region: Annotated[str | None, Query(max_length=32, description="地区，如 全国、济南市")] = None,
     document: Annotated[str | None, Query(max_length=200, description="只在该文件（doc_id）内检索")] = None,
     k: Annotated[int, Query(ge=1, le=MAX_SEARCH_K, description="返回条数（1–50）")] = 10,
 ) -> SearchResponse:
-    """Ranked passages; ``snippet_html`` marks the query terms with ``<mark>`` (rest escaped)."""
+    """Ranked passages; ``snippet_html`` marks the query terms with ``<mark>`` (rest escaped).
+
+    An empty ``q`` with a topic, region or document lists their passages (score 0): in force
+    first, national before local, in document order.
+    """
     query = q.strip()
-    if not query:
+    if not query and topic is None and region is None and document is None:
         raise field_error(["query", "q"], "查询内容不能为空。", "string_too_short")
     knowledge = runtime.knowledge
     with runtime.kb_lock.read():

@@ -5,7 +5,8 @@ Pipeline of :meth:`HybridRetriever.retrieve`:
 1. query analysis (:mod:`~knowledge.retrieval.query`): the asking part of a letter
    (:mod:`~knowledge.retrieval.focus`), tokens, synonym expansions, concepts, and the kind of
    rule asked for (:mod:`~knowledge.retrieval.intents`);
-2. candidate filters (:mod:`~knowledge.retrieval.filters`): topic, region, document;
+2. candidate filters (:mod:`~knowledge.retrieval.filters`): topic, region, document (staff
+   search filters a topic by passage, :meth:`HybridRetriever.search`);
 3. ``fetch_k`` candidates from each of dense search and BM25 (BM25 queries repeat the user's
    own tokens so that synonym expansions, added once, weigh half);
 4. fusion (:mod:`~knowledge.retrieval.fusion`): RRF (default) or a weighted sum;
@@ -16,6 +17,7 @@ Pipeline of :meth:`HybridRetriever.retrieve`:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -27,13 +29,14 @@ from pydantic import ConfigDict, Field, PrivateAttr
 
 from knowledge.retrieval.corpus import CorpusStats
 from knowledge.retrieval.docnumbers import named_documents, named_first
-from knowledge.retrieval.filters import filter_doc_ids
+from knowledge.retrieval.filters import filter_doc_ids, passage_topics_field, topic_passage_ids
 from knowledge.retrieval.fusion import FUSION_METHODS, rrf_fuse, weighted_fuse
 from knowledge.retrieval.query import QueryAnalysis, QueryAnalyzer
 from knowledge.retrieval.regions import RegionPreference
 from knowledge.retrieval.reranker import CoverageReranker
 from knowledge.retrieval.versionorder import current_first
 from knowledge.synonyms import SynonymTable
+from knowledge.text import normalize
 from knowledge.types import NATIONAL, Passage
 from knowledge.versions import DocumentStatus, VersionIndex
 from vetbot import regions
@@ -44,6 +47,18 @@ if TYPE_CHECKING:
     from knowledge.store import ChunkRecord, KnowledgeStore
 
 FILTER_CACHE_SIZE = 64  # distinct filters remembered per generation
+# Most candidates taken from each search when a topic filters passages: the candidates come
+# from the documents holding such passages and are widened by their share of them.
+PASSAGE_FILTER_MAX_DEPTH = 2000
+
+
+@dataclass(frozen=True)
+class TopicPassages:
+    """The passages of one topic (:func:`topic_passage_ids`): every id, and per document its
+    ids in document order."""
+
+    chunk_ids: frozenset[str]
+    per_doc: dict[str, list[str]]
 
 
 @dataclass
@@ -119,6 +134,7 @@ class HybridRetriever(BaseRetriever):
     _versions_day: str = PrivateAttr(default="")
     _filters: dict[tuple[Any, ...], frozenset[str] | None] = PrivateAttr(default_factory=dict)
     _filters_source: Any = PrivateAttr(default=None)
+    _topic_passages: dict[str, TopicPassages] = PrivateAttr(default_factory=dict)
 
     def __init__(
         self,
@@ -176,7 +192,7 @@ class HybridRetriever(BaseRetriever):
             return None
         chunks = self.store.chunks
         if self._filters_source is not chunks:  # a new generation (see stats())
-            self._filters, self._filters_source = {}, chunks
+            self._filters, self._topic_passages, self._filters_source = {}, {}, chunks
         key = (topic, region, document, strict)
         if key not in self._filters:
             found = filter_doc_ids(self.store.documents, topic=topic, region=region, document=document,
@@ -185,6 +201,31 @@ class HybridRetriever(BaseRetriever):
                 self._filters.clear()
             self._filters[key] = None if found is None else frozenset(found)
         return self._filters[key]
+
+    def topic_passages(self, topic: str) -> TopicPassages:
+        """:func:`topic_passage_ids` over the current generation, remembered until the next one.
+        Raises InvalidInputError for an unknown topic."""
+        chunks = self.store.chunks
+        if self._filters_source is not chunks:  # a new generation (see stats())
+            self._filters, self._topic_passages, self._filters_source = {}, {}, chunks
+        found = self._topic_passages.get(topic)
+        if found is None:
+            per_doc = topic_passage_ids(self.store.documents, topic)
+            ids = frozenset(c for doc_ids in per_doc.values() for c in doc_ids)
+            found = self._topic_passages[topic] = TopicPassages(ids, per_doc)
+        return found
+
+    def _passage_filter(
+        self, topic: str, allowed: frozenset[str] | None
+    ) -> tuple[frozenset[str], frozenset[str], float]:
+        """(documents to search, passages to keep, how much deeper to search) for a topic
+        filtered by passage within the ``allowed`` documents (None: all)."""
+        passages = self.topic_passages(topic)
+        docs = frozenset(d for d in passages.per_doc if allowed is None or d in allowed)
+        documents = self.store.documents
+        wanted = sum(len(passages.per_doc[d]) for d in docs)
+        total = sum(len(documents[d].chunks) for d in docs if d in documents)
+        return docs, passages.chunk_ids, (total / wanted) if wanted else 1.0
 
     def regions(self) -> list[str]:
         """Regions present in the KB, national first."""
@@ -204,6 +245,7 @@ class HybridRetriever(BaseRetriever):
         fusion: str | None = None,
         demote_superseded: bool = True,
         query_vector: Sequence[float] | None = None,
+        by_passage: bool = False,
     ) -> RetrievalResult:
         """Rank chunks for ``query``; returns every candidate as a hit, best first.
 
@@ -214,6 +256,8 @@ class HybridRetriever(BaseRetriever):
         ``query_vector`` is ``query``'s embedding (``embed_query``) when the caller has it
         already: dense search then embeds nothing (ignored with ``expand_dense``, and for a
         letter-style question, whose dense query, its focus, differs from ``query``).
+        ``by_passage`` filters ``topic`` by each passage's own topics
+        (:func:`~knowledge.retrieval.filters.passage_topics_field`) instead of its document's.
         Raises InvalidInputError for an unknown fusion method or topic.
         """
         k = k or self.k
@@ -221,12 +265,22 @@ class HybridRetriever(BaseRetriever):
         _check_fusion(fusion)
         analysis = self.analyze(query)
         live = self.store.chunks
-        allowed = self.allowed_doc_ids(topic=topic, region=region, document=document, strict=strict)
+        keep: frozenset[str] | None = None  # the passages a passage-level topic filter keeps
+        widen = 1.0
+        if by_passage and topic is not None:
+            allowed = self.allowed_doc_ids(region=region, document=document, strict=strict)
+            allowed, keep, widen = self._passage_filter(topic, allowed)
+        else:
+            allowed = self.allowed_doc_ids(topic=topic, region=region, document=document, strict=strict)
         if not live or (allowed is not None and not allowed):
             return RetrievalResult(analysis=analysis, hits=[], region=prefer_region)
         # Filters are pushed into both searches (Chroma ``where``, a BM25 row mask), so a
-        # filtered search takes the same number of candidates as an unfiltered one.
-        depth = min(len(live), max(self.fetch_k, 4 * k))
+        # filtered search takes the same number of candidates as an unfiltered one; passages
+        # are filtered afterwards, so their documents are searched deeper by their share.
+        depth = max(self.fetch_k, 4 * k)
+        if keep is not None:
+            depth = max(depth, min(PASSAGE_FILTER_MAX_DEPTH, math.ceil(depth * widen)))
+        depth = min(len(live), depth)
 
         # A letter is searched by its asking part (analysis.focus), in dense search as in BM25.
         dense_query = analysis.searched
@@ -236,9 +290,10 @@ class HybridRetriever(BaseRetriever):
             dense_raw = self.store.dense_search_by_vector(list(query_vector), depth, doc_ids=allowed)
         else:
             dense_raw = self.store.dense_search(dense_query, depth, doc_ids=allowed)
-        dense = [(c, s) for c, s in dense_raw if c in live]
+        dense = [(c, s) for c, s in dense_raw if c in live and (keep is None or c in keep)]
         bm25_tokens = [*analysis.tokens, *analysis.tokens, *analysis.expansion_tokens]
-        sparse = [(c, s) for c, s in self.store.bm25_search(bm25_tokens, depth, doc_ids=allowed) if c in live]
+        sparse = [(c, s) for c, s in self.store.bm25_search(bm25_tokens, depth, doc_ids=allowed)
+                  if c in live and (keep is None or c in keep)]
 
         # Both lists hold live, allowed ids only: fusion needs no id set.
         if fusion == "rrf":
@@ -306,11 +361,18 @@ class HybridRetriever(BaseRetriever):
         A query that names a document's 发文字号 (``金退役军人发〔2025〕12号``) lists that
         document's passages first (:mod:`~knowledge.retrieval.docnumbers`), those not ranked at
         all with score 0.
+
+        A ``topic`` keeps the passages whose own text speaks of it (``passage_topics``; one that
+        names no topic counts its document's): the article on free buses of a law that lists ten
+        topics is found under 交通出行, not under 子女教育. An empty ``query`` with a filter
+        browses: see :meth:`browse`.
         """
         k = k or self.k
+        if not normalize(query) and (topic is not None or region is not None or document is not None):
+            return self.browse(k, topic=topic, region=region, document=document, strict=strict)
         result = self.retrieve(
             query, k, topic=topic, region=region, document=document, strict=strict,
-            prefer_region=prefer_region or region, demote_superseded=False,
+            prefer_region=prefer_region or region, demote_superseded=False, by_passage=True,
         )
         browsing = topic is not None or document is not None
         listed = [h for h in result.hits if browsing or h.coverage > 0]
@@ -321,18 +383,62 @@ class HybridRetriever(BaseRetriever):
             text_of=lambda cid: chunks[cid].text,
             successor_of=versions.in_force_successor,
         )
-        named = named_documents(query, self.store.documents, self.allowed_doc_ids(
-            topic=topic, region=region, document=document, strict=strict))
+        allowed = self.allowed_doc_ids(region=region, document=document, strict=strict)
+        keep: frozenset[str] | None = None
+        if topic is not None:
+            allowed, keep, _ = self._passage_filter(topic, allowed)
+        named = named_documents(query, self.store.documents, allowed)
         if named:
             old_docs = versions.superseded_ids()
             documents = self.store.documents
             listed = named_first(
                 listed, result.hits,
-                {d: [c.chunk_id for c in documents[d].chunks if c.chunk_id in chunks] for d in named},
+                {d: [c.chunk_id for c in documents[d].chunks
+                     if c.chunk_id in chunks and (keep is None or c.chunk_id in keep)] for d in named},
                 make_hit=lambda cid: Hit(chunk_id=cid, score=0.0, fused=0.0,
                                          superseded=str(chunks[cid].metadata.get("doc_id", "")) in old_docs),
             )
         return [self.to_passage(h) for h in listed[:k]]
+
+    def browse(
+        self,
+        k: int | None = None,
+        *,
+        topic: str | None = None,
+        region: str | None = None,
+        document: str | None = None,
+        strict: bool = False,
+    ) -> list[Passage]:
+        """The first ``k`` passages that pass the filters, with no query (score 0): staff
+        browsing a topic or a place. Texts in force first, then national before local (by
+        region), then by document title and the passages' order within each document. A topic
+        filters by passage, as in :meth:`search`; raises InvalidInputError for an unknown topic.
+        """
+        k = k or self.k
+        allowed = self.allowed_doc_ids(region=region, document=document, strict=strict)
+        documents, chunks = self.store.documents, self.store.chunks
+        if topic is not None:
+            per_doc = self.topic_passages(topic).per_doc
+            ids = {d: per_doc[d] for d in per_doc if allowed is None or d in allowed}
+        else:
+            ids = {d: [c.chunk_id for c in documents[d].chunks]
+                   for d in (documents if allowed is None else allowed) if d in documents}
+        old_docs = self.versions().superseded_ids()
+
+        def order(doc_id: str) -> tuple[bool, bool, str, str, str]:
+            doc = documents[doc_id]
+            meta = doc.chunks[0].metadata if doc.chunks else doc.metadata
+            place = str(meta.get("region") or NATIONAL)
+            return doc_id in old_docs, place != NATIONAL, place, str(meta.get("title", "")), doc_id
+
+        out: list[Passage] = []
+        for doc_id in sorted((d for d in ids if d in documents), key=order):
+            for cid in ids[doc_id]:
+                if cid in chunks:
+                    out.append(passage_from_chunk(chunks[cid], 0.0, self.status_of(cid)))
+                    if len(out) >= k:
+                        return out
+        return out
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
@@ -366,7 +472,7 @@ def passage_from_chunk(chunk: ChunkRecord, score: float, status: DocumentStatus 
         chunk_id=chunk.chunk_id,
         heading=str(meta.get("heading", "") or ""),
         scope=scope,
-        topics=[t for t in str(meta.get("topics", "")).split("|") if t],
+        topics=[t for t in passage_topics_field(meta).split("|") if t],
         date_version=str(meta.get("date_version", "") or ""),
         status=status.status,
         superseded_by=status.superseded_by,

@@ -120,7 +120,9 @@ class FakeKnowledge:
         region: str | None = None,
         document: str | None = None,
     ) -> list[Passage]:
-        query = self._check(query)
+        # An empty query with a filter browses (score 0, document order), as the real service does.
+        browsing = not (query or "").strip() and bool(topic or region or document)
+        query = "" if browsing else self._check(query)
         if topic is not None and topic not in TOPICS:
             raise InvalidInputError("topic", user_message="未知的主题")
         out = []
@@ -134,7 +136,7 @@ class FakeKnowledge:
                 if region and m["region"] not in (region, NATIONAL):
                     continue
                 score = sum(c.text.count(t) for t in self.query_terms(query))
-                if score:
+                if score or browsing:
                     out.append(
                         Passage(
                             title=m["title"],

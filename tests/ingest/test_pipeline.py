@@ -18,6 +18,8 @@ CHUNK_KEYS = {
     "topics", "issuer", "doc_number", "date_issued", "date_effective", "source_url",
     # Added by issue 15 (documented in knowledge/types.py).
     "date_adopted", "date_amended", "date_version", "region_path", "region_code", "repeals",
+    # A passage's own topics (INGEST_VERSION 6, documented in knowledge/types.py).
+    "passage_topics",
 }
 
 SIMPLE = ("# 示例办法\n\n## 第一章 总则\n\n第一条 退役军人凭优待证免费乘坐公交。\n\n"
