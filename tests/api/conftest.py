@@ -123,3 +123,15 @@ def anon_client(
     app = create_app(settings, knowledge=fake_knowledge, cases=case_service, session_factory=session_factory)
     with TestClient(app) as c:
         yield c
+
+
+@pytest.fixture
+def real_client(
+    settings: Settings, knowledge_service: Any, case_service: Any, session_factory: Any, users: Users
+) -> Iterator[TestClient]:
+    """The app over the real bundled knowledge service (slow tests): ``users`` are created first."""
+    app = create_app(
+        settings, knowledge=knowledge_service, cases=case_service, session_factory=session_factory
+    )
+    with TestClient(app) as c:
+        yield c

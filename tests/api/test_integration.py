@@ -4,30 +4,15 @@ real CaseService on a temp SQLite database."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from knowledge.types import Answer
 from tests.api.conftest import PASSWORD
 from tests.api.support import Users
-from vetbot.settings import Settings
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def real_client(
-    settings: Settings, knowledge_service: Any, case_service: Any, session_factory: Any, users: Users
-) -> Iterator[TestClient]:
-    app = create_app(
-        settings, knowledge=knowledge_service, cases=case_service, session_factory=session_factory
-    )
-    with TestClient(app) as c:
-        yield c
 
 
 def test_ready_and_documents(real_client: TestClient, users: Users) -> None:

@@ -4,15 +4,10 @@ showed nothing)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from tests.api.support import Users
-from vetbot.settings import Settings
 
 
 def test_an_empty_query_with_a_topic_lists_its_passages(client: TestClient, users: Users) -> None:
@@ -34,17 +29,6 @@ def test_the_search_page_browses_a_topic(client: TestClient, users: Users) -> No
     assert 'id="results"' in page and "测试济南市乘车优待办法" in page
     assert "列出前 1 条“交通出行”条文" in page
     assert 'id="results"' not in client.get("/search", headers=users.headers("staff")).text
-
-
-@pytest.fixture
-def real_client(
-    settings: Settings, knowledge_service: Any, case_service: Any, session_factory: Any, users: Users
-) -> Iterator[TestClient]:
-    app = create_app(
-        settings, knowledge=knowledge_service, cases=case_service, session_factory=session_factory
-    )
-    with TestClient(app) as c:
-        yield c
 
 
 @pytest.mark.slow
