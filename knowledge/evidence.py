@@ -58,7 +58,11 @@ _NAMED_TYPE: dict[str, re.Pattern[str]] = {
     "人数": re.compile(r"人数|名额|代表"),
     "日期": re.compile(r"之日|施行|生效"),
 }
-_NAMED_BY_PATTERN = {answer: _NAMED_TYPE[label] for _ask, label, answer in ANSWER_TYPES}
+# A phone number, an address or a list of hospitals is never governed without being stated:
+# a rule that lines must be published (公布…咨询投诉电话) does not answer 投诉电话是多少.
+_NAMED_BY_PATTERN = {
+    answer: _NAMED_TYPE[label] for _ask, label, answer in ANSWER_TYPES if label in _NAMED_TYPE
+}
 
 
 @dataclass

@@ -77,6 +77,36 @@ ANSWER_TYPES: tuple[tuple[re.Pattern[str], str, re.Pattern[str]], ...] = (
         re.compile(r"(?:[0-9]+|[一二三四五六七八九十两]+)\s*(?:人|名|位)(?!民|员|士)"),
     ),
     (
+        # "投诉电话是多少" asks for a number to dial: a rule that says phone lines must be published
+        # (公布…咨询投诉电话) does not answer it. The 电话 itself stays a concept.
+        re.compile(
+            r"(?<=电话)(?:号码)?(?:是|有)?多少|(?<=热线)(?:号码)?(?:是|有)?多少|号码是多少"
+            r"|打(?:什么|哪个|啥)(?:电话|号码)|联系方式|联系电话"
+        ),
+        "号码",
+        # 12345, 12367, 0571-87654321, 13800001111; not sums (30000元) or years.
+        re.compile(r"(?<![0-9.])(?:[0-9]{3,4}-)?[0-9]{5,11}(?![0-9.年元万%])"),
+    ),
+    (
+        # "国家信访局在什么位置" asks for a street address, which rules never give (where to
+        # apply, 在哪里办, is a department and not this).
+        re.compile(r"(?:什么|啥|哪个|哪)(?:位置|地址)|地址(?:是|在)|具体位置|门牌号|在哪条(?:路|街)"),
+        "地址",
+        re.compile(r"[路街巷道][0-9一二三四五六七八九十]+号"),
+    ),
+    (
+        # "哪几家医院…给个名单" asks for named institutions: a rule that hospitals shall give
+        # priority names none.
+        re.compile(r"名单|哪(?:几)?家(?:医院|银行)|哪个医院|哪些(?:医院|银行)"),
+        "名单",
+        # Two or more named hospitals or banks (解放军总医院、…医院), or a named bank (中国工商银行);
+        # 加强优抚医院、光荣院建设 names a kind, not a list.
+        re.compile(
+            r"[\u4e00-\u9fff]{2,12}(?:医院|银行)(?:[、，,]|和|及)[\u4e00-\u9fff]{2,12}(?:医院|银行)"
+            r"|中国[\u4e00-\u9fff]{1,4}银行"
+        ),
+    ),
+    (
         # "要带什么材料" asks for the papers to bring: a rule on where to apply does not answer it.
         re.compile(r"(?:什么|哪些|啥)(?:材料|证件|证明|手续|资料)|带(?:什么|哪些|啥)|需要(?:什么|哪些|啥)东西"),
         "材料",
