@@ -18,7 +18,13 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from knowledge.answer_groups import VETERAN, answers_another_group, asker_first, group_note, prefer_group
+from knowledge.answer_groups import (
+    answers_another_group,
+    asker_first,
+    group_note,
+    implied_group,
+    prefer_group,
+)
 from knowledge.persons import (
     AskedGroup,
     asked_group,
@@ -90,10 +96,13 @@ TYPE_NOTE = "注意：以上条文没有写明具体的{what}，知识库中没�
 _TYPE_WORDS = {
     "时限": "期限", "时刻": "时间", "比例": "比例或折扣", "金额": "金额或标准",
     "分值": "加分分值", "材料": "所需材料", "人数": "人数", "日期": "日期",
+    "号码": "电话号码", "地址": "地址", "名单": "名单",
 }
 
-# ``Composed.not_stated`` entry for the asker's place's own rule, missing from the KB.
+# ``Composed.not_stated`` entries for the asker's place's own rule, and for a rule covering
+# the asker's group when the one found covers others (``group_note``), missing from the KB.
 LOCAL_RULE = "地方规定"
+OTHER_GROUP = "适用对象"
 
 MAX_FACTS = 3
 # How far down the ranking a local rule may be and still be the answer for an unknown place.
@@ -218,10 +227,10 @@ def compose_answer(
     applicable = _on_topic_first(applicable)
     if asked is not None:
         applicable = prefer_group(applicable, asked)
-    else:
+    elif (implied := implied_group(analysis.query)) is not None:
         # A question naming nobody is a veteran's (the service's asker): a veterans' rule a
         # little further down leads over another group's, judged by the sentence it would quote.
-        applicable = prefer_group(applicable, VETERAN, in_region[3:5], analysis)
+        applicable = prefer_group(applicable, implied, in_region[3:5], analysis)
     top_score = applicable[0][0].score if applicable else 0.0
     top_coverage = max((h.coverage for h, _ in applicable), default=0.0)
     first_sentence_score = 0.0
@@ -303,12 +312,15 @@ def compose_answer(
         notes.append(LOCAL_NOTE_LOCAL_SOURCE.format(regions=regions))
     # A question naming nobody is read as a veteran's, the service's asker: a free ride for
     # 现役军人和残疾军人 says so rather than reading as everyone's (成都坐地铁免费吗).
-    note = group_note(facts, asked or VETERAN)
+    note = group_note(facts, asked or implied_group(analysis.query))
     if note:
         notes.insert(0, note)
     not_stated = _missing_types(facts, analysis)
     if not_stated:
         notes.insert(0, TYPE_NOTE.format(what="、".join(_TYPE_WORDS.get(t, t) for t in not_stated)))
+    if note:
+        # The rule found is another group's: the asker's own is what the KB leaves out.
+        not_stated.append(OTHER_GROUP)
     if unstated_local:
         not_stated.append(LOCAL_RULE)
 

@@ -7,6 +7,7 @@ rule does not even give what was asked (:func:`answers_another_group`).
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from knowledge.persons import AskedGroup, covers, describe_groups, groups_in, names_person
@@ -20,6 +21,19 @@ if TYPE_CHECKING:
 
 # Who is asked about when a question names nobody: the service's asker.
 VETERAN = AskedGroup("veteran")
+# A question about 军人 / 当兵的 / 部队里的 without 退役 speaks of someone serving (军人牺牲了能拿
+# 多少保险金): it is no veteran's question, and a soldiers' rule needs no note that it is not one.
+_SERVING = re.compile(
+    r"(?<!退役)(?<!退伍)(?<!复员)(?<!转业)(?<!老)(?<!前)军人|当兵的|在部队|部队里|服役期间|现役"
+)
+_LEFT = re.compile(r"退役|退伍|复员|转业|老兵|退下来|部队回来|部队下来")
+
+
+def implied_group(question: str) -> AskedGroup | None:
+    """Whom a question naming no group is about: a veteran (the service's asker), or nobody in
+    particular when it speaks of a serving member and of no one who has left."""
+    text = normalize(question)
+    return None if _SERVING.search(text) and not _LEFT.search(text) else VETERAN
 GROUP_NOTE = "注意：以上规定适用于{groups}；知识库中没有找到专门针对{asked}的规定，是否适用可能由各地规定，请以当地规定为准。"  # noqa: E501
 
 

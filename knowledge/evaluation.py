@@ -13,7 +13,7 @@ Optional per item: ``region`` (the asker's region), ``expect_source``
 * ``answer`` passes when not refused and every ``expect`` group has a term in the answer or in
   the text of the first three passages it lists (cited ones first, then 相关条文);
   ``refuse`` when refused, or when the answer says the cited rules do not state the amount,
-  time limit... asked for, or that the KB lacks the asker's place's rule (``Answer.not_stated``:
+  time limit... asked for, or that the KB lacks the asker's place's or group's rule (``Answer.not_stated``:
   issue 16 counts "says it is not in the knowledge base" as the answer to a how-much question;
   the report counts these apart);
   ``complaint`` when the intent is complaint and the theme matches.

@@ -120,9 +120,10 @@ class Answer(BaseModel):
     refusal_reason: str | None = None
     local_rule: bool = False
     # What the question asks for that the cited rules do not state, and the answer says so:
-    # answer types (金额, 时限, 比例, 分值, 材料, 时刻, 人数, 日期: labels of
-    # knowledge.retrieval.answer_types; "以上条文没有写明具体的金额或标准") and 地方规定 (the
-    # national rule leaves it to the asker's place, whose rule the KB lacks: "知识库暂未收录…").
+    # answer types (金额, 时限, 比例, 分值, 材料, 时刻, 人数, 日期, 号码, 地址, 名单: labels of
+    # knowledge.retrieval.answer_types; "以上条文没有写明具体的金额或标准"), 地方规定 (the
+    # national rule leaves it to the asker's place, whose rule the KB lacks: "知识库暂未收录…")
+    # and 适用对象 (the rule found covers other groups than the asker's: "…没有找到专门针对…的规定").
     not_stated: list[str] = Field(default_factory=list)
     # A curated answer (官方口径, knowledge.curated) written by staff; ``sources`` are its citations.
     official: bool = False

@@ -35,6 +35,10 @@ TYPES = {label: (ask, answer) for ask, label, answer in ANSWER_TYPES}
         ("日期", "国防教育法从哪天开始施行的", "本法自2024年9月21日起施行", "本法自公布之日起施行"),
         ("日期", "烈士纪念日是哪一天", "每年9月30日为烈士纪念日", "设立烈士纪念日"),
         ("日期", "全民国防教育日是哪天", "每年九月的第三个星期六为全民国防教育日", "设立全民国防教育日"),
+        ("号码", "国家信访局的投诉电话是多少？", "可以拨打12345政务服务便民热线", "应当公布咨询投诉电话"),
+        ("号码", "有事打什么电话", "服务电话0571-87654321", "2024年9月21日起施行，补助30000元"),
+        ("地址", "国家信访局在北京啥位置", "地址：永定门西街10号", "信访接待的时间和地点"),
+        ("名单", "我们市哪几家医院开了优先窗口？给个名单", "解放军总医院、北京协和医院设立优先窗口", "加强优抚医院、光荣院建设"),
     ],
 )
 def test_answer_types_read_the_question_and_the_rule(label: str, question: str, stated: str, not_stated: str) -> None:
@@ -42,6 +46,12 @@ def test_answer_types_read_the_question_and_the_rule(label: str, question: str, 
     assert ask.search(question)
     assert answer.search(stated)
     assert not answer.search(not_stated)
+
+
+def test_where_to_apply_is_no_street_address() -> None:
+    ask, _answer = TYPES["地址"]
+    assert not ask.search("优待证在哪里办")
+    assert not ask.search("退伍以后档案放在什么地方")
 
 
 def test_a_quota_is_not_a_number_of_people() -> None:
@@ -93,6 +103,8 @@ ARTICLES = [
     ("pay", "示例保险规定", "第七条", "军人因战、因公死亡的，给付军人死亡保险金。", "全国"),
     ("loc", "示例优待规定", "第九条", "退役军人免费乘坐城市公共交通的具体办法由各地规定。", "全国"),
     ("jn", "示例市公交优待", "第一条", "本市退役军人持优待证免费乘坐城市公交和地铁。", "济南市"),
+    ("tel", "示例信访规定", "第十八条", "各级机关应当向社会公布信访接待的时间和地点、咨询投诉电话。", "全国"),
+    ("bus", "示例抚恤规定", "第五十二条", "现役军人和残疾军人凭有效证件免费乘坐市内公共汽车。", "全国"),
 ]
 
 
@@ -135,3 +147,17 @@ def test_a_serving_members_childrens_rule_is_not_a_veterans_childrens() -> None:
     assert veterans_child is not None and covers(veterans_child, rule) is False
     assert serving_child is not None and covers(serving_child, rule) is True
     assert "military_family" in groups_in("军人子女入学，享受优待。")
+
+
+def test_a_rule_that_phone_lines_be_published_does_not_give_the_number(service: KnowledgeService) -> None:
+    answer = service.ask("信访的投诉电话是多少")
+    assert answer.refused or "号码" in answer.not_stated
+    assert "12345" not in "".join(s.text for s in answer.sources)
+
+
+def test_a_rule_for_other_groups_says_the_askers_is_missing(service: KnowledgeService) -> None:
+    answer = service.ask("烈士遗属坐公共汽车免费吗")
+    assert not answer.refused and "现役军人" in answer.answer
+    assert "适用对象" in answer.not_stated and "没有找到专门针对" in answer.answer
+    own = service.ask("残疾军人坐公共汽车免费吗")
+    assert not own.refused and "适用对象" not in own.not_stated
