@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -209,6 +210,7 @@ def compose_answer(
     answer; it is only named in the "rules differ by place" note).
     """
     analysis = result.analysis
+    stats = retriever.stats()
     # A superseded or repealed text is never the basis of an answer (knowledge.versions).
     hits = [h for h in result.hits if not h.superseded]
     facts: list[Fact] = []
@@ -266,6 +268,9 @@ def compose_answer(
             # A person is stated only when named (退役军人 does not state 残疾军人 through 军人):
             # the sentence on 残疾军人的子女 still adds to one on 普通退役军人的子女.
             covered |= {c for c in concepts if c in firm or not names_person(c)}
+            # What the passage's section heading and title name is stated with its sentence (the
+            # 办理 of 审核流程和办理时限): another passage's sentence does not add it.
+            covered |= _firm(f"{stats.headings.get(source.chunk_id, '')}\n{source.title}", analysis)
             budget -= line_len
             if len(facts) >= MAX_FACTS:
                 break
@@ -274,7 +279,7 @@ def compose_answer(
 
     budget -= _add_intent_sentences(facts, analysis, budget)
     facts = asker_first(facts, asked)
-    if not _states_a_topic(facts, analysis, retriever.synonyms.fillers):
+    if not _states_a_topic(facts, analysis, retriever.synonyms.fillers, stats.headings):
         # Only who asks matched (退伍费 → 退役 in a rule on something else): no answer.
         facts = []
     if answers_another_group(facts, asked, analysis):
@@ -413,17 +418,23 @@ def _add_intent_sentences(facts: list[Fact], analysis: QueryAnalysis, budget: in
     return used
 
 
-def _states_a_topic(facts: list[Fact], analysis: QueryAnalysis, fillers: frozenset[str]) -> bool:
-    """True when the answer's sentences state at least one of the question's topics (a
-    concept other than its answer type, colloquial ``fillers`` and the words naming people),
-    or the question has no such topic (军人家属具体指哪些人 asks about the people)."""
+def _states_a_topic(
+    facts: list[Fact], analysis: QueryAnalysis, fillers: frozenset[str], headings: Mapping[str, str]
+) -> bool:
+    """True when the answer's sentences, each read with its document's title and its section's
+    heading (``headings``: chunk id -> heading), state at least one of the question's topics (a
+    concept other than its answer type, colloquial ``fillers`` and the words naming people), or
+    the question has no such topic (军人家属具体指哪些人 asks about the people)."""
     topics = [
         c for c in analysis.concepts
         if c.pattern is None and not names_person(c.label) and c.label not in fillers
     ]
     if not topics or not facts:
         return True
-    said = [normalize(f.sentence).lower() for f in facts]
+    said = [
+        normalize(f"{f.source.title}\n{headings.get(f.source.chunk_id, '')}\n{f.sentence}").lower()
+        for f in facts
+    ]
     # A card, paper or payment asked about (退伍证, 银行卡) must be what the cited rules are
     # about: 优待证's 挂失和补办 does not say how to replace a lost 退伍证. A rule on when it is
     # withheld (不认定为因公死亡) need not name the payment it withholds.

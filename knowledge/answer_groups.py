@@ -25,8 +25,9 @@ VETERAN = AskedGroup("veteran")
 # 多少保险金): it is no veteran's question, and a soldiers' rule needs no note that it is not one.
 _SERVING = re.compile(
     r"(?<!退役)(?<!退伍)(?<!复员)(?<!转业)(?<!老)(?<!前)军人|当兵的|在部队|部队里|服役期间|现役"
+    r"|义务兵|士官|军士|军官"
 )
-_LEFT = re.compile(r"退役|退伍|复员|转业|老兵|退下来|部队回来|部队下来")
+_LEFT = re.compile(r"退役(?!医疗)|退伍|复员|转业|老兵|退下来|部队回来|部队下来")
 
 
 def implied_group(question: str) -> AskedGroup | None:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from knowledge.answerability import AnswerabilityModel
 from knowledge.persons import names_person
 from knowledge.question_checks import has_domain_vocabulary, is_injection
-from knowledge.retrieval.answer_types import ANSWER_TYPES
+from knowledge.retrieval.answer_types import ANSWER_TYPES, NAMED_TYPES
 from knowledge.retrieval.query import SYNONYM_CREDIT, focus_concepts
 from knowledge.text import normalize
 from knowledge.units import answer_units, covered_concepts
@@ -44,24 +44,9 @@ TOP_PASSAGES = 3
 # Share of a question's topic weight (answer types aside) that makes a passage the rule asked
 # about: when it states no amount, the answer says so rather than refusing.
 ON_TOPIC_FULL = 0.8
-# What a rule says when it governs an asked-for quantity without stating it (相应的保险金标准,
-# 领取一次性退役金, 在规定时间内): by answer-type label (knowledge.retrieval.answer_types.ANSWER_TYPES).
-_NAMED_TYPE: dict[str, re.Pattern[str]] = {
-    "时限": re.compile(r"期限|时限|限期|规定时间|规定的时间|之日起"),
-    "时刻": re.compile(r"时间|开放"),
-    "比例": re.compile(r"比例|折扣|减免|优惠"),
-    "金额": re.compile(
-        r"(?:保险|抚恤|退役|优待|褒扬|补助|慰问|奖)金|(?<!免)费|补贴|补助|津贴|工资|标准|数额|金额"
-    ),
-    "分值": re.compile(r"加分|分数|降分"),
-    "材料": re.compile(r"材料|资料|手续"),
-    "人数": re.compile(r"人数|名额|代表"),
-    "日期": re.compile(r"之日|施行|生效"),
-}
-# A phone number, an address or a list of hospitals is never governed without being stated:
-# a rule that lines must be published (公布…咨询投诉电话) does not answer 投诉电话是多少.
+# A rule that lines must be published (公布…咨询投诉电话) does not answer 投诉电话是多少.
 _NAMED_BY_PATTERN = {
-    answer: _NAMED_TYPE[label] for _ask, label, answer in ANSWER_TYPES if label in _NAMED_TYPE
+    answer: NAMED_TYPES[label] for _ask, label, answer in ANSWER_TYPES if label in NAMED_TYPES
 }
 
 

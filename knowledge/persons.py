@@ -45,9 +45,10 @@ _GROUP_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"现役|在部队|在役|当兵的?(儿子|孩子|家人)|部队(服役|当兵)|正在服役|服现役|义务兵家庭")),
     ("military_family", re.compile(
         r"军属|军嫂|随军|(?<!退役)(?<!残疾)(?<!伤残)军人的?(家属|配偶|子女|父母|孩子|儿子|女儿|爸妈|老婆|老公)")),
-    ("veteran", re.compile(r"退役|退伍|复员|转业|老兵|退下来|以前当过兵|当过兵")),
+    # 退役医疗保险 is a serving member's insurance, not a word for veterans.
+    ("veteran", re.compile(r"退役(?!医疗)|退伍|复员|转业|老兵|退下来|以前当过兵|当过兵")),
 )
-_FAMILY = re.compile(r"(爸|妈|父母|父亲|母亲|老人|配偶|妻子|老婆|媳妇|丈夫|爱人|家属|家人|家里)")
+_FAMILY = re.compile(r"(爸|妈|父母|父亲|母亲|老人|配偶|妻子|老婆|媳妇|丈夫|老公|爱人|家属|家人|家里)")
 _CHILDREN = re.compile(r"(子女|孩子|儿子|女儿|小孩|娃)")
 # "我儿子在部队服役", "我爸是老兵": the relative named before the group word *is* its member.
 _IS_MEMBER = re.compile(r"(是|在|当过?|曾|为)$")

@@ -116,3 +116,19 @@ ANSWER_TYPES: tuple[tuple[re.Pattern[str], str, re.Pattern[str]], ...] = (
         ),
     ),
 )
+
+# What a rule (or a section heading: 审核流程和办理时限) says when it governs an asked-for
+# quantity without stating it (相应的保险金标准, 领取一次性退役金, 在规定时间内), by the label of
+# its answer type. A phone number, an address or a list is never governed without being stated.
+NAMED_TYPES: dict[str, re.Pattern[str]] = {
+    "时限": re.compile(r"期限|时限|限期|规定时间|规定的时间|之日起"),
+    "时刻": re.compile(r"时间|开放"),
+    "比例": re.compile(r"比例|折扣|减免|优惠"),
+    "金额": re.compile(
+        r"(?:保险|抚恤|退役|优待|褒扬|补助|慰问|奖)金|(?<!免)费|补贴|补助|津贴|工资|标准|数额|金额"
+    ),
+    "分值": re.compile(r"加分|分数|降分"),
+    "材料": re.compile(r"材料|资料|手续"),
+    "人数": re.compile(r"人数|名额|代表"),
+    "日期": re.compile(r"之日|施行|生效"),
+}

@@ -6,11 +6,13 @@ for: a duration, an amount) beats one that shares only the question's most salie
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from knowledge.retrieval.answer_types import NAMED_TYPES
 from knowledge.retrieval.corpus import CorpusStats
-from knowledge.retrieval.query import QueryAnalysis, focus_concepts
+from knowledge.retrieval.query import SYNONYM_CREDIT, Concept, QueryAnalysis, focus_concepts
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,9 @@ class CoverageReranker:
     A passage whose own section heading is the question's focus word (``focus_concepts``: 有效期
     of 优待证有效期多久 and a summary's "## 有效期") or its synonym adds ``heading_weight`` the
     same way: it is the section about that, where another only mentions it (临时挂失的有效期);
-    a heading that merely contains the word (普通退役军人子女没有全国统一的加分政策) does not. A law's chapter
+    a heading that merely contains the word (普通退役军人子女没有全国统一的加分政策) does not. So does a
+    heading naming the asked-for quantity with a word of the question (审核流程和办理时限 for
+    优待证办理要多少天: ``NAMED_TYPES``). A law's chapter
     heading is no such heading (``CorpusStats.headings``), and a word of the document's title
     (优待证 in the 优待证管理办法) names every section of it, not one.
     """
@@ -64,12 +68,26 @@ class CoverageReranker:
                     i.stated_in(text) for i in analysis.intents
                 )
                 scores[cid] = (scores[cid] + self.intent_weight * stated) / (1.0 + self.intent_weight)
-        focus = focus_concepts([c for c in analysis.concepts if c.pattern is None])
+        content = [c for c in analysis.concepts if c.pattern is None]
+        typed = [NAMED_TYPES[c.label] for c in analysis.concepts if c.pattern and c.label in NAMED_TYPES]
+        focus = focus_concepts(content)
         if focus and scores:
             for cid in scores:
                 heading, title = stats.headings.get(cid, ""), stats.titles.get(cid, "")
-                named = bool(heading) and any(
-                    heading in c.alternates and not c.coverage(title) for c in focus
+                named = bool(heading) and (
+                    any(heading in c.alternates and not c.coverage(title) for c in focus)
+                    or _names_asked_quantity(heading, title, typed, content)
                 )
                 scores[cid] = (scores[cid] + self.heading_weight * named) / (1.0 + self.heading_weight)
         return Reranked(scores=scores, coverage=coverage)
+
+
+def _names_asked_quantity(
+    heading: str, title: str, typed: list[re.Pattern[str]], content: list[Concept]
+) -> bool:
+    """Whether a section ``heading`` names the quantity the question asks for together with one
+    of its own words: 审核流程和办理时限 for 优待证办理要多少天, where 挂失和补办 only mentions a
+    办理 and a validity period of 5至15天. A word of the document's ``title`` names every section."""
+    return any(p.search(heading) for p in typed) and any(
+        c.coverage(heading) >= SYNONYM_CREDIT and not c.coverage(title) for c in content
+    )

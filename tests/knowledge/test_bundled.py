@@ -193,3 +193,16 @@ def test_a_veterans_rule_below_other_groups_rules_leads_for_a_question_naming_no
     assert "知识库暂未收录南京市" in answer.answer and "地方规定" in answer.not_stated
     disabled = knowledge_service.ask("残疾军人坐地铁免费吗").answer.split("\n")[0]
     assert "第五十二条" in disabled
+
+
+@pytest.mark.parametrize("question", ["优待证办理要多少天", "办优待证要多长时间"])
+def test_how_long_the_card_takes_is_its_time_limit_section(knowledge_service: Any, question: str) -> None:
+    # 挂失和补办 also has 办理 and a span of days (临时挂失的有效期5至15天): not how long issuing takes.
+    answer = knowledge_service.ask(question)
+    assert not answer.refused and "30个工作日" in answer.answer
+    assert "5至15天" not in answer.answer
+
+
+def test_a_phone_number_asked_is_the_hotlines(knowledge_service: Any) -> None:
+    answer = knowledge_service.ask("投诉电话是多少")
+    assert not answer.refused and "12345" in answer.answer.split("如需进一步了解")[0]

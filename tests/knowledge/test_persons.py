@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.answer_groups import group_note
+from knowledge.answer_groups import VETERAN, group_note, implied_group
 from knowledge.persons import asked_group, covers, groups_in, names_person
 from knowledge.service import KnowledgeService
 from knowledge.types import Passage
@@ -154,3 +154,30 @@ def test_the_veterans_affairs_office_is_not_the_veteran_group() -> None:
     assert groups_in("能否办证以当地退役军人事务部门审核为准。") == set()
     assert groups_in("到退役军人服务站申请。") == set()
     assert groups_in("退役军人凭优待证免费。") == {"veteran"}
+
+
+def test_a_spouse_serving_makes_the_asker_kin() -> None:
+    asked = asked_group("老公在部队，我随军过来了还没工作，国企招人对随军家属有没有照顾？")
+    assert asked is not None and (asked.group, asked.relation) == ("active", "kin")
+
+
+def test_the_retirement_medical_insurance_is_no_word_for_veterans() -> None:
+    assert asked_group("义务兵要自己掏钱交退役医疗保险吗") is None
+    asked = asked_group("退役以后医疗保险怎么接续")
+    assert asked is not None and asked.group == "veteran"
+
+
+@pytest.mark.parametrize(
+    ("question", "veteran"),
+    [
+        ("军人牺牲了能拿多少死亡保险金", False),
+        ("义务兵要自己掏钱交退役医疗保险吗", False),
+        ("当兵的每个月有工资吗", False),
+        ("坐地铁免费吗", True),
+        ("军人退役后坐地铁免费吗", True),
+    ],
+)
+def test_a_question_naming_nobody_is_a_veterans_unless_it_speaks_of_someone_serving(
+    question: str, veteran: bool
+) -> None:
+    assert (implied_group(question) == VETERAN) is veteran
