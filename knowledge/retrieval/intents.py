@@ -11,6 +11,9 @@ Three questions share their topic words with many articles but are answered by o
 * ``commencement`` — "新修订的国防教育法是从哪天开始施行的": the article that states when the
   text takes effect (本法自…起施行), not the first one that names its topic.
 
+An appeal rule (``APPEAL_RULE``: 对…不服的) answers only a question that disagrees or asks where
+else to turn (:func:`asks_appeal`); the reranker lowers it for any other question.
+
 :func:`detect_intents` reads them from a question; the coverage reranker
 (:mod:`knowledge.retrieval.reranker`) raises on-topic passages whose text states the kind of
 rule asked for. Words that only frame such a question (情况 in 什么情况下) are not topics.
@@ -86,6 +89,21 @@ INTENTS: tuple[Intent, ...] = (
         frozenset({"开始", "时间", "时候"}),
     ),
 )
+
+# An appeal: a rule for someone who disagrees with a decision (信访人对处理意见不服的，…复查) answers
+# only a question that disagrees or asks where else to turn; "信访多久给答复" asks how long the
+# matter itself takes (60日内办结), not how long an appeal may be lodged.
+APPEAL_RULE = re.compile(r"不服")
+_APPEAL_ASK = re.compile(
+    r"不服|不满意|不认可|不同意|不接受|不认|有异议|异议|复查|复核|复议|申诉|上一级|上级|推翻|重新(?:处理|评|审)"
+    r"|被?拒绝|驳回|不予受理|不受理|不给办|还能(?:去|找|向)|再(?:去|找|向)|哪里(?:还能|再)|告到|起诉|打官司"
+)
+
+
+def asks_appeal(question: str) -> bool:
+    """Whether ``question`` disagrees with a decision or asks where else to turn (see ``APPEAL_RULE``)."""
+    return bool(_APPEAL_ASK.search(normalize(question)))
+
 
 # "怎么办" / "怎么样" are not procedures; "怎么处理" is liability or handling, not a method.
 _NOT_PROCEDURE = re.compile(r"(?:怎么|如何|怎样|咋)(?:办|样|回事|说|看|算|处理|处罚|弄|整|搞)")

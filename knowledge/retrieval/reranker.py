@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from knowledge.retrieval.answer_types import NAMED_TYPES
 from knowledge.retrieval.corpus import CorpusStats
+from knowledge.retrieval.intents import APPEAL_RULE, asks_appeal
 from knowledge.retrieval.query import SYNONYM_CREDIT, Concept, QueryAnalysis, focus_concepts
 
 
@@ -35,6 +36,10 @@ class CoverageReranker:
     ``intent_gate`` of the best candidate's) whose text states that kind, and the sum is
     divided by ``1 + intent_weight`` to stay in 0..1.
 
+    An appeal rule (``intents.APPEAL_RULE``: 信访人对处理意见不服的…) is divided by ``1 +
+    appeal_weight`` unless the question disagrees or asks where else to turn (``asks_appeal``):
+    信访多久给答复 asks how long the matter takes, not the deadline for a 复查.
+
     A passage whose own section heading is the question's focus word (``focus_concepts``: 有效期
     of 优待证有效期多久 and a summary's "## 有效期") or its synonym adds ``heading_weight`` the
     same way: it is the section about that, where another only mentions it (临时挂失的有效期);
@@ -49,6 +54,7 @@ class CoverageReranker:
     intent_weight: float = 0.5
     intent_gate: float = 0.5
     heading_weight: float = 0.15
+    appeal_weight: float = 0.1
 
     def rerank(self, fused: Mapping[str, float], analysis: QueryAnalysis, stats: CorpusStats) -> Reranked:
         """Blend every fused candidate with its coverage of ``analysis``'s concepts."""
@@ -68,6 +74,10 @@ class CoverageReranker:
                     i.stated_in(text) for i in analysis.intents
                 )
                 scores[cid] = (scores[cid] + self.intent_weight * stated) / (1.0 + self.intent_weight)
+        if scores and not asks_appeal(analysis.query):
+            for cid in scores:
+                if APPEAL_RULE.search(stats.texts.get(cid, "")):
+                    scores[cid] /= 1.0 + self.appeal_weight
         content = [c for c in analysis.concepts if c.pattern is None]
         typed = [NAMED_TYPES[c.label] for c in analysis.concepts if c.pattern and c.label in NAMED_TYPES]
         focus = focus_concepts(content)

@@ -104,3 +104,22 @@ def test_another_groups_figure_is_not_an_answer(law_service: KnowledgeService) -
     answer = law_service.ask("老兵坐飞机能打几折？")
     assert answer.refused
     assert not law_service.ask("残疾退役军人坐飞机能打几折？").refused
+
+
+APPEAL_ARTICLES = [
+    ("xf", "示例信访规定", "第二十三条", "收到信访事项的机关，应当自收到之日起15日内书面告知信访人是否受理。"),
+    ("xf", "示例信访规定", "第三十四条", "信访事项应当自受理之日起60日内办结，并书面答复信访人。"),
+    ("xf", "示例信访规定", "第三十五条", "信访人对处理意见不服的，可以自收到书面答复之日起30日内请求上一级机关复查，复查机关30日内书面答复。"),
+]
+
+
+@pytest.mark.parametrize(
+    ("question", "appeal"),
+    [("信访多久给答复", False), ("信访事项多少天办结", False), ("对处理意见不服怎么办", True),
+     ("信访被拒绝了还能找上级复查吗", True), ("对答复不满意能找上级吗", True)],
+)
+def test_an_appeal_rule_answers_only_a_question_that_disagrees(tmp_path: Path, question: str, appeal: bool) -> None:
+    store = article_store(tmp_path / "kb", APPEAL_ARTICLES)
+    retriever = HybridRetriever(store=store, tokenizer=ChineseTokenizer(), synonyms=SynonymTable([["答复", "办结"]]))
+    lead = retriever.retrieve(question).hits[0]
+    assert (store.chunks[lead.chunk_id].metadata["article"] == "第三十五条") is appeal
