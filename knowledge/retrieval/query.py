@@ -416,17 +416,17 @@ class QueryAnalyzer:
         queue = content_words(text, raw)
         while queue:
             word = queue.pop(0)
-            if word in seen or word in STOPWORDS or word in QUESTION_WORDS:
-                continue
-            if len(word) < 2 and not word.isdigit():
-                continue
-            # A word the tokenizer cut out of a longer term of the synonym table (工作 of 找工作)
-            # stands for that term: 优待工作 is no 找工作.
+            # A word the tokenizer cut out of a longer term of the synonym table (工作 of 找工作,
+            # 替 of 替我去) stands for that term: 优待工作 is no 找工作.
             longer = [t for t in written if word in t and t != word and t in text]
             if longer and word not in self.synonyms.terms:
                 word = max(longer, key=len)
                 if word in seen:
                     continue
+            if word in seen or word in STOPWORDS or word in QUESTION_WORDS:
+                continue
+            if len(word) < 2 and not word.isdigit():
+                continue
             seen.add(word)
             if word in _HOMETOWN_WORDS or regions.is_place_word(word) or _a_not_a(word, text):
                 continue

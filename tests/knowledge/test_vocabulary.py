@@ -12,7 +12,14 @@ import pytest
 from knowledge.evidence import _typed_missing
 from knowledge.retrieval import Concept, HybridRetriever, QueryAnalysis
 from knowledge.retrieval.answer_types import ANSWER_TYPES
-from knowledge.retrieval.query import SHORT_FORM_CREDIT, SYNONYM_CREDIT, content_words, short_form_pattern
+from knowledge.retrieval.corpus import CorpusStats
+from knowledge.retrieval.query import (
+    SHORT_FORM_CREDIT,
+    SYNONYM_CREDIT,
+    QueryAnalyzer,
+    content_words,
+    short_form_pattern,
+)
 from knowledge.store import KnowledgeStore
 from knowledge.synonyms import FILLER_WEIGHT, SynonymTable
 from knowledge.text import ChineseTokenizer
@@ -165,3 +172,11 @@ def test_a_synonym_or_part_inside_a_cited_title_covers_nothing() -> None:
 def test_what_to_bring_asked_with_sha_asks_for_the_papers() -> None:
     papers = next(ask for ask, label, _answer in ANSWER_TYPES if label == "材料")
     assert papers.search("伤残等级评定要准备啥材料") and papers.search("办优待证得带啥")
+
+
+def test_a_single_character_cut_from_a_written_table_term_stands_for_it() -> None:
+    synonyms = SynonymTable([], {"替我去": ["委托", "代理人"]})
+    stats = CorpusStats({}, lambda text: text.split())
+    analysis = QueryAnalyzer(ChineseTokenizer(), synonyms).analyze("上访能让儿子替我去吗", stats)
+    concept = next(c for c in analysis.concepts if c.label == "替我去")
+    assert "委托" in concept.alternates
