@@ -258,7 +258,9 @@ def test_document_page_shows_the_ingest_time_in_china_time(kb: TestClient, staff
     assert format_datetime("2026-11-30") == "2026-11-30"  # a date stays as written
 
 
-def test_document_pages_say_when_a_text_in_force_will_be_repealed(kb: TestClient, staff: Users, settings: Settings) -> None:
+def test_document_pages_say_when_a_text_in_force_will_be_repealed(
+    kb: TestClient, staff: Users, settings: Settings
+) -> None:
     # A notice not yet in force that repeals the current one by name: staff reading the current
     # one must see that it ends on that day (fe25 §6).
     later = settings.data_dir.parent / "sources" / "card-rules-2999.md"

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (fixture texts read better unwrapped)
 """Texts not yet in force are mentioned with an answer or a refusal, never used as its basis."""
 
 from __future__ import annotations
