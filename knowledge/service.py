@@ -26,6 +26,7 @@ from knowledge.synonyms import SynonymTable
 from knowledge.text import normalize
 from knowledge.thesaurus import Thesaurus
 from knowledge.types import NATIONAL, Answer, Passage
+from knowledge.validity import validity_reply
 from vetbot import regions
 from vetbot.clock import to_china, utcnow
 from vetbot.errors import InvalidInputError
@@ -217,6 +218,13 @@ class KnowledgeService:
             return done(self._refusal(base, "injection"))
         if intent != "complaint" and is_personal_status(question):
             return done(self._refusal(base, "personal_status"))
+        validity = None if intent == "complaint" else validity_reply(
+            question, self.store.documents, self.retriever.versions(), FOLLOW_UP)
+        if validity is not None:
+            if validity.refuse:
+                return done(self._refusal(base, "no_evidence"))
+            return done(Answer(**base, answer=validity.text, refused=False, sources=validity.sources,
+                               confidence=1.0))
         k = max(3, self.settings.top_k)
         result = self.retriever.retrieve(question, k, prefer_region=asker, fusion=fusion, query_vector=vector)
         if not result.analysis.tokens:
