@@ -88,3 +88,12 @@ def test_a_refused_question_names_the_only_text_about_it_not_yet_in_force(servic
 def test_another_places_pending_rule_is_not_mentioned(service: KnowledgeService) -> None:
     answer = service.ask("老兵去双龙洞要门票吗", region="济南市")
     assert "另：" not in answer.answer and not answer.related
+
+
+def test_a_validity_question_is_answered_from_the_version_metadata(service: KnowledgeService) -> None:
+    answer = service.ask("关于退役军人免费乘坐示例轨道交通的通知还有效吗")
+    assert not answer.refused
+    assert answer.answer.startswith("《关于退役军人免费乘坐示例轨道交通的通知》（金退役军人发〔2020〕12号")
+    assert "：现行有效。另：将于2999年1月1日被《关于调整退役军人乘坐示例轨道交通优待的通知》废止" in answer.answer
+    assert [s.citation for s in answer.sources] == ["《关于退役军人免费乘坐示例轨道交通的通知》"]
+    assert service.ask("示例优待管理办法废止了吗").refusal_reason == "no_evidence"  # not in the KB
