@@ -21,7 +21,7 @@ Two rules, both read from the documents' own metadata (see :mod:`knowledge.types
 * **Not yet in force.** Given ``today`` (an ISO date, China time), a document whose
   ``date_effective`` is later is ``尚未施行``: like a superseded one it is never the basis of an
   answer, only shown labelled; and it replaces or repeals nothing before that day (the text it
-  will replace stays in force until then).
+  will replace stays in force until then, and ``VersionIndex.upcoming`` says what will happen).
 """
 
 from __future__ import annotations
