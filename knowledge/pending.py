@@ -91,7 +91,8 @@ def pending_mention(
     """The 尚未施行 text to mention with an answer citing ``cited`` (or a refusal), or None.
 
     ``region`` is the asker's (None: unknown); a pending local rule of another place is never
-    mentioned. Pure over the retrieval result and the store; raises nothing of its own.
+    mentioned, nor one of some place added to an answer for an asker whose place is unknown.
+    Pure over the retrieval result and the store; raises nothing of its own.
     """
     versions = retriever.versions()
     for source in cited:
@@ -123,6 +124,8 @@ def pending_mention(
         passage = retriever.to_passage(hit)
         if passage.region != NATIONAL and region and not rule_applies(passage.region, region):
             continue  # another place's rule
+        if passage.region != NATIONAL and not region and not refused:
+            continue  # some place's coming rule does not add to an answer for an asker anywhere
         return PendingMention(_line(passage, retriever, result.analysis, "", refused), passage)
     return None
 
