@@ -44,13 +44,17 @@ MAX_DOCUMENTS = 3
 _STATUS_CUE = re.compile(
     r"(还|是否|是不是|仍然?|现在|目前|如今)(还)?(有效|管用|适用|作数|算数|能用)"
     r"|(有效|管用|作数|算数)(吗|么|嘛|没有?|不)"
-    r"|(废止|作废|失效|废除|取消|停止执行|被取代|被替代)了?(吗|么|嘛|没有?|没)"
+    r"|(废止|作废|失效|废除|停止执行|被取代|被替代)了?(吗|么|嘛|没有?|没)"
     r"|是不是(已经|被)?(废止|作废|失效|废除|取代|新的|最新)"
     r"|(哪个|哪一个|哪一|什么)版本?|最新(版本?|的)?(吗|么|是)|是新的(吗|么)|新版(吗|么)"
 )
 _DATE_CUE = re.compile(r"(什么时候|何时|哪天|哪一天|哪年|几号)(开始)?(施行|实施|生效|执行)")
 _DOC_TYPE = re.compile(r"条例|办法|规定|通知|意见|细则|决定|规则|章程|规程|标准|纲要|方案|法")
 _QUOTED = re.compile(r"《([^》]{2,60})》")
+# Between the name and the cue only these may stand (信访条例现在还有效吗, …是不是已经废止了).
+_BETWEEN = re.compile(r"(现在|目前|如今|已经|到底|究竟|是否|是不是|还|被|的|呢|吗)*$")
+# A name never spans a clause: 老兵…犯了法，他的待遇… names no document.
+_CLAUSE = re.compile(r"[，。？！、；,.?!;：:\s]")
 
 
 @dataclass(frozen=True)
@@ -104,11 +108,12 @@ def _names(text: str, cue_at: int) -> list[str]:
     quoted = _QUOTED.findall(head) or _QUOTED.findall(text)
     if quoted:
         return [quoted[-1]]
-    ends = [m.end() for m in _DOC_TYPE.finditer(head)]
-    if not ends:
-        return []
-    end = ends[-1]
-    return [head[start:end] for start in range(0, end - MIN_NAME_CHARS + 1)]
+    head = _CLAUSE.split(head)[-1]
+    head = _BETWEEN.sub("", head, count=1)
+    match = _DOC_TYPE.search(head, max(0, len(head) - 2))
+    if match is None or match.end() != len(head):
+        return []  # the cue does not follow a document's name
+    return [head[start:] for start in range(0, len(head) - MIN_NAME_CHARS + 1)]
 
 
 def _match(names: list[str], docs: Mapping[str, DocumentRecord]) -> list[str]:
