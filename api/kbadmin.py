@@ -59,6 +59,7 @@ class DocumentRow:
     chunks: int
     status: str  # 现行有效 / 已被取代 / 已废止 / 已停用
     status_note: str = ""
+    upcoming_note: str = ""  # 将于YYYY-MM-DD被《…》废止 (knowledge.versions.VersionIndex.upcoming_note)
     disabled: bool = False
     edited: bool = False
     stale: int = 0  # passage edits waiting for review after a source change
@@ -133,6 +134,7 @@ class KbAdmin:
                     st.note(),
                     edits.get(doc.doc_id),
                     stale.get(doc.doc_id, 0),
+                    upcoming=versions.upcoming_note(doc.doc_id),
                 )
             )
         for doc_id, edit in edits.items():
@@ -165,6 +167,8 @@ class KbAdmin:
         note: str,
         edit: KbDocumentEdit | None,
         stale: int,
+        *,
+        upcoming: str = "",
     ) -> DocumentRow:
         return DocumentRow(
             doc_id=doc_id,
@@ -178,6 +182,7 @@ class KbAdmin:
             chunks=chunks,
             status=status,
             status_note=note,
+            upcoming_note=upcoming,
             disabled=bool(edit and edit.disabled),
             edited=bool(edit and (edit.overrides or edit.disabled)),
             stale=stale,

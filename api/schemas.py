@@ -169,6 +169,9 @@ class DocumentSummary(BaseModel):
     ingested_at: str = ""
     status: str = Field("现行有效", description="现行有效/已被取代/已废止/尚未施行（knowledge.versions）")
     status_note: str = Field("", description="已被《…》取代（…起施行）；现行有效时为空")
+    upcoming_note: str = Field(
+        "", description="现行有效、但将被知识库中尚未施行的文件取代或废止时：将于YYYY-MM-DD被《…》废止/取代"
+    )
 
 
 class DocumentDetail(DocumentSummary):

@@ -107,7 +107,8 @@ def _with_status(summary: DocumentSummary, versions: VersionIndex) -> DocumentSu
     """``summary`` with its version status, so an old text never reads as in force."""
     st = versions.status(summary.doc_id)
     if st.in_force:
-        return summary
+        upcoming = versions.upcoming_note(summary.doc_id)
+        return summary.model_copy(update={"upcoming_note": upcoming}) if upcoming else summary
     return summary.model_copy(update={"status": st.status, "status_note": st.note()})
 
 

@@ -61,6 +61,10 @@ def format_answer(answer: Answer) -> str:
             lines.extend(f"· {esc(source_label(src))}" for src in answer.related)
         parts.append("\n".join(lines))
         parts.append(f"<i>{esc(DISCLAIMER)}</i>")
+    elif answer.refused and answer.related:
+        # A refusal lists only a text not yet in force that it mentions (knowledge.pending).
+        listed = (f"· {esc(source_label(src))}" for src in answer.related)
+        parts.append("\n".join(["<b>相关条文：</b>", *listed]))
     return "\n\n".join(p for p in parts if p)
 
 

@@ -36,7 +36,8 @@ class GapItem:
     confidence: float
     region: str | None
     channel: str
-    sources: list[dict[str, Any]]  # {"title", "article", "chunk_id", "doc_id", "score"}
+    # {"title", "article", "chunk_id", "doc_id", "score"} and "status" (the label) when not in force
+    sources: list[dict[str, Any]]
 
     @property
     def reason_label(self) -> str:
@@ -75,7 +76,7 @@ def gap_item(row: Any) -> GapItem:
     else:
         reason = "low_confidence"
     sources = [
-        {k: s.get(k) for k in ("title", "article", "chunk_id", "doc_id", "score")}
+        {k: s.get(k) for k in ("title", "article", "chunk_id", "doc_id", "score", "status")}
         for s in (row.sources or [])
         if isinstance(s, dict)
     ]

@@ -107,7 +107,9 @@ class QuestionLogService:
                 theme=answer.theme,
                 sources=[
                     {"title": s.title, "article": s.article, "score": round(s.score, 4),
-                     "chunk_id": s.chunk_id, "doc_id": s.doc_id}
+                     "chunk_id": s.chunk_id, "doc_id": s.doc_id,
+                     # A text not in force (尚未施行, the only match of a refusal) says so on the gap page.
+                     **({} if s.in_force else {"status": s.status_note})}
                     for s in answer.sources[:LOGGED_PASSAGES]
                 ],
             )

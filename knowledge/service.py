@@ -14,10 +14,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from knowledge.answer import REFUSALS, compose_answer
+from knowledge.answer import FOLLOW_UP, REFUSALS, compose_answer
 from knowledge.curated import curated_answer, without_curated
 from knowledge.embeddings import build_embeddings
 from knowledge.evidence import Evidence, RefusalPolicy, assess_evidence, refusal_reason
+from knowledge.pending import pending_mention, with_pending
 from knowledge.question_checks import domain_vocabulary, is_injection, is_personal_status, load_userdict_words
 from knowledge.retrieval import FUSION_METHODS, HybridRetriever, RetrievalResult
 from knowledge.store import KnowledgeStore
@@ -25,6 +26,7 @@ from knowledge.synonyms import SynonymTable
 from knowledge.text import normalize
 from knowledge.thesaurus import Thesaurus
 from knowledge.types import NATIONAL, Answer, Passage
+from knowledge.validity import validity_reply
 from vetbot import regions
 from vetbot.clock import to_china, utcnow
 from vetbot.errors import InvalidInputError
@@ -216,6 +218,13 @@ class KnowledgeService:
             return done(self._refusal(base, "injection"))
         if intent != "complaint" and is_personal_status(question):
             return done(self._refusal(base, "personal_status"))
+        validity = None if intent == "complaint" else validity_reply(
+            question, self.store.documents, self.retriever.versions(), FOLLOW_UP)
+        if validity is not None:
+            if validity.refuse:
+                return done(self._refusal(base, "no_evidence"))
+            return done(Answer(**base, answer=validity.text, refused=False, sources=validity.sources,
+                               confidence=1.0))
         k = max(3, self.settings.top_k)
         result = self.retriever.retrieve(question, k, prefer_region=asker, fusion=fusion, query_vector=vector)
         if not result.analysis.tokens:
@@ -240,15 +249,15 @@ class KnowledgeService:
             if reason == "no_evidence":
                 # Not an answer, but what was found: staff see it on the ask page and the
                 # office's knowledge-gap report links to it, showing what policy is missing.
-                refusal.sources = [self.retriever.to_passage(h) for h in result.hits[: self.settings.top_k]]
+                refusal = self._found(refusal, result, asker)
             return done(refusal)
         composed = compose_answer(result, self.retriever, k=self.settings.top_k, region=asker)
         if not composed.facts:
             # Nothing in force that applies to the asker says anything on it: no empty answer.
             refusal = self._refusal(base, "no_evidence", evidence.confidence)
-            refusal.sources = [self.retriever.to_passage(h) for h in result.hits[: self.settings.top_k]]
-            return done(refusal)
-        return done(
+            return done(self._found(refusal, result, asker))
+        mention = pending_mention(result, self.retriever, composed.sources, question, region=asker)
+        return done(with_pending(
             Answer(
                 **base,
                 answer=composed.text,
@@ -258,8 +267,9 @@ class KnowledgeService:
                 confidence=round(evidence.confidence, 4),
                 local_rule=composed.local_rule,
                 not_stated=composed.not_stated,
-            )
-        )
+            ),
+            mention, FOLLOW_UP,
+        ))
 
     def assess(self, question: str, region: str | None = None) -> tuple[Evidence, Answer | None]:
         """The evidence :meth:`ask` decides on, and the answer it would compose if it answered
@@ -311,6 +321,17 @@ class KnowledgeService:
             refusal_reason=reason,
             confidence=round(confidence, 4),
         )
+
+    def _found(self, refusal: Answer, result: RetrievalResult, asker: str | None) -> Answer:
+        """A no-evidence refusal with what was found (its ``sources``, for staff) and the mention
+        of a 尚未施行 text that was the only match (:mod:`knowledge.pending`), which then also
+        leads the sources, so the knowledge-gap report shows why nothing in force answered."""
+        found = [self.retriever.to_passage(h) for h in result.hits[: self.settings.top_k]]
+        mention = pending_mention(result, self.retriever, [], refusal.question, region=asker, refused=True)
+        if mention is not None:
+            found = [mention.passage, *(p for p in found if p.chunk_id != mention.passage.chunk_id)]
+        refusal.sources = found[: self.settings.top_k]
+        return with_pending(refusal, mention, FOLLOW_UP)
 
     def _asker_region(self, question: str, region: str | None) -> str | None:
         """The asker's region: a place named in the question wins over the given one.

@@ -21,7 +21,7 @@ Two rules, both read from the documents' own metadata (see :mod:`knowledge.types
 * **Not yet in force.** Given ``today`` (an ISO date, China time), a document whose
   ``date_effective`` is later is ``尚未施行``: like a superseded one it is never the basis of an
   answer, only shown labelled; and it replaces or repeals nothing before that day (the text it
-  will replace stays in force until then).
+  will replace stays in force until then, and ``VersionIndex.upcoming`` says what will happen).
 """
 
 from __future__ import annotations
@@ -117,6 +117,9 @@ class VersionIndex:
     def __init__(self, documents: Mapping[str, Mapping[str, Any]], today: str | None = None) -> None:
         self._status: dict[str, DocumentStatus] = {}
         self._successor: dict[str, str] = {}  # old doc id -> the doc id that replaced it
+        # In force today, replaced or repealed on a later day: old doc id -> (pending doc id, status
+        # it will have then). Read by knowledge.pending and the staff document pages.
+        self._upcoming: dict[str, tuple[str, DocumentStatus]] = {}
         self.supersessions: list[Supersession] = []
         # Not yet in force: labelled, and replacing nothing until the day it takes effect.
         self._pending = {
@@ -132,6 +135,7 @@ class VersionIndex:
         self._mark_explicit(documents, by_key)
         for ids in by_key.values():
             dated = [d for d in ids if _version_date(documents[d]) and d not in self._pending]
+            self._upcoming_version(ids, dated, documents)
             if len(dated) < 2:
                 continue
             newest = max(dated, key=lambda d: (_version_date(documents[d]), d))
@@ -185,11 +189,26 @@ class VersionIndex:
                     )
                 )
 
+    def _upcoming_version(
+        self, ids: list[str], dated: list[str], documents: Mapping[str, Mapping[str, Any]]
+    ) -> None:
+        """A later version of the same title, not yet in force, will replace the newest one in force."""
+        later = [d for d in ids if d in self._pending and _version_date(documents[d])]
+        if not later or not dated:
+            return
+        current = max(dated, key=lambda d: (_version_date(documents[d]), d))
+        first = min(later, key=lambda d: (self._pending[d], d))
+        if _version_date(documents[current]) < _version_date(documents[first]):
+            self._mark(current, first, documents, SUPERSEDED)
+
     def _mark(self, old: str, new: str, documents: Mapping[str, Mapping[str, Any]], status: Status) -> None:
-        if new in self._pending:
-            return  # the old text stays in force until the new one takes effect
         new_meta = documents[new]
         st = DocumentStatus(status, str(new_meta.get("title", "")), _effective(new_meta))
+        if new in self._pending:
+            # The old text stays in force until the new one takes effect; what will happen is kept.
+            if old not in self._pending:
+                self._upcoming.setdefault(old, (new, st))
+            return
         self._status[old] = st
         self._successor[old] = new
         old_meta = documents[old]
@@ -201,6 +220,23 @@ class VersionIndex:
     def status(self, doc_id: str) -> DocumentStatus:
         """The document's status (in force when unknown)."""
         return self._status.get(doc_id, DocumentStatus())
+
+    def upcoming(self, doc_id: str) -> tuple[str, DocumentStatus] | None:
+        """For a text in force that a 尚未施行 text of the knowledge base will replace or repeal:
+        ``(pending doc id, status it will have)`` (status 已被取代 / 已废止, ``status_date`` the
+        day); None otherwise."""
+        if doc_id in self._status:
+            return None
+        return self._upcoming.get(doc_id)
+
+    def upcoming_note(self, doc_id: str) -> str:
+        """Staff label of :meth:`upcoming`: ``将于2027-01-01被《…》废止`` (or ``取代``); "" when none."""
+        found = self.upcoming(doc_id)
+        if found is None:
+            return ""
+        st = found[1]
+        verb = "废止" if st.status == REPEALED else "取代"
+        return f"将于{st.status_date}被《{st.superseded_by}》{verb}"
 
     def in_force_successor(self, doc_id: str) -> str:
         """Doc id of the document in force that replaced ``doc_id`` ("" when it is in force, or

@@ -256,3 +256,26 @@ def test_document_page_shows_the_ingest_time_in_china_time(kb: TestClient, staff
     assert "+00:00" not in page  # it used to show the stored UTC text, 2026-11-30T14:24:18+00:00
     assert format_datetime("2026-11-30T14:24:18+00:00") == "2026-11-30 22:24"
     assert format_datetime("2026-11-30") == "2026-11-30"  # a date stays as written
+
+
+def test_document_pages_say_when_a_text_in_force_will_be_repealed(
+    kb: TestClient, staff: Users, settings: Settings
+) -> None:
+    # A notice not yet in force that repeals the current one by name: staff reading the current
+    # one must see that it ends on that day (fe25 §6).
+    later = settings.data_dir.parent / "sources" / "card-rules-2999.md"
+    later.write_text(
+        "---\ntitle: 测试优待证管理新办法\nissuer: 测试退役军人事务部\ndate_issued: 2998-12-01\n"
+        "date_effective: 2999-01-01\nregion: 全国\n---\n# 测试优待证管理新办法\n"
+        "## 第一条 施行\n本办法自2999年1月1日起施行，《测试优待证管理办法》同时废止。\n",
+        encoding="utf-8",
+    )
+    writer = kb.app.state.jobs.writer_store()  # type: ignore[attr-defined]
+    ingest_paths(writer, [later], progress=False, rebuild=False)
+    kb.app.state.jobs.reload_serving_store()  # type: ignore[attr-defined]
+    note = "将于2999-01-01被《测试优待证管理新办法》废止"
+    page = kb.get(f"/documents/{CARD}", headers=staff.headers("editor")).text
+    assert note in page and 'id="doc-upcoming"' in page
+    assert note in kb.get(f"/kb/docs/{CARD}", headers=staff.headers("editor")).text
+    assert kb.get(f"/v1/documents/{CARD}", headers=staff.headers("editor")).json()["upcoming_note"] == note
+    assert "将于" not in kb.get(f"/documents/{OLD}", headers=staff.headers("editor")).text

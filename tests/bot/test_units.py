@@ -71,6 +71,17 @@ def test_format_answer_labels_texts_no_longer_in_force_and_lists_related() -> No
     assert "<b>相关条文：</b>\n· 《废止办法》第二条（已废止：被《新办法》废止）" in html
 
 
+def test_a_refusal_lists_the_text_not_yet_in_force_it_mentions() -> None:
+    pending = Passage(title="新通知", article="第一条", text="x", score=0.0, region="金华市", scope="local",
+                      status="尚未施行", status_date="2027-01-01")
+    text = "抱歉。\n另：《新通知》将于2027年1月1日起施行"
+    answer = Answer(question="q", answer=text, refused=True, sources=[pending], related=[pending])
+    html = format_answer(answer)
+    listed = "· 《新通知》第一条（金华市地方规定）（尚未施行（2027-01-01起施行））"
+    assert html.endswith(f"<b>相关条文：</b>\n{listed}")
+    assert "政策依据" not in html
+
+
 def test_mainland_mobile_validation() -> None:
     assert normalise_phone("13812345678") == "13812345678"
     assert normalise_phone("+86 138-1234-5678") == "13812345678"

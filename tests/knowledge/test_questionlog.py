@@ -36,6 +36,20 @@ def test_record_masks_and_keeps_five_passages(session_factory: sessionmaker[Sess
     assert log.cited_passage(log_id, 5) is None and log.cited_passage(log_id + 1, 0) is None
 
 
+def test_a_passage_not_in_force_is_logged_with_its_status(session_factory: sessionmaker[Session]) -> None:
+    # A refusal whose only match is a text not yet in force: the knowledge-gap page shows why.
+    pending = Passage(title="新通知", article="第一条", text="……", score=0.0, chunk_id="n:0",
+                      status="尚未施行", status_date="2027-01-01")
+    current = Passage(title="旧通知", article="第一条", text="……", score=0.4, chunk_id="o:0")
+    log = QuestionLogService(session_factory)
+    log_id = log.record(Answer(question="老兵去双龙洞要门票吗", answer="抱歉。", refused=True,
+                               refusal_reason="no_evidence", sources=[pending, current]), channel="bot")
+    row = log.get(log_id)
+    assert row.sources[0]["status"] == "尚未施行（2027-01-01起施行）"
+    assert "status" not in row.sources[1]
+    assert [r.id for r in log.knowledge_gaps()] == [log_id]
+
+
 def test_only_the_asker_rates(session_factory: sessionmaker[Session]) -> None:
     log = QuestionLogService(session_factory)
     mine = log.record(_answer(), channel="telegram", user_ref="tg:1")
