@@ -24,6 +24,7 @@ from knowledge.answer_groups import (
     asker_first,
     group_note,
     implied_group,
+    others_note,
     prefer_group,
 )
 from knowledge.persons import (
@@ -320,6 +321,8 @@ def compose_answer(
     note = group_note(facts, asked or implied_group(analysis.query))
     if note:
         notes.insert(0, note)
+    elif others := others_note(facts, asked):
+        notes.insert(0, others)
     not_stated = _missing_types(facts, analysis)
     if not_stated:
         notes.insert(0, TYPE_NOTE.format(what="、".join(_TYPE_WORDS.get(t, t) for t in not_stated)))

@@ -35,6 +35,7 @@ def implied_group(question: str) -> AskedGroup | None:
     particular when it speaks of a serving member and of no one who has left."""
     text = normalize(question)
     return None if _SERVING.search(text) and not _LEFT.search(text) else VETERAN
+OTHERS_NOTE = "注意：其中适用于{groups}的规定，不是专门针对{asked}的。"
 GROUP_NOTE = "注意：以上规定适用于{groups}；知识库中没有找到专门针对{asked}的规定，是否适用可能由各地规定，请以当地规定为准。"  # noqa: E501
 
 
@@ -120,6 +121,17 @@ def group_note(facts: list[Fact], asked: AskedGroup | None) -> str:
         return ""
     named = describe_groups(groups_in(lead.sentence) or groups_in(context_of(lead)))
     return GROUP_NOTE.format(groups=named, asked=asked.label)
+
+
+def others_note(facts: list[Fact], asked: AskedGroup | None) -> str:
+    """When the lead covers the asker but a later stated sentence is another group's rule
+    (退役军人的孩子上小学: the veterans' children's line, then 现役军人子女…入学), say whose that
+    one is, so it does not read as the asker's; "" otherwise (and whenever ``group_note`` speaks)."""
+    if asked is None or len(facts) < 2 or covers_fact(asked, facts[0].sentence, facts[0]) is not True:
+        return ""
+    others = [f for f in facts[1:] if covers_fact(asked, f.sentence, f) is False]
+    named = describe_groups(set().union(*(groups_in(f.sentence) or groups_in(context_of(f)) for f in others)))
+    return OTHERS_NOTE.format(groups=named, asked=asked.label) if others and named else ""
 
 
 def covers_fact(asked: AskedGroup, sentence: str, fact: Fact) -> bool | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.answer_groups import VETERAN, group_note, implied_group
+from knowledge.answer_groups import VETERAN, group_note, implied_group, others_note
 from knowledge.persons import asked_group, covers, groups_in, names_person
 from knowledge.service import KnowledgeService
 from knowledge.types import Passage
@@ -181,3 +181,17 @@ def test_a_question_naming_nobody_is_a_veterans_unless_it_speaks_of_someone_serv
     question: str, veteran: bool
 ) -> None:
     assert (implied_group(question) == VETERAN) is veteran
+
+
+def test_a_later_sentence_for_another_group_is_said_to_be_theirs() -> None:
+    own = "普通退役军人的子女没有全国统一的中考、高考加分政策。"
+    serving = "现役军人子女上公办义务教育学校，可以在部队驻地入学，享受当地军人子女教育优待政策。"
+    edu = Passage(title="军人子女教育优待办法（要点）", score=1.0, text=own)
+    law = Passage(title="军人地位和权益保障法（要点）", article="第五十五条", score=0.9, text=serving)
+    asked = asked_group("退役军人的孩子上小学有优待吗")
+    facts = [Fact(own, edu, 1.0), Fact(serving, law, 0.8)]
+    assert group_note(facts, asked) == ""
+    note = others_note(facts, asked)
+    assert "现役军人" in note and "不是专门针对退役军人的子女" in note
+    assert others_note(facts[:1], asked) == ""
+    assert others_note([Fact(serving, law, 0.8), Fact(own, edu, 1.0)], asked) == ""
