@@ -418,7 +418,12 @@ class QueryAnalyzer:
             word = queue.pop(0)
             # A word the tokenizer cut out of a longer term of the synonym table (工作 of 找工作,
             # 替 of 替我去) stands for that term: 优待工作 is no 找工作.
-            longer = [t for t in written if word in t and t != word and t in text]
+            longer = [
+                t for t in written if word in t and t != word and t in text
+                # A single character only for a term cut into single characters: 考 of
+                # 考公务员 is not needed, 公务员 stands for it.
+                and (len(word) > 1 or all(len(w) == 1 for w in tok.words(t)))
+            ]
             if longer and word not in self.synonyms.terms:
                 word = max(longer, key=len)
                 if word in seen:
