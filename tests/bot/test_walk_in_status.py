@@ -186,7 +186,7 @@ async def test_an_unknown_ticket_gets_the_same_replies_as_a_case_filed_elsewhere
     assert replies[0] == replies[1] == replies[2] == replies[3]
     asked, refused = replies[0]
     assert "后四位" in asked and "不符" in refused and "12345" in refused
-    assert "未找到" not in asked + refused and "没有留手机号" not in asked
+    assert "未找到编号" not in asked + refused and "没有留手机号" not in asked
 
 
 async def test_the_wrong_guess_that_pauses_says_so_and_a_new_chat_is_told_at_once(
