@@ -39,6 +39,7 @@ ACTION_LABELS = {
     "followup": "回访",
     "assist_reply": "答复协办",
     "note": "内部备注",
+    "phone": "补登/更正联系电话",
 }
 
 VIEW_LABELS = {"mine": "我的案件", "unit": "本单位", "all": "全部案件", "partner": "转交/协办本单位"}
@@ -117,7 +118,8 @@ def actions_for(
         allowed.discard("extend")
     if not duplicates:
         allowed.discard("merge")
-    allowed.add("note")
+    # Whoever may act on the case may add a note, and add or correct the complainant's phone.
+    allowed.update(("note", "phone"))
     return [a for a in ACTION_LABELS if a in allowed]
 
 

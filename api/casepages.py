@@ -3,9 +3,11 @@
 ``/cases`` lists cases (caseworker: 我的案件 / 本单位; office and admin: 全部) with filters,
 full-text search, sorting, pages and counts per view; ``/cases/{ticket}`` shows one case
 (history, messages, internal notes, deadlines with their legal basis, the complainant's other
-cases, attachments inline) with the actions valid in its current status; ``/cases/{ticket}/print``
-is the printable work order (打印工单). Every change goes through ``CaseService`` (and
-``complaints.supervision`` / ``complaints.attachments``), so it lands in the case history and the
+cases, attachments inline) with the actions valid in its current status (and, in every status,
+内部备注 and 补登/更正联系电话: a walk-in case registered without a phone gets one later);
+``/cases/{ticket}/print`` is the printable work order (打印工单). Every change goes through
+``CaseService`` (and ``complaints.supervision`` / ``complaints.contact`` /
+``complaints.attachments``), so it lands in the case history and the
 complainant hears of it through the outbox. Forms work without JavaScript.
 
 Who sees what: a caseworker sees the cases of their own unit and acts only on those assigned to
@@ -42,6 +44,7 @@ from api.templating import render
 from api.users import PERM_CASES_ALL, PERM_CASES_OWN, Principal
 from complaints import lifecycle as lc
 from complaints.attachments import AttachmentStore, attach_file, stored_attachment
+from complaints.contact import set_contact_phone
 from complaints.merging import merge
 from complaints.partners import answer_assist, assists_of, request_assist, transfer_to_partner
 from complaints.supervision import SUPERVISION_KINDS, add_note, follow_up, supervise
@@ -212,7 +215,17 @@ def case_page(
         legal=lc.LEGAL_BASIS,
         caseworkers=sorted(runtime.cases.routing.handlers.values(), key=lambda h: h.id),
         others=others,
-        internal=("note", "supervise", "assign", "reassign", "attach", "assist", "assist_reply", "merged_in"),
+        internal=(
+            "note",
+            "supervise",
+            "assign",
+            "reassign",
+            "attach",
+            "assist",
+            "assist_reply",
+            "merged_in",
+            "phone",
+        ),
         done=done,
         error=error,
     )
@@ -233,6 +246,7 @@ async def case_action(
     handler_id: Annotated[str, Form(max_length=64)] = "",
     partner_id: Annotated[str, Form(max_length=64)] = "",
     into: Annotated[str, Form(max_length=32)] = "",
+    phone: Annotated[str, Form(max_length=32)] = "",
 ) -> RedirectResponse:
     """Perform one action; back to the case page with a confirmation or the reason it failed."""
     target = f"/cases/{quote(ticket)}"
@@ -246,7 +260,9 @@ async def case_action(
                 f"{action} not offered",
                 user_message=f"当前不能进行“{ACTION_LABELS.get(action, action)}”操作。",
             )
-        form = _Form(note.strip(), to, days, rating, kind, handler_id, partner_id.strip(), into.strip())
+        form = _Form(
+            note.strip(), to, days, rating, kind, handler_id, partner_id.strip(), into.strip(), phone.strip()
+        )
         _perform(runtime, actor, view.ticket, action, form)
 
     try:
@@ -268,6 +284,7 @@ class _Form:
     handler_id: str
     partner_id: str
     into: str
+    phone: str
 
 
 def _days(value: str, default: int | None = None) -> int:
@@ -309,6 +326,8 @@ def _perform(runtime: Runtime, actor: Actor, ticket: str, action: str, f: _Form)
         supervise(cases, ticket, actor, f.kind or "督办", text)
     elif action == "followup":
         follow_up(cases, ticket, actor, f.rating, text or None)
+    elif action == "phone":
+        set_contact_phone(cases, ticket, actor, f.phone, text or None)
     else:  # note
         add_note(cases, ticket, actor, text)
 

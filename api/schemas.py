@@ -124,9 +124,12 @@ class RatingResponse(BaseModel):
 
 
 class SearchHit(Passage):
-    """One ranked passage with a highlighted snippet."""
+    """One ranked passage with a highlighted snippet, and its document's 文号 and 施行日期 (staff
+    see whether a text is in force without opening it; ``status`` says 现行有效 / 已被取代 / …)."""
 
     rank: int
+    doc_number: str = Field("", description="文件的发文字号（文号）；没有则为空")
+    date_effective: str = Field("", description="文件的施行日期 YYYY-MM-DD；未注明则为空")
     snippet_html: str = Field(description="HTML：查询词用 <mark> 标出，其余已转义")
     anchor: str = Field(description="文件页面中该条文的锚点，如 chunk-…")
     document_url: str = Field(description="文件页面地址（含锚点）")

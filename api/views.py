@@ -65,13 +65,21 @@ def _web_url(url: str) -> str:
     return url if url.lower().startswith(("http://", "https://")) else ""
 
 
+def document_field(doc: DocumentRecord | None, key: str, default: str = "") -> str:
+    """One metadata field of a document: the document's (edited on /kb), else its first chunk's."""
+    if doc is None:
+        return default
+    first = doc.chunks[0].metadata if doc.chunks else {}
+    return str(doc.metadata.get(key) or first.get(key) or default)
+
+
 def document_summary(doc: DocumentRecord) -> DocumentSummary:
     """Metadata of a document record."""
     meta = doc.metadata
     first = doc.chunks[0].metadata if doc.chunks else {}
 
     def pick(key: str, default: str = "") -> str:
-        return str(meta.get(key) or first.get(key) or default)
+        return document_field(doc, key, default)
 
     region = pick("region", NATIONAL)
     return DocumentSummary(
@@ -168,16 +176,21 @@ def search_hits(
     region: str | None = None,
     document: str | None = None,
 ) -> tuple[list[str], list[SearchHit]]:
-    """Ranked passages with highlighted snippets, plus the query terms used to highlight."""
+    """Ranked passages with highlighted snippets and their documents' 文号 and 施行日期, plus the
+    query terms used to highlight."""
     k = max(1, min(k, MAX_SEARCH_K))
     sources = knowledge.search(query[:MAX_QUERY_CHARS], k=k, topic=topic, region=region, document=document)
     terms = knowledge.query_terms(query)
+    documents = knowledge.store.documents
     hits = []
     for rank, src in enumerate(sources, 1):
+        doc = documents.get(src.doc_id)
         hits.append(
             SearchHit(
                 **{**src.model_dump(), "path": public_path(src.path)},
                 rank=rank,
+                doc_number=document_field(doc, "doc_number"),
+                date_effective=document_field(doc, "date_effective"),
                 snippet_html=str(snippet(src.text, terms)),
                 anchor=anchor_for(src.chunk_id),
                 document_url=document_url(src.doc_id, src.chunk_id),

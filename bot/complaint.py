@@ -1,6 +1,7 @@
 """Complaint filing (a persistent ConversationHandler); /status and rating are in ``bot.status``.
 
-Steps: theme (inline buttons, preselected by the classifier) → region → details (text, photos
+Steps: theme (inline buttons, preselected by the classifier) → region (preselected when the
+text names a place) → details (text, photos
 kept as attachment metadata) → contact phone (optional) → summary with 确认提交 / 修改 / 取消.
 The draft lives in ``user_data["complaint"]`` (JSON only), so with the database persistence a
 restart resumes at the same step.
@@ -26,7 +27,7 @@ from complaints.types import ComplaintIntake
 from complaints.validation import MAX_TEXT_CHARS, check_complaint_substance
 from vetbot.errors import InvalidInputError, VetbotError
 from vetbot.privacy import mask_phone, mask_text
-from vetbot.regions import pickable, validate_region
+from vetbot.regions import most_specific, pickable, validate_region
 
 logger = logging.getLogger(__name__)
 
@@ -58,15 +59,25 @@ class ComplaintFlow:
         await reply_html(update, context, texts.SESSION_LOST, menu_markup())
         return ConversationHandler.END
 
-    def _region_options(self, context: Context) -> list[str]:
+    def _region_options(self, context: Context, named: str | None) -> list[str]:
+        """The region buttons: the place the complaint names, the chat's own region (/region),
+        then the knowledge base's regions."""
         options: list[str] = []
-        own = user_data(context).get("region")
-        if own:
-            options.append(own)
+        for region in (named, user_data(context).get("region")):
+            if region and region not in options:
+                options.append(region)
         for region in pickable(self.deps.knowledge.regions()):
             if region != "全国" and region not in options:
                 options.append(region)
         return options
+
+    @staticmethod
+    def _named_region(draft: dict[str, Any]) -> str | None:
+        """The place the complaint's text names (金华双龙洞景区… → 金华市), by the one gazetteer;
+        preselected at the region step as the classifier's theme is at the theme step."""
+        text = "\n".join(p for p in (draft.get("text"), draft.get("details")) if p)
+        place = most_specific(text) if text else None
+        return place.name if place is not None else None
 
     # ---------------------------------------------------------------- entry
     async def begin(
@@ -147,15 +158,20 @@ class ComplaintFlow:
 
     # ---------------------------------------------------------------- region
     async def _ask_region(self, update: Update, context: Context) -> None:
-        options = await asyncio.to_thread(self._region_options, context)
         draft = self._draft(context) or {}
+        named = self._named_region(draft)
+        options = await asyncio.to_thread(self._region_options, context, named)
         draft["region_options"] = options
-        buttons = [
-            (("📍 " if i == 0 and user_data(context).get("region") else "") + r, f"rg:{i}")
-            for i, r in enumerate(options)
-        ]
-        rows = rows_of(buttons, 3)
-        await reply_html(update, context, texts.ASK_REGION, inline(rows) if rows else None)
+        own = user_data(context).get("region")
+        chosen = draft.get("region") or named
+
+        def label(region: str) -> str:
+            mark = "✅ " if region == chosen else "📍 " if region == own else ""
+            return mark + region
+
+        rows = rows_of([(label(r), f"rg:{i}") for i, r in enumerate(options)], 3)
+        hint = texts.ASK_REGION_HINT.format(region=esc(chosen)) if chosen else ""
+        await reply_html(update, context, texts.ASK_REGION + hint, inline(rows) if rows else None)
 
     async def on_region_button(self, update: Update, context: Context) -> str | int:
         """A region button."""

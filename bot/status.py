@@ -2,7 +2,9 @@
 
 /status is a small persistent conversation: a ticket the chat did not file (a walk-in
 receipt, a case a relative filed) is shown after the person replies with the last four digits
-of the phone recorded on it (``complaints.followers``), and the chat then follows the case.
+of the phone recorded on it (``complaints.followers``), and the chat then follows the case. An
+unknown ticket and a case without a phone get the same question and the same refusal, so the
+replies never tell which tickets exist.
 """
 
 from __future__ import annotations
@@ -64,11 +66,14 @@ class CaseStatusHandlers:
                 if access.view is not None:
                     await self._send_case(update, context, access.view, full=True)
                     return ConversationHandler.END
-                if access.kind == "no_phone":
-                    await reply_html(update, context, texts.STATUS_NO_PHONE.format(ticket=esc(access.ticket)))
-                    return ConversationHandler.END
                 user_data(context)[PENDING_KEY] = {"ticket": access.ticket, "at": time.time()}
-                await reply_html(update, context, texts.STATUS_ASK_DIGITS.format(ticket=esc(access.ticket)))
+                if access.paused is not None:
+                    # Said before any digits are asked (no guess gets through now); digits typed
+                    # anyway get the same answer rather than a policy reply.
+                    await reply_html(update, context, esc(access.paused))
+                else:
+                    asked = texts.STATUS_ASK_DIGITS.format(ticket=esc(access.ticket))
+                    await reply_html(update, context, asked)
                 return VERIFY
             views = await asyncio.to_thread(self.deps.following.list_for_chat, chat.id)
         except VetbotError as exc:
@@ -101,7 +106,9 @@ class CaseStatusHandlers:
         try:
             view = await asyncio.to_thread(self.deps.following.verify, ticket, chat.id, message.text or "")
         except (TooManyAttemptsError, InvalidInputError, PermissionDeniedError) as exc:
-            # Wrong or malformed digits: the person may try again until the limit is reached.
+            # Wrong or malformed digits: the person may try again until the limit is reached. The
+            # guess that reaches it says so (AttemptsUsedUpError) and keeps the check open, so
+            # digits typed next are told the pause again instead of going to the policy answerer.
             retry = not isinstance(exc, TooManyAttemptsError)
             if not retry:
                 user_data(context).pop(PENDING_KEY, None)

@@ -91,6 +91,7 @@ COMPLAINT_START = "好的，我来帮您登记投诉，转交承办单位办理�
 ASK_THEME = "第 1 步（共 4 步）：请确认投诉类别{hint}："
 ASK_THEME_HINT = "（系统初步判断为 <b>{label}</b>，如不对请点选其他类别）"
 ASK_REGION = "第 2 步：问题发生在哪个地区？请点选，或直接输入城市名称："
+ASK_REGION_HINT = "\n根据您的描述，初步判断为 <b>{region}</b>（已标 ✅），如不对请点选其他地区或直接输入。"
 ASK_DETAILS = (
     "第 3 步：请用文字详细描述情况：时间、地点、涉及的单位或场所、经过，以及您的诉求。如有照片可以一并发送。"
 )
@@ -123,15 +124,11 @@ SESSION_LOST = "投诉登记已过期，请重新发送 /complain 开始。"
 NO_CASES = "您还没有提交过投诉。发送 /complain 可以提交；如在服务站窗口登记过，请发送 /status 受理编号 查询。"
 # A chat that did not file the case (a walk-in receipt, a relative's phone): it proves the
 # phone recorded on the case (complaints.followers) before seeing anything.
+# The same words whether the ticket exists or not (the reply must not tell): true of both.
 STATUS_ASK_DIGITS = (
     "未找到您在本聊天中提交的 <b>{ticket}</b>。\n"
     "如果这件投诉是在服务站窗口登记或由他人代为提交的，请回复登记时所留手机号的<b>后四位</b>，"
     "核验通过后即可查看进度，之后的办理进展也会发送到这里。发送 /cancel 取消。"
-)
-STATUS_NO_PHONE = (
-    "未找到您在本聊天中提交的 <b>{ticket}</b>。\n"
-    "这件投诉登记时没有留手机号，无法在线核验身份。"
-    "请携带回执到登记的退役军人服务站查询，或拨打 12345 政务服务热线报受理编号查询。"
 )
 STATUS_LINKED = "✅ 核验通过，已为您关注投诉 <b>{ticket}</b>，之后的办理进展会发送到这里。"
 STATUS_VERIFY_EXPIRED = "核验已超时，请重新发送 /status 受理编号。"

@@ -15,8 +15,14 @@ counts are kept in the database (``rate_limit_windows``) whatever ``VETBOT_RATE_
 says, so a restart hands out no fresh allowance. A paused case reopens when its window slides
 (at most a day): the filer's own chat and chats already linked are never asked, and the
 station can always help. Nobody is notified of a pause (a guesser would otherwise page the
-caseworker at will); it is logged once per window, with the ticket only. A case without a
-phone on file cannot be verified online: the complainant asks the station.
+caseworker at will); it is logged once per window, with the ticket only. The wrong guess that
+uses up an allowance says so at once (``AttemptsUsedUpError``), and a chat asking about a paused
+ticket is told so before it is asked for digits (``CaseAccess.paused``).
+
+Nothing tells a guesser which tickets exist (they are sequential per day): an unknown ticket, a
+case filed from another chat and a case with no phone on file all ask for the digits, count a
+wrong guess and refuse it with the same message (which points to the station and 12345, where a
+complainant without a phone on file is helped), and pause alike.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from complaints.models import Case, CaseFollower
-from complaints.queries import CaseQueries, load_case
+from complaints.queries import CaseQueries
 from complaints.tickets import normalize_ticket
 from complaints.types import CaseView
 from vetbot.errors import InvalidInputError, PermissionDeniedError
@@ -53,19 +59,25 @@ CASE_HOUR_WINDOW_S = 3600.0
 MAX_FAILURES_PER_CASE = 10
 CASE_WINDOW_S = 86400.0
 
-WRONG_DIGITS = "手机号后四位与登记信息不符，请核对后重新输入（发送 /cancel 取消）。"
+WRONG_DIGITS = (
+    "手机号后四位与登记信息不符，请核对后重新输入（发送 /cancel 取消）。"
+    "如登记时没有留手机号或已更换号码，请携带回执到登记的退役军人服务站查询，"
+    "或拨打 12345 政务服务热线报受理编号查询。"
+)
+# The wrong guess that used up an allowance: said at once, not on the next message.
+LAST_WRONG = "手机号后四位与登记信息不符。"
 TOO_MANY = (
     "核验失败次数过多，已暂停该查询，请 1 小时后再试；也可携带回执到登记的退役军人服务站或拨打 12345 查询。"
 )
 _CASE_PAUSED = (
-    "该投诉的手机号核验失败次数过多，为保护投诉人信息，已暂停该投诉的在线查询，请 {wait}后再试；"
+    "该投诉的手机号后四位核验失败次数过多，为保护投诉人信息，已暂停该投诉的在线查询，请 {wait}后再试；"
     "也可携带回执到登记的退役军人服务站或拨打 12345 查询。"
 )
 CASE_PAUSED_HOUR = _CASE_PAUSED.format(wait="1 小时")
 CASE_PAUSED_DAY = _CASE_PAUSED.format(wait="24 小时")
 BAD_DIGITS = "请输入登记手机号的后四位数字（例如 5678），发送 /cancel 取消。"
 
-AccessKind = Literal["view", "verify", "no_phone"]
+AccessKind = Literal["view", "verify"]
 
 # The reply to 「请回复手机号后四位」: the digits (full-width too, maybe spaced, or a whole
 # number) with at most the words and marks people put around them (「尾号是5678」,
@@ -78,14 +90,21 @@ class TooManyAttemptsError(PermissionDeniedError):
     """The chat or the case used up its verification attempts for now."""
 
 
+class AttemptsUsedUpError(PermissionDeniedError):
+    """A wrong guess that used up the chat's or the case's attempts: its message says both."""
+
+
 @dataclass(frozen=True)
 class CaseAccess:
-    """What a chat may do with a ticket: ``view`` (own or followed case, ``view`` set), ``verify``
-    (ask for the phone's last four digits) or ``no_phone`` (nothing to verify against)."""
+    """What a chat may do with a ticket: ``view`` (own or followed case, ``view`` set) or
+    ``verify`` (ask for the phone's last four digits; also for an unknown ticket or a case with no
+    phone, which no digits match). ``paused``: with ``verify``, the Chinese message when the
+    ticket's or the chat's attempts are used up for now (say it instead of asking)."""
 
     kind: AccessKind
     ticket: str
     view: CaseView | None = None
+    paused: str | None = None
 
 
 def follower_chat_ids(session: Session, case_id: int) -> list[int]:
@@ -168,17 +187,19 @@ class CaseFollowing:
         )
 
     def access(self, ticket: str, chat_id: int) -> CaseAccess:
-        """What ``chat_id`` may do with ``ticket``.
+        """What ``chat_id`` may do with ``ticket``: an unknown ticket reads like a case filed
+        elsewhere (``verify``), so the answer reveals nothing.
 
-        Raises ``InvalidInputError`` / ``NotFoundError`` for a malformed / unknown ticket."""
+        Raises ``InvalidInputError`` for a malformed ticket."""
         ticket = normalize_ticket(ticket)
         with self.queries.session_factory() as session:
-            case = load_case(session, ticket)
-            own = case.complainant_chat_id == chat_id or is_follower(session, case.id, chat_id)
-            has_phone = phone_suffix(case.complainant_phone) is not None
+            case = session.scalars(select(Case).where(Case.ticket == ticket)).one_or_none()
+            own = case is not None and (
+                case.complainant_chat_id == chat_id or is_follower(session, case.id, chat_id)
+            )
         if own:
             return CaseAccess("view", ticket, self.queries.get(ticket))
-        return CaseAccess("verify" if has_phone else "no_phone", ticket)
+        return CaseAccess("verify", ticket, paused=self._paused_for(ticket, chat_id))
 
     def list_for_chat(self, chat_id: int) -> list[CaseView]:
         """Cases filed from or followed by the chat, newest first (masked)."""
@@ -197,8 +218,9 @@ class CaseFollowing:
         Returns the masked view. Raises ``InvalidInputError`` when ``typed`` is not four digits
         (not counted), ``TooManyAttemptsError`` when the case (``CASE_PAUSED_DAY`` /
         ``CASE_PAUSED_HOUR``) or the chat (``TOO_MANY``) has no attempts left, even for the right
-        digits, ``PermissionDeniedError`` (``WRONG_DIGITS``) for wrong digits or a case without a
-        phone, ``NotFoundError`` for an unknown ticket."""
+        digits, ``PermissionDeniedError`` (``WRONG_DIGITS``) for wrong digits, an unknown ticket
+        or a case without a phone, and its subclass ``AttemptsUsedUpError`` (``LAST_WRONG`` and
+        the pause message) when that failure used up the chat's or the case's attempts."""
         ticket = normalize_ticket(ticket)
         suffix = typed_suffix(typed)
         paused = self.case_paused(ticket)
@@ -207,10 +229,17 @@ class CaseFollowing:
         if self.chat_failures.exceeded(chat_id):
             raise TooManyAttemptsError(f"case link attempts exhausted for {ticket}", user_message=TOO_MANY)
         with self.queries.session_factory() as session:
-            case = load_case(session, ticket)
-            expected = phone_suffix(case.complainant_phone)
-            if expected is None or not hmac.compare_digest(expected, suffix):
+            case = session.scalars(select(Case).where(Case.ticket == ticket)).one_or_none()
+            expected = phone_suffix(case.complainant_phone) if case is not None else None
+            matched = expected is not None and hmac.compare_digest(expected, suffix)
+            if case is None or expected is None or not matched:
                 self._record_failure(ticket, chat_id)
+                now_paused = self._paused_for(ticket, chat_id)
+                if now_paused is not None:
+                    raise AttemptsUsedUpError(
+                        f"wrong phone digits for {ticket}; attempts used up",
+                        user_message=LAST_WRONG + now_paused,
+                    )
                 raise PermissionDeniedError(f"wrong phone digits for {ticket}", user_message=WRONG_DIGITS)
             if case.complainant_chat_id != chat_id:
                 _link(session, case.id, chat_id, self.queries.now())
@@ -226,6 +255,13 @@ class CaseFollowing:
             if limiter is not None and limiter.exceeded(ticket):
                 return message
         return None
+
+    def _paused_for(self, ticket: str, chat_id: int) -> str | None:
+        """The case's pause message, else the chat's when it has no attempts left, else None."""
+        paused = self.case_paused(ticket)
+        if paused is None and self.chat_failures.exceeded(chat_id):
+            paused = TOO_MANY
+        return paused
 
     def _record_failure(self, ticket: str, chat_id: int) -> None:
         self.chat_failures.record(chat_id)
@@ -254,9 +290,12 @@ __all__ = [
     "CASE_PAUSED_DAY",
     "CASE_PAUSED_HOUR",
     "DIGITS_REPLY",
+    "LAST_WRONG",
     "MAX_FAILURES_PER_CASE",
     "MAX_FAILURES_PER_CASE_HOUR",
     "MAX_FAILURES_PER_CHAT",
+    "WRONG_DIGITS",
+    "AttemptsUsedUpError",
     "CaseAccess",
     "CaseFollowing",
     "TooManyAttemptsError",

@@ -74,8 +74,10 @@ TRANSITIONS: Final[dict[str, tuple[tuple[str, ...], str | None]]] = {
 
 # Annotations: history entries allowed in every status, not offered as lifecycle actions.
 # An internal note (内部备注) is never shown or sent to the complainant.
-# A partner's 协办 answer and the "merged in" entry on the surviving case are annotations too.
-ANNOTATIONS: Final = ("note", "attach", "assist_reply", "merged_in")
+# A partner's 协办 answer and the "merged in" entry on the surviving case are annotations too,
+# and so is a contact phone added or corrected by staff (complaints.contact): a concluded case's
+# complainant may still want to follow it.
+ANNOTATIONS: Final = ("note", "attach", "assist_reply", "merged_in", "phone")
 
 # Actions whose note the complainant may see (answers to them, never internal notes).
 PUBLIC_ACTIONS: Final = ("accept", "reject", "transfer", "start", "reply", "conclude", "extend")
@@ -100,6 +102,7 @@ ACTION_LABELS: Final = {
     "assist_reply": "协办答复",
     "merge": "合并",
     "merged_in": "并入",
+    "phone": "联系电话",
 }
 
 

@@ -28,6 +28,14 @@ SMALLTALK_MESSAGE = (
 MAX_NOTE_CHARS = 2000
 PHONE_MESSAGE = ("联系电话格式不正确：请填写 11 位手机号或带区号的固定电话（如 0531-88881234）；"
                  "不想留可以不填。")
+CONTACT_PHONE_MESSAGE = (
+    "联系电话格式不正确：请填写 11 位手机号（如 13812345678）或带区号的固定电话（如 0531-88881234）。"
+)
+# A mainland mobile, or a landline with its area code: 010 and 02X are the only three-digit
+# codes (北京, 上海, 天津, 重庆, 广州, …), every other one has four digits; then 7–8 digits.
+_MOBILE_RE = re.compile(r"1[3-9]\d{9}")
+_LANDLINE_RE = re.compile(r"(0[12]\d|0[3-9]\d{2})([2-9]\d{6,7})")
+_COUNTRY_CODE_RE = re.compile(r"^(?:\+|00)86")
 ID_NUMBER_MESSAGE = "身份证号应为 18 位（最后一位可以是 X）或 15 位数字；不想留可以不填。"
 _PHONE_RE = re.compile(r"\+?[\d\s\-()]+")
 _ID_NUMBER_RE = re.compile(r"\d{17}[\dX]|\d{15}")
@@ -79,6 +87,27 @@ def check_phone(phone: str | None) -> str | None:
     if not _PHONE_RE.fullmatch(text) or not 7 <= sum(ch.isdigit() for ch in text) <= 15:
         raise InvalidInputError("bad phone number", user_message=PHONE_MESSAGE)
     return text
+
+
+def check_contact_phone(phone: str | None) -> str:
+    """A phone staff add to or correct on a case: a mainland mobile (``1[3-9]`` and 9 digits,
+    returned as 11 digits) or a landline with its area code (returned as ``0531-88881234``).
+
+    Spaces, dashes, brackets, full-width digits and a +86 / 0086 prefix are accepted. Stricter than
+    :func:`check_phone`: the number is typed at a desk to let the complainant follow the case by
+    its last four digits, so it must be a number that can be reached. ``InvalidInputError``
+    (:data:`CONTACT_PHONE_MESSAGE`) for anything else, blank included.
+    """
+    text = normalize(phone or "").strip()
+    if not text or not _PHONE_RE.fullmatch(text):
+        raise InvalidInputError("bad contact phone", user_message=CONTACT_PHONE_MESSAGE)
+    digits = re.sub(r"\D", "", _COUNTRY_CODE_RE.sub("", text))
+    if _MOBILE_RE.fullmatch(digits):
+        return digits
+    landline = _LANDLINE_RE.fullmatch(digits)
+    if landline:
+        return f"{landline.group(1)}-{landline.group(2)}"
+    raise InvalidInputError("bad contact phone", user_message=CONTACT_PHONE_MESSAGE)
 
 
 def check_id_number(value: str | None) -> str | None:
@@ -137,6 +166,7 @@ def required_text(text: str | None, message: str) -> str:
 
 
 __all__ = [
+    "CONTACT_PHONE_MESSAGE",
     "MAX_ATTACHMENTS",
     "MAX_NOTE_CHARS",
     "MAX_TEXT_CHARS",
@@ -144,6 +174,7 @@ __all__ = [
     "SMALLTALK_MESSAGE",
     "TOO_SHORT_MESSAGE",
     "check_complaint_substance",
+    "check_contact_phone",
     "clean_attachments",
     "clean_complaint_text",
     "clean_note",

@@ -23,6 +23,7 @@ from api.runtime import Runtime
 from api.schemas import clean_question, clean_region
 from api.users import PERM_CASES_ALL, PERM_CASES_FILE, PERM_CASES_OWN, PERM_CASES_VIEW, Principal
 from complaints import lifecycle as lc
+from complaints.contact import set_contact_phone
 from complaints.merging import merge
 from complaints.partners import answer_assist, check_partner_sees, request_assist, transfer_to_partner
 from complaints.supervision import add_note, follow_up, supervise
@@ -51,6 +52,7 @@ ActionName = Literal[
     "note",
     "supervise",
     "followup",
+    "phone",
 ]
 STATUS_HELP = "待受理/已受理/办理中/已办结/不予受理/已转办"
 
@@ -92,7 +94,7 @@ class ActionIn(BaseModel):
         description="accept 受理 / reject 不予受理 / transfer 转办 / start 开始办理 / reply 答复 / "
         "conclude 办结 / extend 延期 / reassign 改派（双拥办） / note 内部备注（信访人不可见） / "
         "supervise 督办或催办（双拥办） / followup 回访满意度 / assist 发起协办（partner_id） / "
-        "assist_reply 协办单位答复 / merge 合并重复件（into）"
+        "assist_reply 协办单位答复 / merge 合并重复件（into） / phone 补登或更正信访人联系电话（phone）"
     )
     note: str | None = Field(None, max_length=2000, description="说明；reject/reply/conclude/extend 必填")
     to: str | None = Field(None, max_length=128, description="transfer：转办的有权处理机关")
@@ -104,6 +106,9 @@ class ActionIn(BaseModel):
     handler_id: str | None = Field(None, max_length=64, description="reassign：新的承办人编号")
     kind: Literal["督办", "催办"] = Field("督办", description="supervise：督办或催办")
     rating: str | None = Field(None, max_length=8, description="followup：满意/基本满意/不满意")
+    phone: str | None = Field(
+        None, max_length=32, description="phone：11 位手机号或带区号的固定电话（记录中隐去中间四位）"
+    )
 
 
 # Web roles that act in the case store, as the store's actor roles.
@@ -352,6 +357,9 @@ def _perform(ticket: str, body: ActionIn, runtime: Runtime, principal: Principal
         return supervise(cases, ticket, actor, body.kind, _need(note, "note", "请填写督办意见。"))
     if action == "followup":
         return follow_up(cases, ticket, actor, _need(body.rating, "rating", "请选择回访满意度。"), note)
+    if action == "phone":
+        phone = _need(body.phone, "phone", "请填写信访人联系电话。")
+        return set_contact_phone(cases, ticket, actor, phone, note)
     # reassign: office and admin only (a caseworker may not hand work to someone else)
     if not principal.can(PERM_CASES_ALL):
         raise PermissionDeniedError("caseworker reassigning", user_message="只有双拥办或管理员可以改派案件。")

@@ -11,7 +11,12 @@ from vetbot.errors import InvalidInputError
 
 
 def _doc(
-    doc_id: str, title: str, region: str, topics: list[str], articles: list[tuple[str, str]]
+    doc_id: str,
+    title: str,
+    region: str,
+    topics: list[str],
+    articles: list[tuple[str, str]],
+    **extra: str,
 ) -> DocumentRecord:
     chunks = []
     for i, (article, text) in enumerate(articles):
@@ -46,6 +51,7 @@ def _doc(
         "topics": "|" + "|".join(topics) + "|",
         "issuer": "测试机关",
         "date_issued": "2024-01-01",
+        **extra,  # document-level metadata only (doc_number, date_effective): as /kb edits it
     }
     return DocumentRecord(
         doc_id=doc_id,
@@ -91,6 +97,8 @@ class FakeKnowledge:
                 [
                     ("第三条", "持优待证的退役军人在济南市乘坐市内公交免费。"),
                 ],
+                doc_number="济退役军人发〔2024〕3号",
+                date_effective="2024-03-01",
             ),
         ]
         self.store = FakeStore({d.doc_id: d for d in docs})

@@ -118,6 +118,22 @@ def test_search_filters(client: TestClient, users: Users) -> None:
     assert k1["total"] == 1
 
 
+def test_search_results_carry_the_documents_number_and_in_force_date(
+    client: TestClient, users: Users
+) -> None:
+    results = client.get("/v1/search", params={"q": "优待证"}, headers=users.headers("staff")).json()[
+        "results"
+    ]
+    by_doc = {x["doc_id"]: x for x in results}
+    local = by_doc["jinan-transit"]
+    assert (local["doc_number"], local["date_effective"], local["status"]) == (
+        "济退役军人发〔2024〕3号",
+        "2024-03-01",
+        "现行有效",
+    )
+    assert (by_doc["card-rules"]["doc_number"], by_doc["card-rules"]["date_effective"]) == ("", "")
+
+
 def test_search_bad_input_is_422_in_chinese(client: TestClient, users: Users) -> None:
     h = users.headers("staff")
     checks = [

@@ -211,3 +211,17 @@ def test_ask_page_labels_passages_no_longer_in_force_like_search(
     found = refused.split('id="citations"')[1]
     assert "已被《新优待办法》取代（2024-09-21起施行）" in found and "badge-old" in found
     assert 'id="related"' not in refused
+
+
+def test_search_cards_show_the_documents_number_in_force_date_and_status(client: TestClient) -> None:
+    # fe24 §13: staff had to open a document to see its 文号 and whether it is in force.
+    _login(client)
+    html = client.get("/search", params={"q": "优待证"}).text
+    cards = re.findall(r'<li class="result">(.*?)</li>', html, re.S)
+    assert len(cards) == 3
+    local = next(c for c in cards if "测试济南市乘车优待办法" in c)
+    assert (
+        "文号：济退役军人发〔2024〕3号" in local and "施行日期：2024-03-01" in local and "现行有效" in local
+    )
+    national = next(c for c in cards if "测试优待证管理办法" in c)
+    assert "文号：" not in national and "施行日期：未注明" in national and "现行有效" in national

@@ -113,6 +113,27 @@ async def test_a_typed_complaint_region_that_is_no_place_is_asked_again(harness:
     assert h.cases.get(ticket, h.cases.handler_actor("jn-yfk")).region == "济南市"
 
 
+async def test_a_place_named_in_the_complaint_is_preselected_at_the_region_step(harness: BotHarness) -> None:
+    # fe25 §11: 「金华双龙洞景区…」 got no ✅ at step 2 although the theme was preselected.
+    h = harness
+    await h.say(VETERAN, "我要投诉金华双龙洞景区不认退役军人优待证，不给免票")
+    await h.press(VETERAN, "景区/公园")
+    region_msg = h.api.sent_to(VETERAN)[-1]
+    assert "哪个地区" in region_msg["text"] and "初步判断为 <b>金华市</b>" in region_msg["text"]
+    labels = _labels(region_msg)
+    assert labels[0] == "✅ 金华市" and [x for x in labels if x.startswith("✅")] == ["✅ 金华市"]
+    await h.press(VETERAN, "金华市")
+    assert "详细描述" in h.last_text(VETERAN)
+    # a place the knowledge base has no rules for is offered too, first
+    await h.say(STRANGER, "/complain")
+    await h.press(STRANGER, "景区/公园")
+    assert "初步判断" not in h.last_text(STRANGER)  # nothing said yet: nothing preselected
+    assert not any(x.startswith("✅") for x in _labels(h.api.sent_to(STRANGER)[-1]))
+    await h.say(STRANGER + 1, "我要投诉杭州西湖边的景点不认优待证，要求我买全价票")
+    await h.press(STRANGER + 1, "景区/公园")
+    assert _labels(h.api.sent_to(STRANGER + 1)[-1])[0] == "✅ 杭州市"
+
+
 async def test_complain_command_cancel_and_edit(harness: BotHarness) -> None:
     h = harness
     await h.say(VETERAN, "/complain")

@@ -140,14 +140,86 @@ async def test_another_account_gets_no_fresh_guesses_at_a_paused_case(harness: B
     assert len(h.api.texts_to(HANDLER)) == 1 and "新投诉" in h.last_text(HANDLER)
 
 
-async def test_a_case_without_a_phone_sends_the_person_to_the_station(harness: BotHarness) -> None:
+async def test_a_case_without_a_phone_reads_like_any_other_and_sends_the_person_to_the_station(
+    harness: BotHarness,
+) -> None:
+    # fe24/fe25: the reply used to say 「登记时没有留手机号」 at once, which told anyone that the
+    # ticket exists and has no phone. Now it is asked like any case, no digits match, and the
+    # refusal points to the station and 12345 like every refusal.
     h = harness
     ticket = _walk_in(h, phone=None)
     await h.say(WALK_IN, f"/status {ticket}")
     text = h.last_text(WALK_IN)
-    assert "没有留手机号" in text and "服务站" in text and "后四位" not in text
-    await h.say(WALK_IN, "5678")  # not in a check: an ordinary message, no case shown
+    assert "后四位" in text and ticket in text and "没有留手机号" not in text
+    await h.say(WALK_IN, "5678")
+    refused = h.last_text(WALK_IN)
+    assert "不符" in refused and "服务站" in refused and "12345" in refused
     assert "待受理" not in "\n".join(h.api.texts_to(WALK_IN))
+
+
+async def _replies_about(h: BotHarness, chat: int, ticket: str, digits: str) -> list[str]:
+    await h.say(chat, f"/status {ticket}")
+    await h.say(chat, digits)
+    return [t.replace(ticket, "<ticket>") for t in h.api.texts_to(chat)[-2:]]
+
+
+async def test_an_unknown_ticket_gets_the_same_replies_as_a_case_filed_elsewhere(harness: BotHarness) -> None:
+    # fe24/fe25: 「未找到编号为…的投诉」 for an unknown ticket and 「未找到您在本聊天中提交的…」 for
+    # an existing one: tickets are sequential per day, so anyone could list which exist.
+    h = harness
+    existing = _walk_in(h)
+    no_phone = _walk_in(h, phone=None)
+    telegram = h.cases.intake(
+        ComplaintIntake(
+            text="公交司机不认优待证，拒绝让我免费乘车。",
+            complainant_chat_id=VETERAN,
+            complainant_phone="13812345678",
+            region="济南市",
+            theme="transit",
+        )
+    ).ticket
+    unknown = "TS-20991231-9999"
+    replies = [
+        await _replies_about(h, chat, ticket, "0000")
+        for chat, ticket in ((7001, existing), (7002, no_phone), (7003, telegram), (7004, unknown))
+    ]
+    assert replies[0] == replies[1] == replies[2] == replies[3]
+    asked, refused = replies[0]
+    assert "后四位" in asked and "不符" in refused and "12345" in refused
+    assert "未找到编号" not in asked + refused and "没有留手机号" not in asked
+
+
+async def test_the_wrong_guess_that_pauses_says_so_and_a_new_chat_is_told_at_once(
+    harness: BotHarness,
+) -> None:
+    # fe24/fe25: the 5th wrong try said 「请核对后重新输入」 and the pause came only on the 6th
+    # message; a new chat's /status was first asked for the digits and only then told.
+    h = harness
+    ticket = _walk_in(h)
+    await h.say(7010, f"/status {ticket}")
+    for guess in range(MAX_FAILURES_PER_CASE_HOUR - 1):
+        await h.say(7010, f"{1000 + guess}")
+        assert "重新输入" in h.last_text(7010) and "暂停" not in h.last_text(7010)
+    await h.say(7010, "1999")
+    last = h.last_text(7010)
+    assert "不符" in last and "已暂停" in last and "1 小时" in last and "重新输入" not in last
+    # a new chat: told at once, not asked for digits, and nothing of the case is shown
+    await h.say(7011, f"/status {ticket}")
+    told = h.last_text(7011)
+    assert "已暂停" in told and "请回复" not in told
+    assert "待受理" not in told and "济南" not in told and "公交" not in told
+    # digits typed anyway get the same answer, never the case
+    await h.say(7011, "5678")
+    assert "已暂停" in h.last_text(7011)
+    assert "✅" not in "\n".join(h.api.texts_to(7011)) and "待受理" not in "\n".join(h.api.texts_to(7011))
+    # an unknown ticket pauses alike (its pause would otherwise tell that it does not exist)
+    unknown = "TS-20991231-9998"
+    await h.say(7012, f"/status {unknown}")
+    for guess in range(MAX_FAILURES_PER_CASE_HOUR):
+        await h.say(7012, f"{2000 + guess}")
+    assert "已暂停" in h.last_text(7012)
+    await h.say(7013, f"/status {unknown}")
+    assert h.last_text(7013) == told.replace(ticket, unknown)
 
 
 async def test_the_filer_is_never_asked_and_strangers_see_nothing_of_a_telegram_case(

@@ -13,8 +13,12 @@ from sqlalchemy.orm import Session
 
 from complaints.followers import (
     CASE_PAUSED_HOUR,
+    LAST_WRONG,
     MAX_FAILURES_PER_CASE_HOUR,
     MAX_FAILURES_PER_CHAT,
+    TOO_MANY,
+    WRONG_DIGITS,
+    AttemptsUsedUpError,
     CaseFollowing,
     TooManyAttemptsError,
     phone_suffix,
@@ -87,16 +91,50 @@ def test_failures_are_limited_per_chat_and_per_case(service: CaseService) -> Non
         following.verify(ticket, 3, "5678")
 
 
-def test_unknown_ticket_and_no_phone(service: CaseService) -> None:
+def test_unknown_ticket_and_no_phone_read_like_any_case(service: CaseService) -> None:
+    # fe24/fe25: an unknown ticket raised NotFoundError and a phone-less case said so: both told
+    # a guesser something. Now both are asked for the digits and refused like a wrong guess.
     following = _following(service)
-    with pytest.raises(NotFoundError):
-        following.access("TS-20990101-0001", WALK_IN)
+    unknown = "TS-20990101-0001"
     ticket = file_case(service, "公交司机不认优待证", complainant_phone=None, complainant_chat_id=None)
-    assert following.access(ticket, WALK_IN).kind == "no_phone"
-    with pytest.raises(PermissionDeniedError):
-        following.verify(ticket, WALK_IN, "5678")
+    filed = file_case(service, "景区不认优待证", channel="visit", complainant_chat_id=None)
+    messages = []
+    for chat, case_ticket in enumerate((unknown, ticket, filed), start=WALK_IN + 1):
+        access = following.access(case_ticket, chat)
+        assert access.kind == "verify" and access.view is None and access.paused is None
+        with pytest.raises(PermissionDeniedError) as wrong:
+            following.verify(case_ticket, chat, "0000")
+        assert not isinstance(wrong.value, NotFoundError)
+        messages.append(wrong.value.user_message)
+    assert messages == [WRONG_DIGITS] * 3 and "12345" in WRONG_DIGITS
+    with pytest.raises(PermissionDeniedError):  # no digits match a case without a phone
+        following.verify(ticket, WALK_IN + 9, "5678")
 
 
+def test_the_failure_that_uses_up_the_attempts_says_so_and_access_reports_the_pause(
+    service: CaseService,
+) -> None:
+    ticket = file_case(service, "公交司机不认优待证", channel="visit", complainant_chat_id=None)
+    following = CaseFollowing(
+        service, SlidingWindowLimiter(3, 3600), SlidingWindowLimiter(10, 86400), SlidingWindowLimiter(2, 3600)
+    )
+    with pytest.raises(PermissionDeniedError) as first:
+        following.verify(ticket, 1, "0000")
+    assert type(first.value) is PermissionDeniedError
+    with pytest.raises(AttemptsUsedUpError) as last:  # the case's hourly budget is used up now
+        following.verify(ticket, 1, "0001")
+    assert last.value.user_message == LAST_WRONG + CASE_PAUSED_HOUR
+    assert following.access(ticket, 2).paused == CASE_PAUSED_HOUR
+    # the chat's own allowance, spent on unknown tickets: the message is the chat's
+    for unknown, guess in (("TS-20990101-0002", "0002"), ("TS-20990101-0003", "0003")):
+        with pytest.raises(PermissionDeniedError) as wrong:
+            following.verify(unknown, 3, guess)
+        assert type(wrong.value) is PermissionDeniedError
+    with pytest.raises(AttemptsUsedUpError) as chat_last:
+        following.verify("TS-20990101-0004", 3, "0004")
+    assert chat_last.value.user_message == LAST_WRONG + TOO_MANY
+    assert following.access("TS-20990101-0005", 3).paused == TOO_MANY
+    assert following.access("TS-20990101-0005", 4).paused is None
 def test_a_case_paused_by_one_chats_guesses_is_paused_for_every_chat(
     service: CaseService,
     session_factory: Callable[[], Session],
