@@ -19,7 +19,7 @@ from telegram.ext import ConversationHandler
 
 from bot import texts
 from bot.common import BotDeps, Context, answer_callback, drop_buttons, reply_html, user_data
-from bot.complaint_draft import fit_text, full_text
+from bot.complaint_draft import fit_text, full_text, named_region, region_options
 from bot.formatting import esc, format_dt, normalise_phone
 from bot.keyboards import inline, menu_markup, rows_of
 from complaints.themes import THEMES
@@ -27,7 +27,7 @@ from complaints.types import ComplaintIntake
 from complaints.validation import MAX_TEXT_CHARS, check_complaint_substance
 from vetbot.errors import InvalidInputError, VetbotError
 from vetbot.privacy import mask_phone, mask_text
-from vetbot.regions import most_specific, pickable, validate_region
+from vetbot.regions import validate_region
 
 logger = logging.getLogger(__name__)
 
@@ -58,26 +58,6 @@ class ComplaintFlow:
         await answer_callback(update)
         await reply_html(update, context, texts.SESSION_LOST, menu_markup())
         return ConversationHandler.END
-
-    def _region_options(self, context: Context, named: str | None) -> list[str]:
-        """The region buttons: the place the complaint names, the chat's own region (/region),
-        then the knowledge base's regions."""
-        options: list[str] = []
-        for region in (named, user_data(context).get("region")):
-            if region and region not in options:
-                options.append(region)
-        for region in pickable(self.deps.knowledge.regions()):
-            if region != "全国" and region not in options:
-                options.append(region)
-        return options
-
-    @staticmethod
-    def _named_region(draft: dict[str, Any]) -> str | None:
-        """The place the complaint's text names (金华双龙洞景区… → 金华市), by the one gazetteer;
-        preselected at the region step as the classifier's theme is at the theme step."""
-        text = "\n".join(p for p in (draft.get("text"), draft.get("details")) if p)
-        place = most_specific(text) if text else None
-        return place.name if place is not None else None
 
     # ---------------------------------------------------------------- entry
     async def begin(
@@ -159,10 +139,11 @@ class ComplaintFlow:
     # ---------------------------------------------------------------- region
     async def _ask_region(self, update: Update, context: Context) -> None:
         draft = self._draft(context) or {}
-        named = self._named_region(draft)
-        options = await asyncio.to_thread(self._region_options, context, named)
-        draft["region_options"] = options
+        named = named_region(draft)
         own = user_data(context).get("region")
+        regions = await asyncio.to_thread(self.deps.knowledge.regions)
+        options = region_options(regions, named, own)
+        draft["region_options"] = options
         chosen = draft.get("region") or named
 
         def label(region: str) -> str:

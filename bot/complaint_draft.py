@@ -1,4 +1,5 @@
-"""The complaint draft kept in ``user_data["complaint"]``: its full text, and fitting new text into it.
+"""The complaint draft kept in ``user_data["complaint"]``: its full text, fitting new text into it,
+and the region step's buttons (the place its text names first).
 
 A draft is a JSON-only dict (``text``, ``details``, ``notes``, ``attachments``...), so that the
 database persistence can store it and a restart resumes the flow at the same step.
@@ -6,7 +7,10 @@ database persistence can store it and a restart resumes the flow at the same ste
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
+
+from vetbot.regions import most_specific, pickable
 
 
 def full_text(draft: dict[str, Any]) -> str:
@@ -39,3 +43,22 @@ def fit_text(
     draft.setdefault("attachments", []).append({**attachment, "size": len(text.encode())})
     draft["overflow_notice"] = True
     return text[: max(room, 0)]
+
+
+def named_region(draft: dict[str, Any]) -> str | None:
+    """The place the draft's text names (金华双龙洞景区… → 金华市), by the one gazetteer
+    (``vetbot.regions``); preselected at the region step as the classifier's theme is at the
+    theme step. None when it names none."""
+    text = "\n".join(p for p in (draft.get("text"), draft.get("details")) if p)
+    place = most_specific(text) if text else None
+    return place.name if place is not None else None
+
+
+def region_options(kb_regions: Iterable[str], named: str | None, own: str | None) -> list[str]:
+    """The region buttons, in order: the place the complaint names, the chat's own region
+    (/region), then the knowledge base's regions that can be picked (never 全国)."""
+    options: list[str] = []
+    for region in (named, own, *pickable(kb_regions)):
+        if region and region != "全国" and region not in options:
+            options.append(region)
+    return options
