@@ -25,7 +25,11 @@ ANSWER_TYPES: tuple[tuple[re.Pattern[str], str, re.Pattern[str]], ...] = (
         ),
     ),
     (
-        re.compile(r"几点|几时|什么时间(开|关|营业)|营业时间|开放时间"),
+        # 信访局周末上班吗 asks for opening hours too: a rule on how letters are handled does not say.
+        re.compile(
+            r"几点|几时|什么时间(开|关|营业)|营业时间|开放时间|上班时间|办公时间"
+            r"|(?:周末|周六|周日|星期六|星期天|星期日|节假日|晚上)[^，,。？?]{0,3}(?:上班|开门|办公|营业|开放|有人)"
+        ),
         "时刻",
         re.compile(r"[0-9]{1,2}\s*[:：点时]|[一二三四五六七八九十]+点"),
     ),
