@@ -308,21 +308,18 @@ class HybridRetriever(BaseRetriever):
         versions = self.versions()
         old_docs = versions.superseded_ids()
         hits: list[Hit] = []
+        # Every fused candidate becomes a hit (~80 per ask): the loop is kept lean.
+        adjust, coverage = self.region_preference.adjust, reranked.coverage
         for cid, score in reranked.scores.items():
-            adjusted, tier = self.region_preference.adjust(score, live[cid].metadata, asker)
+            meta = live[cid].metadata
+            adjusted, tier = adjust(score, meta, asker)
             d, b = dense_pos.get(cid), sparse_pos.get(cid)
             hits.append(
                 Hit(
-                    chunk_id=cid,
-                    score=adjusted,
-                    fused=fused[cid],
-                    dense=d[1] if d else None,
-                    bm25=b[1] if b else None,
-                    dense_rank=d[0] if d else None,
-                    bm25_rank=b[0] if b else None,
-                    coverage=reranked.coverage[cid],
-                    tier=tier,
-                    superseded=str(live[cid].metadata.get("doc_id", "")) in old_docs,
+                    cid, adjusted, fused[cid],
+                    d[1] if d else None, b[1] if b else None, d[0] if d else None, b[0] if b else None,
+                    coverage[cid], tier,
+                    bool(old_docs) and str(meta.get("doc_id", "")) in old_docs,
                 )
             )
         hits.sort(key=lambda h: (h.superseded and demote_superseded, h.tier, -h.score, h.chunk_id))
