@@ -25,6 +25,9 @@ import numpy as np
 K1 = 1.5
 B = 0.75
 EMPTY = "_empty_"  # stands in for a chunk without tokens, so every chunk has a row
+# A search over at least this many rows per wanted row first finds a score floor (Scorer._floor);
+# below it, selecting among the matching rows directly is as cheap.
+FLOOR_MIN_ROWS_PER_K = 64
 
 
 @dataclass
@@ -159,8 +162,10 @@ class Scorer:
                 # Adding 0.0 leaves a row's sum as it is: the same float32 sums as below.
                 np.add(out, self._dense_column(term), out=out)
             elif end > start:
-                # A term has one entry per row: each row gets one addition, in query order.
-                np.add.at(out, self._rows[start:end], self._data[start:end])
+                # A term has one entry per row, so its rows are distinct and a fancy-indexed
+                # add gives each row one float32 addition, as np.add.at would (many times slower).
+                rows = self._rows[start:end]
+                out[rows] += self._data[start:end]
         return out
 
     def top_k(self, tokens: list[str], k: int, mask: np.ndarray | None = None
@@ -180,7 +185,7 @@ class Scorer:
         scores = self.scores(tokens)
         if mask is not None:
             scores = scores * mask
-        rows = np.flatnonzero(scores > 0)  # ascending
+        rows = np.flatnonzero(scores > self._floor(scores, k))  # ascending
         if rows.size == 0:
             return empty
         values = scores[rows]
@@ -192,6 +197,26 @@ class Scorer:
             values = scores[rows]
         order = np.lexsort((rows, -values))
         return rows[order], values[order]
+
+    @staticmethod
+    def _floor(scores: np.ndarray, k: int) -> float:
+        """A score every row of the top ``k`` beats or ties (0.0 when none is known), so that
+        only the rows above it are ranked: a common term scores nearly every row, and selecting
+        among all of them costs most of a search.
+
+        The rows are cut into ``k`` blocks; each block's best row is at least the smallest of
+        the ``k`` block maxima, so the ``k``-th best score is too. The value returned is just
+        below that smallest maximum (the next float32 down), so ``scores > floor`` keeps every
+        row tied with it.
+        """
+        n = scores.size
+        if n < FLOOR_MIN_ROWS_PER_K * k:
+            return 0.0
+        per_block = n // k
+        lowest = float(scores[: per_block * k].reshape(k, per_block).max(axis=1).min())
+        if lowest <= 0.0:
+            return 0.0
+        return float(np.nextafter(np.float32(lowest), np.float32(0.0)))
 
 
 def save(retriever: Any, counts: TermCounts, target: Path) -> None:

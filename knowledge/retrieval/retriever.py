@@ -62,6 +62,16 @@ class TopicPassages:
 
 
 @dataclass
+class _GenerationMemo:
+    """What the retriever computed for one generation (and day), in a plain object: reading a
+    pydantic private attribute costs ~2 µs, and :meth:`HybridRetriever.versions` runs for every
+    passage shown. Each entry is one tuple, replaced whole: (chunks it is for, [day,] value)."""
+
+    stats: tuple[Any, CorpusStats] | None = None
+    versions: tuple[Any, str, VersionIndex] | None = None
+
+
+@dataclass
 class Hit:
     """One ranked chunk with the evidence behind its rank.
 
@@ -127,11 +137,7 @@ class HybridRetriever(BaseRetriever):
     expand_dense: bool = False
     thesaurus: Any = None  # knowledge.thesaurus.Thesaurus: everyday synonyms of unseen words
 
-    _stats: CorpusStats | None = PrivateAttr(default=None)
-    _stats_source: Any = PrivateAttr(default=None)
-    _versions: VersionIndex | None = PrivateAttr(default=None)
-    _versions_source: Any = PrivateAttr(default=None)
-    _versions_day: str = PrivateAttr(default="")
+    _memo: _GenerationMemo = PrivateAttr(default_factory=lambda: _GenerationMemo())
     _filters: dict[tuple[Any, ...], frozenset[str] | None] = PrivateAttr(default_factory=dict)
     _filters_source: Any = PrivateAttr(default=None)
     _topic_passages: dict[str, TopicPassages] = PrivateAttr(default_factory=dict)
@@ -155,28 +161,30 @@ class HybridRetriever(BaseRetriever):
     def stats(self) -> CorpusStats:
         """Corpus statistics of the store's current generation (counted at its commit)."""
         chunks = self.store.chunks
+        memo = self._memo
+        cached = memo.stats
         # Identity of the live chunk dict: the store swaps in a new one with every generation.
         # The reference is kept, so a new dict can never reuse the old one's address.
-        if self._stats is None or self._stats_source is not chunks:
-            self._stats = CorpusStats.from_counts(self.store.corpus_counts, chunks)
-            self._stats_source = chunks
-        return self._stats
+        if cached is None or cached[0] is not chunks:
+            cached = memo.stats = (chunks, CorpusStats.from_counts(self.store.corpus_counts, chunks))
+        return cached[1]
 
     def versions(self) -> VersionIndex:
         """Which documents are in force today, China time (rebuilt after a reload and when the
         day changes: a text takes effect on its day; see :mod:`knowledge.versions`)."""
         chunks = self.store.chunks
         today = china_today()
-        if self._versions is None or self._versions_source is not chunks or self._versions_day != today:
+        memo = self._memo
+        cached = memo.versions
+        if cached is None or cached[0] is not chunks or cached[1] != today:
             # One look per document (its first chunk carries the document's metadata).
             docs: dict[str, dict[str, Any]] = {}
             for doc in self.store.documents.values():
                 if doc.chunks:
                     meta = doc.chunks[0].metadata
                     docs[str(meta.get("doc_id") or doc.doc_id)] = meta
-            self._versions = VersionIndex(docs, today)
-            self._versions_source, self._versions_day = chunks, today
-        return self._versions
+            cached = memo.versions = (chunks, today, VersionIndex(docs, today))
+        return cached[2]
 
     def status_of(self, chunk_id: str) -> DocumentStatus:
         """The version status of the document a chunk belongs to."""
@@ -308,21 +316,18 @@ class HybridRetriever(BaseRetriever):
         versions = self.versions()
         old_docs = versions.superseded_ids()
         hits: list[Hit] = []
+        # Every fused candidate becomes a hit (~80 per ask): the loop is kept lean.
+        adjust, coverage = self.region_preference.adjust, reranked.coverage
         for cid, score in reranked.scores.items():
-            adjusted, tier = self.region_preference.adjust(score, live[cid].metadata, asker)
+            meta = live[cid].metadata
+            adjusted, tier = adjust(score, meta, asker)
             d, b = dense_pos.get(cid), sparse_pos.get(cid)
             hits.append(
                 Hit(
-                    chunk_id=cid,
-                    score=adjusted,
-                    fused=fused[cid],
-                    dense=d[1] if d else None,
-                    bm25=b[1] if b else None,
-                    dense_rank=d[0] if d else None,
-                    bm25_rank=b[0] if b else None,
-                    coverage=reranked.coverage[cid],
-                    tier=tier,
-                    superseded=str(live[cid].metadata.get("doc_id", "")) in old_docs,
+                    cid, adjusted, fused[cid],
+                    d[1] if d else None, b[1] if b else None, d[0] if d else None, b[0] if b else None,
+                    coverage[cid], tier,
+                    bool(old_docs) and str(meta.get("doc_id", "")) in old_docs,
                 )
             )
         hits.sort(key=lambda h: (h.superseded and demote_superseded, h.tier, -h.score, h.chunk_id))

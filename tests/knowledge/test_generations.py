@@ -236,6 +236,29 @@ def test_scorer_equals_exhaustive_scoring_on_random_corpora(dense_share: int) ->
                     assert got.dtype == np.float32 and np.array_equal(got, want)
 
 
+def test_scorer_score_floor_keeps_the_exact_top_k_of_a_large_corpus() -> None:
+    # Enough rows per wanted row that only the rows above a score floor are ranked (common
+    # words score nearly every row, duplicated texts tie): still exactly the top k by score,
+    # then row, with and without a mask.
+    rng = np.random.default_rng(21)
+    words = [f"w{i}" for i in range(12)]
+    zipf = 1.0 / np.arange(1, len(words) + 1)
+    texts = [" ".join(rng.choice(words, size=int(rng.integers(1, 8)), p=zipf / zipf.sum()))
+             for _ in range(3000)]
+    texts += texts[:1500]
+    retriever = bm25index.to_bm25(bm25index.count([str(i) for i in range(len(texts))], texts))
+    scorer = bm25index.Scorer(retriever)
+    mask = (rng.random(len(texts)) < 0.3).astype(np.float32)
+    for query in (["w0"], ["w0", "w1", "w0"], ["w5", "w11"], words):
+        for k in (1, 10, 40):
+            assert len(texts) >= bm25index.FLOOR_MIN_ROWS_PER_K * k
+            for weights in (None, mask):
+                rows, got = scorer.top_k(query, k, weights)
+                want_rows, want = _ranked(_exhaustive_scores(retriever, query, weights), k)
+                assert rows.tolist() == want_rows, (query, k)
+                assert np.array_equal(got, want)
+
+
 def _pairs_by_word(counts: bm25index.TermCounts) -> list[tuple[str, int, int]]:
     word = {v: k for k, v in counts.vocab.items()}
     return sorted(zip([word[t] for t in counts.tok], counts.doc.tolist(), counts.tf.tolist(), strict=True))
