@@ -425,7 +425,9 @@ class QueryAnalyzer:
                 and (len(word) > 1 or all(len(w) == 1 for w in tok.words(t)))
             ]
             if longer and word not in self.synonyms.terms:
-                word = max(longer, key=len)
+                # Longest first; a tie goes to the one written first (``written`` is a set:
+                # its order differs between processes, and answers must not).
+                word = min(longer, key=lambda t: (-len(t), text.find(t), t))
                 if word in seen:
                     continue
             if word in seen or word in STOPWORDS or word in QUESTION_WORDS:

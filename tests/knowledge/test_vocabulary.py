@@ -180,3 +180,12 @@ def test_a_single_character_cut_from_a_written_table_term_stands_for_it() -> Non
     analysis = QueryAnalyzer(ChineseTokenizer(), synonyms).analyze("上访能让儿子替我去吗", stats)
     concept = next(c for c in analysis.concepts if c.label == "替我去")
     assert "委托" in concept.alternates
+
+
+def test_equally_long_written_terms_are_chosen_by_their_place_in_the_question() -> None:
+    # ``written`` is a set: without a tie-break the choice followed the process's hash seed.
+    synonyms = SynonymTable([], {"借给别人": ["出借"], "给别人用": ["转借"]})
+    stats = CorpusStats({}, lambda text: text.split())
+    analysis = QueryAnalyzer(ChineseTokenizer(), synonyms).analyze("把优待证借给别人用会怎么样", stats)
+    labels = [c.label for c in analysis.concepts]
+    assert "借给别人" in labels
