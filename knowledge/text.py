@@ -36,6 +36,14 @@ STOPWORDS = frozenset(
 )
 
 
+# Texts normalised and remembered (least recently used dropped first): every ask normalises
+# the same candidate passages again and again (who they speak of, which sentences to quote),
+# and a passage's fold (NFKC, OpenCC, article labels) costs more than all its other checks.
+# At most ~2,000 passages of a few KB: a few MB.
+NORMALIZE_CACHE = 2048
+
+
+@lru_cache(maxsize=NORMALIZE_CACHE)
 def normalize(text: str) -> str:
     """The matching form (:func:`vetbot.textnorm.fold`: NFKC, no zero-width characters,
     traditional → simplified, 第51条 → 第五十一条) with whitespace collapsed."""
