@@ -35,6 +35,8 @@ def implied_group(question: str) -> AskedGroup | None:
     particular when it speaks of a serving member and of no one who has left."""
     text = normalize(question)
     return None if _SERVING.search(text) and not _LEFT.search(text) else VETERAN
+
+
 OTHERS_NOTE = "注意：其中适用于{groups}的规定，不是专门针对{asked}的。"
 GROUP_NOTE = "注意：以上规定适用于{groups}；知识库中没有找到专门针对{asked}的规定，是否适用可能由各地规定，请以当地规定为准。"  # noqa: E501
 
