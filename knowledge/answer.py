@@ -35,6 +35,7 @@ from knowledge.persons import (
     names_person,
     names_thing,
 )
+from knowledge.retrieval.answer_types import TYPE_OF_PATTERN
 from knowledge.retrieval.corpus import CROSS_REFERENCE
 from knowledge.retrieval.query import SYNONYM_CREDIT
 from knowledge.retrieval.regions import rule_applies
@@ -169,6 +170,19 @@ def _ranked_sentences(source: Passage, analysis: QueryAnalysis) -> list[tuple[fl
     return ranked
 
 
+def _general_first(ranked: list[tuple[float, int, str]], implied: AskedGroup) -> list[tuple[float, int, str]]:
+    """For a question naming nobody: when the best sentence is only other groups' (三属申领需带
+    烈士证明书) and one nearly as good names none or the implied asker (the list of papers
+    everyone brings), that one leads."""
+    if len(ranked) < 2 or covers(implied, ranked[0][2]) is not False:
+        return ranked
+    top = ranked[0][0]
+    for j, item in enumerate(ranked[1:3], 1):
+        if item[0] >= 0.6 * top and covers(implied, item[2]) is not False:
+            return [item, *ranked[:j], *ranked[j + 1:]]
+    return ranked
+
+
 # A sentence lifted out of its passage must not open with a link to the sentence before it.
 _LEADING_CONNECTIVE = re.compile(r"^(?:因此|所以|因而|同时|另外|此外|而且|并且|但是|不过|但)[，,、]\s*")
 
@@ -228,9 +242,10 @@ def compose_answer(
     applicable = in_region[:3]
     applicable = _only_local_answer(candidates, applicable, region, asked)
     applicable = _on_topic_first(applicable)
+    implied = implied_group(analysis.query) if asked is None else None
     if asked is not None:
         applicable = prefer_group(applicable, asked)
-    elif (implied := implied_group(analysis.query)) is not None:
+    elif implied is not None:
         # A question naming nobody is a veteran's (the service's asker): a veterans' rule a
         # little further down leads over another group's, judged by the sentence it would quote.
         applicable = prefer_group(applicable, implied, in_region[3:5], analysis)
@@ -244,6 +259,8 @@ def compose_answer(
         if idx > 0 and (hit.score < 0.75 * top_score or hit.coverage < 0.8 * top_coverage):
             break
         ranked = _ranked_sentences(source, analysis)
+        if idx == 0 and implied is not None:
+            ranked = _general_first(ranked, implied)
         picks = ranked[:2] if idx == 0 else ranked[:1]
         for j, (score, _pos, sent) in enumerate(picks):
             concepts = covered_concepts(sent, analysis)
@@ -392,7 +409,7 @@ def _missing_types(facts: list[Fact], analysis: QueryAnalysis) -> list[str]:
     if not facts:
         return []
     missing = [
-        c.label for c in analysis.concepts
+        TYPE_OF_PATTERN.get(c.pattern, c.label) for c in analysis.concepts
         if c.pattern is not None and not any(c.pattern.search(normalize(f.sentence)) for f in facts)
     ]
     return list(dict.fromkeys(missing))
@@ -422,7 +439,8 @@ def _add_intent_sentences(facts: list[Fact], analysis: QueryAnalysis, budget: in
 
 
 def _states_a_topic(
-    facts: list[Fact], analysis: QueryAnalysis, fillers: frozenset[str], headings: Mapping[str, str]
+    facts: list[Fact], analysis: QueryAnalysis, fillers: frozenset[str],
+    headings: Mapping[str, str] | None = None,
 ) -> bool:
     """True when the answer's sentences, each read with its document's title and its section's
     heading (``headings``: chunk id -> heading), state at least one of the question's topics (a
@@ -435,13 +453,15 @@ def _states_a_topic(
     if not topics or not facts:
         return True
     said = [
-        normalize(f"{f.source.title}\n{headings.get(f.source.chunk_id, '')}\n{f.sentence}").lower()
+        normalize(f"{f.source.title}\n{(headings or {}).get(f.source.chunk_id, '')}\n{f.sentence}").lower()
         for f in facts
     ]
     # A card, paper or payment asked about (退伍证, 银行卡) must be what the cited rules are
     # about: 优待证's 挂失和补办 does not say how to replace a lost 退伍证. A rule on when it is
     # withheld (不认定为因公死亡) need not name the payment it withholds.
-    cited = [normalize(f.source.text).lower() for f in facts]
+    # The lead's passage must be about it: a second passage that lists 退伍证 among the papers
+    # to bring does not make 优待证's 挂失 rule an answer to 退伍证丢了怎么办.
+    cited = [normalize(facts[0].source.text).lower()]
     # Only a thing the question is much about (weighing over 0.6 of its weightiest topic):
     # 优待证 in 持优待证的退役军人子女入学有哪些优待 is incidental, 公积金 in 用公积金贷款 is not.
     excluding = any(i.name in ("exclusion", "liability") for i in analysis.intents)

@@ -37,6 +37,7 @@ def implied_group(question: str) -> AskedGroup | None:
     return None if _SERVING.search(text) and not _LEFT.search(text) else VETERAN
 
 
+IMPLIED_SHARE = 0.85
 OTHERS_NOTE = "注意：其中适用于{groups}的规定，不是专门针对{asked}的。"
 GROUP_NOTE = "注意：以上规定适用于{groups}；知识库中没有找到专门针对{asked}的规定，是否适用可能由各地规定，请以当地规定为准。"  # noqa: E501
 
@@ -77,8 +78,12 @@ def prefer_group(
     top_hit = applicable[0][0]
     seen = {h.chunk_id for h, _ in applicable}
     extra = [p for p in (pool or []) if p[0].chunk_id not in seen]
+    # A question naming nobody (``pool`` given: the implied veteran) swaps only for a rule about
+    # as relevant as the lead: 优待证申领要带什么材料 keeps 申领材料 (whose best sentence is the
+    # 三属's papers) over a veterans' rule on fraud with 虚假材料 further down.
+    share = IMPLIED_SHARE if pool is not None else 0.75
     for i, (hit, source) in enumerate([*applicable, *extra][1:], 1):
-        close = hit.score >= 0.75 * top_hit.score and hit.coverage >= 0.75 * top_hit.coverage
+        close = hit.score >= share * top_hit.score and hit.coverage >= 0.75 * top_hit.coverage
         if close and _quoted_covers(asked, source, analysis):
             if i < len(applicable):
                 return [applicable[i], *applicable[:i], *applicable[i + 1:]]

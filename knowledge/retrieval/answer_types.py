@@ -50,7 +50,8 @@ ANSWER_TYPES: tuple[tuple[re.Pattern[str], str, re.Pattern[str]], ...] = (
         "金额",
         # Sums, and standards stated as multiples or shares of a base (20倍, 40%, 80个月基本工资).
         re.compile(
-            r"[0-9一二三四五六七八九十百千万]+(\.[0-9]+)?\s*(万)?元|[0-9一二三四五六七八九十两]+倍"
+            # A fine (处2万元以上5万元以下罚款) is no sum anyone is paid.
+            r"[0-9一二三四五六七八九十百千万]+(\.[0-9]+)?\s*(万)?元(?![^。；;]{0,12}罚款)|[0-9一二三四五六七八九十两]+倍"
             r"|[0-9]+(\.[0-9]+)?\s*%|百分之[0-9一二三四五六七八九十]+|[0-9一二三四五六七八九十]+个月(的)?(基本)?工资"
         ),
     ),
@@ -64,6 +65,7 @@ ANSWER_TYPES: tuple[tuple[re.Pattern[str], str, re.Pattern[str]], ...] = (
         # "从哪天开始施行" asks for a calendar date: 2024年9月21日.
         re.compile(
             r"哪天|哪一天|哪年|哪一年|几月几[日号]|几月份|哪个月|每个?月几[号日]|几号(?:发|打|到|给|领)"
+            r"|什么时候(?:发|发放|打钱|到账|给钱)(?!下来)"
             r"|什么时候(?:开始)?(?:施行|实施|生效|执行|起)|何时(?:施行|实施|生效)"
         ),
         "日期",
@@ -136,3 +138,7 @@ NAMED_TYPES: dict[str, re.Pattern[str]] = {
     "人数": re.compile(r"人数|名额|代表"),
     "日期": re.compile(r"之日|施行|生效"),
 }
+
+# The type label of an answer pattern: a question word that is itself the ask (带什么, 哪一天)
+# becomes a concept labelled with the word, carrying its type's pattern.
+TYPE_OF_PATTERN: dict[re.Pattern[str], str] = {answer: label for _ask, label, answer in ANSWER_TYPES}

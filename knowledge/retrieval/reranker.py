@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from knowledge.retrieval.answer_types import NAMED_TYPES
+from knowledge.retrieval.answer_types import NAMED_TYPES, TYPE_OF_PATTERN
 from knowledge.retrieval.corpus import CorpusStats
 from knowledge.retrieval.intents import APPEAL_RULE, asks_appeal
 from knowledge.retrieval.query import SYNONYM_CREDIT, Concept, QueryAnalysis, focus_concepts
@@ -79,7 +79,8 @@ class CoverageReranker:
                 if APPEAL_RULE.search(stats.texts.get(cid, "")):
                     scores[cid] /= 1.0 + self.appeal_weight
         content = [c for c in analysis.concepts if c.pattern is None]
-        typed = [NAMED_TYPES[c.label] for c in analysis.concepts if c.pattern and c.label in NAMED_TYPES]
+        labels = [TYPE_OF_PATTERN.get(c.pattern) for c in analysis.concepts if c.pattern is not None]
+        typed = [NAMED_TYPES[t] for t in labels if t in NAMED_TYPES]
         focus = focus_concepts(content)
         if focus and scores:
             for cid in scores:

@@ -206,3 +206,21 @@ def test_how_long_the_card_takes_is_its_time_limit_section(knowledge_service: An
 def test_a_phone_number_asked_is_the_hotlines(knowledge_service: Any) -> None:
     answer = knowledge_service.ask("投诉电话是多少")
     assert not answer.refused and "12345" in answer.answer.split("如需进一步了解")[0]
+
+
+def test_the_papers_everyone_brings_lead_for_a_question_naming_nobody(knowledge_service: Any) -> None:
+    # 申领材料's best-matching sentence is the 三属's papers; a veterans' rule on fraud with
+    # 虚假材料 further down is no answer either.
+    answer = knowledge_service.ask("优待证申领要带什么材料")
+    assert not answer.refused and "居民身份证" in answer.answer.split("\n")[0]
+    assert "第七十八条" not in answer.answer and "带什么" not in answer.answer
+
+
+def test_a_lost_discharge_paper_is_not_answered_with_the_cards_loss_rule(knowledge_service: Any) -> None:
+    answer = knowledge_service.ask("退伍证丢了怎么办")
+    assert answer.refused or "临时挂失" not in answer.answer
+
+
+def test_a_fine_is_no_sum_the_asker_is_paid(knowledge_service: Any) -> None:
+    answer = knowledge_service.ask("烈士遗属一年能拿多少")
+    assert "罚款" not in answer.answer
