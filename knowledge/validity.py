@@ -52,7 +52,10 @@ _DATE_CUE = re.compile(r"(什么时候|何时|哪天|哪一天|哪年|几号)(�
 _DOC_TYPE = re.compile(r"条例|办法|规定|通知|意见|细则|决定|规则|章程|规程|标准|纲要|方案|法")
 _QUOTED = re.compile(r"《([^》]{2,60})》")
 # Between the name and the cue only these may stand (信访条例现在还有效吗, …是不是已经废止了).
-_BETWEEN = re.compile(r"(现在|目前|如今|已经|到底|究竟|是否|是不是|还|被|的|呢|吗)*$")
+_BETWEEN = re.compile(r"(现在|目前|如今|已经|到底|究竟|是否|是不是|还|被|的|呢|吗|用|使用|执行|是|能)*$")
+# A version named by its year: 国防教育法2018年版, 2017年的文职人员条例.
+_YEAR_TAG = re.compile(r"([12][0-9]{3})年?(?:版|的|修订版?|修正版?)?$")
+_YEAR_HEAD = re.compile(r"^([12][0-9]{3})年?的?")
 # A name never spans a clause: 老兵…犯了法，他的待遇… names no document.
 _CLAUSE = re.compile(r"[，。？！、；,.?!;：:\s]")
 
@@ -80,16 +83,20 @@ def validity_reply(
     cue = status_cue or date_cue
     if cue is None:
         return None
-    names = _names(text, cue.start())
+    names, year = _names(text, cue.start())
     if not names:
         return None  # no document named: 优待证还有效吗 asks about a card
     docs = {d: r for d, r in documents.items() if r.chunks and not is_curated(r.metadata)}
     found = _match(names, docs)
     if not found:
         return ValidityReply(refuse=True)
+    if year and (of_year := [d for d in found if _date(docs[d]).startswith(year)]):
+        # The asked version first; the others (the one in force) follow.
+        found = of_year + [d for d in found if d not in of_year]
     if status_cue is None and any(versions.status(d).in_force for d in found):
         return None  # when a text in force took effect: its own article says so
-    found.sort(key=lambda d: (not versions.status(d).in_force, -_ordinal(docs[d]), d))
+    if not year:
+        found.sort(key=lambda d: (not versions.status(d).in_force, -_ordinal(docs[d]), d))
     lines = [_line(docs[d], versions) for d in found[:MAX_DOCUMENTS]]
     cited = list(found[:MAX_DOCUMENTS])
     for doc_id in found[:MAX_DOCUMENTS]:
@@ -101,19 +108,25 @@ def validity_reply(
     return ValidityReply(text, [_cite(docs[d], versions) for d in cited])
 
 
-def _names(text: str, cue_at: int) -> list[str]:
+def _names(text: str, cue_at: int) -> tuple[list[str], str]:
     """Candidate document names before the cue, longest first: 《…》, else every stretch ending
-    with a document type word (条例, 办法, 法…)."""
+    with a document type word (条例, 办法, 法…); and the year of the version asked about
+    ("" when none: 国防教育法2018年版 → 2018)."""
     head = text[:cue_at]
     quoted = _QUOTED.findall(head) or _QUOTED.findall(text)
     if quoted:
-        return [quoted[-1]]
+        return [quoted[-1]], ""
     head = _CLAUSE.split(head)[-1]
     head = _BETWEEN.sub("", head, count=1)
+    year = ""
+    if tag := _YEAR_TAG.search(head):
+        year, head = tag.group(1), _BETWEEN.sub("", head[: tag.start()], count=1)
+    elif lead := _YEAR_HEAD.match(head):
+        year, head = lead.group(1), head[lead.end():]
     match = _DOC_TYPE.search(head, max(0, len(head) - 2))
     if match is None or match.end() != len(head):
-        return []  # the cue does not follow a document's name
-    return [head[start:] for start in range(0, len(head) - MIN_NAME_CHARS + 1)]
+        return [], ""  # the cue does not follow a document's name
+    return [head[start:] for start in range(0, len(head) - MIN_NAME_CHARS + 1)], year
 
 
 def _match(names: list[str], docs: Mapping[str, DocumentRecord]) -> list[str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from knowledge.records import ChunkRecord, DocumentRecord
 from knowledge.validity import validity_reply
 from knowledge.versions import VersionIndex
@@ -75,3 +77,23 @@ def test_other_questions_are_not_validity_questions() -> None:
         assert _ask(question, OLD, NEW, FUXU) is None, question
     # When a text in force took effect: its own article (本条例自…起施行) answers that.
     assert _ask("信访工作条例什么时候开始施行的", OLD, NEW) is None
+
+
+EDU2018 = _doc("edu2018", title="中华人民共和国国防教育法", date_version="2018-04-27", date_amended="2018-04-27",
+               date_effective="2018-04-27")
+EDU2024 = _doc("edu2024", title="中华人民共和国国防教育法", date_version="2024-09-13", date_amended="2024-09-13",
+               date_effective="2024-09-21")
+
+
+@pytest.mark.parametrize("question", ["国防教育法现在用哪个版本", "国防教育法现在用的是哪个版本"])
+def test_which_version_is_used_now_names_the_one_in_force_first(question: str) -> None:
+    reply = _ask(question, EDU2018, EDU2024)
+    assert reply is not None and not reply.refuse
+    assert reply.text.splitlines()[0].endswith("现行有效。") and "2024年9月21日起施行" in reply.text.splitlines()[0]
+
+
+@pytest.mark.parametrize("question", ["国防教育法2018年版还有效吗", "2018年的国防教育法还能用吗"])
+def test_a_version_named_by_its_year_is_the_one_answered_first(question: str) -> None:
+    reply = _ask(question, EDU2018, EDU2024)
+    assert reply is not None and not reply.refuse
+    assert "2018年4月27日修改" in reply.text.splitlines()[0] and "取代" in reply.text.splitlines()[0]
