@@ -50,6 +50,8 @@ _GROUP_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 _FAMILY = re.compile(r"(爸|妈|父母|父亲|母亲|老人|配偶|妻子|老婆|媳妇|丈夫|老公|爱人|家属|家人|家里)")
 _CHILDREN = re.compile(r"(子女|孩子|儿子|女儿|小孩|娃)")
+# The asker as the one who would act or benefit (我坐公交, 我们家能享受, 我可以…).
+_ASKER_ACTS = re.compile(r"我们?家?(?:能|可以|坐|乘|去|看病|住院|上班|办|领|享受|有没有|要不要|算不算|也)")
 # "我儿子在部队服役", "我爸是老兵": the relative named before the group word *is* its member.
 _IS_MEMBER = re.compile(r"(是|在|当过?|曾|为)$")
 # Groups that are already a family (遗属, 军属): no relation is read around them.
@@ -158,6 +160,9 @@ def asked_group(question: str) -> AskedGroup | None:
             before = text[max(0, m.start() - 8): m.start()]
             if _FAMILY.search(before) or _CHILDREN.search(before):
                 relation = "kin"
+                # 我儿子在部队，我坐公交免费吗: the asker asks for themself, a member's family.
+                if _ASKER_ACTS.search(text[m.end():]):
+                    relation = "family"
             head = ""
         if relation == "self" and code not in _FAMILY_GROUPS:
             if _CHILDREN.search(tail) or _CHILDREN.search(head):

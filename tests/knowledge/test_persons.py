@@ -195,3 +195,11 @@ def test_a_later_sentence_for_another_group_is_said_to_be_theirs() -> None:
     assert "现役军人" in note and "不是专门针对退役军人的子女" in note
     assert others_note(facts[:1], asked) == ""
     assert others_note([Fact(serving, law, 0.8), Fact(own, edu, 1.0)], asked) == ""
+
+
+def test_a_parent_asking_for_themself_is_a_members_family() -> None:
+    asked = asked_group("我儿子在部队，我坐公交免费吗")
+    assert asked is not None and (asked.group, asked.relation) == ("active", "family")
+    assert covers(asked, "现役军人和残疾军人凭有效证件免费乘坐市内公共汽车。") is False
+    son = asked_group("我儿子在部队，他坐火车能优先吗")
+    assert son is not None and son.relation == "kin"
