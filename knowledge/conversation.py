@@ -56,6 +56,11 @@ DEFAULT_TTL = timedelta(minutes=30)
 _ELLIPSIS = re.compile(
     r"^(那么|那要是|那如果|那|如果是|要是|换成|改成|还有|也|他|她|他们|她们|我家|我的)|呢[?？!！。.]*$|还有呢|^又|同样"
 )
+# A bare question about the previous topic (多久能办下来, 要带什么): it names no topic of its own.
+_BARE_ASK = re.compile(
+    r"^(?:那)?(?:多久|多长时间|多少天|几天|多少钱|要多少钱|什么时候|在哪|去哪|到哪|哪里|要带|需要带|要准备|需要什么|要什么|找谁|谁管)"
+)
+_BARE_MAX = 10  # characters, fillers aside
 # A grievance asked as a question (凭什么别人有补贴我没有) is answered first, with an offer to
 # file; only an explicit wish to file makes it a complaint.
 _GRIEVANCE_QUESTION = re.compile(r"凭什么|凭啥|为什么|为啥|怎么就|难道|不公平|不合理")
@@ -234,7 +239,11 @@ class ConversationService:
             merged.benefit, merged.benefit_text = slots.benefit, slots.benefit_text
         if slots.region:
             merged.region, merged.region_text = slots.region, slots.region_text
-        if slots.article and prev.article and prev.article in question:
+        if slots.empty:
+            # Nothing to swap (那要是超期了呢, 多久能办下来): the new words are asked about the
+            # previous question's topic, not dropped.
+            question = f"{question.rstrip('？?。!！')}，{text}"
+        elif slots.article and prev.article and prev.article in question:
             question = question.replace(prev.article, slots.article, 1)
             merged.article = slots.article
         elif merged.benefit:
@@ -269,6 +278,8 @@ def _is_followup(text: str, slots: Slots) -> bool:
     if slots.person and slots.benefit and not slots.relation:
         return False  # a question with its own subject: a new topic
     if _ELLIPSIS.search(text):
+        return True
+    if slots.empty and _BARE_ASK.search(text) and len(_FILLER.sub("", text)) <= _BARE_MAX:
         return True
     # Nothing but slot words (火车？ / 济南): the rest of the question is the previous one's.
     rest = text

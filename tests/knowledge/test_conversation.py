@@ -79,6 +79,19 @@ def test_a_standalone_short_question_is_not_a_follow_up(chat: tuple[Conversation
     assert asker.asked[-1] == "坐公交优待"
 
 
+def test_a_bare_follow_up_is_asked_about_the_previous_topic(chat: tuple[ConversationService, Asker]) -> None:
+    # Neither the new words (超期, 多久) are dropped nor the previous topic (优待证).
+    service, asker = chat
+    t1 = service.reply("优待证怎么办")
+    t2 = service.reply("多久能办下来", t1.state)
+    assert asker.asked[-1] == "优待证怎么办，多久能办下来" and t2.answer.understood_as == asker.asked[-1]
+    t3 = service.reply("信访多久给答复")
+    service.reply("那要是超期了呢", t3.state)
+    assert asker.asked[-1] == "信访多久给答复，那要是超期了呢"
+    service.reply("多久能办下来")  # no previous question: asked as typed
+    assert asker.asked[-1] == "多久能办下来"
+
+
 def test_small_talk_is_answered_without_retrieval(chat: tuple[ConversationService, Asker]) -> None:
     service, asker = chat
     for text, kind in (("你好", "greeting"), ("您好，在吗？", "greeting"), ("谢谢！", "thanks"),
