@@ -42,7 +42,7 @@ ANSWER_TYPES: tuple[tuple[re.Pattern[str], str, re.Pattern[str]], ...] = (
         # "能贷多少", "利息贴多少", "工资涨多少" ask for a sum too (not 交多少年: a duration).
         re.compile(
             r"多少钱|多少元|几块钱|金额|标准是多少"
-            r"|(?:发|给|拿|领|贷|借|补|贴|赔|报|报销|退|交|缴|涨|扣|罚|减免|减|免)多少(?![年天日个次人分倍])"
+            r"|(?:发|给|拿|领|贷|借|补|贴|赔|报|报销|退|交|缴|涨|扣|减免|减|免)多少(?![年天日个次人分倍])"
             # 工资多少 / 抚恤金每月多少: a sum named (工资, 补助, 补贴, …金, 费用), then how much. Only
             # what follows the sum is the question word: 定期抚恤金 stays a concept.
             r"|(?<=[资水助贴金费用])(?:每月|每年|一个月|一年|是|有|能有|大概|一般)?多少(?![年天日个次人分倍])"
@@ -54,6 +54,12 @@ ANSWER_TYPES: tuple[tuple[re.Pattern[str], str, re.Pattern[str]], ...] = (
             r"[0-9一二三四五六七八九十百千万]+(\.[0-9]+)?\s*(万)?元(?![^。；;]{0,12}罚款)|[0-9一二三四五六七八九十两]+倍"
             r"|[0-9]+(\.[0-9]+)?\s*%|百分之[0-9一二三四五六七八九十]+|[0-9一二三四五六七八九十]+个月(的)?(基本)?工资"
         ),
+    ),
+    (
+        # "会罚多少" asks for the fine, the one sum the 金额 type leaves out.
+        re.compile(r"罚多少|罚款多少|罚几|处罚多少|罚款是多少|罚款标准"),
+        "罚款",
+        re.compile(r"[0-9一二三四五六七八九十百千万]+(\.[0-9]+)?\s*万?元[^。；;]{0,12}罚款|罚款[^。；;]{0,8}[0-9一二三四五六七八九十百千万]+万?元"),
     ),
     (
         # "加几分" asks for a number of exam points: a rule that only says 优先/照顾 does not answer it.
@@ -130,6 +136,7 @@ NAMED_TYPES: dict[str, re.Pattern[str]] = {
     "时限": re.compile(r"期限|时限|限期|规定时间|规定的时间|之日起"),
     "时刻": re.compile(r"时间|开放"),
     "比例": re.compile(r"比例|折扣|减免|优惠"),
+    "罚款": re.compile(r"罚款|处罚"),
     "金额": re.compile(
         r"(?:保险|抚恤|退役|优待|褒扬|补助|慰问|奖)金|(?<!免)费|补贴|补助|津贴|工资|标准|数额|金额"
     ),
