@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from knowledge.answer_groups import (
+    VETERAN,
     answers_another_group,
     asker_first,
     group_note,
@@ -259,8 +260,8 @@ def compose_answer(
         if idx > 0 and (hit.score < 0.75 * top_score or hit.coverage < 0.8 * top_coverage):
             break
         ranked = _ranked_sentences(source, analysis)
-        if idx == 0 and implied is not None:
-            ranked = _general_first(ranked, implied)
+        if idx == 0 and asked is None:
+            ranked = _general_first(ranked, implied or VETERAN)
         picks = ranked[:2] if idx == 0 else ranked[:1]
         for j, (score, _pos, sent) in enumerate(picks):
             concepts = covered_concepts(sent, analysis)

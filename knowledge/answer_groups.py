@@ -11,6 +11,7 @@ import re
 from typing import TYPE_CHECKING
 
 from knowledge.persons import AskedGroup, covers, describe_groups, groups_in, names_person
+from knowledge.question_checks import asks_entitlement
 from knowledge.retrieval.query import focus_concepts
 from knowledge.text import normalize
 from knowledge.units import Fact, answer_units, sentence_score
@@ -31,10 +32,14 @@ _LEFT = re.compile(r"退役(?!医疗)|退伍|复员|转业|老兵|退下来|部�
 
 
 def implied_group(question: str) -> AskedGroup | None:
-    """Whom a question naming no group is about: a veteran (the service's asker), or nobody in
-    particular when it speaks of a serving member and of no one who has left."""
+    """Whom a question naming no group is about when it asks whether a benefit applies
+    (``asks_entitlement``: 坐地铁免费吗): a veteran, the service's asker; nobody in particular
+    when it speaks of a serving member and of no one who has left, or asks anything else
+    (谁负责组织全民国防教育, 抚恤金多少钱: no rule there is "another group's")."""
     text = normalize(question)
-    return None if _SERVING.search(text) and not _LEFT.search(text) else VETERAN
+    if not asks_entitlement(text) or (_SERVING.search(text) and not _LEFT.search(text)):
+        return None
+    return VETERAN
 
 
 IMPLIED_SHARE = 0.85

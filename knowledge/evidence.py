@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from knowledge.answerability import AnswerabilityModel
 from knowledge.persons import names_person
-from knowledge.question_checks import has_domain_vocabulary, is_injection
+from knowledge.question_checks import ENTITLEMENT, has_domain_vocabulary, is_injection
 from knowledge.retrieval.answer_types import ANSWER_TYPES, NAMED_TYPES
 from knowledge.retrieval.query import SYNONYM_CREDIT, focus_concepts
 from knowledge.text import normalize
@@ -30,13 +30,6 @@ from knowledge.units import answer_units, covered_concepts
 if TYPE_CHECKING:
     from knowledge.retrieval import Concept, HybridRetriever, QueryAnalysis, RetrievalResult
 
-# A question whether a benefit applies to something (有优惠吗, 能打折吗, 免费吗, 给补贴吗, 能
-# 报销吗, 加分吗), or a tax (退伍费要交税吗): what it asks about must be in a rule, or no rule
-# grants or levies it.
-_ENTITLEMENT = re.compile(
-    r"优惠|优待(?!证)|打折|几折|折扣|半价|免费|免.{0,3}费|减免|补贴|补助|报销|加分|奖金|便宜|绿色通道|要钱|收费|门票"
-    r"|[交缴纳扣征免]税|个税"
-)
 _CLAUSE = re.compile(r"[，,。；;！!？?、]")
 MATCHED_FULL = 5  # this many of the question's concepts stated by the lead passage is full marks
 MARGIN_SCALE = 0.04  # a dense margin (e5 cosine over the median candidate) of this size is full marks
@@ -112,7 +105,7 @@ def _names_quantity(concept: Concept, text: str) -> bool:
 
 
 def _object_missing(analysis: QueryAnalysis, texts: list[str]) -> float:
-    """For a question whether a benefit applies to something (``_ENTITLEMENT``), the share of
+    """For a question whether a benefit applies to something (``ENTITLEMENT``), the share of
     the weight of what it asks about that no passage in ``texts`` mentions; 0 for other
     questions.
 
@@ -125,13 +118,13 @@ def _object_missing(analysis: QueryAnalysis, texts: list[str]) -> float:
     text = normalize(analysis.searched).lower()
     objects: dict[str, Concept] = {}
     for clause in _CLAUSE.split(text):
-        benefit = _ENTITLEMENT.search(clause)
+        benefit = ENTITLEMENT.search(clause)
         if benefit is None:
             continue
         # By position only: two concepts can start at the same place (优待证 and 优待证件).
         placed = sorted(
             ((clause.find(c.label), c) for c in analysis.concepts
-             if c.pattern is None and c.label in clause and not _ENTITLEMENT.search(c.label)
+             if c.pattern is None and c.label in clause and not ENTITLEMENT.search(c.label)
              and not names_person(c.label)),
             key=lambda pc: pc[0],
         )

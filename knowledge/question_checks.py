@@ -48,6 +48,20 @@ _PERSONAL_STATUS = re.compile(
 _ASKS_DURATION = re.compile(r"多久|多长时间|几天|几个月|时限|期限|一般要")
 
 
+# A question whether a benefit applies to something (有优惠吗, 能打折吗, 免费吗, 给补贴吗, 能
+# 报销吗, 加分吗), or a tax (退伍费要交税吗): what it asks about must be in a rule, or no rule
+# grants or levies it.
+ENTITLEMENT = re.compile(
+    r"优惠|优待(?!证)|打折|几折|折扣|半价|免费|免.{0,3}费|减免|补贴|补助|报销|加分|奖金|便宜|绿色通道|要钱|收费|门票"
+    r"|[交缴纳扣征免]税|个税"
+)
+
+
+def asks_entitlement(question: str) -> bool:
+    """Whether ``question`` asks if a benefit applies (or a tax is levied): ``ENTITLEMENT``."""
+    return bool(ENTITLEMENT.search(normalize(question)))
+
+
 def is_personal_status(question: str) -> bool:
     """True when ``question`` asks how far the asker's own application or case has got."""
     text = normalize(question)

@@ -174,6 +174,8 @@ def test_the_retirement_medical_insurance_is_no_word_for_veterans() -> None:
         ("义务兵要自己掏钱交退役医疗保险吗", False),
         ("当兵的每个月有工资吗", False),
         ("坐地铁免费吗", True),
+        ("抚恤金多少钱", False),
+        ("谁负责组织全民国防教育", False),
         ("军人退役后坐地铁免费吗", True),
     ],
 )
