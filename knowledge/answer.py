@@ -23,6 +23,7 @@ from knowledge.answer_groups import (
     VETERAN,
     answers_another_group,
     asker_first,
+    general_first,
     group_note,
     implied_group,
     others_note,
@@ -171,19 +172,6 @@ def _ranked_sentences(source: Passage, analysis: QueryAnalysis) -> list[tuple[fl
     return ranked
 
 
-def _general_first(ranked: list[tuple[float, int, str]], implied: AskedGroup) -> list[tuple[float, int, str]]:
-    """For a question naming nobody: when the best sentence is only other groups' (三属申领需带
-    烈士证明书) and one nearly as good names none or the implied asker (the list of papers
-    everyone brings), that one leads."""
-    if len(ranked) < 2 or covers(implied, ranked[0][2]) is not False:
-        return ranked
-    top = ranked[0][0]
-    for j, item in enumerate(ranked[1:3], 1):
-        if item[0] >= 0.6 * top and covers(implied, item[2]) is not False:
-            return [item, *ranked[:j], *ranked[j + 1:]]
-    return ranked
-
-
 # A sentence lifted out of its passage must not open with a link to the sentence before it.
 _LEADING_CONNECTIVE = re.compile(r"^(?:因此|所以|因而|同时|另外|此外|而且|并且|但是|不过|但)[，,、]\s*")
 
@@ -261,7 +249,7 @@ def compose_answer(
             break
         ranked = _ranked_sentences(source, analysis)
         if idx == 0 and asked is None:
-            ranked = _general_first(ranked, implied or VETERAN)
+            ranked = general_first(ranked, implied or VETERAN)
         picks = ranked[:2] if idx == 0 else ranked[:1]
         for j, (score, _pos, sent) in enumerate(picks):
             concepts = covered_concepts(sent, analysis)

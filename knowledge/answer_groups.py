@@ -163,3 +163,16 @@ def context_of(fact: Fact) -> str:
         if groups_in(unit):
             context = unit
     return context
+
+
+def general_first(ranked: list[tuple[float, int, str]], implied: AskedGroup) -> list[tuple[float, int, str]]:
+    """For a question naming nobody: when the best sentence is only other groups' (三属申领需带
+    烈士证明书) and one nearly as good names none or the implied asker (the list of papers
+    everyone brings), that one leads."""
+    if len(ranked) < 2 or covers(implied, ranked[0][2]) is not False:
+        return ranked
+    top = ranked[0][0]
+    for j, item in enumerate(ranked[1:3], 1):
+        if item[0] >= 0.6 * top and covers(implied, item[2]) is not False:
+            return [item, *ranked[:j], *ranked[j + 1:]]
+    return ranked
