@@ -215,17 +215,7 @@ def case_page(
         legal=lc.LEGAL_BASIS,
         caseworkers=sorted(runtime.cases.routing.handlers.values(), key=lambda h: h.id),
         others=others,
-        internal=(
-            "note",
-            "supervise",
-            "assign",
-            "reassign",
-            "attach",
-            "assist",
-            "assist_reply",
-            "merged_in",
-            "phone",
-        ),
+        internal=lc.INTERNAL_ACTIONS,
         done=done,
         error=error,
     )

@@ -133,6 +133,9 @@ class SearchHit(Passage):
     snippet_html: str = Field(description="HTML：查询词用 <mark> 标出，其余已转义")
     anchor: str = Field(description="文件页面中该条文的锚点，如 chunk-…")
     document_url: str = Field(description="文件页面地址（含锚点）")
+    upcoming_note: str = Field(
+        "", description="现行有效、但将被知识库中尚未施行的文件取代或废止时：将于YYYY-MM-DD被《…》废止/取代"
+    )
 
 
 class SearchResponse(BaseModel):

@@ -176,12 +176,14 @@ def search_hits(
     region: str | None = None,
     document: str | None = None,
 ) -> tuple[list[str], list[SearchHit]]:
-    """Ranked passages with highlighted snippets and their documents' 文号 and 施行日期, plus the
-    query terms used to highlight."""
+    """Ranked passages with highlighted snippets and their documents' 文号 and 施行日期 (and, for a
+    text in force that a 尚未施行 one will end, the same ``upcoming_note`` as its document page),
+    plus the query terms used to highlight."""
     k = max(1, min(k, MAX_SEARCH_K))
     sources = knowledge.search(query[:MAX_QUERY_CHARS], k=k, topic=topic, region=region, document=document)
     terms = knowledge.query_terms(query)
     documents = knowledge.store.documents
+    versions = knowledge.versions()
     hits = []
     for rank, src in enumerate(sources, 1):
         doc = documents.get(src.doc_id)
@@ -194,6 +196,7 @@ def search_hits(
                 snippet_html=str(snippet(src.text, terms)),
                 anchor=anchor_for(src.chunk_id),
                 document_url=document_url(src.doc_id, src.chunk_id),
+                upcoming_note=versions.upcoming_note(src.doc_id) if src.in_force else "",
             )
         )
     return terms, hits

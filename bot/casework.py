@@ -23,9 +23,9 @@ from bot.common import BotDeps, Context, answer_callback, reply_html, user_data
 from bot.formatting import esc, format_dt
 from bot.keyboards import CASE_ACTION_LABELS, CASE_ACTIONS, case_action_markup
 from bot.notifier import offered_actions
-from complaints.lifecycle import check_transition
+from complaints.lifecycle import check_extension, check_transition
 from complaints.types import Actor, CaseView
-from vetbot.errors import InvalidInputError, PermissionDeniedError, VetbotError
+from vetbot.errors import CaseError, InvalidInputError, PermissionDeniedError, VetbotError
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +132,8 @@ class CaseworkHandlers:
         if not isinstance(pending, dict):
             return ConversationHandler.END
         text = message.text.strip()
-        if len(text) < MIN_REASON_CHARS:
+        # 延期 is checked whole by split_extension (a bare day count is short, not a reason).
+        if pending["action"] != "extend" and len(text) < MIN_REASON_CHARS:
             await reply_html(update, context, texts.REASON_TOO_SHORT)
             return REASON
         try:
@@ -223,11 +224,20 @@ class CaseworkHandlers:
 
 
 def split_extension(text: str) -> tuple[int, str]:
-    """ "15 需协调公交集团" → (15, "需协调公交集团"); ``InvalidInputError`` without a leading day count."""
-    match = re.match(r"\s*(\d{1,2})\s*天?[\s，,；;：:]*(.*)", text, re.S)
+    """ "15 需协调公交集团" → (15, "需协调公交集团").
+
+    Raises ``InvalidInputError`` (a message that asks again, so the dialog stays in the extend
+    step) without a leading day count, for a count outside 1..30 or without a reason: the
+    service's own check (``complaints.lifecycle.check_extension``) with the retry wording."""
+    match = re.match(r"\s*(\d{1,4})\s*天?[\s，,；;：:]*(.*)", text, re.S)
     if match is None:
-        raise InvalidInputError("extension without days", user_message=texts.EXTEND_FORMAT)
-    return int(match.group(1)), match.group(2).strip()
+        raise InvalidInputError("extension without days", user_message=texts.EXTEND_NO_DAYS)
+    days, reason = int(match.group(1)), match.group(2).strip()
+    try:
+        check_extension(False, days, reason)  # whether already extended is the service's to say
+    except CaseError as exc:
+        raise InvalidInputError(str(exc), user_message=f"{exc.user_message}{texts.EXTEND_RETRY}") from exc
+    return days, reason
 
 
 def split_transfer(text: str) -> tuple[str, str | None]:

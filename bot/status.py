@@ -21,6 +21,7 @@ from bot.common import TICKET_RE, BotDeps, Context, answer_callback, drop_button
 from bot.formatting import esc, format_dt
 from bot.keyboards import RATINGS, menu_markup, rating_markup
 from complaints.followers import TooManyAttemptsError
+from complaints.lifecycle import INTERNAL_ACTIONS
 from complaints.merging import merged_target
 from complaints.types import CaseEventView, CaseView
 from vetbot.errors import InvalidInputError, PermissionDeniedError, VetbotError
@@ -156,7 +157,9 @@ class CaseStatusHandlers:
                 lines.append(f"合并后案件状态：<b>{esc(target.status)}</b>")
                 if target.result and target.status in ("已办结", "不予受理", "已转办"):
                     lines.append(f"合并后办理结果：{esc(target.result)}")
-        events = view.events if full else view.events[-1:]
+        # What the case desk marks 内部，信访人不可见 is not the complainant's to read.
+        public = [e for e in view.events if e.action not in INTERNAL_ACTIONS]
+        events = public if full else public[-1:]
         if events:
             lines.append("办理记录：" if full else "最新进展：")
             lines.extend(self._event_line(e) for e in (events[-10:] if full else events))

@@ -147,7 +147,11 @@ ASK_REASON = {
     "extend": "请输入延期天数和理由，格式：天数 理由（如：15 需协调公交集团核查；只能延期一次，最多 30 天），"
     "或发送 /cancel 取消：",
 }
-EXTEND_FORMAT = "格式应为：天数 理由（如：15 需协调公交集团核查），天数为 1 至 30。"
+# After an invalid 延期 entry: the dialog stays in the extend step.
+EXTEND_RETRY = (
+    "请重新输入，格式：天数 理由（如：15 需协调公交集团核查），天数为 1 至 30 天；或发送 /cancel 取消。"
+)
+EXTEND_NO_DAYS = "没有读到延期天数。" + EXTEND_RETRY
 REASON_TOO_SHORT = "内容太简短，请至少输入 4 个字。"
 ACTION_DONE = "已{label}：{ticket}，当前状态：{status}。投诉人已收到通知。"
 ACTION_CANCELLED = "已取消该操作。"

@@ -35,12 +35,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from complaints.models import Case, CaseFollower
+from complaints.models import NOTICE_PENDING, NOTICE_SKIPPED, Case, CaseFollower, CaseNotice
 from complaints.queries import CaseQueries
 from complaints.tickets import normalize_ticket
 from complaints.types import CaseView
@@ -122,6 +122,30 @@ def is_follower(session: Session, case_id: int, chat_id: int) -> bool:
         select(CaseFollower.id).where(CaseFollower.case_id == case_id, CaseFollower.chat_id == chat_id)
     )
     return row is not None
+
+
+def unlink_followers(session: Session, case_id: int) -> list[int]:
+    """Unlink every chat following the case, in the caller's transaction; return their chat ids.
+
+    Called when the case's phone is corrected: each follower proved the digits of a number that
+    was wrong (often somebody else's), so it loses the case (no notices, no /status, no rating)
+    until it verifies again with the new number. Complainant notices still waiting in the outbox
+    for those chats are marked ``skipped``, so nothing already queued reaches them either. The
+    filer's own chat is not a follower and keeps the case."""
+    chats = follower_chat_ids(session, case_id)
+    if chats:
+        session.execute(delete(CaseFollower).where(CaseFollower.case_id == case_id))
+        session.execute(
+            update(CaseNotice)
+            .where(
+                CaseNotice.case_id == case_id,
+                CaseNotice.kind == "complainant",
+                CaseNotice.state == NOTICE_PENDING,
+                CaseNotice.chat_id.in_(chats),
+            )
+            .values(state=NOTICE_SKIPPED)
+        )
+    return chats
 
 
 def phone_suffix(phone: str | None) -> str | None:
@@ -303,4 +327,5 @@ __all__ = [
     "is_follower",
     "phone_suffix",
     "typed_suffix",
+    "unlink_followers",
 ]

@@ -79,6 +79,20 @@ TRANSITIONS: Final[dict[str, tuple[tuple[str, ...], str | None]]] = {
 # complainant may still want to follow it.
 ANNOTATIONS: Final = ("note", "attach", "assist_reply", "merged_in", "phone")
 
+# History entries for staff only: the case desk labels them 内部，信访人不可见 and the
+# complainant's own views (the bot's /status) leave them out.
+INTERNAL_ACTIONS: Final = (
+    "note",
+    "supervise",
+    "assign",
+    "reassign",
+    "attach",
+    "assist",
+    "assist_reply",
+    "merged_in",
+    "phone",
+)
+
 # Actions whose note the complainant may see (answers to them, never internal notes).
 PUBLIC_ACTIONS: Final = ("accept", "reject", "transfer", "start", "reply", "conclude", "extend")
 

@@ -33,6 +33,7 @@ from knowledge.store import ChunkRecord, DocumentRecord, KnowledgeStore, content
 from knowledge.topic_detection import PASSAGE_TOPICS, passage_topics
 from knowledge.versions import Supersession, VersionIndex
 from vetbot.cancel import CancelToken, cancellable, checkpoint
+from vetbot.clock import china_today
 from vetbot.errors import IngestError
 
 logger = logging.getLogger(__name__)
@@ -229,8 +230,10 @@ def _progress(items: list[_Candidate], enabled: bool) -> Iterable[_Candidate]:
 
 
 def _supersessions(store: KnowledgeStore) -> list[Supersession]:
-    """The superseded documents the knowledge base holds (same title, or repealed by name)."""
-    return VersionIndex({d.doc_id: d.metadata for d in store.documents.values()}).supersessions
+    """The superseded documents the knowledge base holds (same title, or repealed by name), then
+    those a text not yet in force (China's today) will replace or repeal on its day."""
+    index = VersionIndex({d.doc_id: d.metadata for d in store.documents.values()}, china_today())
+    return index.supersessions + index.upcoming_supersessions
 
 
 def ingest_paths(store: KnowledgeStore, paths: list[Path], *, prune: bool = False, rebuild: bool = False,

@@ -15,6 +15,9 @@ change. :func:`pending_mention` finds the one 尚未施行 text worth a word, in
 The mention is one line (``PendingMention.line``) quoting the pending text's most relevant
 sentence briefly, and its passage, labelled 尚未施行, listed as 相关条文 only.
 :func:`with_pending` adds both to an :class:`~knowledge.types.Answer`.
+
+Staff search lists a 尚未施行 passage after the rule in force it will replace or repeal
+(:func:`pending_after_current`), so whoever skims the first card reads what applies today.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from knowledge.retrieval.retriever import passage_from_chunk
 from knowledge.text import normalize
 from knowledge.types import NATIONAL, Answer, Passage
 from knowledge.units import answer_units, sentence_score, strip_article_label
-from knowledge.versions import NOT_YET, REPEALED
+from knowledge.versions import NOT_YET, REPEALED, VersionIndex
 from vetbot.clock import china_today
 
 if TYPE_CHECKING:
@@ -53,6 +56,34 @@ _OPENING = re.compile(
 )
 _IN_FORCE_DAY = re.compile(r"自.{0,16}起(施行|实施|执行|生效)")
 _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+
+
+def pending_after_current(passages: list[Passage], versions: VersionIndex) -> list[Passage]:
+    """``passages`` (best first) with each 尚未施行 passage that is ranked above a listed text in
+    force it will replace or repeal (``VersionIndex.upcoming``) moved to just after that text's
+    first passage; every other passage keeps its order. Scores are left as they were."""
+    ends: dict[str, str] = {}  # pending doc id -> the first listed doc id in force it will end
+    for p in passages:
+        found = versions.upcoming(p.doc_id) if p.in_force else None
+        if found is not None:
+            ends.setdefault(found[0], p.doc_id)
+    first: dict[str, int] = {}
+    for i, p in enumerate(passages):
+        first.setdefault(p.doc_id, i)
+    early = {
+        id(p) for i, p in enumerate(passages)
+        if p.status == NOT_YET and p.doc_id in ends and i < first[ends[p.doc_id]]
+    }
+    if not early:
+        return passages
+    out: list[Passage] = []
+    for i, p in enumerate(passages):
+        if id(p) in early:
+            continue
+        out.append(p)
+        if i == first[p.doc_id]:
+            out.extend(q for q in passages if id(q) in early and ends[q.doc_id] == p.doc_id)
+    return out
 
 
 @dataclass(frozen=True)

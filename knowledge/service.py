@@ -18,7 +18,7 @@ from knowledge.answer import FOLLOW_UP, REFUSALS, compose_answer
 from knowledge.curated import curated_answer, without_curated
 from knowledge.embeddings import build_embeddings
 from knowledge.evidence import Evidence, RefusalPolicy, assess_evidence, refusal_reason
-from knowledge.pending import pending_mention, with_pending
+from knowledge.pending import pending_after_current, pending_mention, with_pending
 from knowledge.question_checks import domain_vocabulary, is_injection, is_personal_status, load_userdict_words
 from knowledge.retrieval import FUSION_METHODS, HybridRetriever, RetrievalResult
 from knowledge.store import KnowledgeStore
@@ -27,6 +27,7 @@ from knowledge.text import normalize
 from knowledge.thesaurus import Thesaurus
 from knowledge.types import NATIONAL, Answer, Passage
 from knowledge.validity import validity_reply
+from knowledge.versions import VersionIndex
 from vetbot import regions
 from vetbot.clock import to_china, utcnow
 from vetbot.errors import InvalidInputError
@@ -170,7 +171,9 @@ class KnowledgeService:
         region: str | None = None,
         document: str | None = None,
     ) -> list[Passage]:
-        """Top-``k`` passages for staff lookup, best first (``Passage.score``: reranked score, ~0..1.5).
+        """Top-``k`` passages for staff lookup, best first (``Passage.score``: reranked score, ~0..1.5),
+        except that a 尚未施行 passage comes after the rule in force it will replace or repeal
+        (:func:`~knowledge.pending.pending_after_current`).
 
         A ``topic`` filters by each passage's own topics. An empty query with a topic, region or
         document lists the first ``k`` passages that pass them (score 0; see
@@ -181,7 +184,12 @@ class KnowledgeService:
         if not (browsing and not normalize(strip_surrogates(query or ""))):
             query = self._validate(query)
         self._store.refresh_if_stale()
-        return self.retriever.search(query, k, topic=topic, region=region, document=document)
+        found = self.retriever.search(query, k, topic=topic, region=region, document=document)
+        return pending_after_current(found, self.retriever.versions())
+
+    def versions(self) -> VersionIndex:
+        """Which documents are in force today, China time (:mod:`knowledge.versions`; cached)."""
+        return self.retriever.versions()
 
     def warm_up(self) -> None:
         """Load lazy parts (tokenizer, corpus statistics, Chroma) before timing or serving."""

@@ -91,11 +91,20 @@ class Supersession:
     new: str
     new_title: str
     status: DocumentStatus
+    # True when ``new`` is not yet in force: ``old`` stays in force until ``status.status_date``.
+    upcoming: bool = False
 
     def describe(self) -> str:
-        """Chinese one-liner for the ingest report."""
+        """Chinese one-liner for the ingest report (``…已废止：被《…》废止（…起施行）``, or for an
+        upcoming one ``…将于2027-03-01被《…》废止``)."""
         old = f"《{self.old_title}》" + (f"（{self.old_date}）" if self.old_date else "")
-        return f"{old}{self.status.note()}"
+        return old + (_upcoming_label(self.status) if self.upcoming else self.status.note())
+
+
+def _upcoming_label(st: DocumentStatus) -> str:
+    """``将于2027-01-01被《…》废止`` (or ``取代``), for a text in force that ``st`` will end."""
+    verb = "废止" if st.status == REPEALED else "取代"
+    return f"将于{st.status_date}被《{st.superseded_by}》{verb}"
 
 
 def _version_date(meta: Mapping[str, Any]) -> str:
@@ -121,6 +130,8 @@ class VersionIndex:
         # it will have then). Read by knowledge.pending and the staff document pages.
         self._upcoming: dict[str, tuple[str, DocumentStatus]] = {}
         self.supersessions: list[Supersession] = []
+        # The same for texts in force that a 尚未施行 one will replace or repeal (``upcoming``).
+        self.upcoming_supersessions: list[Supersession] = []
         # Not yet in force: labelled, and replacing nothing until the day it takes effect.
         self._pending = {
             doc_id: str(meta.get("date_effective"))
@@ -168,6 +179,11 @@ class VersionIndex:
             if doc_id not in self._status:
                 self._status[doc_id] = DocumentStatus(NOT_YET, "", effective)
         self.supersessions.sort(key=lambda s: (s.old_title, s.old_date))
+        # An upcoming end only for what is still in force (a later rule may have ended it already).
+        self.upcoming_supersessions = sorted(
+            (s for s in self.upcoming_supersessions if s.old not in self._status),
+            key=lambda s: (s.old_title, s.old_date),
+        )
 
     def _mark_explicit(
         self, documents: Mapping[str, Mapping[str, Any]], by_key: dict[str, list[str]]
@@ -206,8 +222,13 @@ class VersionIndex:
         st = DocumentStatus(status, str(new_meta.get("title", "")), _effective(new_meta))
         if new in self._pending:
             # The old text stays in force until the new one takes effect; what will happen is kept.
-            if old not in self._pending:
-                self._upcoming.setdefault(old, (new, st))
+            if old not in self._pending and old not in self._upcoming:
+                self._upcoming[old] = (new, st)
+                old_meta = documents[old]
+                self.upcoming_supersessions.append(
+                    Supersession(old, str(old_meta.get("title", "")), _version_date(old_meta), new,
+                                 st.superseded_by, st, upcoming=True)
+                )
             return
         self._status[old] = st
         self._successor[old] = new
@@ -234,9 +255,7 @@ class VersionIndex:
         found = self.upcoming(doc_id)
         if found is None:
             return ""
-        st = found[1]
-        verb = "废止" if st.status == REPEALED else "取代"
-        return f"将于{st.status_date}被《{st.superseded_by}》{verb}"
+        return _upcoming_label(found[1])
 
     def in_force_successor(self, doc_id: str) -> str:
         """Doc id of the document in force that replaced ``doc_id`` ("" when it is in force, or

@@ -7,6 +7,7 @@ from typing import Any
 
 from knowledge.store import ChunkRecord, DocumentRecord
 from knowledge.types import NATIONAL, TOPICS, Answer, Passage
+from knowledge.versions import VersionIndex
 from vetbot.errors import InvalidInputError
 
 
@@ -106,6 +107,9 @@ class FakeKnowledge:
 
     def regions(self) -> list[str]:
         return [NATIONAL, "济南市"]
+
+    def versions(self) -> VersionIndex:
+        return VersionIndex({d.doc_id: d.metadata for d in self.store.documents.values()})
 
     def query_terms(self, query: str) -> list[str]:
         terms = [t for t in query.split() if t]

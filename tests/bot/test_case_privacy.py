@@ -51,3 +51,25 @@ async def test_caseworker_sends_interim_reply_and_extends_from_telegram(harness:
     view = h.cases.get(ticket)
     assert view.extended and view.extension_days == 15 and "车载录像" in (view.extension_reason or "")
     assert "延长 15 天" in h.last_text(VETERAN)
+
+
+async def test_an_invalid_extension_asks_again_and_the_retry_is_the_day_count(harness: BotHarness) -> None:
+    # fe26 §10: 「45」 got 「内容太简短」, 「45 需要协调银行制卡」 ended the dialog, and the retry
+    # 「10 需要协调银行制卡」 was answered as a policy question.
+    from tests.bot.test_complaint_flow import file_complaint
+
+    h = harness
+    ticket = await file_complaint(h)
+    await h.press(HANDLER, "受理")
+    await h.press(HANDLER, "延期")
+    await h.say(HANDLER, "45")
+    assert "1 至 30 天" in h.last_text(HANDLER) and "天数 理由" in h.last_text(HANDLER)
+    await h.say(HANDLER, "45 需要协调银行制卡")
+    assert "1 至 30 天" in h.last_text(HANDLER) and "重新输入" in h.last_text(HANDLER)
+    await h.say(HANDLER, "10")
+    assert "理由" in h.last_text(HANDLER) and "重新输入" in h.last_text(HANDLER)
+    assert not h.cases.get(ticket).extended
+    await h.say(HANDLER, "10 需要协调银行制卡")
+    view = h.cases.get(ticket)
+    assert view.extended and view.extension_days == 10 and view.extension_reason == "需要协调银行制卡"
+    assert "延长 10 天" in h.last_text(VETERAN)

@@ -7,9 +7,13 @@ on sees the case and receives its notices like a filer. Guessing is rate-limited
 
 from __future__ import annotations
 
+from complaints.contact import set_contact_phone
 from complaints.followers import MAX_FAILURES_PER_CASE, MAX_FAILURES_PER_CASE_HOUR, MAX_FAILURES_PER_CHAT
+from complaints.supervision import add_note
 from complaints.types import ComplaintIntake
 from tests.bot.conftest import HANDLER, STRANGER, VETERAN, BotHarness
+from tests.bot.test_complaint_flow import file_complaint
+from tests.complaints.conftest import OFFICE
 
 WALK_IN = 5550311
 RELATIVE = 5550312
@@ -261,3 +265,24 @@ async def test_digits_said_in_words_or_with_a_full_stop_are_taken_as_the_reply(h
     await h.say(STRANGER, f"/status {ticket}")
     await h.say(STRANGER, "2024年的优待证还能用吗")
     assert "不符" not in h.last_text(STRANGER)
+
+
+
+async def test_status_leaves_out_what_the_case_desk_marks_internal(harness: BotHarness) -> None:
+    # fe26 §11: /status listed 「分派（待受理）」 and 「联系电话」, which the desk labels 内部，信访人不可见;
+    # after acceptance the 「最新进展」 line was the phone correction.
+    h = harness
+    ticket = await file_complaint(h)
+    h.cases.accept(ticket, OFFICE)
+    set_contact_phone(h.cases, ticket, OFFICE, "0531-88881234", "本人要求更正")
+    add_note(h.cases, ticket, OFFICE, "已电话联系公交集团，对方答应核查。")
+    assert {"assign", "phone", "note"} <= {e.action for e in h.cases.get(ticket).events}
+    await h.say(VETERAN, f"/status {ticket}")
+    full = next(t for t in reversed(h.api.texts_to(VETERAN)) if "办理记录" in t)
+    assert "受理" in full.split("办理记录")[1]
+    for internal in ("分派", "联系电话", "内部备注", "公交集团", "本人要求更正"):
+        assert internal not in full, (internal, full)
+    await h.say(VETERAN, "/status")
+    latest = next(t for t in reversed(h.api.texts_to(VETERAN)) if "最新进展" in t)
+    assert "受理" in latest.split("最新进展")[1], latest
+    assert "联系电话" not in latest and "内部备注" not in latest

@@ -4,11 +4,15 @@ check of the number typed (``complaints.validation.check_contact_phone``)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from complaints.contact import set_contact_phone
 from complaints.followers import CaseFollowing
+from complaints.models import CaseNotice
 from complaints.routing import RoutingTable
 from complaints.service import CaseService
 from complaints.types import Actor
@@ -103,3 +107,44 @@ def test_only_who_may_act_on_the_case_may_change_its_phone(
             set_contact_phone(service, ticket, actor, NEW_PHONE)
     assert service.get(ticket, OFFICE).complainant_phone == "138****5678"
     assert [e.action for e in service.get(ticket).events].count("phone") == 0
+
+
+def test_a_correction_unlinks_the_chats_that_proved_the_old_number(
+    service: CaseService, routing: RoutingTable, session_factory: Callable[[], Session]
+) -> None:
+    # fe26 §4: a chat verified with the wrong number's digits kept the case after the correction
+    # (notices, /status, the rating buttons); it must verify again with the new number.
+    ticket = file_case(service, "公交司机不认优待证", channel="visit", complainant_chat_id=None)
+    following = CaseFollowing(service, SlidingWindowLimiter(5, 3600), SlidingWindowLimiter(10, 86400))
+    following.verify(ticket, 901, "5678")  # the old number 138****5678
+    following.verify(ticket, 902, "5678")
+    service.accept(ticket, OFFICE)  # a notice for each follower, still waiting in the outbox
+    caseworker = handler(routing, service.get(ticket).assigned_handler_id or "")
+
+    view = set_contact_phone(service, ticket, caseworker, NEW_PHONE, "原号码登记错误")
+    assert view.events[-1].note == (
+        "联系电话由 138****5678 更正为 139****4321；原号码登记错误；"
+        "已取消 2 个按原号码核验的 Telegram 关注，需用新号码重新核验"
+    )
+    for chat in (901, 902):
+        assert following.access(ticket, chat).kind == "verify"
+        assert following.list_for_chat(chat) == []
+    with session_factory() as session:
+        waiting = session.scalars(
+            select(CaseNotice.chat_id).where(CaseNotice.ticket == ticket, CaseNotice.state == "pending")
+        ).all()
+    assert 901 not in waiting and 902 not in waiting  # nothing queued reaches them either
+
+    service.conclude(ticket, caseworker, "已协调公交公司，司机已接受培训，今后凭优待证免费乘车。")
+    with session_factory() as session:
+        told = session.scalars(
+            select(CaseNotice.chat_id).where(CaseNotice.ticket == ticket, CaseNotice.action == "conclude")
+        ).all()
+    assert told == [None]  # the walk-in filer's skipped row only: no 办结 notice, no rating buttons
+    with pytest.raises(PermissionDeniedError):
+        service.rate(ticket, 901, "满意")
+    # the old digits no longer link; the new number's do
+    with pytest.raises(PermissionDeniedError):
+        following.verify(ticket, 903, "5678")
+    assert following.verify(ticket, 901, "4321").ticket == ticket
+    assert service.rate(ticket, 901, "满意").rating == "满意"

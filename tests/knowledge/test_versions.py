@@ -210,3 +210,26 @@ def test_answers_never_rest_on_a_text_not_yet_in_force(tmp_path: Path) -> None:
     assert all(s.in_force for s in [*answer.sources, *answer.related])
     found = {p.title: p for p in service.search("双龙景区", k=10)}
     assert found["示例市退役军人免费游览景区的通知"].status_note == "尚未施行（2999-01-01起施行）"
+
+
+def test_the_ingest_report_says_a_repeal_that_starts_later_is_still_ahead(tmp_path: Path) -> None:
+    # fe26 §9: the report said 「已废止：被《…》废止（2027-03-01起施行）」 for a text in force until then.
+    folder = tmp_path / "notices"
+    folder.mkdir()
+    (folder / "now.txt").write_text(
+        "示例市退役军人配偶乘坐公交优惠的通知\n第一条 退役军人随行配偶乘坐本市公交享受半价优惠。\n"
+        "第二条 本通知自2020年1月1日起施行。\n", encoding="utf-8")
+    (folder / "future.txt").write_text(
+        "示例市退役军人配偶免费乘坐公交的通知\n第一条 退役军人随行配偶免费乘坐本市公交。\n"
+        "第二条 本通知自2999年3月1日起施行，《示例市退役军人配偶乘坐公交优惠的通知》同时废止。\n",
+        encoding="utf-8")
+    store = KnowledgeStore(tmp_path / "kb", HashingEmbeddings(), make_chroma_client(tmp_path / "kb", None))
+    report = ingest_paths(store, [folder], progress=False)
+    assert report.supersessions == [
+        "《示例市退役军人配偶乘坐公交优惠的通知》将于2999-03-01被《示例市退役军人配偶免费乘坐公交的通知》废止"
+    ]
+    assert "已废止" not in report.summary()
+    # the same label as the document pages (VersionIndex.upcoming_note), from the one index
+    index = VersionIndex({d.doc_id: d.metadata for d in store.documents.values()}, "2026-12-01")
+    (old,) = [d for d, m in store.documents.items() if m.metadata["title"].endswith("优惠的通知")]
+    assert report.supersessions[0].endswith(index.upcoming_note(old))
