@@ -194,3 +194,10 @@ class Users:
 
     def headers(self, who: str) -> dict[str, Any]:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+
+def post_case_action(client: Any, headers: dict[str, str], ticket: str, **form: Any) -> str:
+    """POST a case-desk action form (``/cases/{ticket}/act``); returns the redirect target."""
+    r = client.post(f"/cases/{ticket}/act", data=form, headers=headers, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return str(r.headers["location"])

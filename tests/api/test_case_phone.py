@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.support import Users
+from tests.api.support import post_case_action as _act
 
 NEW_PHONE = "13987654321"
 
@@ -27,11 +28,6 @@ def _walk_in(client: TestClient, users: Users) -> str:
     assert r.status_code == 201, r.text
     return str(r.json()["ticket"])
 
-
-def _act(client: TestClient, headers: dict[str, str], ticket: str, **form: Any) -> str:
-    r = client.post(f"/cases/{ticket}/act", data=form, headers=headers, follow_redirects=False)
-    assert r.status_code == 303, r.text
-    return str(r.headers["location"])
 
 
 def test_the_caseworker_adds_a_phone_on_the_case_page_masked_in_the_history(

@@ -14,6 +14,7 @@ from api.users import UserService
 from complaints.models import CaseNotice
 from tests.api.conftest import PASSWORD, SECRET
 from tests.api.support import Users
+from tests.api.support import post_case_action as _act
 
 PHONE = "13912345678"
 ID_CARD = "370102198001011234"
@@ -52,11 +53,6 @@ def _notices(session_factory: Any, ticket: str, kind: str | None = None) -> list
         stmt = select(CaseNotice).where(CaseNotice.ticket == ticket).order_by(CaseNotice.id)
         return [n for n in session.scalars(stmt) if kind is None or n.kind == kind]
 
-
-def _act(client: TestClient, headers: dict[str, str], ticket: str, **form: Any) -> str:
-    r = client.post(f"/cases/{ticket}/act", data=form, headers=headers, follow_redirects=False)
-    assert r.status_code == 303, r.text
-    return str(r.headers["location"])
 
 
 def test_case_list_views_counts_filters_search_and_pages(

@@ -263,16 +263,10 @@ def test_document_pages_say_when_a_text_in_force_will_be_repealed(
 ) -> None:
     # A notice not yet in force that repeals the current one by name: staff reading the current
     # one must see that it ends on that day (fe25 §6).
-    later = settings.data_dir.parent / "sources" / "card-rules-2999.md"
-    later.write_text(
-        "---\ntitle: 测试优待证管理新办法\nissuer: 测试退役军人事务部\ndate_issued: 2998-12-01\n"
-        "date_effective: 2999-01-01\nregion: 全国\n---\n# 测试优待证管理新办法\n"
-        "## 第一条 施行\n本办法自2999年1月1日起施行，《测试优待证管理办法》同时废止。\n",
-        encoding="utf-8",
+    _ingest_repealing_notice(
+        kb, settings,
+        "## 第一条 施行\n本办法自2999年1月1日起施行，《测试优待证管理办法》同时废止。\n"
     )
-    writer = kb.app.state.jobs.writer_store()  # type: ignore[attr-defined]
-    ingest_paths(writer, [later], progress=False, rebuild=False)
-    kb.app.state.jobs.reload_serving_store()  # type: ignore[attr-defined]
     note = "将于2999-01-01被《测试优待证管理新办法》废止"
     page = kb.get(f"/documents/{CARD}", headers=staff.headers("editor")).text
     assert note in page and 'id="doc-upcoming"' in page
@@ -286,17 +280,11 @@ def test_staff_search_lists_a_pending_text_after_the_rule_in_force_with_its_upco
 ) -> None:
     # fe26 §9: the 尚未施行 passage was the first card, above the rule in force, and the card in
     # force did not say 将于…废止 as its document page does.
-    later = settings.data_dir.parent / "sources" / "card-rules-2999.md"
-    later.write_text(
-        "---\ntitle: 测试优待证管理新办法\nissuer: 测试退役军人事务部\ndate_issued: 2998-12-01\n"
-        "date_effective: 2999-01-01\nregion: 全国\n---\n# 测试优待证管理新办法\n"
+    _ingest_repealing_notice(
+        kb, settings,
         "## 第十条 补办\n优待证遗失的，补办优待证可以网上申请，补办优待证免费，补办优待证当日办结。\n"
-        "## 第二十条 施行\n本办法自2999年1月1日起施行，《测试优待证管理办法》同时废止。\n",
-        encoding="utf-8",
+        "## 第二十条 施行\n本办法自2999年1月1日起施行，《测试优待证管理办法》同时废止。\n"
     )
-    writer = kb.app.state.jobs.writer_store()  # type: ignore[attr-defined]
-    ingest_paths(writer, [later], progress=False, rebuild=False)
-    kb.app.state.jobs.reload_serving_store()  # type: ignore[attr-defined]
     hits = kb.get("/v1/search", params={"q": "补办优待证"}, headers=staff.headers("editor")).json()["results"]
     order = [(h["doc_id"], h["status"]) for h in hits]
     pending = order.index(("card-rules-2999.md", "尚未施行"))
@@ -307,3 +295,17 @@ def test_staff_search_lists_a_pending_text_after_the_rule_in_force_with_its_upco
     page = kb.get("/search", params={"q": "补办优待证"}, headers=staff.headers("editor")).text
     assert f"现行有效，{note}" in page
     assert page.index("测试优待证管理办法") < page.index("测试优待证管理新办法")
+
+
+def _ingest_repealing_notice(kb: TestClient, settings: Settings, articles: str) -> None:
+    """Ingest into the served KB a 测试优待证管理新办法 in force from 2999-01-01 with ``articles``
+    (markdown ``## 第N条`` sections) and reload it."""
+    later = settings.data_dir.parent / "sources" / "card-rules-2999.md"
+    later.write_text(
+        "---\ntitle: 测试优待证管理新办法\nissuer: 测试退役军人事务部\ndate_issued: 2998-12-01\n"
+        "date_effective: 2999-01-01\nregion: 全国\n---\n# 测试优待证管理新办法\n" + articles,
+        encoding="utf-8",
+    )
+    writer = kb.app.state.jobs.writer_store()  # type: ignore[attr-defined]
+    ingest_paths(writer, [later], progress=False, rebuild=False)
+    kb.app.state.jobs.reload_serving_store()  # type: ignore[attr-defined]

@@ -15,6 +15,7 @@ from api.users import UserService
 from complaints.models import CaseEvent, CaseNotice
 from tests.api.conftest import PASSWORD, SECRET
 from tests.api.support import Users
+from tests.api.support import post_case_action as _act
 
 PHONE = "13912345678"
 ID_CARD = "370102198001011234"
@@ -53,11 +54,6 @@ def _file(
     assert r.status_code == 201, r.text
     return str(r.json()["ticket"])
 
-
-def _act(client: TestClient, headers: dict[str, str], ticket: str, **form: Any) -> str:
-    r = client.post(f"/cases/{ticket}/act", data=form, headers=headers, follow_redirects=False)
-    assert r.status_code == 303, r.text
-    return str(r.headers["location"])
 
 
 def _events(session_factory: Any, ticket: str) -> list[CaseEvent]:
