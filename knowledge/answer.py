@@ -29,6 +29,7 @@ from knowledge.answer_groups import (
     others_note,
     prefer_group,
 )
+from knowledge.answer_lead import on_topic_first, states_type_first
 from knowledge.persons import (
     AskedGroup,
     asked_group,
@@ -37,7 +38,7 @@ from knowledge.persons import (
     names_person,
     names_thing,
 )
-from knowledge.retrieval.answer_types import TYPE_OF_PATTERN
+from knowledge.retrieval.answer_types import TYPE_OF_PATTERN, asked_phrases
 from knowledge.retrieval.corpus import CROSS_REFERENCE
 from knowledge.retrieval.query import SYNONYM_CREDIT
 from knowledge.retrieval.regions import rule_applies
@@ -50,6 +51,7 @@ from knowledge.units import (
     Fact,
     answer_units,
     covered_concepts,
+    label_line,
     paragraph_of,
     related_passages,
     sentence_score,
@@ -102,6 +104,7 @@ _TYPE_WORDS = {
     "时限": "期限", "时刻": "时间", "比例": "比例或折扣", "金额": "金额或标准",
     "分值": "加分分值", "材料": "所需材料", "人数": "人数", "日期": "日期",
     "号码": "电话号码", "地址": "地址", "名单": "名单", "罚款": "罚款数额",
+    "年龄": "年龄", "条件": "条件",
 }
 
 # ``Composed.not_stated`` entries for the asker's place's own rule, and for a rule covering
@@ -158,10 +161,9 @@ class Composed:
 def _ranked_sentences(source: Passage, analysis: QueryAnalysis) -> list[tuple[float, int, str]]:
     """The passage's sentences, best first (ties: earlier first)."""
     ranked = []
-    label = source.article
     for i, sent in enumerate(answer_units(source.text)):
-        if label and sent.startswith(label) and len(sent) <= len(label) + 24 and sent[-1] not in "。；;！？":
-            continue  # the article label line ("第五十三条 公共交通优待"), not a fact
+        if label_line(sent, source):
+            continue
         if len(sent) < 6:
             continue
         score = sentence_score(sent, analysis)
@@ -230,7 +232,7 @@ def compose_answer(
     ]
     applicable = in_region[:3]
     applicable = _only_local_answer(candidates, applicable, region, asked)
-    applicable = _on_topic_first(applicable)
+    applicable = states_type_first(on_topic_first(applicable), analysis)
     implied = implied_group(analysis.query) if asked is None else None
     if asked is not None:
         applicable = prefer_group(applicable, asked)
@@ -242,7 +244,12 @@ def compose_answer(
     top_coverage = max((h.coverage for h, _ in applicable), default=0.0)
     first_sentence_score = 0.0
     covered: set[str] = set()
-    topic_labels = {c.label for c in analysis.concepts if c.pattern is None}
+    # 手续 of 要办什么手续 is the asked fact's name: a passage adding only it adds no topic.
+    asked_words = asked_phrases(normalize(analysis.searched).lower())
+    topic_labels = {
+        c.label for c in analysis.concepts
+        if c.pattern is None and not any(c.label in p for p in asked_words)
+    }
     lead_topic: set[str] = set()
     for idx, (hit, source) in enumerate(applicable):
         if idx > 0 and (hit.score < 0.75 * top_score or hit.coverage < 0.8 * top_coverage):
@@ -379,19 +386,6 @@ def _firm(sentence: str, analysis: QueryAnalysis) -> set[str]:
     return {c.label for c in analysis.concepts if c.coverage(text) >= 0.8}
 
 
-def _on_topic_first(applicable: list[tuple[Hit, Passage]]) -> list[tuple[Hit, Passage]]:
-    """A local rule leads on its region's boost only while it is about as much about the
-    question as the best national rule (0.8 of its coverage): 济南's free metro does not answer
-    a 济南 asker's 那火车呢, the national rail rule does."""
-    if not applicable or applicable[0][1].scope != "local":
-        return applicable
-    lead = applicable[0][0]
-    for i, (hit, source) in enumerate(applicable[1:], 1):
-        if source.scope == "national" and lead.coverage < 0.8 * hit.coverage:
-            return [applicable[i], *applicable[:i], *applicable[i + 1:]]
-    return applicable
-
-
 def _missing_types(facts: list[Fact], analysis: QueryAnalysis) -> list[str]:
     """The answer types the question asks for (时限, 金额... labels of ``ANSWER_TYPES``) that
     no stated sentence gives; [] when nothing is stated at all."""
@@ -417,13 +411,17 @@ def _add_intent_sentences(facts: list[Fact], analysis: QueryAnalysis, budget: in
     for sent in answer_units(lead.text):
         if len(facts) >= MAX_FACTS:
             break
-        if any(sent == f.sentence or sent in f.sentence for f in facts) or len(sent) < 6:
+        stated = any(sent == f.sentence or sent in f.sentence for f in facts)
+        if stated or len(sent) < 6 or label_line(sent, lead):
             continue
         line_len = len(sent) + len(lead.citation) + 8
         if line_len > budget - used or not any(i.stated_in(normalize(sent)) for i in kinds):
             continue
         facts.append(Fact(sent, lead, 0.0))
         used += line_len
+    # The lead's sentences read in the passage's order (责令改正, then 拒不改正的…罚款).
+    own = sorted((f for f in facts if f.source is lead), key=lambda f: lead.text.find(f.sentence))
+    facts[:] = own + [f for f in facts if f.source is not lead]
     return used
 
 

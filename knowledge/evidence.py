@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from knowledge.retrieval import Concept, HybridRetriever, QueryAnalysis, RetrievalResult
 
 _CLAUSE = re.compile(r"[，,。；;！!？?、]")
+_SENTENCE = re.compile(r"[^。！!？?]+[。！!？?]?")
 MATCHED_FULL = 5  # this many of the question's concepts stated by the lead passage is full marks
 MARGIN_SCALE = 0.04  # a dense margin (e5 cosine over the median candidate) of this size is full marks
 TOP_PASSAGES = 3
@@ -116,8 +117,11 @@ def _object_missing(analysis: QueryAnalysis, texts: list[str]) -> float:
     grant a benefit no rule grants.
     """
     text = normalize(analysis.searched).lower()
+    # Only the sentences that ask: 他也想免费坐车。 after 优待证能不能借给我爸用？ is the story.
+    sentences = _SENTENCE.findall(text)
+    asking = "".join(s for s in sentences if s[-1:] in "？?") or text
     objects: dict[str, Concept] = {}
-    for clause in _CLAUSE.split(text):
+    for clause in _CLAUSE.split(asking):
         benefit = ENTITLEMENT.search(clause)
         if benefit is None:
             continue

@@ -42,12 +42,17 @@ _GROUP_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("disabled", re.compile(r"残疾军人|伤残军人|伤残|残疾|[一二三四五六七八九十1-9]级(伤残|残疾)")),
     ("retired_cadre", re.compile(r"军休|军队离(休|退休)|离休干部|退休干部")),
     ("active", re.compile(
-        r"现役|在部队|在役|当兵的?(儿子|孩子|家人)|部队(服役|当兵)|正在服役|服现役|义务兵家庭")),
+        r"现役|(?<!当年)(?<!以前)(?<!原来)(?<!过去)(?<!曾经)(?<!曾)(?<!年轻时)(?<!那时)在部队|在役"
+        r"|当兵的?(儿子|孩子|家人)|部队(服役|当兵)|正在服役|服现役|义务兵家庭")),
     ("military_family", re.compile(
         r"军属|军嫂|随军|(?<!退役)(?<!残疾)(?<!伤残)军人的?(家属|配偶|子女|父母|孩子|儿子|女儿|爸妈|老婆|老公)")),
     # 退役医疗保险 is a serving member's insurance, not a word for veterans.
-    ("veteran", re.compile(r"退役(?!医疗)|退伍|复员|转业|老兵|退下来|以前当过兵|当过兵")),
+    # 当年在部队立过功: a past stint in the forces is a veteran's.
+    ("veteran", re.compile(
+        r"退役(?!医疗)|退伍|复员|转业|老兵|退下来|以前当过兵|当过兵|(?:当年|以前|原来|过去|曾经?|年轻时|那时)在部队")),
 )
+# 我爸当年在部队: the relative named before a past stint is the veteran, as with 我爸是老兵.
+_PAST = re.compile(r"当年|以前|原来|过去|曾|年轻时|那时")
 _FAMILY = re.compile(r"(爸|妈|父母|父亲|母亲|老人|配偶|妻子|老婆|媳妇|丈夫|老公|爱人|家属|家人|家里)")
 _CHILDREN = re.compile(r"(子女|孩子|儿子|女儿|小孩|娃)")
 # The asker as the one who would act or benefit (我坐公交, 我们家能享受, 我可以…).
@@ -154,7 +159,7 @@ def asked_group(question: str) -> AskedGroup | None:
         tail = text[m.end(): m.end() + 6]
         head = text[max(0, m.start() - 4): m.start()]
         relation = "self"
-        if _IS_MEMBER.search(head) or _IS_MEMBER.search(m.group(0)[:1]):
+        if _IS_MEMBER.search(head) or _IS_MEMBER.search(m.group(0)[:1]) or _PAST.match(m.group(0)):
             # 我儿子在部队 / 孩子他爸在部队 / 儿子现在还在部队: the relative is the member, and the
             # question may be about the member or about the asker's side (随军, 子女上学).
             before = text[max(0, m.start() - 8): m.start()]

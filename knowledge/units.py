@@ -109,6 +109,13 @@ def covered_concepts(sentence: str, analysis: QueryAnalysis) -> set[str]:
 _ARTICLE_HEAD = re.compile(r"^第[一二三四五六七八九十百零〇0-9]+条(?:之[一二三四五六七八九十]+)?[\s　]*")
 
 
+def label_line(sent: str, source: Passage) -> bool:
+    """Whether ``sent`` is the passage's article label line (第五十三条 公共交通优待), not a fact."""
+    label = source.article
+    short = len(sent) <= len(label) + 24
+    return bool(label) and sent.startswith(label) and short and sent[-1] not in "。；;！？"
+
+
 def strip_article_label(sentence: str) -> str:
     """The sentence without a leading article label ("第二十一条 国家…" → "国家…"), so that an
     answer line does not say the label twice after its citation."""

@@ -34,7 +34,7 @@ ANSWER_TYPES: tuple[tuple[re.Pattern[str], str, re.Pattern[str]], ...] = (
         re.compile(r"[0-9]{1,2}\s*[:：点时]|[一二三四五六七八九十]+点"),
     ),
     (
-        re.compile(r"多少比例|百分之多少|几成|几折|打折"),
+        re.compile(r"多少比例|百分之多少|百分之几|百分比|比例(?:是|有)?多少|具体比例|几成|几折|打折"),
         "比例",
         re.compile(r"[0-9]+(\.[0-9]+)?\s*%|百分之[0-9一二三四五六七八九十]+|[一二三四五六七八九]成|[0-9一二三四五六七八九]折|半价|减半"),
     ),
@@ -119,12 +119,30 @@ ANSWER_TYPES: tuple[tuple[re.Pattern[str], str, re.Pattern[str]], ...] = (
         ),
     ),
     (
+        # "到多少岁退休" asks for an age: a rule that says 符合退休条件的应当退休 states none.
+        re.compile(r"多少岁|几岁|多大岁数|多大年纪|年龄(?:上限|下限|限制)|岁数(?:上限|限制)"),
+        "年龄",
+        re.compile(r"(?:[0-9]+|[一二三四五六七八九十]+)\s*周?岁"),
+    ),
+    (
+        # "要满足哪些条件" asks for the conditions: 符合条件的退役军人…可以安葬在军人公墓 names
+        # conditions without stating them.
+        re.compile(r"(?:什么|哪些|啥|哪几个|哪几条)(?:样的)?条件|条件是(?:什么|啥|哪些)|够(?:什么|啥)条件"),
+        "条件",
+        re.compile(
+            r"下列条件|以下条件|条件之一|条件[:：]|具备[^。；]{1,20}条件|年满|满[0-9一二三四五六七八九十]+(?:年|周岁)"
+            r"|周岁以[上下]|[一二三]等功以上|[一二三四五六七八九十]级(?:至|到)[一二三四五六七八九十]级"
+        ),
+    ),
+    (
         # "要带什么材料" asks for the papers to bring: a rule on where to apply does not answer it.
         re.compile(r"(?:什么|哪些|啥)(?:材料|证件|证明|手续|资料)|带(?:什么|哪些|啥)|需要(?:什么|哪些|啥)东西"),
         "材料",
         re.compile(
             r"身份证|户口[簿本]|证明(?:书|材料)?|证件|证书|照片|申请表|复印件|原件|登记表"
             r"|(?:提交|提供|携带|持)[^。；]{0,12}(?:材料|资料)"
+            # The 手续 asked for may be a step to take (办理求职登记后…享受失业保险待遇).
+            r"|办理[^。；，]{1,8}(?:登记|手续)"
         ),
     ),
 )
@@ -142,6 +160,8 @@ NAMED_TYPES: dict[str, re.Pattern[str]] = {
     ),
     "分值": re.compile(r"加分|分数|降分"),
     "材料": re.compile(r"材料|资料|手续"),
+    "年龄": re.compile(r"年龄|岁"),
+    "条件": re.compile(r"条件"),
     "人数": re.compile(r"人数|名额|代表"),
     "日期": re.compile(r"之日|施行|生效"),
 }
@@ -149,3 +169,9 @@ NAMED_TYPES: dict[str, re.Pattern[str]] = {
 # The type label of an answer pattern: a question word that is itself the ask (带什么, 哪一天)
 # becomes a concept labelled with the word, carrying its type's pattern.
 TYPE_OF_PATTERN: dict[re.Pattern[str], str] = {answer: label for _ask, label, answer in ANSWER_TYPES}
+
+
+def asked_phrases(text: str) -> list[str]:
+    """The phrases of ``text`` (normalised, lower case) that ask for an answer type (什么手续,
+    多少钱): a word inside one (手续) names the asked fact, not a topic of the question."""
+    return [m.group(0) for ask, _label, _answer in ANSWER_TYPES for m in ask.finditer(text)]

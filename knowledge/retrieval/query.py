@@ -39,6 +39,8 @@ _SHORT_FORM_GAP = 2  # characters the full form may insert between two of the sh
 _NOT_IN_WORD = r"[^\s，。；：、,.;:！？!?（）()《》“”\"]"
 _CJK = re.compile(r"^[\u4e00-\u9fff]{2,6}$")
 _CITED_TITLE = re.compile(r"《[^《》]{1,40}》")
+# The names of the answer types (金额, 条件): as a word in a passage they state nothing.
+_TYPE_NAMES = frozenset(label for _ask, label, _answer in ANSWER_TYPES)
 _CJK_CHAR = re.compile(r"^[\u4e00-\u9fff]$")
 # A government body named by its short colloquial name (信访局, 民政局, 教育厅) is written in
 # the texts as the matter followed by a generic body (信访部门, 教育行政部门, 信访工作机构).
@@ -53,6 +55,8 @@ _AGENCY_WORDS = r"(?:部门|机关|机构)"
 _HOMETOWN_WORDS = frozenset({"老家", "家乡"})
 # 优待证怎么办 / 户口该咋办: right after a card or a paper, 怎么办 asks how to get it (办理).
 _APPLY_FOR = re.compile(r"(证|卡|证明|证件|户口)(要|该|应该|得)?(怎么|如何|怎样|咋)办(?!理)")
+# A verb split by 个 (兼个职, 请个假): the texts write the whole word (兼职), joined when they use it.
+_SEPARATED = re.compile(r"([^\W\d一二三四五六七八九十两几这那每各某哪半整有])个([^\W\d])")
 # Heads that make a group word a sum or a card rather than the people it names: 退伍费 is a
 # payment, not 退伍 (退伍兵 and 退伍军人 are still 退伍).
 _THING_HEADS = frozenset({"费", "金", "钱", "款", "证", "卡", "费用", "补贴", "补助", "津贴"})
@@ -88,9 +92,12 @@ class Concept:
         """1 when ``text`` (normalised, lower case) has the word itself, 0.8 a synonym or the
         word's full form, 0.5 a part."""
         # Plain loops, not any(): this runs for every concept of every candidate of every ask.
-        if self.label in text:
-            return 1.0
-        if self.pattern is not None and self.pattern.search(text):
+        if self.pattern is not None:
+            # An answer type is stated by its pattern only: 符合条件的 names conditions and
+            # 金额由…确定 an amount, stating neither.
+            if self.pattern.search(text) or (self.label in text and self.label not in _TYPE_NAMES):
+                return 1.0
+        elif self.label in text:
             return 1.0
         # The user's own word is stronger evidence than a synonym from the table.
         # A synonym or a part inside a cited title (抚恤 in 《军人抚恤优待条例》) names that
@@ -301,6 +308,9 @@ class QueryAnalyzer:
         parts = question_focus(without_personal_numbers(query))
         # Not what to do (优待证丢了怎么办): how to get the card.
         focus = _APPLY_FOR.sub(r"\1\2\3办理", parts.text)
+        focus = _SEPARATED.sub(
+            lambda m: m[1] + m[2] if stats.df.get(m[1] + m[2], 0) > 0 else m[0], focus
+        )
         tokens = list(dict.fromkeys(tok.tokens(focus)))
         expansions = self.synonyms.expansions(tokens, focus)
         present = set(tokens)

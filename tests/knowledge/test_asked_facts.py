@@ -1,0 +1,151 @@
+# ruff: noqa: E501  (fixture texts read better unwrapped)
+"""What a question asks for and who it is about, read from its wording: an age, the conditions,
+a share as 百分之几; a relative's past service (我爸当年在部队 is a veteran); a verb split by 个
+(兼个职); a penalty asked as 能罚它吗; the story sentence after the question. And what the
+answer does with it: the rule that states the conditions leads a near tie, a passage adding only
+the asked fact's name (手续) is not appended, the lead's sentences keep their order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from knowledge.answer_lead import states_type_first
+from knowledge.persons import asked_group
+from knowledge.retrieval import Hit, QueryAnalysis
+from knowledge.retrieval.answer_types import ANSWER_TYPES, asked_phrases
+from knowledge.retrieval.intents import detect_intents
+from knowledge.retrieval.query import Concept
+from knowledge.service import KnowledgeService
+from knowledge.synonyms import SynonymTable
+from knowledge.types import Passage
+from tests.knowledge.conftest import article_store, coverage_only_policy
+from vetbot.settings import Settings
+
+TYPES = {label: (ask, answer) for ask, label, answer in ANSWER_TYPES}
+
+
+@pytest.mark.parametrize(
+    ("label", "question", "stated", "not_stated"),
+    [
+        ("年龄", "军队文职人员到多少岁退休？", "首次招录聘用的最高年龄为35周岁", "符合国家和军队规定退休条件的，应当退休"),
+        ("年龄", "文职人员首次招录有没有年龄上限？", "最高年龄为四十五岁", "年龄条件由招录单位确定"),
+        ("条件", "想葬在军人公墓，需要满足哪些条件？", "退役士兵符合下列条件之一的，由人民政府安排工作", "符合条件的退役军人去世后，可以安葬在军人公墓"),
+        ("条件", "退伍士兵要满足啥条件政府才给安排工作", "服现役满十二年的", "按照规定条件安排工作"),
+        ("比例", "国企招随军家属，按规定比例具体是百分之几？", "按照不低于百分之五的比例招录", "应当按照用工需求的适当比例聘用随军家属"),
+        ("材料", "没找到工作能领失业保险吗？要先去办什么手续？", "办理求职登记后，可以按照规定享受失业保险待遇", "可以按照规定享受失业保险待遇"),
+    ],
+)
+def test_asked_facts_read_the_question_and_the_rule(label: str, question: str, stated: str, not_stated: str) -> None:
+    ask, answer = TYPES[label]
+    assert ask.search(question)
+    assert answer.search(stated)
+    assert not answer.search(not_stated)
+
+
+def test_an_answer_types_name_in_a_passage_states_nothing() -> None:
+    _ask, answer = TYPES["条件"]
+    typed = Concept("条件", 1.0, (), (), answer)
+    assert typed.coverage("符合条件的退役军人去世后，可以安葬在军人公墓") == 0.0
+    assert typed.coverage("退役士兵符合下列条件之一的，由人民政府安排工作") == 1.0
+    # The word itself, as a topic of the question, is still found.
+    assert Concept("条件", 1.0, ()).coverage("符合条件的退役军人") == 1.0
+
+
+def test_words_inside_the_asking_phrase_are_found() -> None:
+    assert any("手续" in p for p in asked_phrases("要先去办什么手续"))
+    assert not any("失业" in p for p in asked_phrases("能不能领失业保险"))
+
+
+def test_a_relatives_past_service_makes_a_veteran() -> None:
+    father = asked_group("我爸当年在部队立过二等功，他的事迹能写进地方志吗")
+    assert father is not None and (father.group, father.relation) == ("veteran", "kin")
+    me = asked_group("我以前在部队当过司机，现在能考公务员吗")
+    assert me is not None and me.group == "veteran"
+    son = asked_group("我儿子在部队，我坐公交免费吗")
+    assert son is not None and son.group == "active"
+
+
+def test_a_penalty_asked_colloquially_is_the_liability_intent() -> None:
+    assert "liability" in {i.name for i in detect_intents("公交公司不认残疾军人证，能罚它吗？罚多少？")}
+    assert "liability" not in {i.name for i in detect_intents("公交公司不认残疾军人证怎么办")}
+
+
+ARTICLES = [
+    ("zj", "示例省军人军属权益保障条例", "第十八条", "退役士兵符合下列条件之一的，由人民政府安排工作：（一）服现役满十二年的；（二）服现役期间荣获二等功以上奖励的。"),
+    ("zj", "示例省军人军属权益保障条例", "第十九条", "国有企业招收录用人员，应当有一定比例的名额用于安排符合本条例第十八条规定条件的退役士兵。县级以上人民政府安排退役士兵工作，应当采取考核与考试相结合的方式。"),
+    ("mu", "示例退役军人保障规定", "第六十四条", "符合条件的退役军人去世后，可以安葬在军人公墓。"),
+    ("mu", "示例退役军人保障规定", "第四十一条", "退役军人未能及时就业的，在人力资源和社会保障部门办理求职登记后，可以按照规定享受失业保险待遇。"),
+    ("ins", "示例军人保险规定", "第二十七条", "随军未就业的军人配偶实现就业时，地方社会保险经办机构办理相应的转移接续手续。"),
+    ("civ", "示例文职人员规定", "第四十四条", "从事专业技术工作的文职人员，经批准可以到军队以外单位兼职。"),
+    ("pen", "示例抚恤优待规定", "第五十七条", "负有优待义务的单位不按规定给予优待的，由退役军人事务部门责令改正。拒不改正的，处2万元以上5万元以下罚款。"),
+    ("card", "示例优待证规定", "第八条", "优待证只限持证人本人使用，不得出借或者转借给他人。"),
+]
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> KnowledgeService:
+    settings = Settings(data_dir=tmp_path / "data", kb_dir=tmp_path / "kb")
+    synonyms = SynonymTable(
+        [["退伍", "退役"], ["退伍士兵", "退役士兵"]],
+        {"没找到工作": ["未能及时就业"], "不认": ["拒不", "不按规定"], "罚它": ["罚款", "处罚"]},
+    )
+    store = article_store(tmp_path / "kb", ARTICLES)
+    return KnowledgeService(store, settings, synonyms=synonyms, policy=coverage_only_policy())
+
+
+def test_the_rule_that_states_the_conditions_leads(service: KnowledgeService) -> None:
+    answer = service.ask("退伍士兵要满足什么条件政府才给安排工作？")
+    assert not answer.refused
+    assert answer.sources[0].article == "第十八条" and "服现役满十二年" in answer.answer
+    assert "条件" not in answer.not_stated
+
+
+def test_conditions_only_named_are_said_to_be_missing(service: KnowledgeService) -> None:
+    answer = service.ask("老兵去世了想葬在军人公墓，需要满足哪些条件？")
+    assert answer.refused or ("条件" in answer.not_stated and "没有写明具体的条件" in answer.answer)
+
+
+def test_a_verb_split_by_ge_is_the_texts_word(service: KnowledgeService) -> None:
+    answer = service.ask("闺女当文职，搞专业技术的，能不能在外面的单位兼个职？")
+    assert not answer.refused and answer.sources[0].article == "第四十四条"
+
+
+def test_a_passage_adding_only_the_asked_facts_name_is_not_appended(service: KnowledgeService) -> None:
+    answer = service.ask("退伍了一直没找到工作，能领失业保险吗？要先去办什么手续？")
+    assert not answer.refused and "求职登记" in answer.answer
+    assert [s.article for s in answer.sources] == ["第四十一条"]
+
+
+def test_the_lead_passages_sentences_keep_their_order(service: KnowledgeService) -> None:
+    answer = service.ask("公交公司不认优待，让改也不改，能罚它吗？罚多少？")
+    assert not answer.refused
+    assert answer.answer.index("责令改正") < answer.answer.index("2万元以上5万元以下罚款")
+
+
+def test_the_story_sentence_after_the_question_asks_for_nothing(service: KnowledgeService) -> None:
+    _result, evidence = service.explain("我的优待证能不能借给我爸用？他也想免费坐车。")
+    assert evidence.features["object_missing"] == 0.0
+    _result, evidence = service.explain("老兵坐车免费吗？")
+    assert evidence.features["object_missing"] == 1.0
+
+
+def _pair(article: str, text: str, score: float, coverage: float) -> tuple[Hit, Passage]:
+    return Hit(article, score, score, coverage=coverage), Passage(title="示例条例", article=article, text=text, score=score)
+
+
+def test_a_near_tie_that_states_the_asked_fact_leads() -> None:
+    _ask, answer = TYPES["条件"]
+    analysis = QueryAnalysis(
+        query="退伍士兵要满足什么条件才给安排工作", tokens=[], expansions=[], expansion_tokens=[],
+        concepts=[Concept("士兵", 2.0, ()), Concept("安排", 2.0, ()), Concept("条件", 1.0, (), (), answer)],
+    )
+    refers = _pair("第十九条", "安排符合本条例第十八条规定条件的退役士兵", 1.15, 0.7)
+    states = _pair("第十八条", "退役士兵符合下列条件之一的，由人民政府安排工作", 1.14, 0.7)
+    other = _pair("第三条", "烈士子女符合下列条件之一的，优先录取", 1.14, 0.7)
+    assert states_type_first([refers, states], analysis)[0] is states
+    # Not when it is about something else, or not a near tie.
+    assert states_type_first([refers, other], analysis)[0] is refers
+    far = (Hit("第十八条", 0.9, 0.9, coverage=0.7), states[1])
+    assert states_type_first([refers, far], analysis)[0] is refers
