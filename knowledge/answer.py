@@ -38,6 +38,7 @@ from knowledge.persons import (
     names_person,
     names_thing,
 )
+from knowledge.question_checks import REPLACEMENT_RULE, asks_replacement
 from knowledge.retrieval.answer_types import TYPE_OF_PATTERN, asked_phrases
 from knowledge.retrieval.corpus import CROSS_REFERENCE
 from knowledge.retrieval.query import SYNONYM_CREDIT
@@ -459,6 +460,8 @@ def _states_a_topic(
     ]
     if any(not any(c.coverage(t) >= SYNONYM_CREDIT for t in cited) for c in things):
         return False
+    if asks_replacement(analysis.searched) and not REPLACEMENT_RULE.search(cited[0]):
+        return False  # 优待证丢了去哪补办: a rule that the card is issued is no answer
     return any(c.coverage(s) > 0 for c in topics for s in said)
 
 

@@ -57,6 +57,17 @@ ENTITLEMENT = re.compile(
 )
 
 
+# Replacing a lost card (优待证丢了去哪补办): only a rule on 补办/挂失 answers it, not one that
+# the card is issued (接收退役军人时…发放退役军人优待证).
+_REPLACEMENT_ASK = re.compile(r"丢了|丢失|遗失|弄丢|掉了|补办|补发|挂失|补领|换证|坏了")
+REPLACEMENT_RULE = re.compile(r"补办|补发|挂失|补领|换发|丢失|遗失|损坏|重新(?:办理|申领|发放)")
+
+
+def asks_replacement(question: str) -> bool:
+    """Whether ``question`` asks how to replace a lost or broken card or paper."""
+    return bool(_REPLACEMENT_ASK.search(normalize(question)))
+
+
 def asks_entitlement(question: str) -> bool:
     """Whether ``question`` asks if a benefit applies (or a tax is levied): ``ENTITLEMENT``."""
     return bool(ENTITLEMENT.search(normalize(question)))

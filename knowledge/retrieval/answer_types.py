@@ -14,7 +14,7 @@ import re
 ANSWER_TYPES: tuple[tuple[re.Pattern[str], str, re.Pattern[str]], ...] = (
     (
         re.compile(
-            r"多久|多长时间|多少天|几天|几个月|多少日|时限|期限|几个工作日|时间限制|时间要求"
+            r"多久|多长时间|多少天|几天|几个月|多少日|多少年|几年|时限|期限|几个工作日|时间限制|时间要求"
             r"|什么时候(?:能|才能|可以)?(?:办下来|批下来|办好|办完|发下来|拿到|到账)"
         ),
         "时限",
@@ -42,7 +42,7 @@ ANSWER_TYPES: tuple[tuple[re.Pattern[str], str, re.Pattern[str]], ...] = (
         # "能贷多少", "利息贴多少", "工资涨多少" ask for a sum too (not 交多少年: a duration).
         re.compile(
             r"多少钱|多少元|几块钱|金额|标准是多少"
-            r"|(?:发|给|拿|领|贷|借|补|贴|赔|报|报销|退|交|缴|涨|扣|减免|减|免)多少(?![年天日个次人分倍])"
+            r"|(?:发|给|拿|领|贷|借|补|贴|赔|报|报销|退|交|缴|涨|扣|减免|减|免)(?:到|得到)?多少(?![年天日个次人分倍])"
             # 工资多少 / 抚恤金每月多少: a sum named (工资, 补助, 补贴, …金, 费用), then how much. Only
             # what follows the sum is the question word: 定期抚恤金 stays a concept.
             r"|(?<=[资水助贴金费用])(?:每月|每年|一个月|一年|是|有|能有|大概|一般)?多少(?![年天日个次人分倍])"

@@ -35,6 +35,8 @@ TYPES = {label: (ask, answer) for ask, label, answer in ANSWER_TYPES}
         ("条件", "退伍士兵要满足啥条件政府才给安排工作", "服现役满十二年的", "按照规定条件安排工作"),
         ("比例", "国企招随军家属，按规定比例具体是百分之几？", "按照不低于百分之五的比例招录", "应当按照用工需求的适当比例聘用随军家属"),
         ("材料", "没找到工作能领失业保险吗？要先去办什么手续？", "办理求职登记后，可以按照规定享受失业保险待遇", "可以按照规定享受失业保险待遇"),
+        ("金额", "军人因公牺牲了，家里能拿到多少一次性抚恤金？", "标准为上一年度全国城镇居民人均可支配收入的20倍", "国家向其遗属颁发证书，保障其遗属享受规定的抚恤金"),
+        ("时限", "军士要服役满多少年才能按月领退役金？", "服现役满十二年的", "对退役的军士，国家采取逐月领取退役金等方式安置"),
     ],
 )
 def test_asked_facts_read_the_question_and_the_rule(label: str, question: str, stated: str, not_stated: str) -> None:
@@ -81,6 +83,9 @@ ARTICLES = [
     ("civ", "示例文职人员规定", "第四十四条", "从事专业技术工作的文职人员，经批准可以到军队以外单位兼职。"),
     ("pen", "示例抚恤优待规定", "第五十七条", "负有优待义务的单位不按规定给予优待的，由退役军人事务部门责令改正。拒不改正的，处2万元以上5万元以下罚款。"),
     ("card", "示例优待证规定", "第八条", "优待证只限持证人本人使用，不得出借或者转借给他人。"),
+    ("vpl", "示例退役军人保障规定", "第十五条", "安置地人民政府退役军人工作主管部门在接收退役军人时，向退役军人发放退役军人优待证。"),
+    ("kid", "示例军人权益规定", "第五十五条", "烈士子女报考高等学校享受加分等优待。"),
+    ("job", "示例退役军人保障规定", "第四十三条", "各地机关招录公务员时，退役军人在同等条件下优先录用。"),
 ]
 
 
@@ -149,3 +154,16 @@ def test_a_near_tie_that_states_the_asked_fact_leads() -> None:
     assert states_type_first([refers, other], analysis)[0] is refers
     far = (Hit("第十八条", 0.9, 0.9, coverage=0.7), states[1])
     assert states_type_first([refers, far], analysis)[0] is refers
+
+
+def test_a_rule_that_issues_the_card_does_not_say_how_to_replace_it(service: KnowledgeService) -> None:
+    answer = service.ask("退役军人优待证丢了，去哪补办？")
+    assert answer.refused
+    issued = service.ask("退役军人优待证在哪里发放？")
+    assert not issued.refused and issued.sources[0].article == "第十五条"
+
+
+def test_what_a_benefit_is_asked_for_must_be_in_the_lead_rule(service: KnowledgeService) -> None:
+    # 加分 is granted for 高等学校 in one rule; 公务员 is named in another, which grants no 加分.
+    _result, evidence = service.explain("退伍军人的子女考公务员有加分吗？")
+    assert evidence.features["object_missing"] == 1.0
