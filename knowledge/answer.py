@@ -39,7 +39,7 @@ from knowledge.persons import (
     names_thing,
 )
 from knowledge.question_checks import REPLACEMENT_RULE, asks_replacement
-from knowledge.retrieval.answer_types import TYPE_OF_PATTERN, asked_phrases
+from knowledge.retrieval.answer_types import TYPE_OF_PATTERN, asked_phrases, names_type
 from knowledge.retrieval.corpus import CROSS_REFERENCE
 from knowledge.retrieval.query import SYNONYM_CREDIT
 from knowledge.retrieval.regions import rule_applies
@@ -50,6 +50,7 @@ from knowledge.units import (
     MAX_RELATED,
     SENTENCE_END,
     Fact,
+    add_intent_sentences,
     answer_units,
     covered_concepts,
     label_line,
@@ -285,14 +286,18 @@ def compose_answer(
             covered |= {c for c in concepts if c in firm or not names_person(c)}
             # What the passage's section heading and title name is stated with its sentence (the
             # 办理 of 审核流程和办理时限): another passage's sentence does not add it.
-            covered |= _firm(f"{stats.headings.get(source.chunk_id, '')}\n{source.title}", analysis)
+            heading = stats.headings.get(source.chunk_id, "")
+            covered |= _firm(f"{heading}\n{source.title}", analysis)
+            # A section headed by the asked quantity (有效期) answers it, if only to say no rule
+            # sets one: another passage's figure (临时挂失的有效期) is not added to it.
+            covered |= {c.label for c in analysis.concepts if c.pattern and names_type(c.pattern, heading)}
             budget -= line_len
             if len(facts) >= MAX_FACTS:
                 break
         if len(facts) >= MAX_FACTS:
             break
 
-    budget -= _add_intent_sentences(facts, analysis, budget)
+    budget -= add_intent_sentences(facts, analysis, budget, MAX_FACTS)
     facts = asker_first(facts, asked)
     if not _states_a_topic(facts, analysis, retriever.synonyms.fillers, stats.headings):
         # Only who asks matched (退伍费 → 退役 in a rule on something else): no answer.
@@ -397,33 +402,6 @@ def _missing_types(facts: list[Fact], analysis: QueryAnalysis) -> list[str]:
         if c.pattern is not None and not any(c.pattern.search(normalize(f.sentence)) for f in facts)
     ]
     return list(dict.fromkeys(missing))
-
-
-def _add_intent_sentences(facts: list[Fact], analysis: QueryAnalysis, budget: int) -> int:
-    """When the question asks for consequences or exclusions and the lead sentence states one,
-    add the lead passage's other sentences that state one too (民事责任; 治安管理处罚; 刑事责任:
-    each is part of the answer), in passage order, within ``MAX_FACTS`` and ``budget``.
-    Returns the characters used."""
-    kinds = [i for i in analysis.intents if i.name in ("liability", "exclusion")]
-    if not facts or not kinds or not any(i.stated_in(normalize(facts[0].sentence)) for i in kinds):
-        return 0
-    lead = facts[0].source
-    used = 0
-    for sent in answer_units(lead.text):
-        if len(facts) >= MAX_FACTS:
-            break
-        stated = any(sent == f.sentence or sent in f.sentence for f in facts)
-        if stated or len(sent) < 6 or label_line(sent, lead):
-            continue
-        line_len = len(sent) + len(lead.citation) + 8
-        if line_len > budget - used or not any(i.stated_in(normalize(sent)) for i in kinds):
-            continue
-        facts.append(Fact(sent, lead, 0.0))
-        used += line_len
-    # The lead's sentences read in the passage's order (责令改正, then 拒不改正的…罚款).
-    own = sorted((f for f in facts if f.source is lead), key=lambda f: lead.text.find(f.sentence))
-    facts[:] = own + [f for f in facts if f.source is not lead]
-    return used
 
 
 def _states_a_topic(

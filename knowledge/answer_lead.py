@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from knowledge.retrieval.answer_types import NAMED_TYPES, TYPE_OF_PATTERN
 from knowledge.text import normalize
 from knowledge.types import Passage
 
@@ -56,7 +57,9 @@ def states_type_first(
         return sum(c.weight * c.coverage(text) for c in content)
 
     lead_hit, lead = applicable[0]
-    if states(lead):
+    named = [NAMED_TYPES[t] for t in (TYPE_OF_PATTERN.get(p) for p in typed) if t in NAMED_TYPES]
+    if states(lead) or any(p.search(lead.heading) for p in named):
+        # A section headed by the asked quantity (有效期) is about it even when it states none.
         return applicable
     for i, (hit, source) in enumerate(applicable[1:], 1):
         if hit.score < TIE_SHARE * lead_hit.score:

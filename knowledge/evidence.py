@@ -108,7 +108,7 @@ def _names_quantity(concept: Concept, text: str) -> bool:
 def _object_missing(analysis: QueryAnalysis, texts: list[str]) -> float:
     """For a question whether a benefit applies to something (``ENTITLEMENT``), the share of
     the weight of what it asks about that no passage in ``texts`` mentions; 0 for other
-    questions. It is given the lead passage alone: the rule that grants the benefit must name
+    questions. It is given the passage most on topic alone: the rule that grants the benefit must name
     what it is granted for (加分 for 高等学校 does not answer 考公务员有加分吗 because another
     rule names 公务员).
 
@@ -195,6 +195,8 @@ def assess_evidence(
     total = sum(c.weight for c in analysis.concepts) or 1.0
     uncovered = sum(c.weight for c in analysis.concepts if c.label not in covered) / total
     content = [c for c in analysis.concepts if c.pattern is None]
+    # The rule most on the question's topic (not a local rule lifted by the asker's region).
+    on_topic = max(range(len(top)), key=lambda i: top[i].coverage)
     matched = sum(1 for c in content if c.coverage(titled[0]) >= SYNONYM_CREDIT)
     features = {
         "coverage": coverage,
@@ -205,7 +207,7 @@ def assess_evidence(
         "type_missing": float(missing_type),
         "sentence": sentence,
         "uncovered": uncovered,
-        "object_missing": _object_missing(analysis, texts[:1]),
+        "object_missing": _object_missing(analysis, [texts[on_topic]]),
         "matched": min(matched, MATCHED_FULL) / MATCHED_FULL,
         "focus_missing": _focus_missing(content, titled),
     }

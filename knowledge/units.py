@@ -116,6 +116,33 @@ def label_line(sent: str, source: Passage) -> bool:
     return bool(label) and sent.startswith(label) and short and sent[-1] not in "。；;！？"
 
 
+def add_intent_sentences(facts: list[Fact], analysis: QueryAnalysis, budget: int, max_facts: int) -> int:
+    """When the question asks for consequences or exclusions and the lead sentence states one,
+    add the lead passage's other sentences that state one too (民事责任; 治安管理处罚; 刑事责任:
+    each is part of the answer), in passage order, within ``max_facts`` and ``budget`` (characters).
+    Returns the characters used."""
+    kinds = [i for i in analysis.intents if i.name in ("liability", "exclusion")]
+    if not facts or not kinds or not any(i.stated_in(normalize(facts[0].sentence)) for i in kinds):
+        return 0
+    lead = facts[0].source
+    used = 0
+    for sent in answer_units(lead.text):
+        if len(facts) >= max_facts:
+            break
+        stated = any(sent == f.sentence or sent in f.sentence for f in facts)
+        if stated or len(sent) < 6 or label_line(sent, lead):
+            continue
+        line_len = len(sent) + len(lead.citation) + 8
+        if line_len > budget - used or not any(i.stated_in(normalize(sent)) for i in kinds):
+            continue
+        facts.append(Fact(sent, lead, 0.0))
+        used += line_len
+    # The lead's sentences read in the passage's order (责令改正, then 拒不改正的…罚款).
+    own = sorted((f for f in facts if f.source is lead), key=lambda f: lead.text.find(f.sentence))
+    facts[:] = own + [f for f in facts if f.source is not lead]
+    return used
+
+
 def strip_article_label(sentence: str) -> str:
     """The sentence without a leading article label ("第二十一条 国家…" → "国家…"), so that an
     answer line does not say the label twice after its citation."""

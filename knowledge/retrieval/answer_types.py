@@ -14,7 +14,7 @@ import re
 ANSWER_TYPES: tuple[tuple[re.Pattern[str], str, re.Pattern[str]], ...] = (
     (
         re.compile(
-            r"多久|多长时间|多少天|几天|几个月|多少日|多少年|几年|时限|期限|几个工作日|时间限制|时间要求"
+            r"多久|多长时间|多少天|几天|几个月|多少日|多少年|(?:要|需要|满|得)几年|几年(?:才|后|内)|时限|期限|几个工作日|时间限制|时间要求"
             r"|什么时候(?:能|才能|可以)?(?:办下来|批下来|办好|办完|发下来|拿到|到账)"
         ),
         "时限",
@@ -151,7 +151,7 @@ ANSWER_TYPES: tuple[tuple[re.Pattern[str], str, re.Pattern[str]], ...] = (
 # quantity without stating it (相应的保险金标准, 领取一次性退役金, 在规定时间内), by the label of
 # its answer type. A phone number, an address or a list is never governed without being stated.
 NAMED_TYPES: dict[str, re.Pattern[str]] = {
-    "时限": re.compile(r"期限|时限|限期|规定时间|规定的时间|之日起"),
+    "时限": re.compile(r"期限|时限|限期|规定时间|规定的时间|之日起|有效期"),
     "时刻": re.compile(r"时间|开放"),
     "比例": re.compile(r"比例|折扣|减免|优惠"),
     "罚款": re.compile(r"罚款|处罚"),
@@ -175,3 +175,11 @@ def asked_phrases(text: str) -> list[str]:
     """The phrases of ``text`` (normalised, lower case) that ask for an answer type (什么手续,
     多少钱): a word inside one (手续) names the asked fact, not a topic of the question."""
     return [m.group(0) for ask, _label, _answer in ANSWER_TYPES for m in ask.finditer(text)]
+
+
+def names_type(answer: re.Pattern[str], text: str) -> bool:
+    """Whether ``text`` (a section heading, say) names the kind of fact the answer-type
+    pattern ``answer`` states (有效期 names a 时限) without necessarily stating one."""
+    label = TYPE_OF_PATTERN.get(answer)
+    named = NAMED_TYPES.get(label) if label else None
+    return bool(named and named.search(text))

@@ -8,18 +8,21 @@ the asked fact's name (手续) is not appended, the lead's sentences keep their 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from knowledge.answer_lead import states_type_first
 from knowledge.persons import asked_group
 from knowledge.retrieval import Hit, QueryAnalysis
-from knowledge.retrieval.answer_types import ANSWER_TYPES, asked_phrases
+from knowledge.retrieval.answer_types import ANSWER_TYPES, asked_phrases, names_type
 from knowledge.retrieval.intents import detect_intents
 from knowledge.retrieval.query import Concept
 from knowledge.service import KnowledgeService
+from knowledge.store import ChunkRecord, DocumentRecord, KnowledgeStore, make_chroma_client
 from knowledge.synonyms import SynonymTable
 from knowledge.types import Passage
+from tests.fakes import HashingEmbeddings
 from tests.knowledge.conftest import article_store, coverage_only_policy
 from vetbot.settings import Settings
 
@@ -167,3 +170,41 @@ def test_what_a_benefit_is_asked_for_must_be_in_the_lead_rule(service: Knowledge
     # 加分 is granted for 高等学校 in one rule; 公务员 is named in another, which grants no 加分.
     _result, evidence = service.explain("退伍军人的子女考公务员有加分吗？")
     assert evidence.features["object_missing"] == 1.0
+
+
+def test_a_heading_names_the_asked_quantity() -> None:
+    _ask, answer = TYPES["时限"]
+    assert names_type(answer, "有效期") and names_type(answer, "审核流程和办理时限")
+    assert not names_type(answer, "挂失和补办")
+
+
+SECTIONS = [
+    ("有效期", "优待证作为证件整体的有效期，国家层面没有统一规定；银行功能部分有到期时间。"),
+    ("挂失和补办", "优待证丢了，先向发卡银行办理临时挂失，临时挂失的有效期一般为5至15天。"),
+    ("使用规定", "优待证只限持证人本人使用，不得出借或转借给他人，家里人也不能拿去用。"),
+    ("申领对象", "遗属的范围是配偶、父母、子女。"),
+]
+
+
+@pytest.fixture
+def card_service(tmp_path: Path) -> KnowledgeService:
+    kb_dir = tmp_path / "kb"
+    store = KnowledgeStore(kb_dir, HashingEmbeddings(), make_chroma_client(kb_dir, None))
+    chunks = []
+    for i, (heading, text) in enumerate(SECTIONS):
+        meta: dict[str, Any] = {
+            "doc_id": "card", "chunk_id": f"card:{i:012d}:{i}", "title": "示例优待证管理办法", "article": "",
+            "article_no": 0, "heading": heading, "path": "policies/card.md", "region": "全国",
+            "scope": "national", "topics": "||",
+        }
+        chunks.append(ChunkRecord(meta["chunk_id"], f"{heading}\n{text}", meta))
+    with store.writer() as w:
+        w.stage_document(DocumentRecord("card", "policies/card.md", "sha-card", {"title": "示例优待证管理办法"}, chunks))
+    settings = Settings(data_dir=tmp_path / "data", kb_dir=kb_dir)
+    synonyms = SynonymTable([["借给别人", "出借", "转借", "给我老婆用"], ["配偶", "老婆"], ["有效期", "到期"]])
+    return KnowledgeService(store, settings, synonyms=synonyms, policy=coverage_only_policy())
+
+
+def test_lending_the_card_to_ones_wife_is_the_rule_on_lending(card_service: KnowledgeService) -> None:
+    answer = card_service.ask("优待证可以给我老婆用吗")
+    assert not answer.refused and "本人使用" in answer.answer and "遗属的范围" not in answer.answer

@@ -42,6 +42,15 @@ def test_asker_region_picks_that_citys_rule_and_never_another_citys(knowledge_se
     assert "金华" in jinhua.answer and "济南" not in jinhua.answer
 
 
+def test_the_section_on_the_asked_quantity_answers_alone(knowledge_service: Any) -> None:
+    # card.md's 有效期 says no national rule sets one; 临时挂失's 5至15天 is another period.
+    answer = knowledge_service.ask("优待证有效期多久")
+    assert not answer.refused and "有效期" in answer.answer and "5至15天" not in answer.answer
+    assert "时限" in answer.not_stated
+    lend = knowledge_service.ask("优待证可以给我老婆用吗")
+    assert not lend.refused and "本人使用" in lend.answer
+
+
 @pytest.mark.parametrize(
     ("question", "reason"),
     [
