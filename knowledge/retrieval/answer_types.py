@@ -135,6 +135,14 @@ ANSWER_TYPES: tuple[tuple[re.Pattern[str], str, re.Pattern[str]], ...] = (
         ),
     ),
     (
+        # "三属是什么意思" asks what a word means: a rule that uses the word without saying what it
+        # covers (为退役军人和其他优抚对象发放优待证) does not answer it.
+        re.compile(r"什么意思|啥意思|指的是什么|是指什么|指的是啥|什么叫|啥叫|含义是"),
+        "定义",
+        # A short form in brackets (…病故军人遗属（三属）), not an item number (（十一）).
+        re.compile(r"是指|所称|统称|简称|指的是|[（(](?![一二三四五六七八九十]+[）)])[^（）()0-9]{2,4}[）)]"),
+    ),
+    (
         # "要带什么材料" asks for the papers to bring: a rule on where to apply does not answer it.
         re.compile(r"(?:什么|哪些|啥)(?:材料|证件|证明|手续|资料)|带(?:什么|哪些|啥)|需要(?:什么|哪些|啥)东西"),
         "材料",

@@ -39,6 +39,8 @@ TYPES = {label: (ask, answer) for ask, label, answer in ANSWER_TYPES}
         ("比例", "国企招随军家属，按规定比例具体是百分之几？", "按照不低于百分之五的比例招录", "应当按照用工需求的适当比例聘用随军家属"),
         ("材料", "没找到工作能领失业保险吗？要先去办什么手续？", "办理求职登记后，可以按照规定享受失业保险待遇", "可以按照规定享受失业保险待遇"),
         ("金额", "军人因公牺牲了，家里能拿到多少一次性抚恤金？", "标准为上一年度全国城镇居民人均可支配收入的20倍", "国家向其遗属颁发证书，保障其遗属享受规定的抚恤金"),
+        ("定义", "三属是什么意思", "烈士遗属、因公牺牲军人遗属、病故军人遗属（三属）", "对下列退役军人，优先安置：（一）参战退役军人"),
+        ("定义", "什么叫参战退役军人", "本法所称军人家属，是指军人的配偶、父母", "参试退役军人参照本法有关参战退役军人的规定执行"),
         ("时限", "军士要服役满多少年才能按月领退役金？", "服现役满十二年的", "对退役的军士，国家采取逐月领取退役金等方式安置"),
     ],
 )
@@ -47,6 +49,13 @@ def test_asked_facts_read_the_question_and_the_rule(label: str, question: str, s
     assert ask.search(question)
     assert answer.search(stated)
     assert not answer.search(not_stated)
+
+
+def test_a_few_years_of_service_is_no_duration_asked() -> None:
+    ask, _answer = TYPES["时限"]
+    assert not ask.search("当兵那几年算不算工龄？")
+    assert not ask.search("在西藏边防一待就是十几年，有没有优先照顾")
+    assert ask.search("要几年才能转正")
 
 
 def test_an_answer_types_name_in_a_passage_states_nothing() -> None:
