@@ -32,7 +32,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import SecretStr
 from telegram import Update
-from telegram.error import NetworkError
+from telegram.error import NetworkError, TelegramError
 
 from api import casepages, intakepages, kbpages, pages
 from api.exception_handlers import install_error_handlers
@@ -263,6 +263,10 @@ async def _start_later(application: Any, settings: Settings, stack: AsyncExitSta
         except NetworkError as exc:
             delay = min(delay * 2, TELEGRAM_RETRY_MAX_SECONDS)
             logger.warning("telegram bot API still unreachable (%s); next try in %.0f s", exc, delay)
+        except TelegramError:
+            # Reachable but refused (a revoked token): retrying cannot help; the web app serves on.
+            logger.exception("telegram bot could not start; it stays off until the app restarts")
+            return
         else:
             return
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import pytest
 from fastapi import APIRouter, Depends, Request
 from fastapi.testclient import TestClient
-from telegram.error import NetworkError
+from telegram.error import InvalidToken, NetworkError
 
 import api.app as app_module
 from api.app import create_app
@@ -165,6 +165,29 @@ def test_app_stops_cleanly_when_the_bot_api_never_answers(
         assert c.get("/healthz").status_code == 200
         assert _wait_for(lambda: tg.calls.count("initialize") >= 3)
     assert "start" not in tg.calls and "start_polling" not in tg.calls
+
+
+def test_a_refusal_after_the_bot_api_came_back_is_logged_and_the_app_serves_on(
+    tmp_path, session_factory: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(app_module, "TELEGRAM_RETRY_FIRST_SECONDS", 0.01)
+    settings = make_settings(tmp_path, telegram_token="123:abc")
+    tg = _UnreachableTelegram(failures=1)
+    original = tg.initialize
+
+    async def refuse_second() -> None:
+        await original()
+        if tg.calls.count("initialize") == 2:
+            raise InvalidToken("Unauthorized")
+
+    tg.initialize = refuse_second  # type: ignore[method-assign]
+    app = create_app(
+        settings, knowledge=FakeKnowledge(), session_factory=session_factory, telegram_application=tg
+    )
+    with TestClient(app) as c:
+        assert _wait_for(lambda: "telegram bot could not start" in caplog.text)
+        assert c.get("/healthz").status_code == 200
+    assert tg.calls.count("initialize") == 2 and "start" not in tg.calls
 
 
 def test_dashboard_module_is_registered_when_present(
