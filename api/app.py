@@ -22,7 +22,7 @@ import importlib.util
 import logging
 import threading
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import SecretStr
 from telegram import Update
+from telegram.error import NetworkError, TelegramError
 
 from api import casepages, intakepages, kbpages, pages
 from api.exception_handlers import install_error_handlers
@@ -57,6 +58,9 @@ logger = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 API_PREFIX = "/v1"
 DEFAULT_MAX_BODY = 1 << 20  # JSON and form bodies; uploads have their own, larger limit
+# The bot's next start after the Bot API could not be reached (seconds; doubles up to the max).
+TELEGRAM_RETRY_FIRST_SECONDS = 5.0
+TELEGRAM_RETRY_MAX_SECONDS = 300.0
 
 def telegram_mode(settings: Settings) -> str | None:
     """ "webhook" / "polling" / None, from the Telegram settings."""
@@ -223,7 +227,52 @@ def _include_webhook(app: FastAPI, application: Any, settings: Settings) -> None
 
 @asynccontextmanager
 async def telegram_running(application: Any, settings: Settings) -> AsyncIterator[None]:
-    """Run the bot for the app's lifetime: webhook registration, or long polling alongside."""
+    """Run the bot for the app's lifetime: webhook registration, or long polling alongside.
+
+    A network error while the bot starts (the Bot API unreachable: a firewall, an outage at
+    restart) does not keep the web app and the API from serving: it is logged and the bot is
+    started again in the background, after ``TELEGRAM_RETRY_FIRST_SECONDS`` doubling up to
+    ``TELEGRAM_RETRY_MAX_SECONDS``, until it is up or the app stops. Other errors (an invalid
+    token) still stop the start-up.
+    """
+    async with AsyncExitStack() as stack:
+        retry: asyncio.Task[None] | None = None
+        try:
+            await stack.enter_async_context(_bot_session(application, settings))
+        except NetworkError as exc:
+            logger.warning("telegram bot API unreachable at start (%s); the web app serves, the bot "
+                           "tries again in %.0f s", exc, TELEGRAM_RETRY_FIRST_SECONDS)
+            retry = asyncio.create_task(_start_later(application, settings, stack),
+                                        name="vetbot-telegram-retry")
+        try:
+            yield
+        finally:
+            if retry is not None and not retry.done():
+                retry.cancel()
+                with suppress(asyncio.CancelledError):
+                    await retry
+
+
+async def _start_later(application: Any, settings: Settings, stack: AsyncExitStack) -> None:
+    """Start the bot into ``stack`` once the Bot API answers (see :func:`telegram_running`)."""
+    delay = TELEGRAM_RETRY_FIRST_SECONDS
+    while True:
+        await asyncio.sleep(delay)
+        try:
+            await stack.enter_async_context(_bot_session(application, settings))
+        except NetworkError as exc:
+            delay = min(delay * 2, TELEGRAM_RETRY_MAX_SECONDS)
+            logger.warning("telegram bot API still unreachable (%s); next try in %.0f s", exc, delay)
+        except TelegramError:
+            # Reachable but refused (a revoked token): retrying cannot help; the web app serves on.
+            logger.exception("telegram bot could not start; it stays off until the app restarts")
+            return
+        else:
+            return
+
+
+@asynccontextmanager
+async def _bot_session(application: Any, settings: Settings) -> AsyncIterator[None]:
     mode = telegram_mode(settings)
     secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
     webhook_url = settings.telegram_webhook_url if mode == "webhook" else None

@@ -114,8 +114,6 @@ def actions_for(
         allowed.discard("reassign")
     if view.status == lc.CONCLUDED and view.rating is None:
         allowed.add("followup")
-    if view.extended:
-        allowed.discard("extend")
     if not duplicates:
         allowed.discard("merge")
     # Whoever may act on the case may add a note, and add or correct the complainant's phone.

@@ -89,11 +89,15 @@ async def intake_submit(
     }
 
     def work() -> str:
-        place = regions.canonical_name(region.strip()) if region.strip() else None
-        if region.strip() and place is None:
+        # The one check of a typed region (as the bot and POST /v1/complaints): 金华市婺城区 and
+        # 浙江省金华市 are places as much as 婺城区; routing finds the unit from the address.
+        try:
+            place = regions.validate_region(region)
+        except InvalidInputError as exc:
             raise InvalidInputError(
-                f"unknown region {region!r}", user_message=f"未找到地区“{region}”，请填写市或县区全称。"
-            )
+                f"unknown region {region!r}",
+                user_message=f"未找到地区“{region}”，请填写市或县区名称（如 金华市、婺城区、浙江省金华市）。",
+            ) from exc
         body = text.strip()
         if not body:
             raise InvalidInputError("empty walk-in text", user_message="请填写投诉内容。")

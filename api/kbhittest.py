@@ -68,6 +68,9 @@ FEATURE_LABELS = {
     "type_missing": "缺少所问的答案类型",
     "sentence": "单句覆盖率",
     "uncovered": "未被覆盖的词语占比",
+    "object_missing": "所问事项（如 坐地铁、宽带）未被条文提及的占比",
+    "matched": "第一条说到的问题词语数（5 个及以上为 1）",
+    "focus_missing": "问题的核心词语不在任何条文中",
 }
 
 

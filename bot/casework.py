@@ -93,7 +93,10 @@ class CaseworkHandlers:
             esc(view.text),
         ]
         await reply_html(
-            update, context, "\n".join(lines), case_action_markup(view.ticket, offered_actions(view.status))
+            update,
+            context,
+            "\n".join(lines),
+            case_action_markup(view.ticket, offered_actions(view.status, view.extended)),
         )
 
     async def on_action(self, update: Update, context: Context) -> str | int:
@@ -110,6 +113,8 @@ class CaseworkHandlers:
             actor = self._actor(user.id, user.full_name, view)
             if action not in view.allowed_actions:
                 check_transition(view.status, action)  # raises with a helpful Chinese message
+                if action == "extend":
+                    check_extension(view.extended, 0, None)  # extended already: says so
         except VetbotError as exc:
             await answer_callback(update, exc.user_message, alert=True)
             return ConversationHandler.END
@@ -190,7 +195,7 @@ class CaseworkHandlers:
             update,
             context,
             esc(texts.ACTION_DONE.format(label=label, ticket=view.ticket, status=view.status)),
-            case_action_markup(view.ticket, offered_actions(view.status)),
+            case_action_markup(view.ticket, offered_actions(view.status, view.extended)),
         )
         await self._refresh_buttons(update, context, message_id, view)
         return True
@@ -206,7 +211,7 @@ class CaseworkHandlers:
             await context.bot.edit_message_reply_markup(
                 chat_id=chat.id,
                 message_id=message_id,
-                reply_markup=case_action_markup(view.ticket, offered_actions(view.status)),
+                reply_markup=case_action_markup(view.ticket, offered_actions(view.status, view.extended)),
             )
         except TelegramError:
             logger.debug("could not refresh case buttons", exc_info=True)

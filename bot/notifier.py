@@ -180,10 +180,11 @@ class TelegramNotifier:
         logger.warning("outbox still has due notices after %.1f s", timeout)
 
 
-def offered_actions(status: str) -> list[str]:
-    """Case actions offered as Telegram buttons in ``status``: what the lifecycle allows, except
-    中间答复 before 受理 (the first answer to a new case is the decision whether to accept it)."""
-    allowed = allowed_actions(status)
+def offered_actions(status: str, extended: bool = False) -> list[str]:
+    """Case actions offered as Telegram buttons in ``status``: what the lifecycle allows (no 延期
+    once ``extended``), except 中间答复 before 受理 (the first answer to a new case is the decision
+    whether to accept it)."""
+    allowed = allowed_actions(status, extended)
     return [a for a in allowed if not (a == "reply" and status == PENDING)]
 
 

@@ -141,9 +141,10 @@ def check_transition(status: str, action: str) -> str:
     return target or status
 
 
-def allowed_actions(status: str) -> list[str]:
-    """Action codes that may be taken on a case in ``status``."""
-    return [a for a, (src, _) in TRANSITIONS.items() if status in src]
+def allowed_actions(status: str, extended: bool = False) -> list[str]:
+    """Action codes that may be taken on a case in ``status``; 延期 not once the case has been
+    extended (only one extension, XF 34; :func:`check_extension`)."""
+    return [a for a, (src, _) in TRANSITIONS.items() if status in src and not (extended and a == "extend")]
 
 
 def accept_due(received_at: datetime) -> datetime:

@@ -478,7 +478,9 @@ class CaseService(CaseQueries):
                             kind="complainant",
                             status=to_status,
                             action=action,
-                            text=complainant_text(case),
+                            # ID-card and card numbers a caseworker typed never travel to
+                            # Telegram (nor sit in the outbox); a contact phone stays usable.
+                            text=mask_text(complainant_text(case), keep_phones=True),
                         )
                     )
                 if other_notices is not None:

@@ -77,7 +77,7 @@ def case_view(
         due_at=lc.active_deadline(case.status, case.accept_due, case.conclude_due),
         overdue=lc.is_overdue(case.status, case.accept_due, case.conclude_due, now),
         masked=not full,
-        allowed_actions=lc.allowed_actions(case.status),
+        allowed_actions=lc.allowed_actions(case.status, bool(case.extended)),
         merged_into=case.merged_into,
         events=[
             CaseEventView(

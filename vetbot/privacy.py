@@ -72,8 +72,17 @@ def _mask_run(run: str) -> str | None:
     return f"{digits[:3]}****{digits[-4:]}"
 
 
-def mask_text(text: str) -> str:
-    """Return ``text`` with ID-card, phone, landline and card numbers masked (see module doc)."""
+def _is_phone(run: str) -> bool:
+    digits = re.sub(r"[^\dXx]", "", run)
+    return bool(re.fullmatch(r"(?:86)?1[3-9]\d{9}|0\d{9,11}", digits))
+
+
+def mask_text(text: str, keep_phones: bool = False) -> str:
+    """Return ``text`` with ID-card, phone, landline and card numbers masked (see module doc).
+
+    ``keep_phones``: mobile and landline numbers stay readable (a contact number a caseworker
+    writes into an answer to the complainant); ID-card and card numbers are masked all the same.
+    """
     if not text:
         return text
     normal, origin = normalize_mapped(text)
@@ -83,7 +92,7 @@ def mask_text(text: str) -> str:
     last = 0
     for m in _RUN.finditer(normal):
         masked = _mask_run(m.group())
-        if masked is None:
+        if masked is None or (keep_phones and _is_phone(m.group())):
             continue
         start, end = origin[m.start()], origin[m.end() - 1] + 1
         pieces.append(text[last:start])

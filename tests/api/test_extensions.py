@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 import types
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,7 +11,9 @@ from typing import Annotated, Any
 import pytest
 from fastapi import APIRouter, Depends, Request
 from fastapi.testclient import TestClient
+from telegram.error import InvalidToken, NetworkError
 
+import api.app as app_module
 from api.app import create_app
 from api.deps import page_require, require
 from api.templating import add_template_dir, render
@@ -108,6 +111,83 @@ def test_polling_mode_runs_alongside(tmp_path, session_factory: Any) -> None:
         assert "start_polling" in tg.calls and "set_webhook" not in tg.calls
         assert c.post("/telegram/webhook", json={}).status_code == 404  # no webhook route in polling mode
     assert tg.calls[-3:] == ["stop_polling", "stop", "shutdown"]
+
+
+class _UnreachableTelegram(FakeTelegramApplication):
+    """Raises NetworkError (as python-telegram-bot's get_me does) for the first ``failures`` starts."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    async def initialize(self) -> None:
+        self.calls.append("initialize")
+        if self.failures > 0:
+            self.failures -= 1
+            raise NetworkError("httpx.ConnectError: All connection attempts failed")
+
+
+def _wait_for(predicate: Any, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_web_app_serves_while_the_bot_api_is_unreachable_and_the_bot_starts_later(
+    tmp_path, session_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(app_module, "TELEGRAM_RETRY_FIRST_SECONDS", 0.01)
+    settings = make_settings(tmp_path, telegram_token="123:abc")
+    tg = _UnreachableTelegram(failures=2)
+    app = create_app(
+        settings, knowledge=FakeKnowledge(), session_factory=session_factory, telegram_application=tg
+    )
+    with TestClient(app) as c:
+        assert c.get("/healthz").status_code == 200  # the start-up did not fail
+        assert _wait_for(lambda: "start_polling" in tg.calls)
+        assert tg.calls[:4] == ["initialize", "initialize", "initialize", "start"]
+    assert tg.calls[-3:] == ["stop_polling", "stop", "shutdown"]
+
+
+def test_app_stops_cleanly_when_the_bot_api_never_answers(
+    tmp_path, session_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(app_module, "TELEGRAM_RETRY_FIRST_SECONDS", 0.01)
+    settings = make_settings(tmp_path, telegram_token="123:abc")
+    tg = _UnreachableTelegram(failures=10**6)
+    app = create_app(
+        settings, knowledge=FakeKnowledge(), session_factory=session_factory, telegram_application=tg
+    )
+    with TestClient(app) as c:
+        assert c.get("/healthz").status_code == 200
+        assert _wait_for(lambda: tg.calls.count("initialize") >= 3)
+    assert "start" not in tg.calls and "start_polling" not in tg.calls
+
+
+def test_a_refusal_after_the_bot_api_came_back_is_logged_and_the_app_serves_on(
+    tmp_path, session_factory: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(app_module, "TELEGRAM_RETRY_FIRST_SECONDS", 0.01)
+    settings = make_settings(tmp_path, telegram_token="123:abc")
+    tg = _UnreachableTelegram(failures=1)
+    original = tg.initialize
+
+    async def refuse_second() -> None:
+        await original()
+        if tg.calls.count("initialize") == 2:
+            raise InvalidToken("Unauthorized")
+
+    tg.initialize = refuse_second  # type: ignore[method-assign]
+    app = create_app(
+        settings, knowledge=FakeKnowledge(), session_factory=session_factory, telegram_application=tg
+    )
+    with TestClient(app) as c:
+        assert _wait_for(lambda: "telegram bot could not start" in caplog.text)
+        assert c.get("/healthz").status_code == 200
+    assert tg.calls.count("initialize") == 2 and "start" not in tg.calls
 
 
 def test_dashboard_module_is_registered_when_present(

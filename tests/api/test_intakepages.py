@@ -80,6 +80,16 @@ def test_unknown_region_and_empty_text_are_explained(client: TestClient, users: 
     assert r.status_code == 422 and 'role="alert"' in r.text
 
 
+@pytest.mark.parametrize("region", ["济南市历下区", "山东省济南市", "山东省济南市历下区", "历下区"])
+def test_a_region_written_as_an_address_is_accepted_and_routed(
+    client: TestClient, users: Users, case_service: Any, region: str
+) -> None:
+    r = _submit(client, users, region=region)
+    assert r.status_code == 303, r.text
+    view = case_service.get(r.headers["location"].split("/")[2])
+    assert view.region == "济南市" and view.assigned_handler_id == "h-jn"
+
+
 def test_the_receipt_tells_the_visitor_how_to_follow_the_case_on_telegram(
     client: TestClient, users: Users
 ) -> None:

@@ -10,9 +10,11 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 
+from api.kbhittest import FEATURE_LABELS
 from api.templating import format_datetime
 from api.users import UserService
 from ingest.pipeline import ingest_paths
+from knowledge.answerability import FEATURES
 from knowledge.store import KnowledgeStore
 from tests.api.kb_support import OLD_CARD_RULES, add_editor, make_kb_app
 from tests.api.support import Users
@@ -170,6 +172,12 @@ def test_hit_test_shows_scores_signals_and_the_answer(kb: TestClient, staff: Use
     assert "模型特征：单句覆盖率" in page.text and "特征 sentence" not in page.text  # named, not codes
     refused = kb.get("/kb/hittest", params={"q": "今天股市行情怎么样"}, headers=staff.headers("editor"))
     assert "拒答" in refused.text and 'id="hit-why"' in refused.text
+
+
+def test_every_answerability_feature_has_a_chinese_label_on_the_hit_test() -> None:
+    # fe27 §6: 模型特征：focus_missing / matched / object_missing were shown as codes.
+    assert set(FEATURES) <= set(FEATURE_LABELS)
+    assert all(re.search(r"[\u4e00-\u9fff]", FEATURE_LABELS[name]) for name in FEATURES)
 
 
 def test_unknown_document_and_bad_topic(kb: TestClient, staff: Users) -> None:

@@ -73,3 +73,27 @@ async def test_an_invalid_extension_asks_again_and_the_retry_is_the_day_count(ha
     view = h.cases.get(ticket)
     assert view.extended and view.extension_days == 10 and view.extension_reason == "需要协调银行制卡"
     assert "延长 10 天" in h.last_text(VETERAN)
+
+
+async def test_after_the_one_extension_the_extend_button_is_gone_and_an_old_one_says_why(
+    harness: BotHarness,
+) -> None:
+    # fe27 §5: after 延期 the confirmation still offered 延期, which asked for days and a reason
+    # only to refuse then.
+    from tests.bot.test_complaint_flow import file_complaint
+
+    h = harness
+    ticket = await file_complaint(h)
+    await h.press(HANDLER, "受理")
+    await h.press(HANDLER, "延期")
+    await h.say(HANDLER, "10 需要协调银行制卡")
+    assert h.cases.get(ticket).extended
+    done = h.api.sent_to(HANDLER)[-1]
+    labels = [b["text"] for row in done["reply_markup"]["inline_keyboard"] for b in row]
+    assert "办结" in labels and "延期" not in labels
+    sent = len(h.api.sent_to(HANDLER))
+    await h.press(HANDLER, "延期")  # the button of an earlier message
+    assert "已延期过一次" in h.api.callback_answers[-1].get("text", "")
+    assert len(h.api.sent_to(HANDLER)) == sent  # no prompt for days and a reason
+    await h.say(HANDLER, "5 再延几天")
+    assert h.cases.get(ticket).extension_days == 10

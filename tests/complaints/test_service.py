@@ -455,3 +455,23 @@ def test_counter_row_tracks_the_sequence(
     with session_factory() as s:
         assert s.get(TicketCounter, "20260302").n == 3  # type: ignore[union-attr]
         assert s.scalar(select(func.count()).select_from(Case)) == 3
+
+
+def test_complainant_notices_mask_id_and_card_numbers_but_keep_a_contact_phone(
+    service: CaseService, routing: RoutingTable, notifier: RecordingNotifier
+) -> None:
+    # fe27 §3: the 办结 notice carried the ID number the caseworker typed, in clear, to Telegram.
+    ticket = _intake(service)
+    jn_a = handler(routing, "jn-a")
+    service.accept(ticket, jn_a)
+    service.reply(ticket, jn_a, "已核对身份证370102198001011234，补贴将发到卡6222021234567890123。")
+    service.conclude(
+        ticket, jn_a, "已办结，有疑问请拨打0531-82345678或13912345678，身份证370102198001011234已核对。"
+    )
+    reply, done = [n.text for n in notifier.to("complainant")][-2:]
+    for text in (reply, done):
+        assert "370102198001011234" not in text and "370***********1234" in text
+    assert "6222021234567890123" not in reply
+    assert "0531-82345678" in done and "13912345678" in done  # the number to call back stays usable
+    # the caseworker's own record is unchanged
+    assert "370102198001011234" in (service.get(ticket, jn_a).result or "")

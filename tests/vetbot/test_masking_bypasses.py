@@ -121,3 +121,11 @@ def test_personal_numbers_and_their_labels_are_no_search_terms() -> None:
     # Nothing personal: the text comes back as it was (not even normalised); tickets stay.
     assert without_personal_numbers("老兵坐地铁要钱吗？") == "老兵坐地铁要钱吗？"
     assert without_personal_numbers("TS-20260102-0001 我手机13812345678").startswith("TS-20260102-0001")
+
+
+def test_keep_phones_masks_id_and_card_numbers_only() -> None:
+    text = "请拨打0531-82345678或138 1234 5678；身份证370102198001011234，卡号6222021234567890123"
+    kept = mask_text(text, keep_phones=True)
+    assert "0531-82345678" in kept and "138 1234 5678" in kept
+    assert "370***********1234" in kept and "6222 **** **** 0123" in kept
+    assert "0531-82345678" not in mask_text(text)  # the default masks phones too
