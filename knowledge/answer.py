@@ -197,6 +197,21 @@ def _fact_line(fact: Fact, with_region: bool = True) -> str:
     return f"{prefix}{fact_citation(fact)}：{sentence}"
 
 
+def _fact_lines(facts: list[Fact]) -> list[str]:
+    """One line per citation: consecutive sentences of one article (款) follow its label once."""
+    lines: list[str] = []
+    last = ""
+    for fact in facts:
+        line = _fact_line(fact)
+        head = line[: len(line) - len(_LEADING_CONNECTIVE.sub("", strip_article_label(fact.sentence)))]
+        if lines and head == last:
+            lines[-1] += line[len(head):]
+        else:
+            lines.append(line)
+        last = head
+    return lines
+
+
 def _in_region(source: Passage, region: str | None) -> bool:
     """True when ``source`` is national or a local rule of ``region`` (or its province)."""
     if source.scope != "local":
@@ -352,7 +367,7 @@ def compose_answer(
         not_stated.append(LOCAL_RULE)
 
     body_facts = [f for f in facts if f is not own_fact]
-    text = "\n".join([*(_fact_line(f) for f in body_facts), *notes, FOLLOW_UP])
+    text = "\n".join([*_fact_lines(body_facts), *notes, FOLLOW_UP])
 
     # Only the passages the answer's sentences come from are cited; at most a few others that
     # are about as relevant are listed apart as 相关条文.

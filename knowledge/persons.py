@@ -55,6 +55,9 @@ _GROUP_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 _PAST = re.compile(r"当年|以前|原来|过去|曾|年轻时|那时")
 _FAMILY = re.compile(r"(爸|妈|父母|父亲|母亲|老人|配偶|妻子|老婆|媳妇|丈夫|老公|爱人|家属|家人|家里)")
 _CHILDREN = re.compile(r"(子女|孩子|儿子|女儿|小孩|娃)")
+_VETERAN_GROUPS = ("veteran", "disabled", "retired_cadre")
+# A rule that names a group's relatives (退役军人及其家属, 退役军人子女) covers them too.
+_KIN_WORDS = re.compile(r"家属|配偶|子女|父母|亲属|家庭|遗属|随迁|随同|抚养|赡养|孩子|儿子|女儿")
 # The asker as the one who would act or benefit (我坐公交, 我们家能享受, 我可以…).
 _ASKER_ACTS = re.compile(r"我们?家?(?:能|可以|坐|乘|去|看病|住院|上班|办|领|享受|有没有|要不要|算不算|也)")
 # "我儿子在部队服役", "我爸是老兵": the relative named before the group word *is* its member.
@@ -226,7 +229,12 @@ def covers(asked: AskedGroup, passage_text: str) -> bool | None:
     named = groups_in(passage_text)
     if not named:
         return None
-    return bool(named & asked.passage_groups())
+    if not named & asked.passage_groups():
+        return False
+    # 持优待证的退役军人免费游览 is the veteran's own benefit: it says nothing of the spouse.
+    own_only = "military_family" not in named and not _KIN_WORDS.search(normalize(passage_text))
+    relative = asked.relation in ("family", "children") and asked.group in _VETERAN_GROUPS
+    return not (relative and own_only)
 
 
 def describe_groups(codes: set[str]) -> str:

@@ -55,6 +55,8 @@ _AGENCY_WORDS = r"(?:部门|机关|机构)"
 _HOMETOWN_WORDS = frozenset({"老家", "家乡"})
 # 优待证怎么办 / 户口该咋办: right after a card or a paper, 怎么办 asks how to get it (办理).
 _APPLY_FOR = re.compile(r"(证|卡|证明|证件|户口)(要|该|应该|得)?(怎么|如何|怎样|咋)办(?!理)")
+# 在哪办 / 去哪领: the bare 哪 is 哪里 (哪里办 is the synonym table's wording).
+_BARE_WHERE = re.compile(r"(?<=[在去到])哪(?=[办领交报申])")
 # A verb split by 个 (兼个职, 请个假): the texts write the whole word (兼职), joined when they use it.
 _SEPARATED = re.compile(r"([^\W\d一二三四五六七八九十两几这那每各某哪半整有])个([^\W\d])")
 # Heads that make a group word a sum or a card rather than the people it names: 退伍费 is a
@@ -308,6 +310,7 @@ class QueryAnalyzer:
         parts = question_focus(without_personal_numbers(query))
         # Not what to do (优待证丢了怎么办): how to get the card.
         focus = _APPLY_FOR.sub(r"\1\2\3办理", parts.text)
+        focus = _BARE_WHERE.sub("哪里", focus)
         focus = _SEPARATED.sub(
             lambda m: m[1] + m[2] if stats.df.get(m[1] + m[2], 0) > 0 else m[0], focus
         )

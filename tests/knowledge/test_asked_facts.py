@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from knowledge.answer_lead import states_type_first
-from knowledge.persons import asked_group
+from knowledge.persons import asked_group, covers
 from knowledge.retrieval import Hit, QueryAnalysis
 from knowledge.retrieval.answer_types import ANSWER_TYPES, asked_phrases, names_type
 from knowledge.retrieval.intents import detect_intents
@@ -139,6 +139,8 @@ def test_the_lead_passages_sentences_keep_their_order(service: KnowledgeService)
     answer = service.ask("公交公司不认优待，让改也不改，能罚它吗？罚多少？")
     assert not answer.refused
     assert answer.answer.index("责令改正") < answer.answer.index("2万元以上5万元以下罚款")
+    # One citation line: the article's label is not repeated for its second sentence.
+    assert answer.answer.count("第五十七条") == 1
 
 
 def test_the_story_sentence_after_the_question_asks_for_nothing(service: KnowledgeService) -> None:
@@ -192,6 +194,8 @@ SECTIONS = [
     ("挂失和补办", "优待证丢了，先向发卡银行办理临时挂失，临时挂失的有效期一般为5至15天。"),
     ("使用规定", "优待证只限持证人本人使用，不得出借或转借给他人，家里人也不能拿去用。"),
     ("申领对象", "遗属的范围是配偶、父母、子女。"),
+    ("申领地点（去哪里办优待证）", "到户籍所在地乡镇（街道）的退役军人服务站申请办理。"),
+    ("开始申领时间", "优待证从2021年12月14日起开始受理申领，可以到服务站申请。"),
 ]
 
 
@@ -206,14 +210,32 @@ def card_service(tmp_path: Path) -> KnowledgeService:
             "article_no": 0, "heading": heading, "path": "policies/card.md", "region": "全国",
             "scope": "national", "topics": "||",
         }
-        chunks.append(ChunkRecord(meta["chunk_id"], f"{heading}\n{text}", meta))
+        chunks.append(ChunkRecord(meta["chunk_id"], text, meta))
     with store.writer() as w:
         w.stage_document(DocumentRecord("card", "policies/card.md", "sha-card", {"title": "示例优待证管理办法"}, chunks))
     settings = Settings(data_dir=tmp_path / "data", kb_dir=kb_dir)
-    synonyms = SynonymTable([["借给别人", "出借", "转借", "给我老婆用"], ["配偶", "老婆"], ["有效期", "到期"]])
+    synonyms = SynonymTable([
+        ["借给别人", "出借", "转借", "给我老婆用"], ["配偶", "老婆"], ["有效期", "到期"], ["哪里办", "申领地点", "去哪里办"],
+    ])
     return KnowledgeService(store, settings, synonyms=synonyms, policy=coverage_only_policy())
 
 
 def test_lending_the_card_to_ones_wife_is_the_rule_on_lending(card_service: KnowledgeService) -> None:
     answer = card_service.ask("优待证可以给我老婆用吗")
     assert not answer.refused and "本人使用" in answer.answer and "遗属的范围" not in answer.answer
+
+
+def test_where_to_apply_asked_with_a_bare_na(card_service: KnowledgeService) -> None:
+    answer = card_service.ask("优待证在哪办")
+    assert not answer.refused and "户籍所在地" in answer.answer
+
+
+def test_a_veterans_own_benefit_does_not_cover_the_spouse() -> None:
+    spouse = asked_group("在扬州市，退役军人的配偶游览景区有什么优待？")
+    assert spouse is not None and spouse.relation == "family"
+    assert covers(spouse, "持退役军人优待证的退役军人免费游览实行政府定价的公园和景区。") is False
+    assert covers(spouse, "退役军人及其配偶游览公园景区享受优惠。") is True
+    child = asked_group("退役军人的孩子上大学有优待吗")
+    assert child is not None and covers(child, "退役军人子女报考高等学校，同等条件下优先录取。") is True
+    veteran = asked_group("退役军人游览景区有什么优待？")
+    assert veteran is not None and covers(veteran, "持退役军人优待证的退役军人免费游览公园和景区。") is True

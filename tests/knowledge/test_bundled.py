@@ -95,7 +95,9 @@ def test_the_askers_own_groups_sentence_leads_over_another_groups(knowledge_serv
     answer = knowledge_service.ask("老兵坐高铁打折不")
     # Not refused as "another group's rule": the rail summary says what holds for ordinary veterans.
     assert not answer.refused
-    assert answer.answer.split("\n")[0].endswith("普通退役军人坐火车没有全国统一的半价优待。"), answer.answer
+    # One line per citation: the asker's own sentence comes first after the label.
+    first = answer.answer.split("\n")[0].split("：", 1)[1]
+    assert first.startswith("普通退役军人坐火车没有全国统一的半价优待。"), answer.answer
 
 
 def test_a_disabled_soldiers_child_gets_the_rule_for_that_child_first(knowledge_service: Any) -> None:
