@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from knowledge.persons import AskedGroup, covers, describe_groups, groups_in, names_person
+from knowledge.persons import AskedGroup, covers, describe_groups, groups_in, names_person, own_benefit_only
 from knowledge.question_checks import asks_entitlement
 from knowledge.retrieval.query import focus_concepts
 from knowledge.text import normalize
@@ -129,7 +129,14 @@ def group_note(facts: list[Fact], asked: AskedGroup | None) -> str:
     if asked is None or not facts:
         return ""
     lead = facts[0]
-    if covers_fact(asked, lead.sentence, lead) is not False or any(covers(asked, f.sentence) for f in facts):
+    # A veteran's own benefit quoted to the spouse says whose it is, though the rule "covers" them.
+    own = own_benefit_only(asked, lead.sentence) and all(
+        own_benefit_only(asked, f.sentence) or not groups_in(f.sentence) for f in facts
+    )
+    covered = covers_fact(asked, lead.sentence, lead) is not False or any(
+        covers(asked, f.sentence) for f in facts
+    )
+    if covered and not own:
         return ""
     named = describe_groups(groups_in(lead.sentence) or groups_in(context_of(lead)))
     return GROUP_NOTE.format(groups=named, asked=asked.label)

@@ -175,7 +175,17 @@ def assess_evidence(
     covered = [c.label for c in analysis.concepts if any(c.coverage(t) > 0 for t in texts)]
     # A passage is about its document's title too (本法自…起施行 is about 国防教育法).
     titled = [f"{t}\n{stats.titles.get(h.chunk_id, '')}" for t, h in zip(texts, top, strict=True)]
-    missing_type = _typed_missing(result, titled)
+    content = [c for c in analysis.concepts if c.pattern is None]
+    focus_missing = _focus_missing(content, titled)
+    # Papers listed for something else (优待证's) do not answer 申请评残要准备什么材料: when the
+    # term the question is about is in no top passage, neither is the fact it asks for.
+    # Only a term of the synonym table counts: its wordings are known (评残 → 评定残疾等级), while
+    # an everyday word (满足) or a bare domain word (牺牲) may be said otherwise in the texts.
+    terms = retriever.synonyms.terms
+    unmet = [c for c in focus_concepts(content) if c.label in terms and not any(map(c.coverage, titled))]
+    missing_type = _typed_missing(result, titled) or (
+        bool(unmet) and any(c.pattern is not None for c in analysis.concepts)
+    )
     dense_scores = [s for _, s in result.dense]
     dense_top = dense_scores[0] if dense_scores else 0.0
     margin = dense_top - sorted(dense_scores)[len(dense_scores) // 2] if len(dense_scores) >= 3 else 0.0
@@ -194,7 +204,6 @@ def assess_evidence(
     # about flights over a KB without flights keeps its 飞机 uncovered however well the rest matches.
     total = sum(c.weight for c in analysis.concepts) or 1.0
     uncovered = sum(c.weight for c in analysis.concepts if c.label not in covered) / total
-    content = [c for c in analysis.concepts if c.pattern is None]
     # The rule most on the question's topic (not a local rule lifted by the asker's region).
     on_topic = max(range(len(top)), key=lambda i: top[i].coverage)
     matched = sum(1 for c in content if c.coverage(titled[0]) >= SYNONYM_CREDIT)
@@ -209,7 +218,7 @@ def assess_evidence(
         "uncovered": uncovered,
         "object_missing": _object_missing(analysis, [texts[on_topic]]),
         "matched": min(matched, MATCHED_FULL) / MATCHED_FULL,
-        "focus_missing": _focus_missing(content, titled),
+        "focus_missing": focus_missing,
     }
     return Evidence(
         coverage=coverage,

@@ -229,12 +229,19 @@ def covers(asked: AskedGroup, passage_text: str) -> bool | None:
     named = groups_in(passage_text)
     if not named:
         return None
-    if not named & asked.passage_groups():
+    return bool(named & asked.passage_groups())
+
+
+def own_benefit_only(asked: AskedGroup, text: str) -> bool:
+    """True when ``asked`` is a veteran's relative (spouse, children) and ``text`` names the
+    veteran's group but no relatives: 持优待证的退役军人免费游览 is the veteran's own benefit and
+    says nothing of the spouse. (A rule naming 退役军人及其家属 or 退役军人子女 covers them.)"""
+    if asked.relation not in ("family", "children") or asked.group not in _VETERAN_GROUPS:
         return False
-    # 持优待证的退役军人免费游览 is the veteran's own benefit: it says nothing of the spouse.
-    own_only = "military_family" not in named and not _KIN_WORDS.search(normalize(passage_text))
-    relative = asked.relation in ("family", "children") and asked.group in _VETERAN_GROUPS
-    return not (relative and own_only)
+    named = groups_in(text)
+    if not named & {asked.group, *_WIDER.get(asked.group, ())} or "military_family" in named:
+        return False
+    return not _KIN_WORDS.search(normalize(text))
 
 
 def describe_groups(codes: set[str]) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from knowledge.answer_lead import states_type_first
-from knowledge.persons import asked_group, covers
+from knowledge.persons import asked_group, own_benefit_only
 from knowledge.retrieval import Hit, QueryAnalysis
 from knowledge.retrieval.answer_types import ANSWER_TYPES, asked_phrases, names_type
 from knowledge.retrieval.intents import detect_intents
@@ -233,9 +233,9 @@ def test_where_to_apply_asked_with_a_bare_na(card_service: KnowledgeService) -> 
 def test_a_veterans_own_benefit_does_not_cover_the_spouse() -> None:
     spouse = asked_group("在扬州市，退役军人的配偶游览景区有什么优待？")
     assert spouse is not None and spouse.relation == "family"
-    assert covers(spouse, "持退役军人优待证的退役军人免费游览实行政府定价的公园和景区。") is False
-    assert covers(spouse, "退役军人及其配偶游览公园景区享受优惠。") is True
+    assert own_benefit_only(spouse, "持退役军人优待证的退役军人免费游览实行政府定价的公园和景区。")
+    assert not own_benefit_only(spouse, "退役军人及其配偶游览公园景区享受优惠。")
     child = asked_group("退役军人的孩子上大学有优待吗")
-    assert child is not None and covers(child, "退役军人子女报考高等学校，同等条件下优先录取。") is True
+    assert child is not None and not own_benefit_only(child, "退役军人子女报考高等学校，同等条件下优先录取。")
     veteran = asked_group("退役军人游览景区有什么优待？")
-    assert veteran is not None and covers(veteran, "持退役军人优待证的退役军人免费游览公园和景区。") is True
+    assert veteran is not None and not own_benefit_only(veteran, "持退役军人优待证的退役军人免费游览公园和景区。")
