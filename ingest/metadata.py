@@ -32,6 +32,14 @@ from collections import Counter
 from typing import Any
 
 from ingest.furniture import is_furniture_line
+from ingest.signoff import (
+    BARE_DATE_RE,
+    is_order_line,
+    is_signer_line,
+    issuers_of_line,
+    promulgation,
+    split_tail,
+)
 from knowledge.topic_detection import detect_topics
 from knowledge.types import NATIONAL, TOPICS
 from vetbot import regions
@@ -66,8 +74,6 @@ _DATE = r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"
 _DATE_RE = re.compile(_DATE)
 _EVENT_VERBS = "通过|公布|发布|印发|批准|修正|修订|施行"
 _DATE_LINE_RE = re.compile(rf"^[（(]?\s*{_DATE}")
-# A date alone on a head line (the 成文日期 under a notice's 文号): the date it was issued.
-_BARE_DATE_RE = re.compile(rf"^[（(]?\s*{_DATE}\s*[）)]?$")
 _EVENT_END_RE = re.compile(rf"(?:{_EVENT_VERBS})\s*[）)]?[\s　]*$")
 # "本条例自2024年1月1日起施行" (试行 for trial rules), "本通知从…起正式实施"; 本 + a short
 # document word (条例, 通知, 办法, 意见, 规定, 实施细则 ...), in any article or a closing line.
@@ -94,9 +100,6 @@ _LABELS = {"发文机关": "issuer", "发布机关": "issuer", "发文单位": "
            "印发日期": "date_issued"}
 _LABEL_RE = re.compile(rf"({'|'.join(_LABELS)})\s*[：:]\s*([^\s　]+)")
 _ISO_DATE_RE = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
-# A head line that is only the issuing body's name (扬州市退役军人事务局 under the title).
-_ISSUER_LINE_RE = re.compile(
-    r"^[\u4e00-\u9fff、]{2,40}(?:局|厅|部|委员会|办公室|办公厅|人民政府|人民代表大会常务委员会)$")
 # The 主送机关 line of a notice (各县（市、区）退役军人事务局、交通运输局：): whom it is sent to.
 _ADDRESSEE_RE = re.compile(
     r"^[\u4e00-\u9fff、，,（）()]{2,80}(?:局|厅|部|委|办|政府|单位|部门|机关|委员会|办公室)[：:]$")
@@ -209,7 +212,8 @@ def _labelled(line: str) -> dict[str, str]:
 
 def _title_candidate(line: str) -> bool:
     return not (is_furniture_line(line) or is_date_line(line) or DOC_NUMBER_LINE_RE.match(line)
-                or _LABEL_RE.match(line)
+                or _LABEL_RE.match(line) or BARE_DATE_RE.match(line) or is_order_line(line)
+                or is_signer_line(line)
                 or _RED_HEAD_RE.match(line) or len(line) > 60 or line[-1] in "。，；,;：:")
 
 
@@ -239,7 +243,10 @@ def metadata_from_head(text: str) -> dict[str, str]:
             for key, value in labelled.items():
                 meta.setdefault(key, value)
             continue
-        issuers = _issuers_of_line(plain)
+        if is_order_line(plain) or is_signer_line(plain) or promulgation(plain):
+            amended = max(amended, _read_order_line(meta, plain))
+            continue
+        issuers = issuers_of_line(plain)
         # Joint issuers: one line spaced apart, or one line each.
         if issuers and plain != meta.get("title") and (not meta.get("issuer_head") or previous_issuer):
             meta["issuer_head"] = "、".join(filter(None, (meta.get("issuer_head"), issuers)))
@@ -253,7 +260,7 @@ def metadata_from_head(text: str) -> dict[str, str]:
         if red and not meta.get("issuer") and len(plain) <= 30:
             meta["issuer_head"] = red.group(1)
             continue
-        bare_date = _BARE_DATE_RE.match(plain)
+        bare_date = BARE_DATE_RE.match(plain)
         if bare_date:
             if issued_rank < 0:  # any dated event (公布, 通过…) says more than a bare date
                 issued_rank = 0
@@ -283,9 +290,15 @@ def metadata_from_head(text: str) -> dict[str, str]:
                 issuer = _clean_issuer(body)
                 if issuer:
                     meta["issuer"] = issuer
-    head_issuer = meta.pop("issuer_head", "")
-    if head_issuer and not meta.get("issuer"):
-        meta["issuer"] = head_issuer
+    head_issuer = meta.pop("issuer_head", "") or meta.pop("issuer_order", "")
+    meta.pop("issuer_order", None)
+    meta.pop("order", None)
+    # The 落款 after the last article signs a text whose head names neither issuer nor date.
+    tail = split_tail(text)
+    if not meta.get("issuer"):
+        meta["issuer"] = head_issuer or tail.issuer
+    if not meta.get("date_issued") and tail.date_signed:
+        meta["date_issued"] = tail.date_signed
     if amended:
         meta["date_amended"] = amended
     version = amended or meta.get("date_issued", "")
@@ -293,17 +306,32 @@ def metadata_from_head(text: str) -> dict[str, str]:
         meta["date_version"] = version
     if "date_effective" not in meta:
         meta["date_effective"] = _effective_in_body(normalize(text), version)
-    repealed = [t for m in _REPEALS_RE.finditer(text[-3000:]) for t in _TITLE_RE.findall(m.group(1))]
+    # Attachments after the 落款 may push the last article's 《…》同时废止 out of the text's end.
+    ending = tail.body[-3000:] + "\n" + text[-3000:]
+    repealed = [t for m in _REPEALS_RE.finditer(ending) for t in _TITLE_RE.findall(m.group(1))]
     if repealed:
         meta["repeals"] = "|".join(dict.fromkeys(repealed))
     return {k: v for k, v in meta.items() if v}
 
 
-def _issuers_of_line(line: str) -> str:
-    """The issuing bodies a head line names, joined with 、 (``金华市退役军人事务局  金华市交通运输局``
-    → ``金华市退役军人事务局、金华市交通运输局``); "" when the line is not only issuers."""
-    parts = line.replace("\u3000", " ").split()
-    return "、".join(parts) if parts and all(_ISSUER_LINE_RE.match(p) for p in parts) else ""
+def _read_order_line(meta: dict[str, str], line: str) -> str:
+    """Read a line of an order (公布令) into ``meta``; returns the 修订 date its 公布 sentence
+    names, or "". ``中华人民共和国国务院令`` / ``第783号`` give 发文字号 国务院令第783号 and issuer 国务院
+    (not for a 主席令: a law's issuer is the body that passed it)."""
+    plain = re.sub(r"\s+", "", line)
+    if re.fullmatch(r"[\u4e00-\u9fff、]{2,40}令", plain):
+        meta["order"] = _clean_issuer(plain)
+        if not plain.endswith("主席令"):
+            meta.setdefault("issuer_order", meta["order"].removesuffix("令"))
+    elif is_order_line(plain):
+        name, _, number = (plain if "令" in plain else meta.get("order", "") + plain).rpartition("令")
+        if name:
+            meta.setdefault("doc_number", f"{_clean_issuer(name + '令')}{number}")
+    facts = promulgation(line)
+    for key in ("date_adopted", "date_effective"):
+        if facts.get(key):
+            meta.setdefault(key, facts[key])
+    return facts.get("date_amended", "")
 
 
 def _effective_in_body(text: str, version: str) -> str:
@@ -327,9 +355,10 @@ def is_head_metadata_line(line: str, title: str = "") -> bool:
     if not plain:
         return False
     return bool(
-        plain == title or _LABEL_RE.match(plain) or _issuers_of_line(plain)
+        plain == title or _LABEL_RE.match(plain) or issuers_of_line(plain)
         or DOC_NUMBER_LINE_RE.match(plain) or (_RED_HEAD_RE.match(plain) and len(plain) <= 30)
-        or _BARE_DATE_RE.match(plain) or is_date_line(plain) or _ADDRESSEE_RE.match(plain)
+        or BARE_DATE_RE.match(plain) or is_date_line(plain) or _ADDRESSEE_RE.match(plain)
+        or is_order_line(plain) or is_signer_line(plain) or promulgation(plain)
     )
 
 
