@@ -320,7 +320,7 @@ def _read_order_line(meta: dict[str, str], line: str) -> str:
     (not for a 主席令: a law's issuer is the body that passed it)."""
     plain = re.sub(r"\s+", "", line)
     if re.fullmatch(r"[\u4e00-\u9fff、]{2,40}令", plain):
-        meta["order"] = _clean_issuer(plain)
+        meta["order"] = _clean_issuer(plain).removeprefix("中华人民共和国")  # 主席令, as people cite it
         if not plain.endswith("主席令"):
             meta.setdefault("issuer_order", meta["order"].removesuffix("令"))
     elif is_order_line(plain):
@@ -328,6 +328,9 @@ def _read_order_line(meta: dict[str, str], line: str) -> str:
         if name:
             meta.setdefault("doc_number", f"{_clean_issuer(name + '令')}{number}")
     facts = promulgation(line)
+    by = _clean_issuer(facts.get("by", ""))
+    if by:  # a law's issuer is the body that passed it, not the 主席 who signs the order
+        meta["issuer_order"] = by.removeprefix("中华人民共和国")
     for key in ("date_adopted", "date_effective"):
         if facts.get(key):
             meta.setdefault(key, facts[key])

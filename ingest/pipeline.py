@@ -46,7 +46,9 @@ logger = logging.getLogger(__name__)
 # 5: a "## 第N条" section no longer inherits a sibling "## heading"; joint issuers and the 主送机关
 #    line are head lines; in-force dates of notices (本通知自…起施行, 自<date>起，…)
 # 6: each passage's own topics (``passage_topics``), for the topic filter of staff search
-INGEST_VERSION = "6"
+# 7: the 落款 after the last article (issuer, date, 抄送, 印发…) is in no passage, attachments after
+#    it are passages of their own; a 公布令 head (国务院令/第N号/现予公布/总理 某某) is metadata
+INGEST_VERSION = "7"
 
 __all__ = [
     "FailedFile", "IngestReport", "IngestedDocument", "build_record", "document_chunks", "ingest_paths",

@@ -57,7 +57,7 @@ _LIST_ITEM_RE = re.compile(r"^\d{1,2}\s*[.．、]\s*[^。；;，,]{1,60}$")
 _ATTACHMENT_HEAD_RE = re.compile(
     rf"^附\s*[件表]\s*(?:(?P<n>[\d{_CN_DIGITS}]+)\s*[：:]?\s*(?P<title>[^。；;，,：:|]{{0,60}})|[：:]?)$")
 # 《…》已经2024年8月30日国务院第41次常务会议通过，现予公布，自2024年10月1日起施行。
-_PROMULGATION_RE = re.compile(r"^《[^》]{2,60}》已(?:经|由).{0,80}?通过[，,]\s*现予公布")
+_PROMULGATION_RE = re.compile(r"^《[^》]{2,60}》已(?:经|由)(?P<by>.{0,80}?)通过[，,]\s*现予公布")
 _EFFECTIVE_IN_ORDER_RE = re.compile(rf"自\s*{_DATE}\s*起\s*施行")
 
 
@@ -93,10 +93,13 @@ def is_order_line(line: str) -> bool:
 
 def promulgation(line: str) -> dict[str, str]:
     """What an order's 公布 sentence says: ``date_adopted`` (``date_amended`` for a 修订/修正)
-    and ``date_effective``, ISO dates; {} when ``line`` is no such sentence."""
-    if not _PROMULGATION_RE.match(line.strip()):
+    and ``date_effective`` (ISO dates), and ``by``: the words naming who passed it (``国务院第41次
+    常务会议``, dates left out); {} when ``line`` is no such sentence."""
+    found = _PROMULGATION_RE.match(line.strip())
+    if not found:
         return {}
-    out: dict[str, str] = {}
+    by = re.sub(rf"{_DATE}|于|修订|修正|修改", "", found.group("by"))
+    out: dict[str, str] = {"by": by.strip(" ，,")}
     passed = re.search(rf"{_DATE}[^，,。]{{0,40}}?通过", line)
     if passed:
         key = "date_amended" if re.search(r"修订|修正|修改", passed.group(0)) else "date_adopted"
