@@ -2,10 +2,11 @@
 
 After the last article an official text often carries lines that belong to no article: the
 attachment list (``附件：1.…``), the issuing body (``甲市退役军人事务局``, ``国务院``), the
-signing date (``2025年4月1日``), a signer (``总理 李强``), ``（此件公开发布）``, page numbers, the CC
-list (``抄送：…``) and the printing line (``…办公室 2025年4月2日印发``), and after them the
-attachments themselves. :func:`split_tail` finds that block so that the last article ends
-where its text ends; attachments with content become passages of their own.
+signing date (``2025年4月1日``), a signer (``总理 李强``), ``（此件公开发布）``, the CC list
+(``抄送：…``) and the printing line (``…办公室 2025年4月2日印发``) — page numbers among them
+are gone already (:mod:`ingest.furniture`) — and after them the attachments themselves.
+:func:`split_tail` finds that block so that the last article ends where its text ends;
+attachments with content become passages of their own.
 
 The cut is conservative: it happens only at a run of such lines (each a whole line, never a
 sentence) that starts after an article and reaches the end of the text or an attachment
@@ -45,7 +46,8 @@ _SIGNER_RE = re.compile(
     r"^[\u4e00-\u9fff]{0,16}(?:总理|主席|委员长|主任|省长|市长|区长|县长|州长|局长|厅长|部长|书记)"
     r"\s*[：:]?\s+[\u4e00-\u9fff·]{2,5}$")
 # 中华人民共和国国务院令, 浙江省人民政府令; and the number line under it: 第783号, 第九百零一号.
-_ORDER_NAME_RE = re.compile(r"^[\u4e00-\u9fff、]{2,40}令$")
+# A title ending in 令 (关于给…记功的命令, 嘉奖令 of 某部) is no order's name line.
+_ORDER_NAME_RE = re.compile(r"^(?![^令]*(?:关于|的))(?!.*(?:命令|嘉奖令|通令)$)[\u4e00-\u9fff、]{2,40}令$")
 _ORDER_NUMBER_RE = re.compile(rf"^(?:[\u4e00-\u9fff、]{{2,40}}令\s*)?第\s*[\d{_CN_DIGITS}]+\s*号$")
 _CC_RE = re.compile(r"^(?:抄送|抄报|分送|报送|主题词)\s*[：:]")
 _PRINTED_RE = re.compile(rf"^[\u4e00-\u9fff（）()、 ]{{0,40}}{_DATE}\s*(?:印发|印制|翻印)$")
@@ -54,8 +56,9 @@ _NOTE_RE = re.compile(r"^[（(]\s*(?:此件|本件|信息公开|公开方式)[^�
 _ATTACHMENT_LIST_RE = re.compile(r"^附\s*[件表]\s*[：:]\s*\S")
 _LIST_ITEM_RE = re.compile(r"^\d{1,2}\s*[.．、]\s*[^。；;，,]{1,60}$")
 # An attachment's own heading: 附件, 附件1, 附件2：, 附件一 优待项目表 (a number before any title).
+# The title is set off by a space or colon: 附件1所列场馆… is a sentence.
 _ATTACHMENT_HEAD_RE = re.compile(
-    rf"^附\s*[件表]\s*(?:(?P<n>[\d{_CN_DIGITS}]+)\s*[：:]?\s*(?P<title>[^。；;，,：:|]{{0,60}})|[：:]?)$")
+    rf"^附\s*[件表]\s*(?:(?P<n>[\d{_CN_DIGITS}]+)\s*(?:[：:]\s*|\s+)?(?:(?<=[\s：:])[^。；;，,：:|]{{1,60}})?|[：:]?)$")
 # 《…》已经2024年8月30日国务院第41次常务会议通过，现予公布，自2024年10月1日起施行。
 _PROMULGATION_RE = re.compile(r"^《[^》]{2,60}》已(?:经|由)(?P<by>.{0,80}?)通过[，,]\s*现予公布")
 _EFFECTIVE_IN_ORDER_RE = re.compile(rf"自\s*{_DATE}\s*起\s*施行")

@@ -145,6 +145,8 @@ def test_issuer_and_date_repeated_from_the_head_are_not_glued_to_the_attachment_
     # A table captioned 附表1 between articles is no attachment.
     "第一条 优待项目如下表：\n附表1 优待项目\n项目 | 内容\n公交 | 免费\n"
     "第二条 本办法自2025年1月1日起施行。\n",
+    # 附件1 opening a sentence is no attachment heading.
+    "第一条 优待。\n第二条 优待场馆如下：\n附件1所列场馆免费开放\n",
     # No articles: nothing is cut.
     "甲市退役军人事务局\n2025年4月1日\n",
 ])
