@@ -34,9 +34,11 @@ from typing import Any
 from ingest.furniture import is_furniture_line
 from ingest.signoff import (
     BARE_DATE_RE,
+    clean_issuer,
     is_order_line,
     is_signer_line,
     issuers_of_line,
+    order_facts,
     promulgation,
     split_tail,
 )
@@ -69,7 +71,6 @@ EXTRA_KEYS = (
     "repeals",
 )
 
-_CN_NUM = "〇零一二两三四五六七八九十百"
 _DATE = r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"
 _DATE_RE = re.compile(_DATE)
 _EVENT_VERBS = "通过|公布|发布|印发|批准|修正|修订|施行"
@@ -89,8 +90,6 @@ _REPEALS_RE = re.compile(
     r"((?:《[^》]{2,60}》\s*(?:[（(][^）)《》。；]{1,40}[）)])?\s*[、，,和及与]?\s*)+)(?:同时|即行|予以|一并)?废止"
 )
 _TITLE_RE = re.compile(r"《([^》]{2,60})》")
-_SESSION_RE = re.compile(rf"第[{_CN_NUM}\d]+届")
-_MEETING_RE = re.compile(rf"第[{_CN_NUM}\d]+次.*$")
 _ORDER_RE = re.compile(r"([\u4e00-\u9fff、]{2,40}?令)\s*(第\s*[\d〇零一二三四五六七八九十百千]+\s*号)")
 _HEAD_STOP_RE = re.compile(r"^(?:#+\s*)?第[〇零一二两三四五六七八九十百千0-9０-９]+[编章节条編節條]")
 _RED_HEAD_RE = re.compile(r"^([\u4e00-\u9fff、]{2,40}?)(?:文件|公报)$")
@@ -147,18 +146,6 @@ def _unknown_place(text: str) -> str:
             or re.search(r"[各该此城都社园景小郊军辖]\w$", name)):
         return ""
     return name
-
-
-def _clean_issuer(text: str) -> str:
-    """"第十三届全国人民代表大会常务委员会第二十三次会议" → "全国人民代表大会常务委员会"."""
-    text = re.split(r"《|（|\(", text, maxsplit=1)[0]
-    text = re.sub(r"令\s*第\s*[\d〇零一二三四五六七八九十百千]+\s*号.*$", "", text)
-    text = _SESSION_RE.sub("", text)
-    text = _MEETING_RE.sub("", text)
-    text = re.sub(r"(?:会议|审议)$", "", text.strip())
-    # The state's name in front of each body adds nothing: 中华人民共和国国务院 → 国务院.
-    text = re.sub(r"中华人民共和国(?=国务院|中央军事委员会)", "", text)
-    return text.strip(" ，,；;、　")
 
 
 def _events(line: str) -> list[tuple[str, str, str]]:
@@ -236,6 +223,7 @@ def metadata_from_head(text: str) -> dict[str, str]:
     issued_rank = -1
     amended = ""
     previous_issuer = False
+    order_lines: list[str] = []
     for line in head:
         plain = re.sub(r"^#+\s*", "", line)
         labelled = _labelled(plain)
@@ -244,7 +232,7 @@ def metadata_from_head(text: str) -> dict[str, str]:
                 meta.setdefault(key, value)
             continue
         if is_order_line(plain) or is_signer_line(plain) or promulgation(plain):
-            amended = max(amended, _read_order_line(meta, plain))
+            order_lines.append(plain)
             continue
         issuers = issuers_of_line(plain)
         # Joint issuers: one line spaced apart, or one line each.
@@ -273,7 +261,7 @@ def metadata_from_head(text: str) -> dict[str, str]:
                 continue
             order = _ORDER_RE.search(body)
             if order:
-                meta["doc_number"] = _clean_issuer(order.group(1)) + order.group(2).replace(" ", "")
+                meta["doc_number"] = clean_issuer(order.group(1)) + order.group(2).replace(" ", "")
             if verb == "施行":
                 meta.setdefault("date_effective", date)
                 continue
@@ -287,12 +275,15 @@ def metadata_from_head(text: str) -> dict[str, str]:
             if rank > issued_rank:
                 issued_rank = rank
                 meta["date_issued"] = date
-                issuer = _clean_issuer(body)
+                issuer = clean_issuer(body)
                 if issuer:
                     meta["issuer"] = issuer
-    head_issuer = meta.pop("issuer_head", "") or meta.pop("issuer_order", "")
-    meta.pop("issuer_order", None)
-    meta.pop("order", None)
+    ordered = order_facts(order_lines)
+    for key in ("doc_number", "date_adopted", "date_effective"):
+        if ordered.get(key):
+            meta.setdefault(key, ordered[key])
+    amended = max(amended, ordered.get("date_amended", ""))
+    head_issuer = meta.pop("issuer_head", "") or ordered.get("issuer", "")
     # The 落款 after the last article signs a text whose head names neither issuer nor date.
     tail = split_tail(text)
     if not meta.get("issuer"):
@@ -312,29 +303,6 @@ def metadata_from_head(text: str) -> dict[str, str]:
     if repealed:
         meta["repeals"] = "|".join(dict.fromkeys(repealed))
     return {k: v for k, v in meta.items() if v}
-
-
-def _read_order_line(meta: dict[str, str], line: str) -> str:
-    """Read a line of an order (公布令) into ``meta``; returns the 修订 date its 公布 sentence
-    names, or "". ``中华人民共和国国务院令`` / ``第783号`` give 发文字号 国务院令第783号 and issuer 国务院
-    (not for a 主席令: a law's issuer is the body that passed it)."""
-    plain = re.sub(r"\s+", "", line)
-    if re.fullmatch(r"[\u4e00-\u9fff、]{2,40}令", plain):
-        meta["order"] = _clean_issuer(plain).removeprefix("中华人民共和国")  # 主席令, as people cite it
-        if not plain.endswith("主席令"):
-            meta.setdefault("issuer_order", meta["order"].removesuffix("令"))
-    elif is_order_line(plain):
-        name, _, number = (plain if "令" in plain else meta.get("order", "") + plain).rpartition("令")
-        if name:
-            meta.setdefault("doc_number", f"{_clean_issuer(name + '令')}{number}")
-    facts = promulgation(line)
-    by = _clean_issuer(facts.get("by", ""))
-    if by:  # a law's issuer is the body that passed it, not the 主席 who signs the order
-        meta["issuer_order"] = by.removeprefix("中华人民共和国")
-    for key in ("date_adopted", "date_effective"):
-        if facts.get(key):
-            meta.setdefault(key, facts[key])
-    return facts.get("date_amended", "")
 
 
 def _effective_in_body(text: str, version: str) -> str:

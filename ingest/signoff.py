@@ -27,12 +27,14 @@ from dataclasses import dataclass, field
 from ingest.chunking import parse_article_label
 
 __all__ = [
-    "BARE_DATE_RE", "Attachment", "Tail", "is_order_line", "is_signature_line", "is_signer_line",
-    "issuers_of_line", "promulgation", "split_tail",
+    "BARE_DATE_RE", "Attachment", "Tail", "clean_issuer", "is_order_line", "is_signature_line",
+    "is_signer_line", "issuers_of_line", "order_facts", "promulgation", "split_tail",
 ]
 
 _DATE = r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"
 _CN_DIGITS = "〇零一二两三四五六七八九十百千"
+_SESSION_RE = re.compile(rf"第[{_CN_DIGITS}\d]+届")
+_MEETING_RE = re.compile(rf"第[{_CN_DIGITS}\d]+次.*$")
 # A date alone on a line: the 成文日期 under a notice's 文号, or the signing date of a 落款.
 BARE_DATE_RE = re.compile(rf"^[（(]?\s*{_DATE}\s*[）)]?$")
 # A line that is only an issuing body's name (扬州市退役军人事务局 under the title or in the 落款).
@@ -75,6 +77,18 @@ def _iso(m: re.Match[str]) -> str:
         return ""
 
 
+def clean_issuer(text: str) -> str:
+    """"第十三届全国人民代表大会常务委员会第二十三次会议" → "全国人民代表大会常务委员会"."""
+    text = re.split(r"《|（|\(", text, maxsplit=1)[0]
+    text = re.sub(r"令\s*第\s*[\d〇零一二三四五六七八九十百千]+\s*号.*$", "", text)
+    text = _SESSION_RE.sub("", text)
+    text = _MEETING_RE.sub("", text)
+    text = re.sub(r"(?:会议|审议)$", "", text.strip())
+    # The state's name in front of each body adds nothing: 中华人民共和国国务院 → 国务院.
+    text = re.sub(r"中华人民共和国(?=国务院|中央军事委员会)", "", text)
+    return text.strip(" ，,；;、　")
+
+
 def issuers_of_line(line: str) -> str:
     """The issuing bodies a line names, joined with 、 (``金华市退役军人事务局  金华市交通运输局``
     → ``金华市退役军人事务局、金华市交通运输局``); "" when the line is not only issuers."""
@@ -111,6 +125,32 @@ def promulgation(line: str) -> dict[str, str]:
     if effective:
         out["date_effective"] = _iso(effective)
     return {k: v for k, v in out.items() if v}
+
+
+def order_facts(lines: list[str]) -> dict[str, str]:
+    """What the lines of an order (公布令) before a title say: ``doc_number`` (``中华人民共和国
+    国务院令`` / ``第783号`` → ``国务院令第783号``, ``主席令第三十一号``), ``issuer`` (the body that
+    passed the text, else the one whose order it is; never the 主席 who signs a law), and the
+    dates of :func:`promulgation`. Keys are left out when unknown."""
+    out: dict[str, str] = {}
+    name = ""
+    for line in lines:
+        plain = re.sub(r"\s+", "", line)
+        if plain.endswith("令") and is_order_line(plain):
+            name = clean_issuer(plain).removeprefix("中华人民共和国")  # 主席令, as people cite it
+            if not name.endswith("主席令"):
+                out.setdefault("issuer", name.removesuffix("令"))
+        elif is_order_line(plain):
+            own, _, number = (plain if "令" in plain else name + plain).rpartition("令")
+            if own:
+                out.setdefault("doc_number", f"{clean_issuer(own + '令')}{number}")
+        facts = promulgation(line)
+        by = clean_issuer(facts.pop("by", ""))
+        if by:
+            out["issuer"] = by.removeprefix("中华人民共和国")
+        for key, value in facts.items():
+            out.setdefault(key, value)
+    return out
 
 
 def is_signature_line(line: str) -> bool:
