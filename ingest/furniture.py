@@ -20,6 +20,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from ingest.signoff import is_signature_line
+
 _WEB_FURNITURE = [re.compile(p) for p in (
     r"本(?:篇)?文(?:章)?(?:共)?\s*\d+\s*字.{0,6}(?:读完|阅读)(?:约|需要?)?\s*\d+\s*分钟",
     r"^(?:阅读(?:时间|量|数)|预计阅读|字数)[:：]?\s*\d+",
@@ -133,8 +135,11 @@ def join_cuts(lines: list[str]) -> list[str]:
             cut = True
             continue
         stripped = line.strip()
+        # A 落款 line (a date or an issuer alone, 抄送：…) is whole: a running head cut out above
+        # it must not glue it to the attachment list before it.
         if (cut and out and stripped and out[-1].strip() and out[-1].strip()[-1] not in _SENTENCE_END
-                and not _BLOCK_START_RE.match(stripped)):
+                and not _BLOCK_START_RE.match(stripped)
+                and not is_signature_line(stripped) and not is_signature_line(out[-1])):
             out[-1] = out[-1].rstrip() + stripped
         else:
             out.append(line)

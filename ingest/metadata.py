@@ -32,6 +32,16 @@ from collections import Counter
 from typing import Any
 
 from ingest.furniture import is_furniture_line
+from ingest.signoff import (
+    BARE_DATE_RE,
+    clean_issuer,
+    is_order_line,
+    is_signer_line,
+    issuers_of_line,
+    order_facts,
+    promulgation,
+    split_tail,
+)
 from knowledge.topic_detection import detect_topics
 from knowledge.types import NATIONAL, TOPICS
 from vetbot import regions
@@ -61,13 +71,10 @@ EXTRA_KEYS = (
     "repeals",
 )
 
-_CN_NUM = "〇零一二两三四五六七八九十百"
 _DATE = r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"
 _DATE_RE = re.compile(_DATE)
 _EVENT_VERBS = "通过|公布|发布|印发|批准|修正|修订|施行"
 _DATE_LINE_RE = re.compile(rf"^[（(]?\s*{_DATE}")
-# A date alone on a head line (the 成文日期 under a notice's 文号): the date it was issued.
-_BARE_DATE_RE = re.compile(rf"^[（(]?\s*{_DATE}\s*[）)]?$")
 _EVENT_END_RE = re.compile(rf"(?:{_EVENT_VERBS})\s*[）)]?[\s　]*$")
 # "本条例自2024年1月1日起施行" (试行 for trial rules), "本通知从…起正式实施"; 本 + a short
 # document word (条例, 通知, 办法, 意见, 规定, 实施细则 ...), in any article or a closing line.
@@ -83,8 +90,6 @@ _REPEALS_RE = re.compile(
     r"((?:《[^》]{2,60}》\s*(?:[（(][^）)《》。；]{1,40}[）)])?\s*[、，,和及与]?\s*)+)(?:同时|即行|予以|一并)?废止"
 )
 _TITLE_RE = re.compile(r"《([^》]{2,60})》")
-_SESSION_RE = re.compile(rf"第[{_CN_NUM}\d]+届")
-_MEETING_RE = re.compile(rf"第[{_CN_NUM}\d]+次.*$")
 _ORDER_RE = re.compile(r"([\u4e00-\u9fff、]{2,40}?令)\s*(第\s*[\d〇零一二三四五六七八九十百千]+\s*号)")
 _HEAD_STOP_RE = re.compile(r"^(?:#+\s*)?第[〇零一二两三四五六七八九十百千0-9０-９]+[编章节条編節條]")
 _RED_HEAD_RE = re.compile(r"^([\u4e00-\u9fff、]{2,40}?)(?:文件|公报)$")
@@ -94,9 +99,6 @@ _LABELS = {"发文机关": "issuer", "发布机关": "issuer", "发文单位": "
            "印发日期": "date_issued"}
 _LABEL_RE = re.compile(rf"({'|'.join(_LABELS)})\s*[：:]\s*([^\s　]+)")
 _ISO_DATE_RE = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
-# A head line that is only the issuing body's name (扬州市退役军人事务局 under the title).
-_ISSUER_LINE_RE = re.compile(
-    r"^[\u4e00-\u9fff、]{2,40}(?:局|厅|部|委员会|办公室|办公厅|人民政府|人民代表大会常务委员会)$")
 # The 主送机关 line of a notice (各县（市、区）退役军人事务局、交通运输局：): whom it is sent to.
 _ADDRESSEE_RE = re.compile(
     r"^[\u4e00-\u9fff、，,（）()]{2,80}(?:局|厅|部|委|办|政府|单位|部门|机关|委员会|办公室)[：:]$")
@@ -144,18 +146,6 @@ def _unknown_place(text: str) -> str:
             or re.search(r"[各该此城都社园景小郊军辖]\w$", name)):
         return ""
     return name
-
-
-def _clean_issuer(text: str) -> str:
-    """"第十三届全国人民代表大会常务委员会第二十三次会议" → "全国人民代表大会常务委员会"."""
-    text = re.split(r"《|（|\(", text, maxsplit=1)[0]
-    text = re.sub(r"令\s*第\s*[\d〇零一二三四五六七八九十百千]+\s*号.*$", "", text)
-    text = _SESSION_RE.sub("", text)
-    text = _MEETING_RE.sub("", text)
-    text = re.sub(r"(?:会议|审议)$", "", text.strip())
-    # The state's name in front of each body adds nothing: 中华人民共和国国务院 → 国务院.
-    text = re.sub(r"中华人民共和国(?=国务院|中央军事委员会)", "", text)
-    return text.strip(" ，,；;、　")
 
 
 def _events(line: str) -> list[tuple[str, str, str]]:
@@ -209,7 +199,8 @@ def _labelled(line: str) -> dict[str, str]:
 
 def _title_candidate(line: str) -> bool:
     return not (is_furniture_line(line) or is_date_line(line) or DOC_NUMBER_LINE_RE.match(line)
-                or _LABEL_RE.match(line)
+                or _LABEL_RE.match(line) or BARE_DATE_RE.match(line) or is_order_line(line)
+                or is_signer_line(line)
                 or _RED_HEAD_RE.match(line) or len(line) > 60 or line[-1] in "。，；,;：:")
 
 
@@ -232,6 +223,7 @@ def metadata_from_head(text: str) -> dict[str, str]:
     issued_rank = -1
     amended = ""
     previous_issuer = False
+    order_lines: list[str] = []
     for line in head:
         plain = re.sub(r"^#+\s*", "", line)
         labelled = _labelled(plain)
@@ -239,7 +231,10 @@ def metadata_from_head(text: str) -> dict[str, str]:
             for key, value in labelled.items():
                 meta.setdefault(key, value)
             continue
-        issuers = _issuers_of_line(plain)
+        if is_order_line(plain) or is_signer_line(plain) or promulgation(plain):
+            order_lines.append(plain)
+            continue
+        issuers = issuers_of_line(plain)
         # Joint issuers: one line spaced apart, or one line each.
         if issuers and plain != meta.get("title") and (not meta.get("issuer_head") or previous_issuer):
             meta["issuer_head"] = "、".join(filter(None, (meta.get("issuer_head"), issuers)))
@@ -253,7 +248,7 @@ def metadata_from_head(text: str) -> dict[str, str]:
         if red and not meta.get("issuer") and len(plain) <= 30:
             meta["issuer_head"] = red.group(1)
             continue
-        bare_date = _BARE_DATE_RE.match(plain)
+        bare_date = BARE_DATE_RE.match(plain)
         if bare_date:
             if issued_rank < 0:  # any dated event (公布, 通过…) says more than a bare date
                 issued_rank = 0
@@ -266,7 +261,7 @@ def metadata_from_head(text: str) -> dict[str, str]:
                 continue
             order = _ORDER_RE.search(body)
             if order:
-                meta["doc_number"] = _clean_issuer(order.group(1)) + order.group(2).replace(" ", "")
+                meta["doc_number"] = clean_issuer(order.group(1)) + order.group(2).replace(" ", "")
             if verb == "施行":
                 meta.setdefault("date_effective", date)
                 continue
@@ -280,12 +275,21 @@ def metadata_from_head(text: str) -> dict[str, str]:
             if rank > issued_rank:
                 issued_rank = rank
                 meta["date_issued"] = date
-                issuer = _clean_issuer(body)
+                issuer = clean_issuer(body)
                 if issuer:
                     meta["issuer"] = issuer
-    head_issuer = meta.pop("issuer_head", "")
-    if head_issuer and not meta.get("issuer"):
-        meta["issuer"] = head_issuer
+    ordered = order_facts(order_lines)
+    for key in ("doc_number", "date_adopted", "date_effective"):
+        if ordered.get(key):
+            meta.setdefault(key, ordered[key])
+    amended = max(amended, ordered.get("date_amended", ""))
+    head_issuer = meta.pop("issuer_head", "") or ordered.get("issuer", "")
+    # The 落款 after the last article signs a text whose head names neither issuer nor date.
+    tail = split_tail(text)
+    if not meta.get("issuer"):
+        meta["issuer"] = head_issuer or tail.issuer
+    if not meta.get("date_issued") and tail.date_signed:
+        meta["date_issued"] = tail.date_signed
     if amended:
         meta["date_amended"] = amended
     version = amended or meta.get("date_issued", "")
@@ -293,17 +297,12 @@ def metadata_from_head(text: str) -> dict[str, str]:
         meta["date_version"] = version
     if "date_effective" not in meta:
         meta["date_effective"] = _effective_in_body(normalize(text), version)
-    repealed = [t for m in _REPEALS_RE.finditer(text[-3000:]) for t in _TITLE_RE.findall(m.group(1))]
+    # Attachments after the 落款 may push the last article's 《…》同时废止 out of the text's end.
+    ending = tail.body[-3000:] + "\n" + text[-3000:]
+    repealed = [t for m in _REPEALS_RE.finditer(ending) for t in _TITLE_RE.findall(m.group(1))]
     if repealed:
         meta["repeals"] = "|".join(dict.fromkeys(repealed))
     return {k: v for k, v in meta.items() if v}
-
-
-def _issuers_of_line(line: str) -> str:
-    """The issuing bodies a head line names, joined with 、 (``金华市退役军人事务局  金华市交通运输局``
-    → ``金华市退役军人事务局、金华市交通运输局``); "" when the line is not only issuers."""
-    parts = line.replace("\u3000", " ").split()
-    return "、".join(parts) if parts and all(_ISSUER_LINE_RE.match(p) for p in parts) else ""
 
 
 def _effective_in_body(text: str, version: str) -> str:
@@ -327,9 +326,10 @@ def is_head_metadata_line(line: str, title: str = "") -> bool:
     if not plain:
         return False
     return bool(
-        plain == title or _LABEL_RE.match(plain) or _issuers_of_line(plain)
+        plain == title or _LABEL_RE.match(plain) or issuers_of_line(plain)
         or DOC_NUMBER_LINE_RE.match(plain) or (_RED_HEAD_RE.match(plain) and len(plain) <= 30)
-        or _BARE_DATE_RE.match(plain) or is_date_line(plain) or _ADDRESSEE_RE.match(plain)
+        or BARE_DATE_RE.match(plain) or is_date_line(plain) or _ADDRESSEE_RE.match(plain)
+        or is_order_line(plain) or is_signer_line(plain) or promulgation(plain)
     )
 
 

@@ -28,6 +28,7 @@ from ingest.chunking import Chunk, chunk_text
 from ingest.loaders import EXTRA_KEYS, METADATA_KEYS, LoadedDocument, is_supported, load_bytes
 from ingest.metadata import head_metadata_lines
 from ingest.report import FailedFile, IngestedDocument, IngestReport
+from ingest.signoff import split_tail
 from knowledge.overlay import OverlayHook, topics_value
 from knowledge.store import ChunkRecord, DocumentRecord, KnowledgeStore, content_hash
 from knowledge.topic_detection import PASSAGE_TOPICS, passage_topics
@@ -45,7 +46,9 @@ logger = logging.getLogger(__name__)
 # 5: a "## 第N条" section no longer inherits a sibling "## heading"; joint issuers and the 主送机关
 #    line are head lines; in-force dates of notices (本通知自…起施行, 自<date>起，…)
 # 6: each passage's own topics (``passage_topics``), for the topic filter of staff search
-INGEST_VERSION = "6"
+# 7: the 落款 after the last article (issuer, date, 抄送, 印发…) is in no passage, attachments after
+#    it are passages of their own; a 公布令 head (国务院令/第N号/现予公布/总理 某某) is metadata
+INGEST_VERSION = "7"
 
 __all__ = [
     "FailedFile", "IngestReport", "IngestedDocument", "build_record", "document_chunks", "ingest_paths",
@@ -117,12 +120,21 @@ MAX_CHUNKS_PER_DOCUMENT = 5000  # a whole national code is well under 2000
 
 def document_chunks(loaded: LoadedDocument) -> list[Chunk]:
     """The passages of a loaded document: its head lines (issuer, 红头, 发文字号, dates) are
-    metadata (:func:`ingest.metadata.head_metadata_lines`), never a passage of their own."""
+    metadata (:func:`ingest.metadata.head_metadata_lines`), never a passage of their own; the
+    落款 after the last article (issuer, date, 抄送, 印发…, :func:`ingest.signoff.split_tail`) is
+    in no passage, and each attachment after it is chunked on its own under the heading
+    ``附件1 <its title>``."""
     meta = loaded.metadata
     drop = head_metadata_lines(loaded.text, meta.get("title", ""))
     # Front matter may name them although the head does not read them (a 红头 of its issuer).
     drop |= {meta.get("doc_number", ""), f"{meta.get('issuer', '')}文件"} - {"", "文件"}
-    return chunk_text(loaded.text, meta.get("title", ""), drop=drop)
+    tail = split_tail(loaded.text)
+    chunks = chunk_text(tail.body, meta.get("title", ""), drop=drop)
+    for attachment in tail.attachments:
+        for chunk in chunk_text("\n".join(attachment.lines)):
+            chunk.heading = " > ".join(filter(None, (attachment.heading, chunk.heading)))
+            chunks.append(chunk)
+    return chunks
 
 
 def build_record(doc_id: str, path: str, sha256: str, loaded: LoadedDocument,
