@@ -177,15 +177,7 @@ def assess_evidence(
     titled = [f"{t}\n{stats.titles.get(h.chunk_id, '')}" for t, h in zip(texts, top, strict=True)]
     content = [c for c in analysis.concepts if c.pattern is None]
     focus_missing = _focus_missing(content, titled)
-    # Papers listed for something else (优待证's) do not answer 申请评残要准备什么材料: when the
-    # term the question is about is in no top passage, neither is the fact it asks for.
-    # Only a term of the synonym table counts: its wordings are known (评残 → 评定残疾等级), while
-    # an everyday word (满足) or a bare domain word (牺牲) may be said otherwise in the texts.
-    terms = retriever.synonyms.terms
-    unmet = [c for c in focus_concepts(content) if c.label in terms and not any(map(c.coverage, titled))]
-    missing_type = _typed_missing(result, titled) or (
-        bool(unmet) and any(c.pattern is not None for c in analysis.concepts)
-    )
+    missing_type = _typed_missing(result, titled)
     dense_scores = [s for _, s in result.dense]
     dense_top = dense_scores[0] if dense_scores else 0.0
     margin = dense_top - sorted(dense_scores)[len(dense_scores) // 2] if len(dense_scores) >= 3 else 0.0

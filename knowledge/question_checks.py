@@ -52,7 +52,7 @@ _ASKS_DURATION = re.compile(r"多久|多长时间|几天|几个月|时限|期限
 # 报销吗, 加分吗), or a tax (退伍费要交税吗): what it asks about must be in a rule, or no rule
 # grants or levies it.
 ENTITLEMENT = re.compile(
-    r"优惠|优待(?!证)|优先|打折|几折|折扣|半价|免费|免.{0,3}费|减免|补贴|补助|报销|加分|奖金|便宜|绿色通道|要钱|收费|门票"
+    r"优惠|优待(?!证)|打折|几折|折扣|半价|免费|免.{0,3}费|减免|补贴|补助|报销|加分|奖金|便宜|绿色通道|要钱|收费|门票"
     r"|[交缴纳扣征免]税|个税"
 )
 
