@@ -259,7 +259,7 @@ def _register(application: Application[Any, Any, Any, Any, Any, Any], deps: BotD
             THEME: [
                 CallbackQueryHandler(complaint.on_theme, pattern=r"^th:"),
                 photo,
-                MessageHandler(step_text, complaint.keep_text),
+                MessageHandler(step_text, complaint.theme_text),
             ],
             REGION: [
                 CallbackQueryHandler(complaint.on_region_button, pattern=r"^rg:"),

@@ -1,8 +1,8 @@
 """Complaint filing (a persistent ConversationHandler); /status and rating are in ``bot.status``.
 
 Steps: theme (inline buttons, preselected by the classifier) → region (preselected when the
-text names a place) → details (text, photos
-kept as attachment metadata) → contact phone (optional) → summary with 确认提交 / 修改 / 取消.
+text names a place) → details (text, photos kept as attachment metadata) → contact phone
+(optional) → summary (``bot.complaint_draft.summary_html``) with 确认提交 / 修改 / 取消.
 The draft lives in ``user_data["complaint"]`` (JSON only), so with the database persistence a
 restart resumes at the same step.
 """
@@ -19,14 +19,20 @@ from telegram.ext import ConversationHandler
 
 from bot import texts
 from bot.common import BotDeps, Context, answer_callback, drop_buttons, reply_html, user_data
-from bot.complaint_draft import fit_text, full_text, named_region, region_options
+from bot.complaint_draft import (
+    fit_text,
+    full_text,
+    named_region,
+    region_options,
+    stray_text_kind,
+    summary_html,
+)
 from bot.formatting import esc, format_dt, normalise_phone
 from bot.keyboards import inline, menu_markup, rows_of
 from complaints.themes import THEMES
 from complaints.types import ComplaintIntake
 from complaints.validation import MAX_TEXT_CHARS, check_complaint_substance
 from vetbot.errors import InvalidInputError, VetbotError
-from vetbot.privacy import mask_phone, mask_text
 from vetbot.regions import validate_region
 
 logger = logging.getLogger(__name__)
@@ -108,7 +114,7 @@ class ComplaintFlow:
         return await self.begin(update, context)
 
     # ---------------------------------------------------------------- theme
-    async def _ask_theme(self, update: Update, context: Context) -> None:
+    async def _ask_theme(self, update: Update, context: Context, before: str = "") -> None:
         draft = self._draft(context) or {}
         themes = THEMES
         chosen = draft.get("theme")
@@ -118,7 +124,7 @@ class ComplaintFlow:
         rows = rows_of(buttons, 2)
         rows.append([("取消投诉", "cf:cancel")])
         hint = texts.ASK_THEME_HINT.format(label=esc(themes[chosen])) if chosen in themes else ""
-        await reply_html(update, context, texts.ASK_THEME.format(hint=hint), inline(rows))
+        await reply_html(update, context, before + texts.ASK_THEME.format(hint=hint), inline(rows))
 
     async def on_theme(self, update: Update, context: Context) -> str | int:
         """A theme button."""
@@ -240,16 +246,34 @@ class ComplaintFlow:
         ref = f"tg-msg:{chat.id if chat else 0}:{message.message_id if message else 0}"
         return fit_text(draft, text, ref, MAX_CASE_TEXT_CHARS, replacing_details=replacing_details)
 
+    async def theme_text(self, update: Update, context: Context) -> str | int | None:
+        """Text at the category step: a detail is kept (``keep_text``); emoji, gibberish or a
+        question is not, and the category is asked again with its buttons."""
+        said = await self._stray(update, context)
+        if said is not None:
+            await self._ask_theme(update, context, before=said)
+        return None
+
     async def keep_text(self, update: Update, context: Context) -> str | int | None:
-        """Text where a button press is expected: added to the complaint, then the step asks again."""
-        message = update.effective_message
-        draft = self._draft(context)
+        """Text at the summary, where a button press is expected (see ``theme_text``)."""
+        said = await self._stray(update, context)
+        if said is not None:
+            await reply_html(update, context, said + texts.USE_BUTTONS)
+        return None
+
+    async def _stray(self, update: Update, context: Context) -> str | None:
+        """Keep a complaint detail typed where a button is expected (and say so); for anything
+        else (``stray_text_kind``) return what to say before the step is asked again."""
+        message, draft = update.effective_message, self._draft(context)
         if message is None or not message.text or draft is None:
             await reply_html(update, context, texts.USE_BUTTONS)
             return None
-        self._keep(update, draft, message.text.strip())
-        await reply_html(update, context, texts.TEXT_KEPT + texts.USE_BUTTONS)
-        return None
+        kind = stray_text_kind(message.text)
+        if kind == "detail":
+            self._keep(update, draft, message.text.strip())
+            await reply_html(update, context, texts.TEXT_KEPT + texts.USE_BUTTONS)
+            return None
+        return texts.STRAY_QUESTION if kind == "question" else texts.STRAY_NOISE
 
     async def on_contact(self, update: Update, context: Context) -> str | int:
         """A shared Telegram contact at the phone step: its number is the contact phone."""
@@ -366,31 +390,9 @@ class ComplaintFlow:
         await self._ask_phone(update, context)
         return PHONE
 
-    _full_text = staticmethod(full_text)
-
     async def _show_summary(self, update: Update, context: Context) -> None:
-        draft = self._draft(context) or {}
-        themes = THEMES
-        phone = mask_phone(draft.get("phone")) if draft.get("phone") else "未留"
-        # Only photos: a description over the length limit is kept as a kind="text" attachment,
-        # which the summary already announces with OVERFLOW_KEPT.
-        photos = sum(1 for a in draft.get("attachments", []) if a.get("kind") == "photo")
-        lines = [
-            texts.CONFIRM_HEADER,
-            f"类别：{esc(themes.get(draft.get('theme') or 'other', '其他'))}",
-            f"地区：{esc(draft.get('region') or '未填写')}",
-            f"姓名：{esc(draft.get('name') or '未留')}",
-            f"联系电话：{esc(phone)}",
-            f"照片：{photos} 张" if photos else "照片：无",
-            "内容：",
-            # Chat history outlives the case: ID-card, bank-card and phone numbers stay masked here.
-            f"<i>{esc(mask_text(self._full_text(draft)))}</i>",
-            texts.OVERFLOW_KEPT if draft.get("overflow_notice") else "",
-            "",
-            texts.CONFIRM_FOOTER,
-        ]
         rows = [[("✅ 确认提交", "cf:ok")], [("✏️ 修改", "cf:edit"), ("✖️ 取消", "cf:cancel")]]
-        await reply_html(update, context, "\n".join(lines), inline(rows))
+        await reply_html(update, context, summary_html(self._draft(context) or {}), inline(rows))
 
     async def on_confirm(self, update: Update, context: Context) -> str | int:
         """确认提交 / 修改 / 取消 on the summary (取消 also works from the theme step)."""
@@ -452,7 +454,7 @@ class ComplaintFlow:
         chat = update.effective_chat
         assert user is not None and chat is not None
         intake = ComplaintIntake(
-            text=self._full_text(draft),
+            text=full_text(draft),
             channel="telegram",
             complainant_chat_id=chat.id,
             complainant_name=draft.get("name"),

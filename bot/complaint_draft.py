@@ -1,5 +1,6 @@
-"""The complaint draft kept in ``user_data["complaint"]``: its full text, fitting new text into it,
-and the region step's buttons (the place its text names first).
+"""The complaint draft kept in ``user_data["complaint"]``: its full text and summary, fitting new
+text into it, what a message typed where a button is expected adds to it, and the region step's
+buttons (the place its text names first).
 
 A draft is a JSON-only dict (``text``, ``details``, ``notes``, ``attachments``...), so that the
 database persistence can store it and a restart resumes the flow at the same step.
@@ -7,10 +8,20 @@ database persistence can store it and a restart resumes the flow at the same ste
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
+from bot import texts
+from bot.formatting import esc
+from complaints.themes import THEMES
+from knowledge.conversation_input import has_question
+from vetbot.privacy import mask_phone, mask_text
 from vetbot.regions import most_specific, pickable
+from vetbot.textnorm import clean_input
+
+StrayKind = Literal["detail", "question", "noise"]
+_HAN = re.compile(r"[\u3400-\u9fff]")
 
 
 def full_text(draft: dict[str, Any]) -> str:
@@ -21,6 +32,29 @@ def full_text(draft: dict[str, Any]) -> str:
     for note in draft.get("notes", []):
         parts.append(f"照片说明：{note}")
     return "\n".join(p for p in parts if p).strip()
+
+
+def summary_html(draft: dict[str, Any]) -> str:
+    """The summary shown before 确认提交 (Telegram HTML). Chat history outlives the case, so
+    ID-card, bank-card and phone numbers stay masked here."""
+    phone = mask_phone(draft.get("phone")) if draft.get("phone") else "未留"
+    # Only photos: a description over the length limit is kept as a kind="text" attachment,
+    # which the summary already announces with OVERFLOW_KEPT.
+    photos = sum(1 for a in draft.get("attachments", []) if a.get("kind") == "photo")
+    lines = [
+        texts.CONFIRM_HEADER,
+        f"类别：{esc(THEMES.get(draft.get('theme') or 'other', '其他'))}",
+        f"地区：{esc(draft.get('region') or '未填写')}",
+        f"姓名：{esc(draft.get('name') or '未留')}",
+        f"联系电话：{esc(phone)}",
+        f"照片：{photos} 张" if photos else "照片：无",
+        "内容：",
+        f"<i>{esc(mask_text(full_text(draft)))}</i>",
+        texts.OVERFLOW_KEPT if draft.get("overflow_notice") else "",
+        "",
+        texts.CONFIRM_FOOTER,
+    ]
+    return "\n".join(lines)
 
 
 def fit_text(
@@ -43,6 +77,20 @@ def fit_text(
     draft.setdefault("attachments", []).append({**attachment, "size": len(text.encode())})
     draft["overflow_notice"] = True
     return text[: max(room, 0)]
+
+
+def stray_text_kind(text: str) -> StrayKind:
+    """What a message typed where a button is expected (the category, the summary) is.
+
+    ``noise``: no Chinese character once emoji are dropped (😀👍, ``asdkjh qwe 123``, a lone
+    number); ``question``: it asks something (优待证怎么办理, 老兵坐火車半價嗎: traditional is
+    folded first), most likely a policy question rather than part of the complaint; ``detail``:
+    anything else (车牌号是鲁A12345), which belongs in the complaint text.
+    """
+    plain = clean_input(text)
+    if not _HAN.search(plain):
+        return "noise"
+    return "question" if has_question(plain) else "detail"
 
 
 def named_region(draft: dict[str, Any]) -> str | None:

@@ -150,7 +150,8 @@ class CaseStatusHandlers:
         if view.rating:
             lines.append(f"您的评价：{esc(view.rating)}")
         if view.merged_into:
-            # A merged duplicate: its complainant follows the surviving case (masked).
+            # A merged duplicate: its complainant follows the surviving case, which they have not
+            # proved the phone of, so its result keeps phone numbers masked too.
             target = await asyncio.to_thread(merged_target, self.deps.cases, view)
             lines.append(f"已合并至：<b>{esc(view.merged_into)}</b>（同一事项合并办理）")
             if target is not None:

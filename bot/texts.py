@@ -97,6 +97,12 @@ ASK_DETAILS = (
 )
 ASK_DETAILS_HAVE_TEXT = "\n\n您刚才说的是：\n<i>{text}</i>\n\n如已说明完整，可回复“无补充”。"
 TEXT_KEPT = "这段文字已补充到投诉内容中，不会丢失。\n"
+# Typed where a button is expected and not taken into the complaint: said, never dropped silently.
+STRAY_NOISE = "这条消息没有加入投诉内容。\n"
+STRAY_QUESTION = (
+    "您正在登记投诉，这个问题没有加入投诉内容。政策问题请在投诉提交后（或发送 /cancel 取消投诉后）"
+    "再发给我，我会为您解答。\n"
+)
 ASK_PHONE_AGAIN = "请再发送联系手机号（也可以点附件按钮分享联系人），不想留请点击「跳过」。"
 OVERFLOW_KEPT = "（描述超过案件正文的长度上限，超出部分以您的原消息作为附件一并提交，不会丢失。）"
 PHOTO_SAVED = "已收到照片（共 {n} 张），会作为投诉材料一并提交。"

@@ -171,7 +171,8 @@ def typed_suffix(text: str) -> str:
 class CaseFollowing:
     """Which cases a chat may see, and linking a chat to a case by the phone's last four digits.
 
-    Sync (call from async code with ``asyncio.to_thread``); views are masked like the filer's.
+    Sync (call from async code with ``asyncio.to_thread``); views are the complainant's (masked,
+    phone numbers in staff-written texts kept), like the filer's.
     """
 
     def __init__(
@@ -222,7 +223,7 @@ class CaseFollowing:
                 case.complainant_chat_id == chat_id or is_follower(session, case.id, chat_id)
             )
         if own:
-            return CaseAccess("view", ticket, self.queries.get(ticket))
+            return CaseAccess("view", ticket, self.queries.get(ticket, for_complainant=True))
         return CaseAccess("verify", ticket, paused=self._paused_for(ticket, chat_id))
 
     def list_for_chat(self, chat_id: int) -> list[CaseView]:
@@ -234,7 +235,7 @@ class CaseFollowing:
                 .where(or_(Case.complainant_chat_id == chat_id, Case.id.in_(followed)))
                 .order_by(Case.created_at.desc(), Case.id.desc())
             ).all()
-        return [self.queries.get(t) for t in tickets]
+        return [self.queries.get(t, for_complainant=True) for t in tickets]
 
     def verify(self, ticket: str, chat_id: int, typed: str) -> CaseView:
         """Link ``chat_id`` to the case when ``typed`` ends in the phone's last four digits.
@@ -270,7 +271,7 @@ class CaseFollowing:
                 session.commit()
         self.chat_failures.reset(chat_id)
         logger.info("chat linked to case %s", ticket)
-        return self.queries.get(ticket)
+        return self.queries.get(ticket, for_complainant=True)
 
     def case_paused(self, ticket: str) -> str | None:
         """The Chinese message when ``ticket``'s online check is paused by failures from any

@@ -45,6 +45,7 @@ def merge(service: CaseService, ticket: str, actor: Actor, into: str, note: str 
     if target_ticket == normalize_ticket(ticket):
         raise InvalidInputError("merge into itself", user_message="不能把案件合并到它自己。")
     note_text = clean_note(note)
+    actor = service.recorded_actor(actor)  # the target's event is written here, not by act()
 
     def apply(case: Case, now: datetime) -> str:
         session = object_session(case)

@@ -59,23 +59,39 @@ class CaseQueries:
         events: list[CaseEvent] | None = None,
         now: datetime | None = None,
         reveal: bool = False,
+        for_complainant: bool = False,
     ) -> CaseView:
-        return case_view(case, viewer, self.routing, now or self.now(), events or (), reveal=reveal)
+        return case_view(
+            case,
+            viewer,
+            self.routing,
+            now or self.now(),
+            events or (),
+            reveal=reveal,
+            for_complainant=for_complainant,
+        )
 
-    def get(self, ticket: str, actor: Actor | None = None, *, reveal: bool = False) -> CaseView:
+    def get(
+        self, ticket: str, actor: Actor | None = None, *, reveal: bool = False, for_complainant: bool = False
+    ) -> CaseView:
         """One case with its history; masked unless ``actor`` is the assigned caseworker or the
         caller entitles the viewer with ``reveal`` (an admin; the caller audits it).
+        ``for_complainant``: the caller has checked that the viewer is the complainant (the filing
+        chat or a verified follower); phone numbers in staff-written texts stay readable
+        (``complaints.views.case_view``).
 
         Raises ``InvalidInputError`` for a malformed ticket, ``NotFoundError`` for an unknown one.
         """
         ticket = normalize_ticket(ticket)
         with self._sessions() as session:
             case = load_case(session, ticket)
-            return self._view(case, actor, events_of(session, case.id), reveal=reveal)
+            return self._view(
+                case, actor, events_of(session, case.id), reveal=reveal, for_complainant=for_complainant
+            )
 
     def get_for_complainant(self, ticket: str, chat_id: int) -> CaseView:
         """A complainant's own case; someone else's ticket raises ``NotFoundError`` too."""
-        view = self.get(ticket)
+        view = self.get(ticket, for_complainant=True)
         if view.complainant_chat_id != chat_id:
             raise NotFoundError(f"{ticket} not filed by {chat_id}", user_message="未找到您提交的这件投诉。")
         return view
@@ -89,7 +105,7 @@ class CaseQueries:
                 .order_by(Case.created_at.desc(), Case.id.desc())
             ).all()
             now = self.now()
-            return [self._view(c, None, now=now) for c in rows]
+            return [self._view(c, None, now=now, for_complainant=True) for c in rows]
 
     def list_cases(self, filters: CaseFilter, actor: Actor) -> list[CaseView]:
         """Cases matching ``filters``, sorted by ``filters.sort`` (at most ``MAX_LIST_LIMIT``).

@@ -27,6 +27,7 @@ validation, views, reads and notices already live in their own modules.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import time
@@ -97,6 +98,15 @@ class CaseService(CaseQueries):
 
     # The bot and the web API still call it by its former name.
     handler_actor = caseworker_actor
+
+    def recorded_actor(self, actor: Actor) -> Actor:
+        """``actor`` as the case history records it: a caseworker of the routing table signs
+        with the name the table gives (吴晓燕), whether acting from Telegram or from a web
+        account (whose display name defaults to its login, fe_handler); anyone else as given."""
+        caseworker = self.routing.handlers.get(actor.id) if actor.role == "handler" else None
+        if caseworker is None or not caseworker.name or caseworker.name == actor.name:
+            return actor
+        return dataclasses.replace(actor, name=caseworker.name)
 
     # ---------------------------------------------------------------- intake
     def intake(self, intake: ComplaintIntake) -> CaseView:
@@ -457,6 +467,7 @@ class CaseService(CaseQueries):
         build their actions on it; ``authorize`` replaces the caseworker/office permission check
         (a partner unit answering 协办)."""
         ticket = normalize_ticket(ticket)
+        actor = self.recorded_actor(actor)
         now = self.now()
         with self._sessions() as session:
             with session.begin():

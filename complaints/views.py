@@ -1,7 +1,10 @@
 """How a stored case is shown to one viewer: ``CaseView`` with personal data masked.
 
 Only the case's assigned caseworker sees ID-card, phone and card numbers in clear; everyone
-else (office, admin, the complainant's own status page) gets them masked.
+else (office, admin, the complainant's own status page) gets them masked. The complainant's own
+view (``for_complainant``: the filing chat or a chat that proved the phone on the case) keeps
+phone numbers readable in what staff wrote to them (result, extension reason, history notes), as
+the complainant notices do: a callback number is of no use masked.
 """
 
 from __future__ import annotations
@@ -27,14 +30,20 @@ def case_view(
     events: Sequence[CaseEvent] = (),
     *,
     reveal: bool = False,
+    for_complainant: bool = False,
 ) -> CaseView:
     """``case`` as ``viewer`` may see it (None: an anonymous, masked view) at ``now``.
 
     ``reveal`` unmasks for a viewer the caller has entitled (an admin on the web case page,
-    which audits the view)."""
+    which audits the view). ``for_complainant``: the masked view for the complainant's own
+    chats, with phone numbers kept in staff-written texts (ID-card and card numbers masked)."""
     assigned = viewer is not None and viewer.role == "handler" and viewer.id == case.assigned_handler_id
     full = reveal or assigned
     m: Callable[[str | None], str | None] = (lambda s: s) if full else (lambda s: mask_text(s) if s else s)
+    # What staff wrote to the complainant, as the complainant notices carry it.
+    staff: Callable[[str | None], str | None] = (
+        (lambda s: mask_text(s, keep_phones=True) if s else s) if for_complainant and not full else m
+    )
     caseworker = routing.handlers.get(case.assigned_handler_id or "")
     return CaseView(
         ticket=case.ticket,
@@ -69,8 +78,8 @@ def case_view(
         conclude_due=case.conclude_due,
         extended=bool(case.extended),
         extension_days=case.extension_days,
-        extension_reason=m(case.extension_reason),
-        result=m(case.result),
+        extension_reason=staff(case.extension_reason),
+        result=staff(case.result),
         transferred_to=case.transferred_to,
         rating=case.rating,
         rated_at=case.rated_at,
@@ -92,7 +101,7 @@ def case_view(
                 action_label=lc.ACTION_LABELS.get(e.action, e.action),
                 from_status=e.from_status,
                 to_status=e.to_status,
-                note=m(e.note),
+                note=m(e.note) if e.actor_role == "complainant" else staff(e.note),
             )
             for e in events
         ],

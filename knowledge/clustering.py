@@ -5,6 +5,10 @@ distance (centred sentence embeddings plus jieba-word TF-IDF, both cosine) with 
 threshold, and labels each cluster by class-based TF-IDF keywords (BERTopic's c-TF-IDF) and
 its medoid. ``complaints.emerging`` clusters recent complaints with it and ``knowledge.gaps``
 the questions the knowledge base could not answer. Distances are in ``[0, 2]``.
+
+Texts are typed by the public, so some carry HTML (``<script>alert(1)</script>优待证怎么办``):
+markup, script and style contents included, is removed before a text is embedded or yields
+label words, so tags neither join unrelated texts nor label a group.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from bs4 import BeautifulSoup
 from langchain_core.embeddings import Embeddings
 from sklearn.cluster import AgglomerativeClustering
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -42,6 +47,10 @@ _LABEL_STOPWORDS = frozenset(
 )
 _MAX_LABEL_CHARS = 6
 _WORD_OK = re.compile(r"[\u4e00-\u9fffA-Za-z]")
+# A tag, comment or doctype opening: only then is a text parsed as HTML (年龄<60岁 is not).
+_MARKUP = re.compile(r"<\s*[A-Za-z!/?]")
+# Elements whose content is code, not words.
+_CODE_ELEMENTS = ("script", "style", "noscript", "template", "iframe", "object")
 _CLAUSE_SPLIT = re.compile(r"[，。！？；：、,.!?;:\s（）()“”\"'《》【】\[\]]+")
 
 
@@ -59,6 +68,18 @@ class TextCluster:
     def size(self) -> int:
         """Number of member texts."""
         return len(self.members)
+
+
+def without_markup(text: str) -> str:
+    """``text`` with HTML tags, comments and the contents of script/style elements removed,
+    entities then decoded (``<script>alert(1)</script>优待证<b>怎么办</b>`` → ``优待证 怎么办``);
+    text without markup comes back unchanged."""
+    if not _MARKUP.search(text):
+        return text
+    soup = BeautifulSoup(text, "html.parser")
+    for element in soup.find_all(_CODE_ELEMENTS):
+        element.decompose()
+    return " ".join(soup.get_text(" ").split())
 
 
 def _label_words(text: str, tokenizer: ChineseTokenizer) -> list[str]:
@@ -209,7 +230,7 @@ def cluster_texts(
     jieba-word TF-IDF, see ``_distance_matrix``) with a distance threshold: it needs no
     cluster count and keeps small tight groups (a few complaints about one scenic area)
     apart from the large diffuse themes, which is what the office needs to spot a new problem.
-    ``vectors`` may pass precomputed embeddings of ``texts``.
+    ``vectors`` may pass precomputed embeddings of ``texts`` (of their text ``without_markup``).
     """
     if not texts:
         return []
@@ -217,10 +238,11 @@ def cluster_texts(
         raise InvalidInputError(f"lexical_weight {lexical_weight} outside [0, 1]")
     if tokenizer is None:
         tokenizer = default_tokenizer()
-    raw = np.asarray(vectors if vectors is not None else embeddings.embed_documents(list(texts)), dtype=float)
+    plain = [without_markup(t) for t in texts]
+    raw = np.asarray(vectors if vectors is not None else embeddings.embed_documents(plain), dtype=float)
     if raw.ndim != 2 or len(raw) != len(texts):
         raise InvalidInputError("embeddings do not match texts")
-    words = [_label_words(t, tokenizer) for t in texts]
+    words = [_label_words(t, tokenizer) for t in plain]
     dist = _distance_matrix(raw, words, lexical_weight)
     if len(texts) == 1:
         labels = np.zeros(1, dtype=int)
@@ -239,7 +261,7 @@ def cluster_texts(
     in_cluster = {i for m in kept for i in m}
     classes = [[w for i in m for w in words[i]] for m in kept]
     classes.append([w for i in range(len(texts)) if i not in in_cluster for w in words[i]])
-    lowered = [mask_text(t).lower() for t in texts]
+    lowered = [mask_text(t).lower() for t in plain]
     joined = ["\n".join(lowered[i] for i in m) for m in kept]
     joined.append("\n".join(lowered[i] for i in range(len(texts)) if i not in in_cluster))
     keywords = c_tf_idf_keywords(classes, top_keywords, joined)
@@ -306,4 +328,5 @@ __all__ = [
     "TextCluster",
     "c_tf_idf_keywords",
     "cluster_texts",
+    "without_markup",
 ]

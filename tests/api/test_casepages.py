@@ -249,3 +249,26 @@ def test_api_note_supervise_followup(client: TestClient, users: Users) -> None:
     assert r.status_code == 200 and "催办" in r.json()["events"][-1]["note"]
     r = client.post(url, json={"action": "followup", "rating": "满意"}, headers=users.headers("office"))
     assert r.status_code == 409  # not concluded yet
+
+
+def test_web_actions_are_signed_with_the_caseworkers_name_as_telegram_ones_are(
+    client: TestClient, users: Users, user_service: UserService, case_service: Any
+) -> None:
+    # fe27 §8: a caseworker's account made without --name signed 「fe_handler 答复/延期/办结」,
+    # while the same caseworker's Telegram actions read 「吴晓燕 受理」.
+    user = user_service.create_user("fe_handler", PASSWORD, "handler", handler_id="h-jn")
+    token = create_token(SECRET, user_id=user.id, username="fe_handler", role="handler", hours=1)
+    h = {"Authorization": f"Bearer {token}"}
+    ticket = _file(client, users)
+    assert "done=" in _act(client, h, ticket, action="accept")
+    # as from Telegram
+    case_service.reply(ticket, case_service.caseworker_actor("h-jn"), "已联系公交公司核实。")
+    assert "done=" in _act(client, h, ticket, action="note", note="内部核查中")
+    # An office account signs with its display name (its login when made without one).
+    assert "done=" in _act(client, users.headers("office"), ticket, action="supervise", note="请加快办理")
+    events = case_service.get(ticket).events
+    signed = {e.action: e.actor_name for e in events}
+    assert signed["accept"] == signed["reply"] == signed["note"] == "王承办", signed
+    assert signed["supervise"] == "office-显示名"
+    page = client.get(f"/cases/{ticket}", headers=h).text
+    assert "· 王承办" in page and "· fe_handler" not in page  # the timeline

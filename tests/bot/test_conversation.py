@@ -137,6 +137,37 @@ async def test_text_where_a_button_is_expected_is_kept(harness: BotHarness) -> N
     assert "车牌号是鲁A12345" in h.last_text(VETERAN)
 
 
+async def test_emoji_gibberish_and_questions_at_the_category_step_are_not_added(harness: BotHarness) -> None:
+    # fe27 §4: each got 「已补充到投诉内容中」 and the case text carried emoji, garbage and two
+    # policy questions to the caseworker.
+    h = harness
+    await h.say(VETERAN, "我要投诉公交司机不认优待证")
+    for stray in ("😀😀👍", "asdkjh qwe 123", "優待證怎麼辦理", "老兵坐火車半價嗎"):
+        sent = len(h.api.sent_to(VETERAN))
+        await h.say(VETERAN, stray)
+        replies = h.api.sent_to(VETERAN)[sent:]
+        assert len(replies) == 1, replies  # never silent
+        reply = replies[0]
+        assert "没有加入投诉内容" in reply["text"] and "已补充" not in reply["text"], reply["text"]
+        assert "第 1 步" in reply["text"] and "投诉类别" in reply["text"]  # the category asked again
+        labels = [b["text"] for row in reply["reply_markup"]["inline_keyboard"] for b in row]
+        assert any("交通出行优待" in label for label in labels)
+        if stray in ("優待證怎麼辦理", "老兵坐火車半價嗎"):
+            assert "/cancel" in reply["text"] and "解答" in reply["text"]
+    await h.press(VETERAN, "交通出行优待")
+    await h.press(VETERAN, "济南市")
+    await h.say(VETERAN, "2024年5月3日上午在济南K51路公交车上，司机说优待证无效。")
+    await h.press(VETERAN, "跳过")
+    await h.say(VETERAN, "👍👍")
+    assert "没有加入投诉内容" in h.last_text(VETERAN) and "确认提交" not in h.last_text(VETERAN)
+    await h.press(VETERAN, "确认提交")
+    ticket = h.last_text(VETERAN).split("<b>")[1].split("</b>")[0]
+    text = h.cases.get(ticket, h.cases.handler_actor("jn-yfk")).text
+    for stray in ("😀", "👍", "asdkjh", "優待證", "优待证怎么办理", "火車", "火车"):
+        assert stray not in text, text
+    assert "公交司机不认优待证" in text and "K51路" in text
+
+
 async def test_shared_contact_fills_the_phone(harness: BotHarness) -> None:
     h = harness
     await _to_phone_step(h)

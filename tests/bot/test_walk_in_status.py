@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from complaints.contact import set_contact_phone
 from complaints.followers import MAX_FAILURES_PER_CASE, MAX_FAILURES_PER_CASE_HOUR, MAX_FAILURES_PER_CHAT
+from complaints.merging import merge
 from complaints.supervision import add_note
 from complaints.types import ComplaintIntake
 from tests.bot.conftest import HANDLER, STRANGER, VETERAN, BotHarness
@@ -286,3 +287,34 @@ async def test_status_leaves_out_what_the_case_desk_marks_internal(harness: BotH
     latest = next(t for t in reversed(h.api.texts_to(VETERAN)) if "最新进展" in t)
     assert "受理" in latest.split("最新进展")[1], latest
     assert "联系电话" not in latest and "内部备注" not in latest
+
+
+async def test_status_keeps_the_office_phone_and_masks_the_id_number_as_the_notice_does(
+    harness: BotHarness,
+) -> None:
+    # fe27 §3: the 办结 notice kept the office's callback number, /status showed 0579-****5678.
+    h = harness
+    ticket = _walk_in(h)
+    await h.say(WALK_IN, f"/status {ticket}")
+    await h.say(WALK_IN, "5678")
+    caseworker = h.cases.caseworker_actor("jn-yfk")
+    h.cases.accept(ticket, caseworker)
+    note = "已核实处理，联系电话0579-82345678，身份证330702198001011234已核对。"
+    h.cases.conclude(ticket, caseworker, note)
+    await h.notifier.drain()
+    notice = h.last_text(WALK_IN)
+    await h.say(WALK_IN, f"/status {ticket}")
+    status = h.last_text(WALK_IN)
+    for shown in (notice, status):
+        assert "0579-82345678" in shown and "330702198001011234" not in shown, shown
+    assert "办理结果：已核实处理，联系电话0579-82345678" in status
+    _no_identifiers(h.api.texts_to(WALK_IN))
+
+    # A duplicate's complainant did not prove the phone on the surviving case: phones stay masked.
+    duplicate = await file_complaint(h)
+    merge(h.cases, duplicate, OFFICE, ticket, "同一事项")
+    await h.notifier.drain()
+    await h.say(VETERAN, f"/status {duplicate}")
+    merged = h.last_text(VETERAN)
+    assert "合并后办理结果" in merged and "0579-82345678" not in merged and "5678" in merged
+    assert "330702198001011234" not in merged

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from knowledge.gaps import knowledge_gap_clusters, load_knowledge_gaps
+from knowledge.gaps import gap_item, knowledge_gap_clusters, load_knowledge_gaps
 from knowledge.questionlog import QuestionLog
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
@@ -56,3 +56,24 @@ def test_gaps_are_grouped_with_sources(session_factory, embeddings, tokenizer) -
     assert {i.reason_label for i in fuel.items} == {"拒答", "用户点踩"}
     assert clusters[0].size >= clusters[-1].size
     assert knowledge_gap_clusters([], embeddings) == []
+
+
+def test_markup_in_questions_neither_groups_them_nor_labels_a_group(embeddings, tokenizer) -> None:
+    # fe27 §7: 「script、alert、几点下班…」 grouped a question wrapped in <script>…</script> with an
+    # unrelated one; the tags' words were the group's label.
+    items = [
+        gap_item(_row(q, h, refused=True))
+        for h, q in enumerate([
+            "<script>alert(1)</script>优待证怎么办",
+            "<script>alert(2)</script>退役军人事务局几点下班",
+            '<b onclick="alert(3)">光荣牌</b>什么时候<i>悬挂</i>',
+        ])
+    ]
+    clusters = knowledge_gap_clusters(items, embeddings, tokenizer=tokenizer)
+    assert sorted(c.size for c in clusters) == [1, 1, 1], [(c.label, c.size) for c in clusters]
+    words = [k for c in clusters for k in c.keywords]
+    for markup in ("script", "alert", "onclick", "b", "i"):
+        assert not any(markup in k for k in words), words
+    assert any("优待证" in k for k in words) and any("光荣牌" in k for k in words), words
+    # the question itself is shown as typed (the page escapes it)
+    assert clusters[0].items[0].question.startswith("<")
