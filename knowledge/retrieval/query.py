@@ -16,6 +16,7 @@ from knowledge.persons import asked_group
 from knowledge.retrieval.answer_types import ANSWER_TYPES
 from knowledge.retrieval.corpus import CorpusStats
 from knowledge.retrieval.focus import question_focus
+from knowledge.retrieval.forms import rewrite_forms, unglued
 from knowledge.retrieval.intents import Intent, asked_action, detect_intents
 from knowledge.synonyms import FILLER_WEIGHT
 from knowledge.text import STOPWORDS, normalize
@@ -53,12 +54,6 @@ _AGENCY_WORDS = r"(?:部门|机关|机构)"
 # place the KB has no rule for is still answerable from national rules. 老家/家乡 ("hometown")
 # stand for a place the asker does not name.
 _HOMETOWN_WORDS = frozenset({"老家", "家乡"})
-# 优待证怎么办 / 户口该咋办: right after a card or a paper, 怎么办 asks how to get it (办理).
-_APPLY_FOR = re.compile(r"(证|卡|证明|证件|户口)(要|该|应该|得)?(怎么|如何|怎样|咋)办(?!理)")
-# 在哪办 / 去哪领: the bare 哪 is 哪里 (哪里办 is the synonym table's wording).
-_BARE_WHERE = re.compile(r"(?<=[在去到])哪(?=[办领交报申])")
-# A verb split by 个 (兼个职, 请个假): the texts write the whole word (兼职), joined when they use it.
-_SEPARATED = re.compile(r"([^\W\d一二三四五六七八九十两几这那每各某哪半整有])个([^\W\d])")
 # Heads that make a group word a sum or a card rather than the people it names: 退伍费 is a
 # payment, not 退伍 (退伍兵 and 退伍军人 are still 退伍).
 _THING_HEADS = frozenset({"费", "金", "钱", "款", "证", "卡", "费用", "补贴", "补助", "津贴"})
@@ -309,11 +304,7 @@ class QueryAnalyzer:
         tok = self.tokenizer
         parts = question_focus(without_personal_numbers(query))
         # Not what to do (优待证丢了怎么办): how to get the card.
-        focus = _APPLY_FOR.sub(r"\1\2\3办理", parts.text)
-        focus = _BARE_WHERE.sub("哪里", focus)
-        focus = _SEPARATED.sub(
-            lambda m: m[1] + m[2] if stats.df.get(m[1] + m[2], 0) > 0 else m[0], focus
-        )
+        focus = rewrite_forms(parts.text, stats.df)
         tokens = list(dict.fromkeys(tok.tokens(focus)))
         expansions = self.synonyms.expansions(tokens, focus)
         present = set(tokens)
@@ -443,6 +434,8 @@ class QueryAnalyzer:
                 word = min(longer, key=lambda t: (-len(t), text.find(t), t))
                 if word in seen:
                     continue
+            if stats.df.get(word, 0) == 0 and word not in self.synonyms.terms:
+                word = unglued(word)
             if word in seen or word in STOPWORDS or word in QUESTION_WORDS:
                 continue
             if len(word) < 2 and not word.isdigit():

@@ -16,6 +16,7 @@ from knowledge.answer_lead import states_type_first
 from knowledge.persons import asked_group, own_benefit_only
 from knowledge.retrieval import Hit, QueryAnalysis
 from knowledge.retrieval.answer_types import ANSWER_TYPES, asked_phrases, names_type
+from knowledge.retrieval.forms import rewrite_forms, unglued
 from knowledge.retrieval.intents import detect_intents
 from knowledge.retrieval.query import Concept
 from knowledge.service import KnowledgeService
@@ -217,3 +218,13 @@ def test_a_veterans_own_benefit_does_not_cover_the_spouse() -> None:
     assert child is not None and not own_benefit_only(child, "退役军人子女报考高等学校，同等条件下优先录取。")
     veteran = asked_group("退役军人游览景区有什么优待？")
     assert veteran is not None and not own_benefit_only(veteran, "持退役军人优待证的退役军人免费游览公园和景区。")
+
+
+def test_colloquial_forms_read_as_the_texts_wording() -> None:
+    df = {"兼职": 3}
+    assert rewrite_forms("能不能在外面兼个职", df) == "能不能在外面兼职"
+    assert rewrite_forms("一个人去", df) == "一个人去" and rewrite_forms("请个假", df) == "请个假"
+    assert rewrite_forms("优待证在哪办", df) == "优待证在哪里办"
+    assert rewrite_forms("优待证怎么办", df) == "优待证怎么办理"
+    assert unglued("闹访会") == "闹访" and unglued("听劝会") == "听劝"
+    assert unglued("委员") == "委员"
