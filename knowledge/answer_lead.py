@@ -1,8 +1,9 @@
 """Which of the applicable passages leads the answer, when the ranking alone is not the answer.
 
-Both rules only reorder near ties of the reranked list (:mod:`knowledge.retrieval.reranker`):
-a local rule ahead of a national one that is much more about the question, and a passage that
-does not state the asked-for fact (an amount, the conditions) ahead of one that does.
+Both rules reorder the applicable passages after the reranking (:mod:`knowledge.retrieval.reranker`):
+a national rule that is much more about the question moves ahead of a local rule lifted by the
+asker's region, and of two near ties the one that states the asked-for fact (an amount, the
+conditions) moves ahead of one that does not.
 """
 
 from __future__ import annotations

@@ -108,9 +108,9 @@ def _names_quantity(concept: Concept, text: str) -> bool:
 def _object_missing(analysis: QueryAnalysis, texts: list[str]) -> float:
     """For a question whether a benefit applies to something (``ENTITLEMENT``), the share of
     the weight of what it asks about that no passage in ``texts`` mentions; 0 for other
-    questions. It is given the passage most on topic alone: the rule that grants the benefit must name
-    what it is granted for (加分 for 高等学校 does not answer 考公务员有加分吗 because another
-    rule names 公务员).
+    questions. It is given the passage most on topic alone: the rule that grants the benefit
+    must name what it is granted for (加分 for 高等学校 does not answer 考公务员有加分吗
+    because another rule names 公务员).
 
     What it asks about is the concept right before the benefit word in its clause and the one
     right after it (坐地铁也免费, 免费带宠物), words naming the asker aside: the rest of the
