@@ -10,7 +10,15 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from knowledge.persons import AskedGroup, covers, describe_groups, groups_in, names_person, own_benefit_only
+from knowledge.persons import (
+    AskedGroup,
+    covers,
+    describe_groups,
+    groups_in,
+    names_person,
+    names_relatives,
+    own_benefit_only,
+)
 from knowledge.question_checks import asks_entitlement
 from knowledge.retrieval.query import focus_concepts
 from knowledge.text import normalize
@@ -22,6 +30,10 @@ if TYPE_CHECKING:
 
 # Who is asked about when a question names nobody: the service's asker.
 VETERAN = AskedGroup("veteran")
+VETERAN_FAMILY = AskedGroup("veteran", "family")
+VETERAN_CHILDREN = AskedGroup("veteran", "children")
+_MY_SPOUSE = re.compile(r"我(?:的|家)?(?:老婆|媳妇|爱人|妻子|老公|丈夫)")
+_MY_CHILD = re.compile(r"我(?:的|家)?(?:孩子|儿子|女儿|闺女|小孩)")
 # A question about 军人 / 当兵的 / 部队里的 without 退役 speaks of someone serving (军人牺牲了能拿
 # 多少保险金): it is no veteran's question, and a soldiers' rule needs no note that it is not one.
 _SERVING = re.compile(
@@ -39,6 +51,12 @@ def implied_group(question: str) -> AskedGroup | None:
     text = normalize(question)
     if not asks_entitlement(text) or (_SERVING.search(text) and not _LEFT.search(text)):
         return None
+    # 我老婆坐地铁免费吗: the veteran asks for a spouse or child, whom a veteran's own benefit
+    # does not name.
+    if _MY_SPOUSE.search(text):
+        return VETERAN_FAMILY
+    if _MY_CHILD.search(text):
+        return VETERAN_CHILDREN
     return VETERAN
 
 
@@ -130,8 +148,8 @@ def group_note(facts: list[Fact], asked: AskedGroup | None) -> str:
         return ""
     lead = facts[0]
     # A veteran's own benefit quoted to the spouse says whose it is, though the rule "covers" them.
-    own = own_benefit_only(asked, lead.sentence) and all(
-        own_benefit_only(asked, f.sentence) or not groups_in(f.sentence) for f in facts
+    own = any(own_benefit_only(asked, f.sentence) for f in facts) and not any(
+        names_relatives(f.sentence) for f in facts
     )
     covered = covers_fact(asked, lead.sentence, lead) is not False or any(
         covers(asked, f.sentence) for f in facts

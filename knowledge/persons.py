@@ -239,9 +239,12 @@ def own_benefit_only(asked: AskedGroup, text: str) -> bool:
     if asked.relation not in ("family", "children") or asked.group not in _VETERAN_GROUPS:
         return False
     named = groups_in(text)
-    if not named & {asked.group, *_WIDER.get(asked.group, ())} or "military_family" in named:
-        return False
-    return not _KIN_WORDS.search(normalize(text))
+    return bool(named & {asked.group, *_WIDER.get(asked.group, ())}) and not names_relatives(text)
+
+
+def names_relatives(text: str) -> bool:
+    """Whether ``text`` names someone's relatives (军人家属, 退役军人及其配偶, 烈士子女)."""
+    return "military_family" in groups_in(text) or bool(_KIN_WORDS.search(normalize(text)))
 
 
 def describe_groups(codes: set[str]) -> str:

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
+from knowledge.answer_groups import implied_group
 from knowledge.answer_lead import states_type_first
-from knowledge.persons import asked_group, own_benefit_only
+from knowledge.persons import AskedGroup, asked_group, names_relatives, own_benefit_only
 from knowledge.retrieval import Hit, QueryAnalysis
 from knowledge.retrieval.answer_types import ANSWER_TYPES, asked_phrases, names_type
 from knowledge.retrieval.forms import rewrite_forms, unglued
@@ -228,3 +229,13 @@ def test_colloquial_forms_read_as_the_texts_wording() -> None:
     assert rewrite_forms("优待证怎么办", df) == "优待证怎么办理"
     assert unglued("闹访会") == "闹访" and unglued("听劝会") == "听劝"
     assert unglued("委员") == "委员"
+
+
+def test_a_veteran_asking_for_a_spouse_or_child_is_asking_for_family() -> None:
+    spouse = implied_group("我老婆坐地铁免费吗")
+    assert spouse is not None and (spouse.group, spouse.relation) == ("veteran", "family")
+    child = implied_group("我家孩子上学有优待吗")
+    assert child is not None and child.relation == "children"
+    assert implied_group("坐地铁免费吗") == AskedGroup("veteran")
+    assert names_relatives("退役军人及其配偶游览公园景区享受优惠。")
+    assert not names_relatives("持退役军人优待证的退役军人免费游览公园和景区。")

@@ -51,6 +51,13 @@ def test_the_section_on_the_asked_quantity_answers_alone(knowledge_service: Any)
     assert not lend.refused and "本人使用" in lend.answer
 
 
+def test_a_veterans_own_free_ride_asked_for_a_spouse_says_whose_it_is(knowledge_service: Any) -> None:
+    # 济南's free metro is the card holder's: it does not say the wife rides free (fe28).
+    answer = knowledge_service.ask("我老婆坐地铁免费吗", region="济南市")
+    assert not answer.refused and "济南" in answer.answer
+    assert "没有找到专门针对退役军人的家属的规定" in answer.answer
+
+
 @pytest.mark.parametrize(
     ("question", "reason"),
     [
