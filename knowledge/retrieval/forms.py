@@ -16,6 +16,8 @@ _BARE_WHERE = re.compile(r"(?<=[在去到])哪(?=[办领交报申])")
 # Not after a numeral, a demonstrative or 有 (一个人, 这个月, 有个老战场).
 _SEPARATED = re.compile(r"([^\W\d一二三四五六七八九十两几这那每各某哪半整有])个([^\W\d])")
 _GLUED_MODALS = frozenset("会能要")
+# What follows a modal's verb phrase (会怎么处理, 会被, 会不会): not a noun's next word.
+_VERB_PHRASE_NEXT = frozenset("怎被不让把给再也还")
 
 
 def rewrite_forms(text: str, df: Mapping[str, int]) -> str:
@@ -26,7 +28,13 @@ def rewrite_forms(text: str, df: Mapping[str, int]) -> str:
     return _SEPARATED.sub(lambda m: m[1] + m[2] if df.get(m[1] + m[2], 0) > 0 else m[0], text)
 
 
-def unglued(word: str) -> str:
+def unglued(word: str, text: str) -> str:
     """``word`` without a modal (会, 能, 要) the segmenter glued to its end, for a word of three
-    or more characters the texts never use (闹访会 → 闹访); the word itself otherwise."""
-    return word[:-1] if len(word) >= 3 and word[-1] in _GLUED_MODALS else word
+    or more characters the texts never use, when what follows it in ``text`` goes on the
+    modal's verb phrase (闹访会怎么处理 → 闹访, 听劝会被… → 听劝); the word itself otherwise
+    (村委会要搞… keeps 村委会)."""
+    if len(word) < 3 or word[-1] not in _GLUED_MODALS:
+        return word
+    at = text.find(word)
+    after = text[at + len(word): at + len(word) + 1] if at >= 0 else ""
+    return word[:-1] if after and after in _VERB_PHRASE_NEXT else word

@@ -435,7 +435,7 @@ class QueryAnalyzer:
                 if word in seen:
                     continue
             if stats.df.get(word, 0) == 0 and word not in self.synonyms.terms:
-                word = unglued(word)
+                word = unglued(word, text)
             if word in seen or word in STOPWORDS or word in QUESTION_WORDS:
                 continue
             if len(word) < 2 and not word.isdigit():

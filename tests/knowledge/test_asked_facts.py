@@ -227,8 +227,10 @@ def test_colloquial_forms_read_as_the_texts_wording() -> None:
     assert rewrite_forms("一个人去", df) == "一个人去" and rewrite_forms("请个假", df) == "请个假"
     assert rewrite_forms("优待证在哪办", df) == "优待证在哪里办"
     assert rewrite_forms("优待证怎么办", df) == "优待证怎么办理"
-    assert unglued("闹访会") == "闹访" and unglued("听劝会") == "听劝"
-    assert unglued("委员") == "委员"
+    assert unglued("闹访会", "缠访闹访会怎么处理") == "闹访"
+    assert unglued("听劝会", "打闹不听劝会被怎么处理") == "听劝"
+    assert unglued("村委会", "村委会要搞国防教育吗") == "村委会"
+    assert unglued("委员", "委员怎么选") == "委员"
 
 
 def test_a_veteran_asking_for_a_spouse_or_child_is_asking_for_family() -> None:
